@@ -1,0 +1,31 @@
+import { BatonError } from './errors.ts';
+
+/** A number of seconds, or a string such as `90s`, `15m`, `12h`, `30d`, `2w`. */
+export type Duration = number | string;
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?$/;
+
+/** Parses a Duration to whole seconds. Throws `invalid_options` with the offending name. */
+export function parseDuration(value: Duration, name = 'duration'): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new BatonError(
+        'invalid_options',
+        `${name} must be a non-negative number of seconds, got ${value}`,
+      );
+    }
+    return Math.floor(value);
+  }
+  if (typeof value === 'string') {
+    const match = DURATION.exec(value.trim());
+    if (match) {
+      const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
+      if (Number.isFinite(seconds)) return Math.floor(seconds);
+    }
+  }
+  throw new BatonError(
+    'invalid_options',
+    `${name} must be seconds or a string like "90s", "15m", "12h", "30d", got ${JSON.stringify(value)}`,
+  );
+}

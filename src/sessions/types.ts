@@ -1,0 +1,94 @@
+import type { Clock } from '../core/clock.ts';
+import type { Duration } from '../core/duration.ts';
+import type { SessionStore } from '../stores/types.ts';
+import type { Algorithm, AccessClaims, SigningKey } from '../tokens/types.ts';
+
+/** What Baton needs to know about one of your users. */
+export interface BatonUser {
+  /** Converted to a string for `sub`; numbers are accepted, anything else is rejected. */
+  id: string | number;
+  roles?: readonly string[];
+  /** Space-separated OAuth scopes. */
+  scope?: string;
+  /** A disabled user cannot log in or refresh; refresh revokes all their sessions. */
+  disabled?: boolean;
+  /** Extra claims for the access token (reserved names are refused). */
+  claims?: Record<string, unknown>;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface RateLimitOptions {
+  /** Failed password checks allowed per username and per IP in the window. Default 10. */
+  max?: number;
+  /** Sliding window. Default `1m`. */
+  window?: Duration;
+}
+
+export interface SessionManagerOptions<User extends BatonUser = BatonUser> {
+  /** `iss` of access tokens and the only issuer accepted. */
+  issuer: string;
+  /** `aud` of access tokens; verification accepts a token carrying any of them. */
+  audience: string | readonly string[];
+  /** Signing keys, newest last: it signs; every non-retired key verifies. */
+  keys: readonly SigningKey[];
+  /** Algorithms accepted at verification. Default: those of `keys`. */
+  algorithms?: readonly Algorithm[];
+  /** HMAC key (32+ bytes) from which refresh secrets are derived. Keep it stable and secret. */
+  refreshKey: string | Uint8Array;
+  store: SessionStore;
+  clock?: Clock;
+  loadUser(userId: string): MaybePromise<User | null | undefined>;
+  verifyCredentials?(username: string, password: string): MaybePromise<User | null | undefined>;
+  /** Default `15m`. */
+  accessTokenTtl?: Duration;
+  /** Absolute session lifetime, not extended by refresh. `null`: never expires. Default `30d`. */
+  refreshTokenTtl?: Duration | null;
+  /** Revoke a session unused for this long. Default `null` (off). */
+  idleTimeout?: Duration | null;
+  /** Default `10s`; 0 disables. */
+  graceWindow?: Duration;
+  /** Clock skew allowed on `exp`/`nbf`. Default 0. */
+  leeway?: Duration;
+  /** Freshness of tokens minted by login and reauth: `true`, `false`, or a duration. Default `true`. */
+  freshness?: boolean | Duration;
+  /** `client_id` for sessions that name none. Default: the issuer. */
+  defaultClientId?: string;
+  /** `false` disables. Default 10 failures per minute. */
+  rateLimit?: RateLimitOptions | false;
+}
+
+export interface RequestContext {
+  clientId?: string | null;
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+/** What login and refresh hand back; the HTTP layer renders it as the OAuth token response. */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  /** Seconds until the session's absolute expiry, `null` when it never expires. */
+  refreshExpiresIn: number | null;
+  sessionId: string;
+  claims: AccessClaims;
+}
+
+export interface SessionInfo {
+  id: string;
+  clientId: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date | null;
+  userAgent: string | null;
+  ip: string | null;
+  /** The session the asking access token belongs to. */
+  current: boolean;
+}
+
+export type IntrospectionResult =
+  | { active: false }
+  | ({ active: true; token_type: 'access_token' | 'refresh_token' } & Record<string, unknown>);

@@ -1,0 +1,42 @@
+import type { KeyObject } from 'node:crypto';
+
+export type Algorithm = 'HS256' | 'HS384' | 'HS512' | 'ES256' | 'EdDSA' | 'RS256' | 'PS256';
+
+export const ALGORITHMS: readonly Algorithm[] = ['HS256', 'HS384', 'HS512', 'ES256', 'EdDSA', 'RS256', 'PS256'];
+
+/** One key of a KeySet. Symmetric keys have only `secretKey`; asymmetric ones a public key and, to sign, a private key. */
+export interface SigningKey {
+  kid: string;
+  alg: Algorithm;
+  /** HS*: the shared secret. */
+  secretKey?: KeyObject;
+  /** Asymmetric: present on the key that signs. */
+  privateKey?: KeyObject;
+  /** Asymmetric: always present. */
+  publicKey?: KeyObject;
+  /** A retired key verifies nothing and signs nothing; kept only so JWKS consumers can see it go. */
+  retired?: boolean;
+}
+
+/** `fresh` claim: true, false, or a NumericDate until which the token is fresh. */
+export type Freshness = boolean | number;
+
+/** The claims of a Baton access token (RFC 9068 profile). */
+export interface AccessClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  nbf: number;
+  iat: number;
+  jti: string;
+  sid: string;
+  client_id: string;
+  type: 'access';
+  fresh: Freshness;
+  roles?: string[];
+  scope?: string;
+  /** Present in cookie mode: the value the CSRF header must echo. */
+  csrf?: string;
+  [claim: string]: unknown;
+}
