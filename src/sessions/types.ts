@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Duration } from '../core/duration.ts';
 import type { SessionStore } from '../stores/types.ts';
-import type { Algorithm, AccessClaims, SigningKey } from '../tokens/types.ts';
+import type { AccessClaims, Algorithm, SigningKey } from '../tokens/types.ts';
 
 /** What Baton needs to know about one of your users. */
 export interface BatonUser {

@@ -2,7 +2,15 @@ import type { KeyObject } from 'node:crypto';
 
 export type Algorithm = 'HS256' | 'HS384' | 'HS512' | 'ES256' | 'EdDSA' | 'RS256' | 'PS256';
 
-export const ALGORITHMS: readonly Algorithm[] = ['HS256', 'HS384', 'HS512', 'ES256', 'EdDSA', 'RS256', 'PS256'];
+export const ALGORITHMS: readonly Algorithm[] = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'ES256',
+  'EdDSA',
+  'RS256',
+  'PS256',
+];
 
 /** One key of a KeySet. Symmetric keys have only `secretKey`; asymmetric ones a public key and, to sign, a private key. */
 export interface SigningKey {
