@@ -74,7 +74,11 @@ export interface Revocation {
 export type RevocationListener = (revocations: readonly Revocation[]) => void;
 
 export interface RevokeSessionsRequest {
-  /** Revoke this session, or every live session of `userId`. */
+  /**
+   * Revoke this session, or every live session of `userId`. At least one is
+   * required; with both, the session is revoked only if it belongs to `userId`
+   * (so a user cannot revoke someone else's session by guessing its id).
+   */
   sessionId?: string;
   userId?: string;
   reason: RevocationReason;
@@ -93,13 +97,18 @@ export interface SessionStore {
   touchSession(id: string, now: number): Promise<void>;
   /**
    * Marks the matching live sessions revoked and records a `session`
-   * revocation for each, atomically. Returns the sessions it revoked now
-   * (already revoked ones are not returned again).
+   * revocation for each, atomically. Live here means not yet revoked: an
+   * expired session is revoked too, as access tokens issued under it may
+   * still be valid. Returns the sessions it revoked now (already revoked ones
+   * are not returned again).
    */
   revokeSessions(request: RevokeSessionsRequest): Promise<SessionRecord[]>;
-  /** Live (not revoked, not expired at `now`) sessions of a user, newest first. */
+  /** Live sessions of a user (not revoked, `expiresAt` null or after `now`), newest `createdAt` first. */
   listSessions(userId: string, now: number): Promise<SessionRecord[]>;
-  /** Records a revocation (used for single access tokens by `jti`). */
+  /**
+   * Records a revocation (used for single access tokens by `jti`). Recording
+   * the same (kind, id) again keeps the later `expiresAt`.
+   */
   addRevocation(revocation: Revocation): Promise<void>;
   /** Every revocation whose `expiresAt` is after `now`: what a process loads at start. */
   listRevocations(now: number): Promise<Revocation[]>;

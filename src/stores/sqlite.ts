@@ -1,0 +1,416 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { BatonError } from '../core/errors.ts';
+import type {
+  Revocation,
+  RevocationReason,
+  RevokeSessionsRequest,
+  RotateRequest,
+  RotateResult,
+  SessionRecord,
+  SessionStore,
+} from './types.ts';
+
+/**
+ * Schema migrations, applied in order; entry i brings the schema to version i + 1.
+ * Never edit a released entry: append a new one.
+ *
+ * Tables carry a `baton_` prefix because the file is often the application's own
+ * database, where a table called `sessions` may well exist already.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE baton_sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    client_id TEXT,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    user_agent TEXT,
+    ip TEXT,
+    secret_salt TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    generation INTEGER NOT NULL CHECK (generation >= 0),
+    rotated_at INTEGER,
+    revoked_at INTEGER,
+    revoked_reason TEXT
+  ) STRICT;
+  CREATE INDEX baton_sessions_user_id ON baton_sessions (user_id);
+  CREATE INDEX baton_sessions_expires_at ON baton_sessions (expires_at);
+  CREATE INDEX baton_sessions_revoked_at ON baton_sessions (revoked_at);
+  CREATE TABLE baton_revocations (
+    kind TEXT NOT NULL CHECK (kind IN ('session', 'token')),
+    id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX baton_revocations_expires_at ON baton_revocations (expires_at);
+  `,
+];
+
+/** The schema version this build of Baton writes and expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the Baton tables in `db` to `SCHEMA_VERSION` and returns it. Safe to call
+ * any number of times, from several processes at once: the check and the
+ * migrations run in one IMMEDIATE transaction, so only one process migrates.
+ */
+export function migrate(db: Database.Database): number {
+  const run = db.transaction(() => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS baton_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    const current =
+      db.prepare<[], number>('SELECT coalesce(max(version), 0) FROM baton_schema_version').pluck().get() ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new BatonError(
+        'invalid_options',
+        `the SQLite database has Baton schema version ${current}, newer than this Baton supports (${MIGRATIONS.length}); upgrade Baton`,
+      );
+    }
+    const record = db.prepare<[number, number]>(
+      'INSERT INTO baton_schema_version (version, applied_at) VALUES (?, ?)',
+    );
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version - 1]!);
+      record.run(version, Date.now());
+    }
+    return MIGRATIONS.length;
+  });
+  return run.immediate();
+}
+
+export interface SqliteStoreOptions {
+  /** Database file; `':memory:'` (the default) keeps everything in this process. */
+  path?: string;
+  /**
+   * An open better-sqlite3 database to use instead of `path`. The store migrates
+   * it but leaves its pragmas and its closing to you.
+   */
+  database?: Database.Database;
+  /** How long a write waits for another connection's lock before failing, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+const OPTION_KEYS = new Set(['path', 'database', 'busyTimeoutMs']);
+const BATCH_SIZE = 1000;
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  client_id: string | null;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number | null;
+  user_agent: string | null;
+  ip: string | null;
+  secret_salt: string;
+  token_hash: string;
+  generation: number;
+  rotated_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+interface RevokeParams {
+  sessionId: string | null;
+  userId: string | null;
+  now: number;
+  reason: RevocationReason;
+}
+
+const REVOKE = `UPDATE baton_sessions SET revoked_at = @now, revoked_reason = @reason WHERE revoked_at IS NULL`;
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare<SessionRow>(
+      `INSERT INTO baton_sessions (id, user_id, client_id, created_at, last_used_at, expires_at, user_agent, ip,
+         secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason)
+       VALUES (@id, @user_id, @client_id, @created_at, @last_used_at, @expires_at, @user_agent, @ip,
+         @secret_salt, @token_hash, @generation, @rotated_at, @revoked_at, @revoked_reason)`,
+    ),
+    get: db.prepare<[string], SessionRow>('SELECT * FROM baton_sessions WHERE id = ?'),
+    // One statement is the whole compare-and-set, so no other connection can
+    // slip in between the check and the write; RETURNING hands back the row it wrote.
+    rotate: db.prepare<RotateRequest, SessionRow>(
+      `UPDATE baton_sessions
+         SET token_hash = @newTokenHash, generation = generation + 1, rotated_at = @now, last_used_at = @now
+       WHERE id = @id AND generation = @expectedGeneration AND token_hash = @expectedTokenHash
+         AND revoked_at IS NULL
+       RETURNING *`,
+    ),
+    touch: db.prepare<[number, string]>('UPDATE baton_sessions SET last_used_at = ? WHERE id = ?'),
+    revokeById: db.prepare<RevokeParams, SessionRow>(`${REVOKE} AND id = @sessionId RETURNING *`),
+    revokeByIdAndUser: db.prepare<RevokeParams, SessionRow>(
+      `${REVOKE} AND id = @sessionId AND user_id = @userId RETURNING *`,
+    ),
+    revokeByUser: db.prepare<RevokeParams, SessionRow>(`${REVOKE} AND user_id = @userId RETURNING *`),
+    list: db.prepare<[string, number], SessionRow>(
+      `SELECT * FROM baton_sessions
+       WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+       ORDER BY created_at DESC`,
+    ),
+    addRevocation: db.prepare<[string, string, number]>(
+      `INSERT INTO baton_revocations (kind, id, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (kind, id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    listRevocations: db.prepare<[number], { kind: Revocation['kind']; id: string; expires_at: number }>(
+      'SELECT kind, id, expires_at FROM baton_revocations WHERE expires_at > ?',
+    ),
+    deleteExpiredSessions: db.prepare<[number, number]>(
+      `DELETE FROM baton_sessions WHERE rowid IN
+         (SELECT rowid FROM baton_sessions WHERE expires_at <= ? LIMIT ?)`,
+    ),
+    deleteRevokedSessions: db.prepare<[number, number]>(
+      `DELETE FROM baton_sessions WHERE rowid IN
+         (SELECT rowid FROM baton_sessions WHERE revoked_at <= ? LIMIT ?)`,
+    ),
+    deleteExpiredRevocations: db.prepare<[number, number]>(
+      `DELETE FROM baton_revocations WHERE (kind, id) IN
+         (SELECT kind, id FROM baton_revocations WHERE expires_at <= ? LIMIT ?)`,
+    ),
+  };
+}
+
+/**
+ * The default store: one SQLite file, shareable by several processes on one host.
+ *
+ * better-sqlite3 is synchronous, so every method does its whole job before its
+ * promise settles; atomicity across processes comes from single statements and
+ * IMMEDIATE transactions.
+ */
+export class SqliteStore implements SessionStore {
+  readonly #db: Database.Database;
+  readonly #ownsDatabase: boolean;
+  readonly #sql: ReturnType<typeof prepareStatements>;
+  readonly #revoke: (request: RevokeSessionsRequest) => SessionRecord[];
+
+  /** The underlying connection, for backups, inspection and a CLI's `migrate`. */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
+  static open(path: string): SqliteStore {
+    return new SqliteStore({ path });
+  }
+
+  constructor(options: SqliteStoreOptions = {}) {
+    const { path, database, busyTimeoutMs } = validateOptions(options);
+    if (database) {
+      this.#db = database;
+      this.#ownsDatabase = false;
+    } else {
+      try {
+        this.#db = new Database(path ?? ':memory:', { timeout: busyTimeoutMs ?? 5000 });
+      } catch (error) {
+        throw new BatonError('invalid_options', `SqliteStore: cannot open ${path}: ${messageOf(error)}`, {
+          cause: error,
+        });
+      }
+      this.#ownsDatabase = true;
+      // WAL lets readers in other processes work while one writes. With WAL,
+      // synchronous=NORMAL still survives a crash of the process (a commit is in
+      // the WAL, in the OS's hands, before the call returns); only a power loss
+      // can drop the last commits: clients whose latest refresh was lost must
+      // sign in again, and the file stays consistent. It saves an fsync per
+      // commit, i.e. per refresh.
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+    }
+    try {
+      migrate(this.#db);
+    } catch (error) {
+      if (this.#ownsDatabase) this.#db.close();
+      throw error;
+    }
+    this.#sql = prepareStatements(this.#db);
+    this.#revoke = this.#db.transaction((request: RevokeSessionsRequest) => {
+      const params: RevokeParams = {
+        sessionId: request.sessionId ?? null,
+        userId: request.userId ?? null,
+        now: request.now,
+        reason: request.reason,
+      };
+      const rows =
+        request.sessionId !== undefined && request.userId !== undefined
+          ? this.#sql.revokeByIdAndUser.all(params)
+          : request.sessionId !== undefined
+            ? this.#sql.revokeById.all(params)
+            : this.#sql.revokeByUser.all(params);
+      for (const row of rows) this.#sql.addRevocation.run('session', row.id, request.revocationExpiresAt);
+      return rows.map(toRecord);
+    }).immediate;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    this.#run(() => {
+      try {
+        this.#sql.insert.run(toRow(session));
+      } catch (error) {
+        if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          throw new BatonError('internal_error', `session id ${session.id} already exists`, { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.#run(() => toRecordOrNull(this.#sql.get.get(id)));
+  }
+
+  async rotateSession(request: RotateRequest): Promise<RotateResult> {
+    return this.#run((): RotateResult => {
+      const rotated = this.#sql.rotate.get(request);
+      if (rotated) return { rotated: true, session: toRecord(rotated) };
+      return { rotated: false, session: toRecordOrNull(this.#sql.get.get(request.id)) };
+    });
+  }
+
+  async touchSession(id: string, now: number): Promise<void> {
+    this.#run(() => this.#sql.touch.run(now, id));
+  }
+
+  async revokeSessions(request: RevokeSessionsRequest): Promise<SessionRecord[]> {
+    if (request.sessionId === undefined && request.userId === undefined) {
+      throw new BatonError('internal_error', 'revokeSessions needs a sessionId or a userId');
+    }
+    return this.#run(() => this.#revoke(request));
+  }
+
+  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return this.#run(() => this.#sql.list.all(userId, now).map(toRecord));
+  }
+
+  async addRevocation(revocation: Revocation): Promise<void> {
+    this.#run(() => this.#sql.addRevocation.run(revocation.kind, revocation.id, revocation.expiresAt));
+  }
+
+  async listRevocations(now: number): Promise<Revocation[]> {
+    return this.#run(() =>
+      this.#sql.listRevocations
+        .all(now)
+        .map((row) => ({ kind: row.kind, id: row.id, expiresAt: row.expires_at })),
+    );
+  }
+
+  async deleteExpired(request: { now: number; revokedBefore: number }): Promise<number> {
+    // Each batch is its own short transaction, and the event loop gets a turn in
+    // between, so neither other processes nor this one's requests wait for the sweep.
+    const sweep = async (step: () => number): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const changes = this.#run(step);
+        total += changes;
+        if (changes < BATCH_SIZE) return total;
+        await yieldToEventLoop();
+      }
+    };
+    const expired = await sweep(() => this.#sql.deleteExpiredSessions.run(request.now, BATCH_SIZE).changes);
+    const revoked = await sweep(
+      () => this.#sql.deleteRevokedSessions.run(request.revokedBefore, BATCH_SIZE).changes,
+    );
+    await sweep(() => this.#sql.deleteExpiredRevocations.run(request.now, BATCH_SIZE).changes);
+    return expired + revoked;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#ownsDatabase || !this.#db.open) return;
+    this.#db.pragma('optimize');
+    this.#db.close();
+  }
+
+  /** Turns SQLite's "cannot right now" failures into a retryable 503. */
+  #run<T>(fn: () => T): T {
+    if (!this.#db.open) throw new BatonError('store_unavailable', 'the SQLite store is closed');
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED|IOERR|FULL)/.test(error.code)) {
+        throw new BatonError('store_unavailable', `SQLite: ${error.message}`, {
+          retryAfter: 1,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+function validateOptions(options: SqliteStoreOptions): SqliteStoreOptions {
+  const fail = (message: string): never => {
+    throw new BatonError('invalid_options', `SqliteStore: ${message}`);
+  };
+  if (typeof options !== 'object' || options === null) return fail('options must be an object');
+  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
+  if (unknown.length > 0) {
+    fail(`unknown option(s) ${unknown.join(', ')}; expected path, database or busyTimeoutMs`);
+  }
+  const { path, database, busyTimeoutMs } = options;
+  if (path !== undefined && database !== undefined) fail('give either path or database, not both');
+  if (path !== undefined && (typeof path !== 'string' || path === '' || path.includes('\0'))) {
+    fail(`path must be a file path or ':memory:', got ${JSON.stringify(path)}`);
+  }
+  if (database !== undefined) {
+    if (typeof database !== 'object' || database === null || typeof database.prepare !== 'function') {
+      fail('database must be a better-sqlite3 Database');
+    }
+    if (!database.open) fail('database is closed');
+    if (database.readonly) fail('database is read-only');
+  }
+  if (busyTimeoutMs !== undefined) {
+    if (database !== undefined) fail('busyTimeoutMs applies to a database the store opens; set it on yours');
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      fail(`busyTimeoutMs must be a whole number of milliseconds >= 0, got ${String(busyTimeoutMs)}`);
+    }
+  }
+  return options;
+}
+
+function toRow(session: SessionRecord): SessionRow {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    client_id: session.clientId,
+    created_at: session.createdAt,
+    last_used_at: session.lastUsedAt,
+    expires_at: session.expiresAt,
+    user_agent: session.userAgent,
+    ip: session.ip,
+    secret_salt: session.secretSalt,
+    token_hash: session.tokenHash,
+    generation: session.generation,
+    rotated_at: session.rotatedAt,
+    revoked_at: session.revokedAt,
+    revoked_reason: session.revokedReason,
+  };
+}
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    userAgent: row.user_agent,
+    ip: row.ip,
+    secretSalt: row.secret_salt,
+    tokenHash: row.token_hash,
+    generation: row.generation,
+    rotatedAt: row.rotated_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason as RevocationReason | null,
+  };
+}
+
+function toRecordOrNull(row: SessionRow | undefined): SessionRecord | null {
+  return row ? toRecord(row) : null;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,12 @@
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { MemoryStore } from '../../src/stores/memory.ts';
+import { storeConformanceSuite } from '../../src/testing/index.ts';
+
+storeConformanceSuite('MemoryStore', () => new MemoryStore(), {
+  describe,
+  it,
+  before,
+  after,
+  beforeEach,
+  afterEach,
+});
