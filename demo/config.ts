@@ -1,0 +1,94 @@
+/** Demo settings from the environment. Bad values fail fast with one clear line (exit code 2). */
+import { type Duration, parseDuration } from '../src/core/duration.ts';
+import { isBatonError } from '../src/core/errors.ts';
+import type { Algorithm } from '../src/tokens/types.ts';
+
+export const DEMO_ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'HS256', 'ES256', 'RS256'];
+
+export class DemoConfigError extends Error {
+  override readonly name = 'DemoConfigError';
+}
+
+/** What the environment can set; every field is also a `startDemo` option. */
+export interface DemoEnvConfig {
+  port: number;
+  host: string;
+  accessTtl?: Duration;
+  refreshTtl?: Duration | null;
+  grace?: Duration;
+  alg: Algorithm;
+  store: string;
+  dataDir: string;
+  signingKey?: string;
+  cookies: boolean;
+}
+
+function duration(env: Record<string, string | undefined>, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseDuration(value, name);
+  } catch (error) {
+    throw new DemoConfigError(isBatonError(error) ? error.message : `${name} is not a duration`);
+  }
+}
+
+function flag(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new DemoConfigError(`${name} must be 1 or 0, got ${JSON.stringify(env[name])}`);
+}
+
+/** Checks a store spec: `memory` or `sqlite:<path>`. */
+export function checkStoreSpec(spec: string): string {
+  if (spec === 'memory' || /^sqlite:.+/.test(spec)) return spec;
+  if (/^(redis|rediss|postgres|postgresql):\/\//.test(spec)) {
+    throw new DemoConfigError(
+      `BATON_STORE ${spec.split(':')[0]} is not available in this demo; use memory or sqlite:<path>`,
+    );
+  }
+  throw new DemoConfigError(`BATON_STORE must be "memory" or "sqlite:<path>", got ${JSON.stringify(spec)}`);
+}
+
+export function configFromEnv(env: Record<string, string | undefined>): DemoEnvConfig {
+  const portText = env.PORT?.trim() || '3000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new DemoConfigError(`PORT must be a port number (0-65535), got ${JSON.stringify(env.PORT)}`);
+  }
+  const alg = (env.BATON_ALG?.trim() || 'EdDSA') as Algorithm;
+  if (!DEMO_ALGORITHMS.includes(alg)) {
+    throw new DemoConfigError(
+      `BATON_ALG must be one of ${DEMO_ALGORITHMS.join(', ')}, got ${JSON.stringify(env.BATON_ALG)}`,
+    );
+  }
+  for (const [name, only] of [
+    ['BATON_ADAPTER', 'hono'],
+    ['BATON_STRATEGY', 'rotating'],
+  ] as const) {
+    const value = env[name]?.trim();
+    if (value && value !== only)
+      throw new DemoConfigError(`${name}=${value} is not available in this demo; use ${only}`);
+  }
+  const refreshText = env.BATON_REFRESH_TTL?.trim().toLowerCase();
+  const accessTtl = duration(env, 'BATON_ACCESS_TTL');
+  if (accessTtl === 0) throw new DemoConfigError('BATON_ACCESS_TTL must be positive');
+  const grace = duration(env, 'BATON_GRACE');
+  const refreshTtl =
+    refreshText === 'never' || refreshText === 'null' ? null : duration(env, 'BATON_REFRESH_TTL');
+  const signingKey = env.BATON_SIGNING_KEY?.trim();
+  return {
+    port,
+    host: env.HOST?.trim() || '127.0.0.1',
+    alg,
+    store: checkStoreSpec(env.BATON_STORE?.trim() || 'sqlite:./baton.db'),
+    dataDir: env.BATON_DATA_DIR?.trim() || './.baton',
+    cookies: flag(env, 'BATON_COOKIES', true),
+    ...(accessTtl === undefined ? {} : { accessTtl }),
+    ...(refreshTtl === undefined ? {} : { refreshTtl }),
+    ...(grace === undefined ? {} : { grace }),
+    ...(signingKey ? { signingKey } : {}),
+  };
+}

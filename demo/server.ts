@@ -1,0 +1,182 @@
+/**
+ * The Baton demo server (`npm start`). Configured from the environment;
+ * `startDemo` runs it in-process for tests.
+ */
+
+import { realpathSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import type { Clock } from '../src/core/clock.ts';
+import type { Duration } from '../src/core/duration.ts';
+import type { CookieModeOptions } from '../src/http/session-cookies.ts';
+import { SessionManager } from '../src/sessions/manager.ts';
+import type { RateLimitOptions } from '../src/sessions/types.ts';
+import { MemoryStore } from '../src/stores/memory.ts';
+import { SqliteStore } from '../src/stores/sqlite.ts';
+import type { SessionStore } from '../src/stores/types.ts';
+import type { Algorithm } from '../src/tokens/types.ts';
+import { createDemoApp, DEMO_CLIENT } from './app.ts';
+import { checkStoreSpec, configFromEnv, DemoConfigError } from './config.ts';
+import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
+import { DEFAULT_SCRYPT_COST, DemoUsers, type ScryptCost } from './users.ts';
+
+export interface DemoOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  accessTtl?: Duration;
+  refreshTtl?: Duration | null;
+  grace?: Duration;
+  /** Default EdDSA. */
+  alg?: Algorithm;
+  /** `memory` or `sqlite:<path>` (relative to `dataDir`). Default `sqlite:./baton.db`. */
+  store?: string;
+  /** Default `./.baton`. */
+  dataDir?: string;
+  /** A JWK, PEM private key or HS* secret; otherwise a key is generated and saved in `dataDir`. */
+  signingKey?: string;
+  /** Default true (with `Secure` cookies, which browsers accept from http://localhost). */
+  cookies?: boolean | CookieModeOptions;
+  clock?: Clock;
+  /** Tests lower it; the demo keeps scrypt's default cost. */
+  passwordCost?: ScryptCost;
+  rateLimit?: RateLimitOptions | false;
+  /** Receives unexpected errors (default: stderr). */
+  onUnexpectedError?: (error: unknown) => void;
+}
+
+export interface RunningDemo {
+  url: string;
+  manager: SessionManager;
+  close(): Promise<void>;
+}
+
+export const DEMO_ISSUER = 'baton-demo';
+export const DEMO_AUDIENCE = 'baton-demo-api';
+
+function openStore(spec: string, dataDir: string): SessionStore {
+  checkStoreSpec(spec);
+  if (spec === 'memory') return new MemoryStore();
+  const path = spec.slice('sqlite:'.length);
+  return new SqliteStore({ path: isAbsolute(path) ? path : resolve(dataDir, path) });
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
+  const alg = options.alg ?? 'EdDSA';
+  const dataDir = resolve(options.dataDir ?? './.baton');
+  const key = options.signingKey
+    ? await keyFromValue(options.signingKey, alg)
+    : await loadSigningKey(dataDir, alg);
+  const refreshKey = await loadRefreshKey(dataDir);
+  const users = await DemoUsers.create(options.passwordCost ?? DEFAULT_SCRYPT_COST);
+  const manager = new SessionManager({
+    issuer: DEMO_ISSUER,
+    audience: DEMO_AUDIENCE,
+    keys: [key],
+    refreshKey,
+    store: openStore(options.store ?? 'sqlite:./baton.db', dataDir),
+    loadUser: users.load,
+    verifyCredentials: users.verify,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
+    ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
+    ...(options.grace === undefined ? {} : { graceWindow: options.grace }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+  });
+  try {
+    await manager.ready;
+  } catch (error) {
+    await manager.close().catch(() => undefined);
+    throw error;
+  }
+  const app = createDemoApp(manager, users, {
+    cookies: options.cookies ?? true,
+    clients: [DEMO_CLIENT],
+    ...(options.onUnexpectedError ? { onUnexpectedError: options.onUnexpectedError } : {}),
+  });
+  const host = options.host ?? '127.0.0.1';
+  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
+    (resolveListen, reject) => {
+      const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host }, (info) =>
+        resolveListen({ server: s, port: info.port }),
+      );
+      s.once('error', reject);
+    },
+  ).catch(async (error: unknown) => {
+    await manager.close().catch(() => undefined);
+    throw error;
+  });
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${port}`,
+    manager,
+    close() {
+      closed ??= new Promise<void>((done) => {
+        server.close(() => done());
+        // Keep-alive connections would hold close() open until they time out.
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }).then(() => manager.close());
+      return closed;
+    },
+  };
+}
+
+function printBanner(url: string): void {
+  const lines = [
+    `Baton demo listening on ${url}`,
+    '',
+    'Demo users:',
+    ...DemoUsers.accounts.map((a) => `  ${a.username} / ${a.password}  (roles: ${a.roles.join(', ')})`),
+    `Introspection client: ${DEMO_CLIENT.id} / ${DEMO_CLIENT.secret}`,
+    '',
+    'Try:',
+    `  curl -s -X POST ${url}/auth/login -H 'content-type: application/json' \\`,
+    `       -d '{"username":"thedude","password":"abides"}'`,
+    `  curl -s ${url}/api/protected -H 'authorization: Bearer <access_token>'`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof configFromEnv>;
+  try {
+    config = configFromEnv(process.env);
+  } catch (error) {
+    console.error(`baton demo: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+  let demo: RunningDemo;
+  try {
+    demo = await startDemo(config);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(`baton demo: ${reason}`);
+    process.exit(
+      error instanceof DemoConfigError || (error as { code?: string }).code === 'invalid_options' ? 2 : 1,
+    );
+  }
+  printBanner(demo.url);
+  const stop = () => {
+    demo.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await main();

@@ -1,0 +1,181 @@
+import { BatonError } from '../core/errors.ts';
+import type { HttpRequest } from './types.ts';
+
+/** Default body limit: auth requests are small, so anything larger is refused early. */
+export const DEFAULT_BODY_LIMIT = 16 * 1024;
+
+export type BodyKind = 'json' | 'form';
+
+/** A parsed body. Objects in it have no prototype, so no key can reach Object.prototype. */
+export type Fields = Record<string, unknown>;
+
+export interface ParseBodyOptions {
+  /** Accepted media types. JSON routes: `['json']`; OAuth routes: `['json', 'form']`. */
+  accept: readonly BodyKind[];
+  /** Bytes. Default 16 KiB. */
+  limit?: number;
+  /** An empty body (any or no content type) parses to `{}` instead of failing. */
+  optional?: boolean;
+}
+
+const MEDIA_TYPES: Record<BodyKind, string> = {
+  json: 'application/json',
+  form: 'application/x-www-form-urlencoded',
+};
+
+/** Keys that mean something to JavaScript objects; no legitimate client sends them. */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function byteLength(body: Uint8Array | string | undefined): number {
+  if (body === undefined) return 0;
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
+/** The media type's kind, or undefined when it is not one we read. Only UTF-8 is accepted. */
+function kindOf(contentType: string | undefined): BodyKind | undefined {
+  if (!contentType) return undefined;
+  const [type = '', ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  for (const param of params) {
+    const [name, value = ''] = param.split('=').map((s) => s.trim());
+    if (name === 'charset' && value.replace(/^"|"$/g, '') !== 'utf-8') return undefined;
+  }
+  for (const [kind, media] of Object.entries(MEDIA_TYPES) as [BodyKind, string][]) {
+    if (type === media) return kind;
+  }
+  return undefined;
+}
+
+function decode(body: Uint8Array | string): string {
+  if (typeof body === 'string') return body;
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new BatonError('invalid_request', 'The request body is not valid UTF-8');
+  }
+}
+
+function forbiddenKey(key: string): never {
+  throw new BatonError('invalid_request', `The request body must not contain the key "${key}"`);
+}
+
+/** JSON.parse reviver: refuses dangerous keys at any depth and rebuilds objects without a prototype. */
+function revive(this: unknown, key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key) && !Array.isArray(this)) forbiddenKey(key);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.assign(Object.create(null) as Fields, value);
+  }
+  return value;
+}
+
+function parseJson(text: string): Fields {
+  let value: unknown;
+  try {
+    value = JSON.parse(text, revive);
+  } catch (error) {
+    if (error instanceof BatonError) throw error;
+    throw new BatonError('invalid_request', 'The request body is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BatonError('invalid_request', 'The request body must be a JSON object');
+  }
+  return value as Fields;
+}
+
+function parseForm(text: string): Fields {
+  const fields: Fields = Object.create(null);
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (FORBIDDEN_KEYS.has(key)) forbiddenKey(key);
+    // RFC 6749 §3.1: parameters must not be repeated; ambiguity is how parameter smuggling starts.
+    if (key in fields) throw new BatonError('invalid_request', `The parameter "${key}" is repeated`);
+    fields[key] = value;
+  }
+  return fields;
+}
+
+/**
+ * Checks size and content type, then parses the body. Throws BatonError:
+ * `payload_too_large` (413), `unsupported_media_type` (415), `invalid_request` (400).
+ */
+export function parseBody(req: HttpRequest, options: ParseBodyOptions): Fields {
+  const limit = options.limit ?? DEFAULT_BODY_LIMIT;
+  const size = byteLength(req.body);
+  if (size > limit) {
+    throw new BatonError('payload_too_large', `The request body is larger than ${limit} bytes`);
+  }
+  if (size === 0 && options.optional) return Object.create(null) as Fields;
+  const kind = kindOf(req.headers['content-type']);
+  if (kind === undefined || !options.accept.includes(kind)) {
+    const accepted = options.accept.map((k) => MEDIA_TYPES[k]).join(' or ');
+    throw new BatonError('unsupported_media_type', `The request body must be ${accepted}`);
+  }
+  if (size === 0 || req.body === undefined) {
+    throw new BatonError('invalid_request', 'The request body is empty');
+  }
+  const text = decode(req.body);
+  return kind === 'json' ? parseJson(text) : parseForm(text);
+}
+
+/**
+ * Reads a web stream, stopping after `max` bytes, so an adapter never
+ * buffers more than the limit (plus one byte to know it was exceeded).
+ */
+export async function readBodyLimited(
+  stream: ReadableStream<Uint8Array> | null | undefined,
+  max: number,
+): Promise<Uint8Array> {
+  if (!stream) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total <= max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    if (total > max) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(Math.min(total, max + 1));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, out.byteLength - offset);
+    out.set(part, offset);
+    offset += part.byteLength;
+    if (offset >= out.byteLength) break;
+  }
+  return out;
+}
+
+export interface StringFieldOptions {
+  /** Characters. Default 1024. */
+  maxLength?: number;
+}
+
+/** A required, non-empty string field; 400 `invalid_request` naming the field otherwise. */
+export function requiredString(fields: Fields, name: string, options: StringFieldOptions = {}): string {
+  const value = optionalString(fields, name, options);
+  if (value === undefined) throw new BatonError('invalid_request', `"${name}" is required`);
+  return value;
+}
+
+/** An optional string field: absent (or null) gives undefined; empty or wrong-typed is a 400. */
+export function optionalString(
+  fields: Fields,
+  name: string,
+  options: StringFieldOptions = {},
+): string | undefined {
+  const value = Object.hasOwn(fields, name) ? fields[name] : undefined;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BatonError('invalid_request', `"${name}" must be a string`);
+  if (value.length === 0) throw new BatonError('invalid_request', `"${name}" must not be empty`);
+  const max = options.maxLength ?? 1024;
+  if (value.length > max) {
+    throw new BatonError('invalid_request', `"${name}" must be at most ${max} characters`);
+  }
+  return value;
+}

@@ -1,0 +1,143 @@
+/**
+ * The one place where errors become HTTP responses. Routes throw; this maps.
+ * Two shapes: Baton's `{error, message}` and, on the OAuth routes, the
+ * RFC 6749/7009/7662 `{error, error_description}`.
+ */
+import { type BatonError, type ErrorCode, isBatonError } from '../core/errors.ts';
+import type { HttpResponse } from './types.ts';
+
+/** An OAuth protocol error with its RFC code, raised by the OAuth routes themselves. */
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  constructor(
+    /** RFC 6749 §5.2 code (`invalid_request`, `invalid_client`, `invalid_grant`, ...) or RFC 6750's. */
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+    /** WWW-Authenticate challenges to send (401 with client authentication, RFC 6749 §5.2). */
+    readonly challenges: readonly string[] = [],
+  ) {
+    super(description);
+  }
+}
+
+export interface ErrorResponseOptions {
+  /** Render the RFC 6749 shape. */
+  oauth?: boolean;
+  /** Realm of WWW-Authenticate challenges. Default `baton`. */
+  realm?: string;
+  /** Receives errors that are not BatonErrors (bugs, crashed stores). Default: stderr. */
+  onUnexpectedError?: (error: unknown) => void;
+}
+
+/** Token problems that RFC 6750 reports as `error="invalid_token"`. */
+const INVALID_TOKEN: ReadonlySet<ErrorCode> = new Set([
+  'invalid_token',
+  'token_expired',
+  'token_revoked',
+  'wrong_token_type',
+  'refresh_token_reused',
+  'session_expired',
+]);
+
+/** Baton codes that a token endpoint reports as RFC 6749 `invalid_grant`. */
+const INVALID_GRANT: ReadonlySet<ErrorCode> = new Set([
+  ...INVALID_TOKEN,
+  'invalid_credentials',
+  'user_disabled',
+  'early_refresh',
+  'not_found',
+]);
+
+export const JSON_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'x-content-type-options': 'nosniff',
+};
+
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+): HttpResponse {
+  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** Quoted-string content for auth-params: no quotes, backslashes or control characters. */
+function quoted(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '').slice(0, 200);
+}
+
+function bearerChallenge(error: BatonError, realm: string): string | undefined {
+  const base = `Bearer realm="${quoted(realm)}"`;
+  if (error.code === 'missing_token') return base;
+  const rfcError = INVALID_TOKEN.has(error.code)
+    ? 'invalid_token'
+    : error.code === 'insufficient_scope'
+      ? 'insufficient_scope'
+      : // RFC 9470: the step-up challenge for "authenticate again", which is what freshness asks.
+        error.code === 'fresh_token_required'
+        ? 'insufficient_user_authentication'
+        : undefined;
+  if (rfcError === undefined) return undefined;
+  return `${base}, error="${rfcError}", error_description="${quoted(error.message)}"`;
+}
+
+function retryHeaders(error: BatonError): Record<string, string> {
+  if (error.status !== 429 && error.status !== 503) return {};
+  return { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfter ?? 1))) };
+}
+
+function logUnexpected(error: unknown): void {
+  console.error('baton: unexpected error while handling a request:', error);
+}
+
+/** Anything not a BatonError/OAuthError, and Baton's own 5xx except 503, become this. */
+function internal(error: unknown, options: ErrorResponseOptions): HttpResponse {
+  (options.onUnexpectedError ?? logUnexpected)(error);
+  return options.oauth
+    ? jsonResponse(500, { error: 'server_error', error_description: 'Internal server error' })
+    : jsonResponse(500, { error: 'internal_error', message: 'Internal server error' });
+}
+
+function oauthResponse(error: BatonError): HttpResponse {
+  const retry = retryHeaders(error);
+  let code: string = error.wireCode;
+  let status = error.status;
+  if (INVALID_GRANT.has(error.code)) {
+    code = 'invalid_grant';
+    status = 400;
+  } else if (error.code === 'missing_token' || error.code === 'csrf_failed') {
+    code = 'invalid_request';
+    status = 400;
+  } else if (error.code === 'insufficient_scope') {
+    code = 'invalid_scope';
+    status = 400;
+  }
+  return jsonResponse(status, { error: code, error_description: error.message }, retry);
+}
+
+/** Maps any thrown value to a response. Never exposes a stack trace or an internal message. */
+export function errorResponse(error: unknown, options: ErrorResponseOptions = {}): HttpResponse {
+  if (error instanceof OAuthError) {
+    const headers: Record<string, string | string[]> = {};
+    if (error.challenges.length > 0) headers['www-authenticate'] = [...error.challenges];
+    return jsonResponse(error.status, { error: error.error, error_description: error.description }, headers);
+  }
+  if (!isBatonError(error) || (error.status >= 500 && error.status !== 503)) return internal(error, options);
+  if (options.oauth) return oauthResponse(error);
+  const headers: Record<string, string> = retryHeaders(error);
+  const challenge = bearerChallenge(error, options.realm ?? 'baton');
+  if (challenge !== undefined) headers['www-authenticate'] = challenge;
+  return jsonResponse(error.status, { error: error.wireCode, message: error.message }, headers);
+}
+
+/** 405 for a known auth path used with another method. */
+export function methodNotAllowed(allow: readonly string[]): HttpResponse {
+  return jsonResponse(
+    405,
+    { error: 'invalid_request', message: `Method not allowed; use ${allow.join(', ')}` },
+    { allow: allow.join(', ') },
+  );
+}

@@ -1,0 +1,175 @@
+/**
+ * The OAuth 2.0 routes: token endpoint (RFC 6749, plus the jwt-bearer grant
+ * as the DRF seed uses it), revocation (RFC 7009), introspection (RFC 7662).
+ */
+import { isBatonError } from '../core/errors.ts';
+import type { TokenPair } from '../sessions/types.ts';
+import { authenticateRequest } from './authenticate.ts';
+import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
+import { jsonResponse, OAuthError } from './errors.ts';
+import { basicCredentials } from './extract.ts';
+import { emptyResponse, tokenResponse } from './responses.ts';
+import type { RouteContext } from './route-context.ts';
+import { secureEqual } from './secure-compare.ts';
+import { tokenCookies } from './session-cookies.ts';
+import type { HttpResponse, TokenTypeHint } from './types.ts';
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+interface Client {
+  id: string;
+  /** Proved its secret (confidential) rather than only naming itself (public). */
+  authenticated: boolean;
+}
+
+/** Compared against when the client id is unknown, so unknown and wrong take the same time. */
+const DUMMY_SECRET = 'baton-dummy-client-secret-for-constant-time-compare';
+
+function invalidClient(ctx: RouteContext, description = 'Client authentication failed'): OAuthError {
+  return new OAuthError('invalid_client', description, 401, [`Basic realm="${ctx.options.realm}"`]);
+}
+
+function checkSecret(ctx: RouteContext, id: string, secret: string): Client {
+  const client = ctx.options.clients.find((c) => c.id === id);
+  const ok = secureEqual(secret, client?.secret ?? DUMMY_SECRET);
+  if (!client || !ok) throw invalidClient(ctx);
+  return { id, authenticated: true };
+}
+
+/**
+ * RFC 6749 §2.3: HTTP Basic or `client_id` + `client_secret` in the body,
+ * never both. A bare `client_id` is a public client, unless it names a
+ * configured (confidential) client, which must then prove its secret.
+ */
+function authenticateClient(ctx: RouteContext, fields: Fields): Client | undefined {
+  const basic = basicCredentials(ctx.req, ctx.options.headerLimit);
+  const bodyId = optionalString(fields, 'client_id', { maxLength: 256 });
+  const bodySecret = optionalString(fields, 'client_secret', { maxLength: 1024 });
+  if (basic === 'malformed') throw invalidClient(ctx, 'Malformed Basic credentials');
+  if (basic !== undefined) {
+    if (bodySecret !== undefined) {
+      throw new OAuthError('invalid_request', 'Use one client authentication method, not two');
+    }
+    if (bodyId !== undefined && bodyId !== basic.id) {
+      throw new OAuthError('invalid_request', 'client_id does not match the authenticated client');
+    }
+    return checkSecret(ctx, basic.id, basic.secret);
+  }
+  if (bodySecret !== undefined) {
+    if (bodyId === undefined)
+      throw new OAuthError('invalid_request', '"client_id" is required with "client_secret"');
+    return checkSecret(ctx, bodyId, bodySecret);
+  }
+  if (bodyId === undefined) return undefined;
+  if (ctx.options.clients.some((c) => c.id === bodyId)) {
+    throw invalidClient(ctx, 'This client must authenticate');
+  }
+  return { id: bodyId, authenticated: false };
+}
+
+function readOAuthBody(ctx: RouteContext): Fields {
+  return parseBody(ctx.req, { accept: ['json', 'form'], limit: ctx.options.bodyLimit });
+}
+
+function hint(fields: Fields): TokenTypeHint | undefined {
+  const value = optionalString(fields, 'token_type_hint', { maxLength: 64 });
+  // RFC 7009 §2.1: an unknown hint may be ignored; searching all types is the fallback anyway.
+  return value === 'access_token' || value === 'refresh_token' ? value : undefined;
+}
+
+async function grant(ctx: RouteContext, fields: Fields): Promise<TokenPair> {
+  const grantType = requiredString(fields, 'grant_type', { maxLength: 256 });
+  const client = authenticateClient(ctx, fields);
+  const context = { ...ctx.requestContext, clientId: client?.id ?? null };
+  switch (grantType) {
+    case 'password': {
+      const username = requiredString(fields, 'username', { maxLength: 256 });
+      const password = requiredString(fields, 'password', { maxLength: 1024 });
+      return ctx.manager.login(username, password, context);
+    }
+    case 'refresh_token': {
+      const token = requiredString(fields, 'refresh_token', { maxLength: 8192 });
+      const expected = client === undefined ? {} : { expectedClientId: client.id };
+      return ctx.manager.refresh(token, { ...ctx.requestContext, ...expected });
+    }
+    case JWT_BEARER_GRANT: {
+      const token = requiredString(fields, 'refresh_token', { maxLength: 8192 });
+      const clientId = requiredString(fields, 'client_id', { maxLength: 256 });
+      try {
+        return await ctx.manager.refresh(token, { ...ctx.requestContext, expectedClientId: clientId });
+      } catch (error) {
+        // The manager reports a client mismatch as invalid_request; RFC 6749 §5.2 calls it invalid_grant.
+        if (isBatonError(error) && error.code === 'invalid_request') {
+          throw new OAuthError('invalid_grant', error.message);
+        }
+        throw error;
+      }
+    }
+    default:
+      throw new OAuthError('unsupported_grant_type', `Unsupported grant_type "${grantType}"`);
+  }
+}
+
+export async function tokenRoute(ctx: RouteContext): Promise<HttpResponse> {
+  const fields = readOAuthBody(ctx);
+  const pair = await grant(ctx, fields);
+  const mode = ctx.options.cookieMode;
+  const newCsrf = fields.grant_type === 'password';
+  return tokenResponse(pair, mode ? tokenCookies(ctx.req, pair, mode, { newCsrf }) : []);
+}
+
+/** RFC 7009: the token is the credential; unknown or invalid tokens still get 200. */
+export async function revokeRoute(ctx: RouteContext): Promise<HttpResponse> {
+  const fields = readOAuthBody(ctx);
+  authenticateClient(ctx, fields);
+  const token = requiredString(fields, 'token', { maxLength: 8192 });
+  await ctx.manager.revokeToken(token, hint(fields));
+  return emptyResponse(200);
+}
+
+/** Client credentials, or else an access token with the admin role. */
+function authorizeIntrospection(ctx: RouteContext, fields: Fields): void {
+  const basic = basicCredentials(ctx.req, ctx.options.headerLimit);
+  if (basic !== undefined || Object.hasOwn(fields, 'client_secret')) {
+    const client = authenticateClient(ctx, fields);
+    if (client?.authenticated) return;
+  }
+  try {
+    authenticateRequest(ctx.manager, ctx.req, {
+      cookieMode: undefined,
+      headerLimit: ctx.options.headerLimit,
+      roles: [ctx.options.adminRole],
+    });
+  } catch (error) {
+    if (!isBatonError(error)) throw error;
+    const realm = ctx.options.realm;
+    if (error.code === 'missing_token') {
+      throw new OAuthError(
+        'invalid_client',
+        'Client credentials or an admin access token are required',
+        401,
+        [`Basic realm="${realm}"`, `Bearer realm="${realm}"`],
+      );
+    }
+    if (error.code === 'insufficient_scope') {
+      throw new OAuthError('insufficient_scope', 'Introspection requires the admin role', 403, [
+        `Bearer realm="${realm}", error="insufficient_scope"`,
+      ]);
+    }
+    if (error.status === 401) {
+      throw new OAuthError('invalid_token', error.message, 401, [
+        `Bearer realm="${realm}", error="invalid_token"`,
+      ]);
+    }
+    throw error;
+  }
+}
+
+/** RFC 7662. An inactive token answers `{"active": false}` and nothing more. */
+export async function introspectRoute(ctx: RouteContext): Promise<HttpResponse> {
+  const fields = readOAuthBody(ctx);
+  authorizeIntrospection(ctx, fields);
+  const token = requiredString(fields, 'token', { maxLength: 8192 });
+  const result = await ctx.manager.introspect(token, hint(fields));
+  return jsonResponse(200, result.active ? result : { active: false });
+}

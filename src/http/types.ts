@@ -1,0 +1,65 @@
+import type { IntrospectionResult, RequestContext, SessionInfo, TokenPair } from '../sessions/types.ts';
+import type { AccessClaims } from '../tokens/types.ts';
+
+/**
+ * The neutral request/response shapes the HTTP layer works on. An adapter
+ * builds an HttpRequest from its framework's request and writes the
+ * HttpResponse back; nothing in `http/` knows which framework that is.
+ */
+
+export interface HttpRequest {
+  /** Upper-case method, e.g. `POST`. */
+  method: string;
+  /** Path only, no query string, e.g. `/auth/login`. */
+  path: string;
+  /** Header names in lower case. Repeated headers joined with `, ` (cookies with `; `). */
+  headers: Record<string, string | undefined>;
+  query: URLSearchParams;
+  /**
+   * The raw, unparsed body. Adapters should read at most `bodyLimit + 1`
+   * bytes (see `readBodyLimited`), so an oversized body is detected without
+   * buffering all of it.
+   */
+  body?: Uint8Array | string;
+  /** The peer address as the adapter sees it (no proxy header is trusted here). */
+  ip?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Header names in lower case; an array means the header is sent once per value (Set-Cookie). */
+  headers: Record<string, string | string[]>;
+  /** Already serialised. Absent for empty bodies (204, RFC 7009's 200). */
+  body?: string;
+}
+
+/** Methods that never change state and so need no CSRF token. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * What the HTTP layer needs from a SessionManager. Structural, so `http/`
+ * depends on the documented contract rather than on the class, and tests can
+ * hand it a fake.
+ */
+export interface AuthManager {
+  login(username: string, password: string, context?: RequestContext): Promise<TokenPair>;
+  refresh(refreshToken: string, context?: RequestContext & { expectedClientId?: string }): Promise<TokenPair>;
+  reauthenticate(accessToken: string, password: string, context?: RequestContext): Promise<TokenPair>;
+  verifyAccessToken(token: string): AccessClaims;
+  isFresh(claims: AccessClaims): boolean;
+  logout(token: string): Promise<void>;
+  logoutAll(token: string): Promise<number>;
+  listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]>;
+  revokeSession(userId: string, sessionId: string): Promise<void>;
+  revokeToken(token: string, hint?: TokenTypeHint): Promise<void>;
+  introspect(token: string, hint?: TokenTypeHint): Promise<IntrospectionResult>;
+  jwks(): { keys: Record<string, unknown>[] };
+}
+
+export type TokenTypeHint = 'access_token' | 'refresh_token';
+
+/** A confidential OAuth client (token endpoint, revocation, introspection). */
+export interface OAuthClient {
+  id: string;
+  secret: string;
+}
