@@ -7,6 +7,8 @@ import type { AccessClaims, Algorithm, SigningKey } from '../tokens/types.ts';
 export interface BatonUser {
   /** Converted to a string for `sub`; numbers are accepted, anything else is rejected. */
   id: string | number;
+  /** The name `verifyCredentials` knows the user by; reauth uses it (default: the id). */
+  username?: string;
   roles?: readonly string[];
   /** Space-separated OAuth scopes. */
   scope?: string;
@@ -62,6 +64,8 @@ export interface RequestContext {
   clientId?: string | null;
   userAgent?: string | null;
   ip?: string | null;
+  /** Claims added to the access token minted by this call (cookie mode binds its CSRF value here). */
+  extraClaims?: Record<string, unknown>;
 }
 
 /** What login and refresh hand back; the HTTP layer renders it as the OAuth token response. */

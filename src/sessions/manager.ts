@@ -1,0 +1,554 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { BatonError, isBatonError } from '../core/errors.ts';
+import type { RevocationReason, SessionRecord, SessionStore } from '../stores/types.ts';
+import { AccessTokenCodec, isFresh, toSubject } from '../tokens/access-token.ts';
+import { KeySet } from '../tokens/keys.ts';
+import type { AccessClaims } from '../tokens/types.ts';
+import { AttemptLimiter } from './attempt-limiter.ts';
+import { type ResolvedOptions, resolveOptions } from './options.ts';
+import {
+  hashSecret,
+  looksLikeJwt,
+  newSecretSalt,
+  newSessionId,
+  type ParsedRefreshToken,
+  parseRefreshToken,
+  RefreshTokenDeriver,
+} from './refresh-token.ts';
+import { RevocationList } from './revocation-list.ts';
+import type {
+  BatonUser,
+  IntrospectionResult,
+  RequestContext,
+  SessionInfo,
+  SessionManagerOptions,
+  TokenPair,
+} from './types.ts';
+
+/** Claims Baton sets itself; a user's custom claims may not override them. */
+const RESERVED_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'sid',
+  'client_id',
+  'type',
+  'fresh',
+  'roles',
+  'scope',
+  'csrf',
+]);
+
+export interface RefreshContext extends RequestContext {
+  /** jwt-bearer grant: the session's client must be this one. */
+  expectedClientId?: string;
+}
+
+/**
+ * Rotating refresh-token sessions: one session per login per device.
+ * Knows nothing of HTTP; the store, clock and user callbacks come in as options.
+ */
+export class SessionManager<User extends BatonUser = BatonUser> {
+  readonly keys: KeySet;
+  /** Resolves once the revoked set is loaded from the store; `verifyAccessToken` refuses before. */
+  readonly ready: Promise<void>;
+  readonly #options: ResolvedOptions<User>;
+  readonly #store: SessionStore;
+  readonly #clock: Clock;
+  readonly #codec: AccessTokenCodec;
+  readonly #deriver: RefreshTokenDeriver;
+  readonly #revoked: RevocationList;
+  readonly #limiter: AttemptLimiter | null;
+  #loaded = false;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: SessionManagerOptions<User>) {
+    this.#options = resolveOptions(options);
+    const o = this.#options;
+    this.#store = o.store;
+    this.#clock = o.clock;
+    this.keys = new KeySet(o.keys);
+    this.#codec = new AccessTokenCodec({
+      keys: this.keys,
+      algorithms: o.algorithms ?? [...new Set(o.keys.map((key) => key.alg))],
+      issuer: o.issuer,
+      audience: o.audience,
+      leeway: o.leeway,
+      clock: o.clock,
+    });
+    this.#deriver = new RefreshTokenDeriver(o.refreshKey);
+    this.#revoked = new RevocationList(o.clock);
+    this.#limiter =
+      o.rateLimit === false ? null : new AttemptLimiter(o.rateLimit.max, o.rateLimit.window, o.clock);
+    this.ready = this.#loadRevocations();
+    // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  get options(): Readonly<ResolvedOptions<User>> {
+    return this.#options;
+  }
+
+  // ---------------------------------------------------------------- login
+
+  /** Checks a username and password with `verifyCredentials` and opens a session. */
+  async login(username: string, password: string, context: RequestContext = {}): Promise<TokenPair> {
+    const user = await this.#checkPassword(username, password, context);
+    return this.issueSession(user, context);
+  }
+
+  /** Opens a session for a user you have authenticated yourself. */
+  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
+    await this.#ready();
+    this.#assertEnabled(user);
+    const now = this.#clock.now();
+    const id = newSessionId();
+    const secretSalt = newSecretSalt();
+    const refreshToken = this.#deriver.token(id, secretSalt, 0);
+    const ttl = this.#options.refreshTokenTtl;
+    const session: SessionRecord = {
+      id,
+      userId: toSubject(user.id),
+      clientId: context.clientId ?? null,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: ttl === null ? null : now + ttl * 1000,
+      userAgent: truncate(context.userAgent),
+      ip: truncate(context.ip),
+      secretSalt,
+      tokenHash: hashSecret(refreshToken.slice(id.length + 1)),
+      generation: 0,
+      rotatedAt: null,
+      revokedAt: null,
+      revokedReason: null,
+    };
+    await this.#storeCall(() => this.#store.createSession(session));
+    return this.#pair(session, user, refreshToken, this.#loginFreshness(now), context);
+  }
+
+  // -------------------------------------------------------------- refresh
+
+  /**
+   * Rotates a refresh token. Exactly one of many concurrent uses rotates; the
+   * others, inside the grace window, receive the same successor. An older
+   * generation is theft: the session dies and `refresh_token_reused` is thrown.
+   */
+  async refresh(refreshToken: string, context: RefreshContext = {}): Promise<TokenPair> {
+    await this.#ready();
+    const parsed = parseRefreshToken(refreshToken);
+    const session = await this.#authenticSession(parsed);
+    if (context.expectedClientId !== undefined && session.clientId !== null) {
+      if (session.clientId !== context.expectedClientId) {
+        throw new BatonError('invalid_request', 'client_id does not match the session');
+      }
+    }
+    const user = await this.#revalidateUser(session.userId);
+
+    if (parsed.generation === session.generation) {
+      const successor = this.#deriver.token(session.id, session.secretSalt, parsed.generation + 1);
+      const result = await this.#storeCall(() =>
+        this.#store.rotateSession({
+          id: session.id,
+          expectedGeneration: parsed.generation,
+          expectedTokenHash: hashSecret(parsed.secret),
+          newTokenHash: hashSecret(successor.slice(session.id.length + 1)),
+          now: this.#clock.now(),
+        }),
+      );
+      if (result.rotated) return this.#pair(result.session, user, successor, false, context);
+      // Lost the race: another caller rotated (or revoked) between our read and write.
+      if (!result.session) throw new BatonError('invalid_token', 'Unknown refresh token');
+      return this.#afterRotation(parsed, result.session, user, context);
+    }
+    return this.#afterRotation(parsed, session, user, context);
+  }
+
+  /** A token that is no longer current: the grace answer, or theft. */
+  async #afterRotation(
+    parsed: ParsedRefreshToken,
+    session: SessionRecord,
+    user: User,
+    context: RequestContext,
+  ): Promise<TokenPair> {
+    this.#assertUsable(session);
+    const now = this.#clock.now();
+    const graceMs = this.#options.graceWindow * 1000;
+    const inGrace =
+      parsed.generation === session.generation - 1 &&
+      session.rotatedAt !== null &&
+      now - session.rotatedAt < graceMs;
+    if (inGrace) {
+      await this.#storeCall(() => this.#store.touchSession(session.id, now));
+      const successor = this.#deriver.token(session.id, session.secretSalt, session.generation);
+      return this.#pair(session, user, successor, false, context);
+    }
+    if (parsed.generation < session.generation) {
+      await this.#revoke({ sessionId: session.id }, 'refresh_token_reused');
+      throw new BatonError(
+        'refresh_token_reused',
+        'This refresh token was already used; the session has been revoked',
+      );
+    }
+    // A generation from the future cannot have been issued by this store's history.
+    throw new BatonError('invalid_token', 'Unknown refresh token');
+  }
+
+  // -------------------------------------------------------- access tokens
+
+  /** Verifies an access token: signature, claims, time, and the revoked set. Synchronous, no I/O. */
+  verifyAccessToken(token: string): AccessClaims {
+    if (!this.#loaded) {
+      throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
+    }
+    const claims = this.#codec.verify(token);
+    const now = this.#clock.now();
+    if (this.#revoked.isSessionRevoked(claims.sid, now) || this.#revoked.isTokenRevoked(claims.jti, now)) {
+      throw new BatonError('token_revoked', 'This token has been revoked');
+    }
+    return claims;
+  }
+
+  isFresh(claims: AccessClaims): boolean {
+    return isFresh(claims, Math.floor(this.#clock.now() / 1000));
+  }
+
+  /** Checks the password again and mints a fresh access token for the same session. */
+  async reauthenticate(
+    accessToken: string,
+    password: string,
+    context: RequestContext = {},
+  ): Promise<TokenPair> {
+    const claims = this.verifyAccessToken(accessToken);
+    const session = await this.#liveSession(claims.sid);
+    const known = await this.#options.loadUser(claims.sub);
+    const username = known ? usernameOf(known) : claims.sub;
+    const user = await this.#checkPassword(username, password, context);
+    if (toSubject(user.id) !== session.userId) {
+      throw new BatonError('invalid_credentials', 'Invalid username or password');
+    }
+    const now = this.#clock.now();
+    await this.#storeCall(() => this.#store.touchSession(session.id, now));
+    return this.#pair(session, user, '', this.#loginFreshness(now), context);
+  }
+
+  // ------------------------------------------------------------ revoking
+
+  /** Revokes the session of an access or refresh token. Revoking twice is not an error. */
+  async logout(token: string): Promise<void> {
+    const session = await this.#sessionOfToken(token);
+    if (session.revokedAt === null) await this.#revoke({ sessionId: session.id }, 'logout');
+  }
+
+  /** Revokes every session of the user the access or refresh token belongs to. */
+  async logoutAll(token: string): Promise<number> {
+    const session = await this.#sessionOfToken(token);
+    return (await this.#revoke({ userId: session.userId }, 'logout_all')).length;
+  }
+
+  /** Admin: revokes every session of a user and their access tokens, at once. */
+  async revokeUser(userId: string, reason: RevocationReason = 'admin'): Promise<number> {
+    await this.#ready();
+    return (await this.#revoke({ userId: toSubject(userId) }, reason)).length;
+  }
+
+  /** Revokes one of the user's sessions; another user's session is `not_found`. */
+  async revokeSession(userId: string, sessionId: string): Promise<void> {
+    await this.#ready();
+    const session = await this.#storeCall(() => this.#store.getSession(sessionId));
+    if (!session || session.userId !== userId || session.revokedAt !== null) {
+      throw new BatonError('not_found', 'No such session');
+    }
+    await this.#revoke({ sessionId }, 'revoked');
+  }
+
+  async listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]> {
+    await this.#ready();
+    const now = this.#clock.now();
+    const sessions = await this.#storeCall(() => this.#store.listSessions(userId, now));
+    return sessions
+      .filter((session) => !this.#idleExpired(session, now))
+      .map((session) => ({
+        id: session.id,
+        clientId: session.clientId,
+        createdAt: new Date(session.createdAt),
+        lastUsedAt: new Date(session.lastUsedAt),
+        expiresAt: session.expiresAt === null ? null : new Date(session.expiresAt),
+        userAgent: session.userAgent,
+        ip: session.ip,
+        current: session.id === currentSessionId,
+      }));
+  }
+
+  /**
+   * RFC 7009: a refresh token revokes its session; an access token is denied
+   * by `jti` until it expires. Invalid tokens are silently ignored.
+   */
+  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+    await this.#ready();
+    const asAccess = hint === 'access_token' || (hint === undefined && looksLikeJwt(token));
+    if (asAccess && looksLikeJwt(token)) {
+      let claims: AccessClaims;
+      try {
+        claims = this.#codec.verify(token);
+      } catch {
+        return;
+      }
+      const revocation = {
+        kind: 'token' as const,
+        id: claims.jti,
+        expiresAt: this.#revocationHorizon(claims),
+      };
+      await this.#storeCall(() => this.#store.addRevocation(revocation));
+      this.#revoked.add(revocation);
+      return;
+    }
+    try {
+      await this.logout(token);
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+    }
+  }
+
+  /** RFC 7662. Inactive tokens say nothing more than `{ active: false }`. */
+  async introspect(token: string): Promise<IntrospectionResult> {
+    await this.#ready();
+    if (looksLikeJwt(token)) {
+      try {
+        const claims = this.verifyAccessToken(token);
+        return { ...claims, active: true, token_type: 'access_token' };
+      } catch (error) {
+        if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+        return { active: false };
+      }
+    }
+    try {
+      const parsed = parseRefreshToken(token);
+      const session = await this.#authenticSession(parsed);
+      if (parsed.generation !== session.generation) return { active: false };
+      return {
+        active: true,
+        token_type: 'refresh_token',
+        sub: session.userId,
+        sid: session.id,
+        client_id: session.clientId ?? this.#options.defaultClientId,
+        iss: this.#options.issuer,
+        iat: Math.floor(session.createdAt / 1000),
+        ...(session.expiresAt === null ? {} : { exp: Math.floor(session.expiresAt / 1000) }),
+      };
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+      return { active: false };
+    }
+  }
+
+  jwks(): { keys: Record<string, unknown>[] } {
+    return this.keys.toJWKS() as { keys: Record<string, unknown>[] };
+  }
+
+  /** Deletes expired sessions and revocations; revoked sessions are kept a day to answer `token_revoked`. */
+  async deleteExpired(): Promise<number> {
+    const now = this.#clock.now();
+    return this.#storeCall(() => this.#store.deleteExpired({ now, revokedBefore: now - 86_400_000 }));
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#store.close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  async #loadRevocations(): Promise<void> {
+    this.#unsubscribe = this.#store.subscribeRevocations?.((revocations) =>
+      this.#revoked.addAll(revocations),
+    );
+    const revocations = await this.#storeCall(() => this.#store.listRevocations(this.#clock.now()));
+    this.#revoked.addAll(revocations);
+    this.#loaded = true;
+  }
+
+  async #ready(): Promise<void> {
+    await this.ready;
+  }
+
+  async #checkPassword(username: string, password: string, context: RequestContext): Promise<User> {
+    await this.#ready();
+    const verify = this.#options.verifyCredentials;
+    if (!verify) throw new BatonError('invalid_options', 'verifyCredentials is not configured');
+    const keys = [`user:${username.toLowerCase()}`, ...(context.ip ? [`ip:${context.ip}`] : [])];
+    this.#limiter?.check(keys);
+    const user = await verify(username, password);
+    if (!user) {
+      this.#limiter?.recordFailure(keys);
+      throw new BatonError('invalid_credentials', 'Invalid username or password');
+    }
+    this.#assertEnabled(user);
+    return user;
+  }
+
+  #assertEnabled(user: User): void {
+    if (user.disabled) throw new BatonError('user_disabled', 'This account is disabled');
+  }
+
+  /** Loads the user again; a missing or disabled one loses every session, access tokens included. */
+  async #revalidateUser(userId: string): Promise<User> {
+    const user = await this.#options.loadUser(userId);
+    if (!user || user.disabled) {
+      await this.#revoke({ userId }, 'user_disabled');
+      throw new BatonError('user_disabled', 'This account is disabled');
+    }
+    return user;
+  }
+
+  /** The session a refresh token names, if the token was really issued for it (any generation). */
+  async #authenticSession(parsed: ParsedRefreshToken): Promise<SessionRecord> {
+    const session = await this.#storeCall(() => this.#store.getSession(parsed.sessionId));
+    // A guessed secret must never let anyone disturb a session: it is only `invalid_token`.
+    if (!session || !this.#deriver.isAuthentic(parsed, session.secretSalt)) {
+      throw new BatonError('invalid_token', 'Unknown refresh token');
+    }
+    this.#assertUsable(session);
+    return session;
+  }
+
+  #assertUsable(session: SessionRecord): void {
+    if (session.revokedAt !== null) {
+      throw new BatonError('token_revoked', 'This session has been revoked');
+    }
+    const now = this.#clock.now();
+    if ((session.expiresAt !== null && session.expiresAt <= now) || this.#idleExpired(session, now)) {
+      throw new BatonError('session_expired', 'This session has expired; log in again');
+    }
+  }
+
+  #idleExpired(session: SessionRecord, now: number): boolean {
+    const idle = this.#options.idleTimeout;
+    return idle !== null && session.lastUsedAt + idle * 1000 <= now;
+  }
+
+  async #liveSession(sessionId: string): Promise<SessionRecord> {
+    const session = await this.#storeCall(() => this.#store.getSession(sessionId));
+    if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
+    this.#assertUsable(session);
+    return session;
+  }
+
+  async #sessionOfToken(token: string): Promise<SessionRecord> {
+    await this.#ready();
+    if (looksLikeJwt(token)) {
+      const claims = this.verifyAccessToken(token);
+      const session = await this.#storeCall(() => this.#store.getSession(claims.sid));
+      if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
+      return session;
+    }
+    const parsed = parseRefreshToken(token);
+    const session = await this.#storeCall(() => this.#store.getSession(parsed.sessionId));
+    if (!session || !this.#deriver.isAuthentic(parsed, session.secretSalt)) {
+      throw new BatonError('invalid_token', 'Unknown refresh token');
+    }
+    return session;
+  }
+
+  async #revoke(
+    target: { sessionId: string } | { userId: string },
+    reason: RevocationReason,
+  ): Promise<SessionRecord[]> {
+    const now = this.#clock.now();
+    const revocationExpiresAt = now + (this.#options.accessTokenTtl + this.#options.leeway) * 1000;
+    const revoked = await this.#storeCall(() =>
+      this.#store.revokeSessions({ ...target, reason, now, revocationExpiresAt }),
+    );
+    for (const session of revoked) {
+      this.#revoked.add({ kind: 'session', id: session.id, expiresAt: revocationExpiresAt });
+    }
+    return revoked;
+  }
+
+  /** When a revoked jti can be forgotten: once the token could no longer pass the `exp` check. */
+  #revocationHorizon(claims: AccessClaims): number {
+    return (claims.exp + this.#options.leeway) * 1000 + 1000;
+  }
+
+  #loginFreshness(now: number): boolean | number {
+    const freshness = this.#options.freshness;
+    return typeof freshness === 'boolean' ? freshness : Math.floor(now / 1000) + freshness;
+  }
+
+  #pair(
+    session: SessionRecord,
+    user: User,
+    refreshToken: string,
+    fresh: boolean | number,
+    context: RequestContext,
+  ): TokenPair {
+    const now = this.#clock.now();
+    const iat = Math.floor(now / 1000);
+    const ttl = this.#options.accessTokenTtl;
+    const claims = this.#codec.issue({
+      ...customClaims(user.claims),
+      ...customClaims(context.extraClaims, ['csrf']),
+      sub: session.userId,
+      sid: session.id,
+      jti: randomBytes(16).toString('base64url'),
+      iat,
+      nbf: iat,
+      exp: iat + ttl,
+      client_id: session.clientId ?? this.#options.defaultClientId,
+      fresh,
+      ...(user.roles ? { roles: [...user.roles] } : {}),
+      ...(user.scope ? { scope: user.scope } : {}),
+    });
+    return {
+      accessToken: claims.token,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: ttl,
+      refreshExpiresIn:
+        session.expiresAt === null ? null : Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
+      sessionId: session.id,
+      claims: claims.claims,
+    };
+  }
+
+  /** Store failures that are not Baton's own become `store_unavailable` (503, retry soon). */
+  async #storeCall<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (isBatonError(error)) throw error;
+      throw new BatonError('store_unavailable', 'The session store is unavailable', {
+        retryAfter: 1,
+        cause: error,
+      });
+    }
+  }
+}
+
+function customClaims(
+  claims: Record<string, unknown> | undefined,
+  allowed: readonly string[] = [],
+): Record<string, unknown> {
+  if (!claims) return {};
+  const result: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (RESERVED_CLAIMS.has(name) && !allowed.includes(name)) {
+      throw new BatonError('invalid_options', `Custom claim "${name}" is reserved by Baton`);
+    }
+    result[name] = value;
+  }
+  return result;
+}
+
+function usernameOf(user: BatonUser): string {
+  return user.username ?? toSubject(user.id);
+}
+
+function truncate(value: string | null | undefined, max = 512): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  return value.length > max ? value.slice(0, max) : value;
+}

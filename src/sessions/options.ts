@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { type Clock, systemClock } from '../core/clock.ts';
+import { durationSchema, functionSchema, parseOptions } from '../core/options.ts';
+import type { SessionStore } from '../stores/types.ts';
+import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
+import type { BatonUser, SessionManagerOptions } from './types.ts';
+
+const storeMethods = [
+  'createSession',
+  'getSession',
+  'rotateSession',
+  'touchSession',
+  'revokeSessions',
+  'listSessions',
+  'addRevocation',
+  'listRevocations',
+  'deleteExpired',
+  'close',
+] as const;
+
+const nullableDuration = (name: string) => z.union([z.null(), durationSchema(name)]);
+
+const schema = z.object({
+  issuer: z.string().min(1),
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  keys: z
+    .array(z.custom<SigningKey>((key) => typeof key === 'object' && key !== null && 'alg' in key))
+    .min(1),
+  algorithms: z
+    .array(z.enum(ALGORITHMS as [Algorithm, ...Algorithm[]]))
+    .min(1)
+    .optional(),
+  refreshKey: z.union([z.string(), z.instanceof(Uint8Array)]),
+  store: z.custom<SessionStore>(
+    (store) =>
+      typeof store === 'object' &&
+      store !== null &&
+      storeMethods.every((method) => typeof (store as Record<string, unknown>)[method] === 'function'),
+    { message: `must implement SessionStore (${storeMethods.join(', ')})` },
+  ),
+  clock: z
+    .custom<Clock>((clock) => typeof (clock as Clock | undefined)?.now === 'function')
+    .default(systemClock),
+  loadUser: functionSchema('loadUser'),
+  verifyCredentials: functionSchema('verifyCredentials').optional(),
+  accessTokenTtl: durationSchema('accessTokenTtl')
+    .default(900)
+    .refine((seconds) => seconds > 0, 'must be positive'),
+  refreshTokenTtl: nullableDuration('refreshTokenTtl').default(30 * 86400),
+  idleTimeout: nullableDuration('idleTimeout').default(null),
+  graceWindow: durationSchema('graceWindow').default(10),
+  leeway: durationSchema('leeway').default(0),
+  freshness: z.union([z.boolean(), durationSchema('freshness')]).default(true),
+  defaultClientId: z.string().min(1).optional(),
+  rateLimit: z
+    .union([
+      z.literal(false),
+      z.object({
+        max: z.number().int().positive().default(10),
+        window: durationSchema('rateLimit.window').default(60),
+      }),
+    ])
+    .default({ max: 10, window: 60 }),
+});
+
+export type ResolvedOptions<User extends BatonUser> = Omit<
+  z.output<typeof schema>,
+  'loadUser' | 'verifyCredentials' | 'defaultClientId'
+> &
+  Pick<SessionManagerOptions<User>, 'loadUser' | 'verifyCredentials'> & { defaultClientId: string };
+
+export function resolveOptions<User extends BatonUser>(
+  options: SessionManagerOptions<User>,
+): ResolvedOptions<User> {
+  const parsed = parseOptions(schema, options, 'SessionManager');
+  return {
+    ...parsed,
+    loadUser: options.loadUser,
+    verifyCredentials: options.verifyCredentials,
+    defaultClientId: parsed.defaultClientId ?? parsed.issuer,
+  };
+}

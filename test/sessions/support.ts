@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/core/clock.ts';
+import { BatonError } from '../../src/core/errors.ts';
+import { SessionManager } from '../../src/sessions/manager.ts';
+import type { BatonUser, SessionManagerOptions } from '../../src/sessions/types.ts';
+import { MemoryStore } from '../../src/stores/memory.ts';
+import { SqliteStore } from '../../src/stores/sqlite.ts';
+import type { SessionStore } from '../../src/stores/types.ts';
+import { generateSigningKey } from '../../src/tokens/keys.ts';
+import type { SigningKey } from '../../src/tokens/types.ts';
+
+export interface TestUser extends BatonUser {
+  id: string;
+  username: string;
+  password: string;
+}
+
+/** A tiny user directory the tests can change (disable a user, delete one). */
+export class Users {
+  readonly byId = new Map<string, TestUser>();
+  constructor() {
+    this.add({ id: 'u1', username: 'thedude', password: 'abides', roles: ['user'] });
+    this.add({ id: 'u2', username: 'walter', password: 'calmerthanyouare', roles: ['user', 'admin'] });
+  }
+  add(user: TestUser): void {
+    this.byId.set(user.id, user);
+  }
+  load = (id: string): TestUser | null => this.byId.get(id) ?? null;
+  verify = async (username: string, password: string): Promise<TestUser | null> => {
+    const user = [...this.byId.values()].find((candidate) => candidate.username === username);
+    return user && user.password === password ? user : null;
+  };
+}
+
+export interface StoreKind {
+  name: string;
+  make(): { store: SessionStore; cleanup(): void };
+}
+
+export const storeKinds: StoreKind[] = [
+  { name: 'memory', make: () => ({ store: new MemoryStore(), cleanup() {} }) },
+  {
+    name: 'sqlite',
+    make() {
+      const dir = mkdtempSync(join(tmpdir(), 'baton-sessions-'));
+      const store = new SqliteStore({ path: join(dir, 'baton.db') });
+      return { store, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+];
+
+let sharedKey: Promise<SigningKey> | undefined;
+export function signingKey(): Promise<SigningKey> {
+  sharedKey ??= generateSigningKey('HS256', { kid: 'test-hs' });
+  return sharedKey;
+}
+
+export interface Harness {
+  manager: SessionManager<TestUser>;
+  clock: ManualClock;
+  users: Users;
+  store: SessionStore;
+  close(): Promise<void>;
+}
+
+export async function harness(
+  kind: StoreKind,
+  overrides: Partial<SessionManagerOptions<TestUser>> = {},
+): Promise<Harness> {
+  const clock = new ManualClock();
+  const users = new Users();
+  const { store, cleanup } = kind.make();
+  const manager = new SessionManager<TestUser>({
+    issuer: 'https://baton.test',
+    audience: 'baton-api',
+    keys: [await signingKey()],
+    refreshKey: 'r'.repeat(32),
+    store,
+    clock,
+    loadUser: users.load,
+    verifyCredentials: users.verify,
+    ...overrides,
+  });
+  await manager.ready;
+  return {
+    manager,
+    clock,
+    users,
+    store,
+    async close() {
+      await manager.close();
+      cleanup();
+    },
+  };
+}
+
+/** Asserts that `promise` (or `fn`) fails with a BatonError of this code. */
+export async function rejectsWith(
+  action: Promise<unknown> | (() => unknown),
+  code: string,
+): Promise<BatonError> {
+  try {
+    await (typeof action === 'function' ? action() : action);
+  } catch (error) {
+    if (error instanceof BatonError && error.code === code) return error;
+    throw new Error(
+      `expected BatonError ${code}, got ${error instanceof BatonError ? error.code : String(error)}`,
+    );
+  }
+  throw new Error(`expected BatonError ${code}, but it succeeded`);
+}
