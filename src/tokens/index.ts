@@ -1,0 +1,33 @@
+export {
+  ACCESS_TOKEN_TYP,
+  AccessTokenCodec,
+  type AccessTokenCodecOptions,
+  type AccessTokenInput,
+  isFresh,
+  toSubject,
+} from './access-token.ts';
+export {
+  DEFAULT_MAX_TOKEN_LENGTH,
+  decodeUnverified,
+  type JwsHeader,
+  signJws,
+  typMatches,
+  type VerifiedJws,
+  type VerifyJwsOptions,
+  verifyJws,
+} from './jws.ts';
+export {
+  assertKeyFitsAlgorithm,
+  canSign,
+  exportSigningKey,
+  type GenerateKeyOptions,
+  generateSigningKey,
+  type ImportKeyInput,
+  importSigningKey,
+  isSymmetric,
+  type JWK,
+  KeySet,
+  type KeySetOptions,
+  publicJwk,
+} from './keys.ts';
+export { type AccessClaims, ALGORITHMS, type Algorithm, type Freshness, type SigningKey } from './types.ts';

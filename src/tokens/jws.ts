@@ -1,0 +1,297 @@
+import {
+  constants,
+  createHmac,
+  type KeyObject,
+  type SignKeyObjectInput,
+  sign as signBytes,
+  timingSafeEqual,
+  type VerifyKeyObjectInput,
+  verify as verifyBytes,
+} from 'node:crypto';
+import { BatonError } from '../core/errors.ts';
+import type { KeySet } from './keys.ts';
+import type { Algorithm, SigningKey } from './types.ts';
+
+/** A parsed JOSE header. Only `alg` is guaranteed; verifyJws has checked it against the key. */
+export interface JwsHeader {
+  alg: Algorithm;
+  kid?: string;
+  typ?: string;
+  [parameter: string]: unknown;
+}
+
+export interface VerifyJwsOptions {
+  keys: KeySet;
+  /** The algorithms accepted; a token whose `alg` is not listed fails before any key is used. */
+  algorithms: readonly Algorithm[];
+  /** Expected `typ`, compared as RFC 8725 3.11 / RFC 9068 say (case-insensitive, `application/` optional). */
+  typ?: string;
+  /** Longest token accepted, checked before anything else. Default 8192. */
+  maxLength?: number;
+}
+
+export interface VerifiedJws {
+  /** Frozen: it may be shared between tokens with the same header. */
+  header: Readonly<JwsHeader>;
+  payload: Record<string, unknown>;
+}
+
+export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
+
+function invalid(reason: string): BatonError {
+  return new BatonError('invalid_token', reason);
+}
+
+// ---------------------------------------------------------------------------
+// Per-key signing and verification, built once per key.
+
+interface KeyOps {
+  sign(input: string): string;
+  verify(input: string, signature: Buffer): boolean;
+}
+
+const HMAC_HASH: Partial<Record<Algorithm, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+
+function hmacOps(hash: string, secret: KeyObject): KeyOps {
+  return {
+    sign: (input) => createHmac(hash, secret).update(input).digest('base64url'),
+    verify: (input, signature) => {
+      const expected = createHmac(hash, secret).update(input).digest();
+      return signature.length === expected.length && timingSafeEqual(signature, expected);
+    },
+  };
+}
+
+function asymmetricOps(
+  hash: string | null,
+  privateKey: KeyObject | undefined,
+  publicKey: KeyObject | undefined,
+  extra: object,
+  signatureLength?: number,
+): KeyOps {
+  const signKey: SignKeyObjectInput | undefined = privateKey && { key: privateKey, ...extra };
+  const verifyKey: VerifyKeyObjectInput | undefined = publicKey && { key: publicKey, ...extra };
+  return {
+    sign: (input) => {
+      if (signKey === undefined)
+        throw new BatonError('invalid_options', 'this key has no private key to sign with');
+      return signBytes(hash, Buffer.from(input, 'latin1'), signKey).toString('base64url');
+    },
+    verify: (input, signature) => {
+      if (verifyKey === undefined) return false;
+      if (signatureLength !== undefined && signature.length !== signatureLength) return false;
+      return verifyBytes(hash, Buffer.from(input, 'latin1'), verifyKey, signature);
+    },
+  };
+}
+
+function buildOps(key: SigningKey): KeyOps {
+  const hash = HMAC_HASH[key.alg];
+  if (hash !== undefined) {
+    if (key.secretKey === undefined)
+      throw new BatonError('invalid_options', `${key.alg} key ${key.kid} has no secret`);
+    return hmacOps(hash, key.secretKey);
+  }
+  switch (key.alg) {
+    case 'RS256':
+      return asymmetricOps('sha256', key.privateKey, key.publicKey, {});
+    case 'PS256':
+      // RFC 7518 3.5: salt as long as the hash.
+      return asymmetricOps('sha256', key.privateKey, key.publicKey, {
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
+    case 'ES256':
+      // JWS wants the raw r||s form (RFC 7518 3.4), not DER.
+      return asymmetricOps('sha256', key.privateKey, key.publicKey, { dsaEncoding: 'ieee-p1363' }, 64);
+    case 'EdDSA':
+      return asymmetricOps(null, key.privateKey, key.publicKey, {});
+    default:
+      throw new BatonError('invalid_options', `unsupported algorithm ${String(key.alg)}`);
+  }
+}
+
+const opsCache = new WeakMap<SigningKey, KeyOps>();
+
+function opsFor(key: SigningKey): KeyOps {
+  let ops = opsCache.get(key);
+  if (ops === undefined) {
+    ops = buildOps(key);
+    opsCache.set(key, ops);
+  }
+  return ops;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding.
+
+const BASE64URL_CHUNK = /^[A-Za-z0-9_-]+$/;
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Unpadded base64url has exactly one spelling per byte string: the length is
+ * never 1 mod 4 and the unused low bits of the last character are zero.
+ * Insisting on it keeps tokens non-malleable.
+ */
+function isCanonical(segment: string): boolean {
+  const rest = segment.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  const value = ALPHABET.indexOf(segment.charAt(segment.length - 1));
+  return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+function encodeJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses one base64url JSON segment; undefined unless it is a JSON object. */
+function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')));
+  } catch {
+    return undefined;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+// Headers repeat from token to token, so parsed ones are kept by their
+// encoded form. Headers are frozen and only flat ones cached, so sharing is safe.
+const HEADER_CACHE_SIZE = 256;
+const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
+
+function parseHeader(segment: string): Readonly<Record<string, unknown>> | undefined {
+  const cached = headerCache.get(segment);
+  if (cached !== undefined) return cached;
+  const header = decodeJsonObject(segment);
+  if (header === undefined) return undefined;
+  Object.freeze(header);
+  if (Object.values(header).every((value) => value === null || typeof value !== 'object')) {
+    if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.clear();
+    headerCache.set(segment, header);
+  }
+  return header;
+}
+
+// ---------------------------------------------------------------------------
+// Sign.
+
+const encodedHeaders = new WeakMap<SigningKey, Map<string, string>>();
+
+/** Compact JWS over a JSON payload. `alg` and `kid` always come from the key. */
+export function signJws(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: SigningKey,
+): string {
+  if (key.retired === true)
+    throw new BatonError('invalid_options', `key ${key.kid} is retired and signs nothing`);
+  const ops = opsFor(key);
+  const full: Record<string, unknown> = { alg: key.alg, ...header };
+  full.alg = key.alg;
+  full.kid = key.kid;
+  const json = JSON.stringify(full);
+  let perKey = encodedHeaders.get(key);
+  if (perKey === undefined) {
+    perKey = new Map();
+    encodedHeaders.set(key, perKey);
+  }
+  let encodedHeader = perKey.get(json);
+  if (encodedHeader === undefined) {
+    encodedHeader = Buffer.from(json, 'utf8').toString('base64url');
+    if (perKey.size < 16) perKey.set(json, encodedHeader);
+  }
+  const input = `${encodedHeader}.${encodeJson(payload)}`;
+  return `${input}.${ops.sign(input)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Verify.
+
+/** RFC 7515 4.1.9: `application/` may be left off a media type, and case does not matter. */
+function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.includes('/') ? lower : `application/${lower}`;
+}
+
+/** Whether a header's `typ` names the expected media type (RFC 8725 3.11, RFC 9068 4). */
+export function typMatches(actual: unknown, expected: string): boolean {
+  return typeof actual === 'string' && normalizeTyp(actual) === normalizeTyp(expected);
+}
+
+/**
+ * Verifies a compact JWS and returns its header and JSON-object payload.
+ * Every failure is BatonError('invalid_token') with a short reason; the reason
+ * says what was wrong with the token, never anything about the keys.
+ */
+export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws {
+  if (typeof token !== 'string') throw invalid('token must be a string');
+  const maxLength = options.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+  if (token.length > maxLength) throw invalid('token too long');
+  if (!COMPACT.test(token)) throw invalid('malformed token');
+  const firstDot = token.indexOf('.');
+  const lastDot = token.lastIndexOf('.');
+  const headerSegment = token.slice(0, firstDot);
+  const payloadSegment = token.slice(firstDot + 1, lastDot);
+  const signatureSegment = token.slice(lastDot + 1);
+  if (!isCanonical(headerSegment) || !isCanonical(payloadSegment) || !isCanonical(signatureSegment)) {
+    throw invalid('malformed token');
+  }
+
+  const header = parseHeader(headerSegment);
+  if (header === undefined) throw invalid('malformed header');
+  const { alg, kid, typ } = header;
+  if (typeof alg !== 'string' || !options.algorithms.includes(alg as Algorithm)) {
+    throw invalid('algorithm not allowed');
+  }
+  // Baton understands no extensions, and RFC 7515 4.1.11 says unknown critical ones must fail.
+  if (Object.hasOwn(header, 'crit')) throw invalid('unsupported critical header');
+  let key: SigningKey | undefined;
+  if (kid === undefined) {
+    key = options.keys.onlyKey;
+    if (key === undefined) throw invalid('missing kid');
+  } else {
+    if (typeof kid !== 'string') throw invalid('malformed kid');
+    key = options.keys.get(kid);
+    if (key === undefined) throw invalid('unknown kid');
+  }
+  // The key fixes the algorithm: no HS256 "signed" with a public key, no alg none.
+  if (key.alg !== alg) throw invalid('algorithm does not match key');
+  if (options.typ !== undefined && !typMatches(typ, options.typ)) {
+    throw invalid('unexpected typ');
+  }
+
+  const signature = Buffer.from(signatureSegment, 'base64url');
+  if (!opsFor(key).verify(token.slice(0, lastDot), signature)) throw invalid('bad signature');
+
+  const payload = decodeJsonObject(payloadSegment);
+  if (payload === undefined) throw invalid('malformed payload');
+  return { header: header as Readonly<JwsHeader>, payload };
+}
+
+/** Header and payload WITHOUT checking anything but the shape. For inspection (CLI `decode`), never for trust. */
+export function decodeUnverified(token: string): {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+} {
+  if (typeof token !== 'string') throw invalid('token must be a string');
+  const segments = token.split('.');
+  // The signature may be empty here (alg none): inspecting such a token is legitimate, trusting it is not.
+  if (
+    segments.length !== 3 ||
+    !segments.every((segment, index) => BASE64URL_CHUNK.test(segment) || (index === 2 && segment === ''))
+  ) {
+    throw invalid('malformed token');
+  }
+  const header = decodeJsonObject(segments[0]!);
+  if (header === undefined) throw invalid('malformed header');
+  const payload = decodeJsonObject(segments[1]!);
+  if (payload === undefined) throw invalid('malformed payload');
+  return { header, payload };
+}
