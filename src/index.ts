@@ -1,0 +1,31 @@
+/**
+ * `baton`: JWT access tokens and rotating refresh-token sessions.
+ * Framework adapters, stores and the testing kit live under subpaths
+ * (`baton/hono`, `baton/stores/sqlite`, `baton/testing`, ...).
+ */
+export { type Clock, ManualClock, systemClock } from './core/clock.ts';
+export { type Duration, parseDuration } from './core/duration.ts';
+export { BatonError, ERROR_STATUS, type ErrorCode, isBatonError } from './core/errors.ts';
+export { type RefreshContext, SessionManager } from './sessions/manager.ts';
+export type {
+  BatonUser,
+  IntrospectionResult,
+  MaybePromise,
+  RateLimitOptions,
+  RequestContext,
+  SessionInfo,
+  SessionManagerOptions,
+  TokenPair,
+} from './sessions/types.ts';
+export { MemoryStore } from './stores/memory.ts';
+export type {
+  Revocation,
+  RevocationListener,
+  RevocationReason,
+  RevokeSessionsRequest,
+  RotateRequest,
+  RotateResult,
+  SessionRecord,
+  SessionStore,
+} from './stores/types.ts';
+export * from './tokens/index.ts';
