@@ -147,7 +147,8 @@ export class MemoryStore implements SessionStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new BatonError('store_unavailable', 'the memory store is closed', { retryAfter: 1 });
+    if (this.#closed)
+      throw new BatonError('store_unavailable', 'the memory store is closed', { retryAfter: 1 });
   }
 }
 

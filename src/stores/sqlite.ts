@@ -324,7 +324,8 @@ export class SqliteStore implements SessionStore {
 
   /** Turns SQLite's "cannot right now" failures into a retryable 503. */
   #run<T>(fn: () => T): T {
-    if (!this.#db.open) throw new BatonError('store_unavailable', 'the SQLite store is closed', { retryAfter: 1 });
+    if (!this.#db.open)
+      throw new BatonError('store_unavailable', 'the SQLite store is closed', { retryAfter: 1 });
     try {
       return fn();
     } catch (error) {
