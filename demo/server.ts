@@ -50,6 +50,7 @@ export interface DemoOptions {
 export interface RunningDemo {
   url: string;
   manager: SessionManager;
+  users: DemoUsers;
   close(): Promise<void>;
 }
 
@@ -113,6 +114,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   return {
     url: `http://${shownHost}:${port}`,
     manager,
+    users,
     close() {
       closed ??= new Promise<void>((done) => {
         server.close(() => done());

@@ -50,6 +50,8 @@ export class DemoUsers {
   readonly #byId = new Map<string, DemoUser>();
   readonly #dummy: PasswordHash;
   readonly #cost: ScryptCost;
+  /** Password hashes computed by `verify`, so tests can see that rate limiting comes first. */
+  verifications = 0;
 
   private constructor(cost: ScryptCost, dummy: PasswordHash) {
     this.#cost = cost;
@@ -72,6 +74,7 @@ export class DemoUsers {
   verify = async (username: string, password: string): Promise<DemoUser | null> => {
     const entry = this.#byName.get(username);
     const expected = entry?.password ?? this.#dummy;
+    this.verifications++;
     const actual = await derive(password, expected.salt, this.#cost);
     const ok = timingSafeEqual(actual, expected.hash);
     return entry !== undefined && ok ? { ...entry.user } : null;

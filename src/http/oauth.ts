@@ -41,7 +41,7 @@ function checkSecret(ctx: RouteContext, id: string, secret: string): Client {
  * never both. A bare `client_id` is a public client, unless it names a
  * configured (confidential) client, which must then prove its secret.
  */
-function authenticateClient(ctx: RouteContext, fields: Fields): Client | undefined {
+function authenticateClient(ctx: RouteContext, fields: Fields, bareIdAllowed = false): Client | undefined {
   const basic = basicCredentials(ctx.req, ctx.options.headerLimit);
   const bodyId = optionalString(fields, 'client_id', { maxLength: 256 });
   const bodySecret = optionalString(fields, 'client_secret', { maxLength: 1024 });
@@ -61,7 +61,7 @@ function authenticateClient(ctx: RouteContext, fields: Fields): Client | undefin
     return checkSecret(ctx, bodyId, bodySecret);
   }
   if (bodyId === undefined) return undefined;
-  if (ctx.options.clients.some((c) => c.id === bodyId)) {
+  if (!bareIdAllowed && ctx.options.clients.some((c) => c.id === bodyId)) {
     throw invalidClient(ctx, 'This client must authenticate');
   }
   return { id: bodyId, authenticated: false };
@@ -79,7 +79,8 @@ function hint(fields: Fields): TokenTypeHint | undefined {
 
 async function grant(ctx: RouteContext, fields: Fields): Promise<TokenPair> {
   const grantType = requiredString(fields, 'grant_type', { maxLength: 256 });
-  const client = authenticateClient(ctx, fields);
+  // jwt-bearer (DRF seed): the refresh token is the credential and client_id only binds it to its client.
+  const client = authenticateClient(ctx, fields, grantType === JWT_BEARER_GRANT);
   const context = { ...ctx.requestContext, clientId: client?.id ?? null };
   switch (grantType) {
     case 'password': {

@@ -1,0 +1,221 @@
+/** Demo server lifecycle: rate limiting, restarts, configuration from the environment. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { configFromEnv, DemoConfigError } from '../../demo/config.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { assertError, call, login, startHarness } from './helpers.ts';
+
+describe('rate limiting', () => {
+  it('past the limit: 429 with Retry-After, before any password hashing, until failures age out', async () => {
+    const h = await startHarness({ rateLimit: { max: 3, window: '1m' } });
+    try {
+      const base = h.demo.url;
+      for (let i = 0; i < 3; i++) {
+        assertError(
+          await call(base, '/auth/login', { json: { username: 'thedude', password: 'x' } }),
+          401,
+          'invalid_credentials',
+        );
+      }
+      const hashed = h.demo.users.verifications;
+      const limited = await call(base, '/auth/login', { json: { username: 'thedude', password: 'abides' } });
+      assertError(limited, 429, 'too_many_attempts');
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+      // The IP is over the limit too, so other usernames from it are refused as well.
+      assertError(
+        await call(base, '/auth/login', { json: { username: 'walter', password: 'x' } }),
+        429,
+        'too_many_attempts',
+      );
+      const grant = await call(base, '/auth/token', {
+        form: { grant_type: 'password', username: 'thedude', password: 'abides' },
+      });
+      assert.equal(grant.status, 429);
+      assert.ok(grant.headers.get('retry-after'));
+      assert.equal(h.demo.users.verifications, hashed, 'no password was hashed while limited');
+
+      h.clock.advance(61);
+      assert.equal(
+        (await call(base, '/auth/login', { json: { username: 'thedude', password: 'abides' } })).status,
+        200,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('restarts', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-restart-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('keys are generated once (mode 0600) and reused, so sessions survive a restart', async () => {
+    const clock = new ManualClock();
+    const first = await startHarness({ dataDir, clock, store: 'sqlite:./baton.db' });
+    const tokens = await login(first.demo.url);
+    await first.close();
+    for (const file of ['signing-key.EdDSA.jwk.json', 'refresh-key']) {
+      assert.equal(statSync(join(dataDir, file)).mode & 0o777, 0o600, file);
+    }
+    const second = await startHarness({ dataDir, clock, store: 'sqlite:./baton.db' });
+    try {
+      const base = second.demo.url;
+      assert.equal((await call(base, '/api/protected', { token: tokens.access_token })).status, 200);
+      const refreshed = await call(base, '/auth/refresh', { json: { refresh_token: tokens.refresh_token } });
+      assert.equal(refreshed.status, 200, refreshed.text);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('revocations survive a restart', async () => {
+    const clock = new ManualClock();
+    const first = await startHarness({ dataDir, clock, store: 'sqlite:./baton.db' });
+    const tokens = await login(first.demo.url);
+    assert.equal(
+      (await call(first.demo.url, '/auth/logout', { method: 'POST', token: tokens.access_token })).status,
+      204,
+    );
+    await first.close();
+    const second = await startHarness({ dataDir, clock, store: 'sqlite:./baton.db' });
+    try {
+      assertError(
+        await call(second.demo.url, '/api/protected', { token: tokens.access_token }),
+        401,
+        'token_revoked',
+      );
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('other algorithms and a key given directly', async () => {
+    for (const alg of ['HS256', 'ES256', 'RS256'] as const) {
+      const h = await startHarness({ alg });
+      try {
+        const t = await login(h.demo.url);
+        assert.equal((await call(h.demo.url, '/api/protected', { token: t.access_token })).status, 200, alg);
+        const jwks = await call(h.demo.url, '/.well-known/jwks.json');
+        assert.equal((jwks.json.keys as unknown[]).length, alg === 'HS256' ? 0 : 1, alg);
+      } finally {
+        await h.close();
+      }
+    }
+    const h = await startHarness({ alg: 'HS256', signingKey: 'a-shared-secret-that-is-long-enough-32b' });
+    try {
+      assert.equal(
+        (
+          await call(h.demo.url, '/auth/login', {
+            json: { username: 'walter', password: 'calmerthanyouare' },
+          })
+        ).status,
+        200,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('configuration from the environment', () => {
+  it('defaults', () => {
+    const config = configFromEnv({});
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.alg, 'EdDSA');
+    assert.equal(config.store, 'sqlite:./baton.db');
+    assert.equal(config.dataDir, './.baton');
+    assert.equal(config.cookies, true);
+  });
+
+  it('reads every setting', () => {
+    const config = configFromEnv({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      BATON_ACCESS_TTL: '5m',
+      BATON_REFRESH_TTL: '7d',
+      BATON_GRACE: '0',
+      BATON_ALG: 'ES256',
+      BATON_STORE: 'memory',
+      BATON_DATA_DIR: '/tmp/x',
+      BATON_COOKIES: '0',
+      BATON_SIGNING_KEY: 'secret',
+    });
+    assert.deepEqual(
+      { ...config },
+      {
+        port: 8080,
+        host: '0.0.0.0',
+        accessTtl: 300,
+        refreshTtl: 604800,
+        grace: 0,
+        alg: 'ES256',
+        store: 'memory',
+        dataDir: '/tmp/x',
+        cookies: false,
+        signingKey: 'secret',
+      },
+    );
+    assert.equal(configFromEnv({ BATON_REFRESH_TTL: 'never' }).refreshTtl, null);
+  });
+
+  it('refuses bad values with a message naming the variable', () => {
+    for (const [name, value] of [
+      ['PORT', 'eighty'],
+      ['PORT', '70000'],
+      ['BATON_ACCESS_TTL', '15 minutes'],
+      ['BATON_ACCESS_TTL', '0'],
+      ['BATON_GRACE', '-1'],
+      ['BATON_ALG', 'none'],
+      ['BATON_STORE', 'mongodb://x'],
+      ['BATON_STORE', 'redis://localhost'],
+      ['BATON_COOKIES', 'maybe'],
+      ['BATON_ADAPTER', 'express'],
+    ] as const) {
+      assert.throws(
+        () => configFromEnv({ [name]: value }),
+        (error: unknown) => error instanceof DemoConfigError && error.message.includes(name),
+        `${name}=${value}`,
+      );
+    }
+  });
+
+  it('npm start with a bad value: one line on stderr, exit code 2', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
+      env: { ...process.env, BATON_ALG: 'none', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /BATON_ALG/);
+    assert.equal(result.stdout, '');
+  });
+
+  it('a signing key that does not fit the algorithm: exit code 2', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-badkey-'));
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
+        env: {
+          ...process.env,
+          BATON_ALG: 'EdDSA',
+          BATON_SIGNING_KEY: 'short',
+          BATON_DATA_DIR: dataDir,
+          PORT: '0',
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, /BATON_SIGNING_KEY/);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

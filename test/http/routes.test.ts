@@ -1,0 +1,270 @@
+/** createAuthHandler and the Hono adapter against a fake manager: routing, mapping, failures. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Hono } from 'hono';
+import { type AuthVariables, batonErrorHandler, batonRoutes, requireAuth } from '../../src/adapters/hono.ts';
+import { BatonError } from '../../src/core/errors.ts';
+import { authenticate } from '../../src/http/authenticate.ts';
+import { createAuthHandler } from '../../src/http/routes.ts';
+import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
+import type { TokenPair } from '../../src/sessions/types.ts';
+import type { AccessClaims } from '../../src/tokens/types.ts';
+
+const claims: AccessClaims = {
+  iss: 'i',
+  sub: 'u1',
+  aud: 'a',
+  exp: 2,
+  nbf: 0,
+  iat: 0,
+  jti: 'j',
+  sid: 's1',
+  client_id: 'c',
+  type: 'access',
+  fresh: false,
+  roles: ['user'],
+  scope: 'read write',
+};
+
+const pair: TokenPair = {
+  accessToken: 'at',
+  refreshToken: 's1.secret',
+  tokenType: 'Bearer',
+  expiresIn: 900,
+  refreshExpiresIn: null,
+  sessionId: 's1',
+  claims,
+};
+
+function fakeManager(overrides: Partial<AuthManager> = {}): AuthManager {
+  return {
+    login: async () => pair,
+    refresh: async () => pair,
+    reauthenticate: async () => ({ ...pair, refreshToken: '' }),
+    verifyAccessToken: (token) => {
+      if (token !== 'good') throw new BatonError('invalid_token', 'bad token');
+      return claims;
+    },
+    isFresh: (c) => c.fresh === true,
+    logout: async () => {},
+    logoutAll: async () => 2,
+    listSessions: async () => [],
+    revokeSession: async () => {},
+    revokeToken: async () => {},
+    introspect: async () => ({ active: false }),
+    jwks: () => ({ keys: [] }),
+    ...overrides,
+  };
+}
+
+function req(method: string, path: string, init: Partial<HttpRequest> = {}): HttpRequest {
+  return { method, path, headers: {}, query: new URLSearchParams(), ...init };
+}
+
+const jsonLogin = req('POST', '/auth/login', {
+  headers: { 'content-type': 'application/json' },
+  body: '{"username":"a","password":"b"}',
+});
+
+describe('createAuthHandler', () => {
+  it('answers undefined outside its routes, 405 on a wrong method', async () => {
+    const handler = createAuthHandler(fakeManager());
+    assert.equal(await handler(req('GET', '/api/x')), undefined);
+    assert.equal(await handler(req('GET', '/auth/unknown')), undefined);
+    assert.equal(await handler(req('GET', '/auth/__proto__')), undefined);
+    assert.equal(await handler(req('GET', '/auth/constructor')), undefined);
+    assert.equal(handler.handles('/auth/login'), true);
+    assert.equal(handler.handles('/auth/sessions/abc'), true);
+    assert.equal(handler.handles('/auth/sessions/a%2Fb'), false);
+    const res = await handler(req('GET', '/auth/login'));
+    assert.equal(res?.status, 405);
+    assert.equal(res?.headers.allow, 'POST');
+  });
+
+  it('honours a custom prefix and JWKS path', async () => {
+    const handler = createAuthHandler(fakeManager(), { prefix: '/v1/auth/', jwksPath: false });
+    assert.equal((await handler({ ...jsonLogin, path: '/v1/auth/login' }))?.status, 200);
+    assert.equal(await handler(jsonLogin), undefined);
+    assert.equal(await handler(req('GET', '/.well-known/jwks.json')), undefined);
+  });
+
+  it('passes IP, user agent and client_id to the manager', async () => {
+    let seen: unknown;
+    const handler = createAuthHandler(
+      fakeManager({
+        login: async (_u, _p, context) => {
+          seen = context;
+          return pair;
+        },
+      }),
+    );
+    await handler({
+      ...jsonLogin,
+      ip: '10.0.0.1',
+      headers: { ...jsonLogin.headers, 'user-agent': 'x'.repeat(600) },
+      body: '{"username":"a","password":"b","client_id":"app"}',
+    });
+    assert.deepEqual(seen, { userAgent: 'x'.repeat(512), ip: '10.0.0.1', clientId: 'app' });
+  });
+
+  it('renders refresh_expires_in null for sessions that never expire', async () => {
+    const res = await createAuthHandler(fakeManager())(jsonLogin);
+    assert.equal(JSON.parse(res?.body ?? '').refresh_expires_in, null);
+  });
+
+  it('a crashing manager is a 500 internal_error without details; a 503 carries Retry-After', async () => {
+    const logged: unknown[] = [];
+    const crash = createAuthHandler(
+      fakeManager({
+        login: async () => {
+          throw new Error('SQLITE_CORRUPT at /var/lib/secret.db');
+        },
+      }),
+      { onUnexpectedError: (e) => logged.push(e) },
+    );
+    const res = await crash(jsonLogin);
+    assert.equal(res?.status, 500);
+    assert.deepEqual(JSON.parse(res?.body ?? ''), {
+      error: 'internal_error',
+      message: 'Internal server error',
+    });
+    assert.equal(logged.length, 1);
+
+    const down = createAuthHandler(
+      fakeManager({
+        refresh: async () => {
+          throw new BatonError('store_unavailable', 'store down', { retryAfter: 5 });
+        },
+      }),
+    );
+    const r = await down(req('POST', '/auth/refresh', { headers: { authorization: 'Bearer s1.x' } }));
+    assert.equal(r?.status, 503);
+    assert.equal(r?.headers['retry-after'], '5');
+    const t = await down(
+      req('POST', '/auth/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=refresh_token&refresh_token=s1.x',
+      }),
+    );
+    assert.equal(t?.status, 503);
+    assert.equal(t?.headers['retry-after'], '5');
+  });
+
+  it('introspection answers exactly {"active": false} whatever the manager adds', async () => {
+    const handler = createAuthHandler(
+      fakeManager({
+        introspect: async () => ({ active: false, leaked: 'x' }) as unknown as { active: false },
+      }),
+      { clients: [{ id: 'c', secret: 's' }] },
+    );
+    const res = await handler(
+      req('POST', '/auth/introspect', {
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from('c:s').toString('base64')}`,
+        },
+        body: 'token=abc',
+      }),
+    );
+    assert.equal(res?.body, '{"active":false}');
+  });
+});
+
+describe('authenticate', () => {
+  const manager = fakeManager();
+  const withToken = (method = 'GET') => req(method, '/api', { headers: { authorization: 'Bearer good' } });
+
+  it('returns claims, checks roles, scopes and freshness', () => {
+    assert.equal(authenticate(manager, withToken()).sub, 'u1');
+    assert.equal(authenticate(manager, withToken(), { roles: ['user'], scopes: ['read'] }).sub, 'u1');
+    assert.throws(() => authenticate(manager, withToken(), { roles: ['admin'] }), {
+      code: 'insufficient_scope',
+    });
+    assert.throws(() => authenticate(manager, withToken(), { scopes: ['delete'] }), {
+      code: 'insufficient_scope',
+    });
+    assert.throws(() => authenticate(manager, withToken(), { fresh: true }), {
+      code: 'fresh_token_required',
+    });
+    assert.throws(() => authenticate(manager, req('GET', '/api')), { code: 'missing_token' });
+    assert.throws(
+      () => authenticate(manager, req('GET', '/api', { headers: { authorization: 'Bearer bad' } })),
+      {
+        code: 'invalid_token',
+      },
+    );
+  });
+
+  it('cookie tokens only in cookie mode, with CSRF on unsafe methods', () => {
+    const cookie = { cookie: 'baton_access=good; baton_csrf=c5rf' };
+    assert.throws(() => authenticate(manager, req('GET', '/api', { headers: cookie })), {
+      code: 'missing_token',
+    });
+    assert.equal(authenticate(manager, req('GET', '/api', { headers: cookie }), { cookies: true }).sub, 'u1');
+    assert.throws(() => authenticate(manager, req('POST', '/api', { headers: cookie }), { cookies: true }), {
+      code: 'csrf_failed',
+    });
+    const echoed = req('POST', '/api', { headers: { ...cookie, 'x-csrf-token': 'c5rf' } });
+    assert.equal(authenticate(manager, echoed, { cookies: true }).sub, 'u1');
+  });
+});
+
+describe('Hono adapter', () => {
+  function app() {
+    const manager = fakeManager();
+    const a = new Hono<{ Variables: AuthVariables }>();
+    a.use('*', batonRoutes(manager));
+    a.get('/api/me', requireAuth(manager), (c) => c.json({ sub: c.get('auth').sub }));
+    a.post('/api/echo', async (c) => c.json(await c.req.json()));
+    a.get('/api/boom', () => {
+      throw new BatonError('not_found', 'gone');
+    });
+    a.onError(batonErrorHandler());
+    return a;
+  }
+
+  it('serves auth routes and maps the response back', async () => {
+    const res = await app().request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":"a","password":"b"}',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(((await res.json()) as { access_token: string }).access_token, 'at');
+  });
+
+  it('leaves other routes and their bodies alone', async () => {
+    const res = await app().request('/api/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"x":1}',
+    });
+    assert.deepEqual(await res.json(), { x: 1 });
+  });
+
+  it('requireAuth sets c.get("auth") or answers the mapped error', async () => {
+    const ok = await app().request('/api/me', { headers: { authorization: 'Bearer good' } });
+    assert.deepEqual(await ok.json(), { sub: 'u1' });
+    const none = await app().request('/api/me');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="baton"');
+    const boom = await app().request('/api/boom');
+    assert.equal(boom.status, 404);
+    assert.deepEqual(await boom.json(), { error: 'not_found', message: 'gone' });
+  });
+
+  it('stops reading an oversized body at the limit', async () => {
+    const res = await app().request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        pull(controller) {
+          controller.enqueue(new Uint8Array(64 * 1024).fill(32));
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(res.status, 413);
+  });
+});
