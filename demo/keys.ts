@@ -12,11 +12,24 @@ import type { Algorithm, SigningKey } from '../src/tokens/types.ts';
 import { DemoConfigError } from './config.ts';
 
 function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw configError(`BATON_DATA_DIR ${dir} cannot be created`, error);
+  }
 }
 
 /** Reads the file, or writes `create()` to it if absent. `wx` makes two processes starting together agree. */
 async function loadOrCreate(path: string, create: () => Promise<string>): Promise<string> {
+  try {
+    return await readOrCreate(path, create);
+  } catch (error) {
+    if (error instanceof DemoConfigError) throw error;
+    throw configError(`BATON_DATA_DIR: cannot read or write ${path}`, error);
+  }
+}
+
+async function readOrCreate(path: string, create: () => Promise<string>): Promise<string> {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {

@@ -47,7 +47,6 @@ export interface AuthHandler {
   handles(path: string): boolean;
   /** Adapters read at most `bodyLimit + 1` bytes. */
   readonly bodyLimit: number;
-  readonly options: Readonly<ResolvedOptions>;
 }
 
 type Route = (ctx: RouteContext) => Promise<HttpResponse>;
@@ -247,6 +246,5 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
   return Object.assign(handler, {
     handles: (path: string) => match(resolved, path) !== undefined,
     bodyLimit: resolved.bodyLimit,
-    options: resolved,
   });
 }

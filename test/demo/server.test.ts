@@ -197,6 +197,16 @@ describe('configuration from the environment', () => {
     assert.equal(result.stdout, '');
   });
 
+  it('an unusable data dir: exit code 2', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
+      env: { ...process.env, BATON_DATA_DIR: '/etc/passwd/not-a-dir', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /BATON_DATA_DIR/);
+  });
+
   it('a signing key that does not fit the algorithm: exit code 2', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'baton-badkey-'));
     try {
