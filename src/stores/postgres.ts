@@ -1,0 +1,768 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { BatonError } from '../core/errors.ts';
+import type {
+  Revocation,
+  RevocationListener,
+  RevocationReason,
+  RevokeSessionsRequest,
+  RotateRequest,
+  RotateResult,
+  SessionRecord,
+  SessionStore,
+} from './types.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://` URL. Without it (and without `pool`), pg's PG* environment variables apply. */
+  connectionString?: string;
+  /**
+   * A pool to use instead of `connectionString`. The store never ends it, and
+   * `subscribeRevocations` holds one of its connections for as long as the store is open.
+   */
+  pool?: pg.Pool;
+  /** Schema of Baton's tables; created by the migration when missing. Default `'public'`. */
+  schema?: string;
+  /** Prefix of Baton's table names, so they never clash with the application's. Default `'baton_'`. */
+  tablePrefix?: string;
+}
+
+export interface MigrateOptions {
+  schema?: string;
+  tablePrefix?: string;
+}
+
+interface Names {
+  schema: string;
+  sessions: string;
+  revocations: string;
+  versions: string;
+  /** Quoted index name for `suffix`. */
+  index: (suffix: string) => string;
+  /** NOTIFY channel: per schema and prefix, as channels are per database. */
+  channel: string;
+}
+
+const OPTION_KEYS = new Set(['connectionString', 'pool', 'schema', 'tablePrefix']);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_PREFIX_LENGTH = 40;
+const BATCH_SIZE = 1000;
+/** NOTIFY payloads must stay under 8000 bytes; leave room for the brackets. */
+const MAX_PAYLOAD_BYTES = 7900;
+const HEARTBEAT_MS = 30_000;
+
+/**
+ * Schema migrations, applied in order; entry i brings the schema to version i + 1.
+ * Never edit a released entry: append a new one. Times are BIGINT milliseconds.
+ */
+const MIGRATIONS: readonly ((n: Names) => string)[] = [
+  (n) => `
+  CREATE TABLE ${n.sessions} (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    client_id TEXT,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    user_agent TEXT,
+    ip TEXT,
+    secret_salt TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    generation INTEGER NOT NULL CHECK (generation >= 0),
+    rotated_at BIGINT,
+    revoked_at BIGINT,
+    revoked_reason TEXT
+  );
+  CREATE INDEX ${n.index('sessions_user_id')} ON ${n.sessions} (user_id, created_at DESC);
+  CREATE INDEX ${n.index('sessions_expires_at')} ON ${n.sessions} (expires_at);
+  CREATE INDEX ${n.index('sessions_revoked_at')} ON ${n.sessions} (revoked_at);
+  CREATE TABLE ${n.revocations} (
+    kind TEXT NOT NULL CHECK (kind IN ('session', 'token')),
+    id TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE INDEX ${n.index('revocations_expires_at')} ON ${n.revocations} (expires_at);
+  `,
+];
+
+/** The schema version this build of Baton writes and expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings Baton's tables to `SCHEMA_VERSION` and returns it. Safe to call any
+ * number of times and from many processes at once: migrating runs in one
+ * transaction under an advisory lock of the schema, so exactly one caller
+ * migrates and the others then find the work done. When the schema is current
+ * it only reads the version table, so a runtime role needs no CREATE privilege
+ * (run `migrate()` with an owner role at deploy time). `PostgresStore` calls it
+ * before its first query.
+ */
+export async function migrate(db: pg.Pool | pg.ClientBase, options: MigrateOptions = {}): Promise<number> {
+  const schema = options.schema ?? 'public';
+  const tablePrefix = options.tablePrefix ?? 'baton_';
+  assertNames(schema, tablePrefix, (message) => new BatonError('invalid_options', `migrate: ${message}`));
+  const names = namesFor(schema, tablePrefix);
+  const pool = isPool(db) ? db : undefined;
+  const client: pg.ClientBase = pool
+    ? await pool.connect().catch((error: unknown) => Promise.reject(translate(error)))
+    : (db as pg.ClientBase);
+  let failure: unknown;
+  try {
+    if (checkVersion(schema, await readVersion(client, names)) === MIGRATIONS.length)
+      return MIGRATIONS.length;
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(schema)]);
+    // CREATE SCHEMA IF NOT EXISTS still demands the CREATE privilege: ask only when missing.
+    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (found.rowCount === 0) await client.query(`CREATE SCHEMA ${quote(schema)}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${names.versions} (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`,
+    );
+    // Read again under the lock: another process may have migrated while we waited.
+    const current = checkVersion(schema, await readVersion(client, names));
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]!(names));
+      await client.query(`INSERT INTO ${names.versions} (version, applied_at) VALUES ($1, $2)`, [
+        version,
+        Date.now(),
+      ]);
+    }
+    await client.query('COMMIT');
+    return MIGRATIONS.length;
+  } catch (error) {
+    failure = error;
+    await client.query('ROLLBACK').catch(() => {});
+    throw translate(error);
+  } finally {
+    if (pool) (client as pg.PoolClient).release(isConnectionFailure(failure));
+  }
+}
+
+/** The applied schema version; 0 when the version table does not exist yet. */
+async function readVersion(client: pg.ClientBase, names: Names): Promise<number> {
+  const exists = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
+    names.versions,
+  ]);
+  if (!exists.rows[0]?.found) return 0;
+  const { rows } = await client.query<{ version: number }>(
+    `SELECT coalesce(max(version), 0)::int AS version FROM ${names.versions}`,
+  );
+  return rows[0]?.version ?? 0;
+}
+
+function checkVersion(schema: string, version: number): number {
+  if (version > MIGRATIONS.length) {
+    throw new BatonError(
+      'invalid_options',
+      `PostgreSQL schema ${schema} has Baton schema version ${version}, newer than this Baton supports (${MIGRATIONS.length}); upgrade Baton`,
+    );
+  }
+  return version;
+}
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  client_id: string | null;
+  created_at: unknown;
+  last_used_at: unknown;
+  expires_at: unknown;
+  user_agent: string | null;
+  ip: string | null;
+  secret_salt: string;
+  token_hash: string;
+  generation: unknown;
+  rotated_at: unknown;
+  revoked_at: unknown;
+  revoked_reason: string | null;
+}
+
+function queriesFor(n: Names) {
+  const revoke = (where: string) => `
+    WITH revoked AS (
+      UPDATE ${n.sessions} SET revoked_at = $1, revoked_reason = $2
+      WHERE revoked_at IS NULL AND ${where}
+      RETURNING *
+    ), recorded AS (
+      INSERT INTO ${n.revocations} AS r (kind, id, expires_at)
+      SELECT 'session', id, $3 FROM revoked
+      ON CONFLICT (kind, id) DO UPDATE SET expires_at = GREATEST(r.expires_at, excluded.expires_at)
+      RETURNING id, expires_at
+    )
+    SELECT revoked.*, recorded.expires_at AS revocation_expires_at FROM revoked JOIN recorded USING (id)`;
+  return {
+    insert: `INSERT INTO ${n.sessions} (id, user_id, client_id, created_at, last_used_at, expires_at, user_agent,
+        ip, secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    get: `SELECT * FROM ${n.sessions} WHERE id = $1`,
+    // One statement is the whole compare-and-set. Under READ COMMITTED a racer
+    // blocked on the row lock re-checks the WHERE against the winner's committed
+    // row, finds the generation moved on, and updates nothing.
+    rotate: `UPDATE ${n.sessions}
+        SET token_hash = $4, generation = generation + 1, rotated_at = $5, last_used_at = $5
+      WHERE id = $1 AND generation = $2 AND token_hash = $3 AND revoked_at IS NULL
+      RETURNING *`,
+    touch: `UPDATE ${n.sessions} SET last_used_at = $2 WHERE id = $1`,
+    revokeById: revoke('id = $4'),
+    revokeByUser: revoke('user_id = $4'),
+    revokeByIdAndUser: revoke('id = $4 AND user_id = $5'),
+    list: `SELECT * FROM ${n.sessions}
+      WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+      ORDER BY created_at DESC`,
+    // Notifies only when the entry is new or now lasts longer, in the same statement as the write.
+    addRevocation: `
+      WITH recorded AS (
+        INSERT INTO ${n.revocations} AS r (kind, id, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT (kind, id) DO UPDATE SET expires_at = excluded.expires_at
+          WHERE r.expires_at < excluded.expires_at
+        RETURNING kind, id, expires_at
+      )
+      SELECT pg_notify($4, json_build_array(json_build_object('kind', kind, 'id', id, 'expiresAt', expires_at))::text)
+      FROM recorded`,
+    listRevocations: `SELECT kind, id, expires_at FROM ${n.revocations} WHERE expires_at > $1`,
+    // SKIP LOCKED: two processes sweeping at once take different rows instead of waiting on each other.
+    deleteExpiredSessions: `DELETE FROM ${n.sessions} WHERE id IN
+      (SELECT id FROM ${n.sessions} WHERE expires_at <= $1 LIMIT ${BATCH_SIZE} FOR UPDATE SKIP LOCKED)`,
+    deleteRevokedSessions: `DELETE FROM ${n.sessions} WHERE id IN
+      (SELECT id FROM ${n.sessions} WHERE revoked_at <= $1 LIMIT ${BATCH_SIZE} FOR UPDATE SKIP LOCKED)`,
+    deleteExpiredRevocations: `DELETE FROM ${n.revocations} WHERE (kind, id) IN
+      (SELECT kind, id FROM ${n.revocations} WHERE expires_at <= $1 LIMIT ${BATCH_SIZE} FOR UPDATE SKIP LOCKED)`,
+  };
+}
+
+/**
+ * Sessions in PostgreSQL, shared by any number of processes.
+ *
+ * Atomicity: rotation is one conditional UPDATE; revocation is one statement
+ * (UPDATE + INSERT of the revocation entries) plus its NOTIFYs in one
+ * transaction, so other processes hear of exactly what was committed, when it
+ * was committed. Durability is PostgreSQL's: a returned write is committed.
+ *
+ * Tables are created or upgraded by `migrate()` before the first query (or
+ * call `await store.migrate()` at startup to fail early).
+ */
+export class PostgresStore implements SessionStore {
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #schema: string;
+  readonly #tablePrefix: string;
+  readonly #names: Names;
+  readonly #sql: ReturnType<typeof queriesFor>;
+  #migration: Promise<number> | undefined;
+  #feed: ListenFeed | undefined;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions = {}) {
+    const { connectionString, pool, schema = 'public', tablePrefix = 'baton_' } = validateOptions(options);
+    this.#schema = schema;
+    this.#tablePrefix = tablePrefix;
+    this.#names = namesFor(schema, tablePrefix);
+    this.#sql = queriesFor(this.#names);
+    if (pool) {
+      this.#pool = pool;
+      this.#ownsPool = false;
+    } else {
+      this.#pool = new pg.Pool({
+        connectionString,
+        fallback_application_name: 'baton',
+        // Fail within seconds rather than hang when the database is away or stuck.
+        connectionTimeoutMillis: 5000,
+        statement_timeout: 10_000,
+        keepAlive: true,
+      });
+      this.#ownsPool = true;
+      // An idle connection dropped by the server emits here; without a listener it would crash the process.
+      this.#pool.on('error', () => {});
+    }
+  }
+
+  /** The NOTIFY channel revocations are published on. */
+  get channel(): string {
+    return this.#names.channel;
+  }
+
+  /** Creates or upgrades the tables (once per store; a failure is retried by the next call). */
+  migrate(): Promise<number> {
+    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    this.#migration ??= migrate(this.#pool, { schema: this.#schema, tablePrefix: this.#tablePrefix }).catch(
+      (error: unknown) => {
+        this.#migration = undefined;
+        throw error;
+      },
+    );
+    return this.#migration;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    try {
+      await this.#query(this.#sql.insert, [
+        session.id,
+        session.userId,
+        session.clientId,
+        session.createdAt,
+        session.lastUsedAt,
+        session.expiresAt,
+        session.userAgent,
+        session.ip,
+        session.secretSalt,
+        session.tokenHash,
+        session.generation,
+        session.rotatedAt,
+        session.revokedAt,
+        session.revokedReason,
+      ]);
+    } catch (error) {
+      if (sqlState(error) === '23505') {
+        throw new BatonError('internal_error', `session id ${session.id} already exists`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const { rows } = await this.#query<SessionRow>(this.#sql.get, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async rotateSession(request: RotateRequest): Promise<RotateResult> {
+    const { rows } = await this.#query<SessionRow>(this.#sql.rotate, [
+      request.id,
+      request.expectedGeneration,
+      request.expectedTokenHash,
+      request.newTokenHash,
+      request.now,
+    ]);
+    if (rows[0]) return { rotated: true, session: toRecord(rows[0]) };
+    return { rotated: false, session: await this.getSession(request.id) };
+  }
+
+  async touchSession(id: string, now: number): Promise<void> {
+    await this.#query(this.#sql.touch, [id, now]);
+  }
+
+  async revokeSessions(request: RevokeSessionsRequest): Promise<SessionRecord[]> {
+    const { sessionId, userId } = request;
+    const head = [request.now, request.reason, request.revocationExpiresAt];
+    let text: string;
+    let values: unknown[];
+    if (sessionId !== undefined && userId !== undefined) {
+      [text, values] = [this.#sql.revokeByIdAndUser, [...head, sessionId, userId]];
+    } else if (sessionId !== undefined) {
+      [text, values] = [this.#sql.revokeById, [...head, sessionId]];
+    } else if (userId !== undefined) {
+      [text, values] = [this.#sql.revokeByUser, [...head, userId]];
+    } else {
+      throw new BatonError('internal_error', 'revokeSessions needs a sessionId or a userId');
+    }
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<SessionRow & { revocation_expires_at: unknown }>(text, values);
+      const revocations = rows.map(
+        (row): Revocation => ({
+          kind: 'session',
+          id: row.id,
+          expiresAt: toNumber(row.revocation_expires_at),
+        }),
+      );
+      // Delivered to listeners at COMMIT, and only if it commits.
+      for (const payload of payloads(revocations)) {
+        await client.query('SELECT pg_notify($1, $2)', [this.#names.channel, payload]);
+      }
+      return rows.map(toRecord);
+    });
+  }
+
+  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    const { rows } = await this.#query<SessionRow>(this.#sql.list, [userId, now]);
+    return rows.map(toRecord);
+  }
+
+  async addRevocation(revocation: Revocation): Promise<void> {
+    await this.#query(this.#sql.addRevocation, [
+      revocation.kind,
+      revocation.id,
+      revocation.expiresAt,
+      this.#names.channel,
+    ]);
+  }
+
+  async listRevocations(now: number): Promise<Revocation[]> {
+    const { rows } = await this.#query<{ kind: Revocation['kind']; id: string; expires_at: unknown }>(
+      this.#sql.listRevocations,
+      [now],
+    );
+    return rows.map((row) => ({ kind: row.kind, id: row.id, expiresAt: toNumber(row.expires_at) }));
+  }
+
+  async deleteExpired(request: { now: number; revokedBefore: number }): Promise<number> {
+    // Each batch is its own short statement, so no sweep holds many row locks for long.
+    const sweep = async (text: string, bound: number): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const { rowCount } = await this.#query(text, [bound]);
+        total += rowCount ?? 0;
+        if ((rowCount ?? 0) < BATCH_SIZE) return total;
+      }
+    };
+    const expired = await sweep(this.#sql.deleteExpiredSessions, request.now);
+    const revoked = await sweep(this.#sql.deleteRevokedSessions, request.revokedBefore);
+    await sweep(this.#sql.deleteExpiredRevocations, request.now);
+    return expired + revoked;
+  }
+
+  /**
+   * Delivers revocations committed by any process on this schema. One pooled
+   * connection LISTENs for every listener of this store; whenever it
+   * (re)connects it LISTENs, then hands the listeners the whole list from
+   * `listRevocations`, so a revocation committed while it was away still arrives.
+   */
+  subscribeRevocations(listener: RevocationListener): () => void {
+    if (this.#closed) throw unavailable('the store is closed');
+    this.#feed ??= new ListenFeed(this.#pool, this.#names.channel, () => this.listRevocations(Date.now()));
+    return this.#feed.add(listener);
+  }
+
+  /** Stops listening and ends the store's pool; a `pool` you passed in stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#feed?.close();
+    this.#feed = undefined;
+    if (this.#ownsPool) await this.#pool.end().catch(() => {});
+  }
+
+  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    await this.migrate();
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    await this.migrate();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw translate(error);
+    }
+    let failure: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      failure = error;
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        failure = rollbackError;
+      });
+      throw translate(error);
+    } finally {
+      // A broken connection must not go back to the pool.
+      client.release(isConnectionFailure(failure));
+    }
+  }
+}
+
+// ------------------------------------------------------------ revocation feed
+
+/** The LISTEN connection behind `subscribeRevocations`, shared by a store's listeners. */
+class ListenFeed {
+  readonly #listeners = new Set<RevocationListener>();
+  readonly #pool: pg.Pool;
+  readonly #channel: string;
+  readonly #reload: () => Promise<Revocation[]>;
+  readonly #stopped: Promise<void>;
+  #stop: () => void = () => {};
+  readonly #running: Promise<void>;
+
+  constructor(pool: pg.Pool, channel: string, reload: () => Promise<Revocation[]>) {
+    this.#pool = pool;
+    this.#channel = channel;
+    this.#reload = reload;
+    this.#stopped = new Promise((resolve) => {
+      this.#stop = resolve;
+    });
+    this.#running = this.#run();
+  }
+
+  add(listener: RevocationListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    this.#stop();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    let stopped = false;
+    void this.#stopped.then(() => {
+      stopped = true;
+    });
+    for (let attempt = 0; !stopped; attempt++) {
+      const lost = await this.#listenUntilLost(() => {
+        attempt = 0;
+      });
+      if (stopped || lost === 'stopped') return;
+      const delay = Math.min(100 * 2 ** attempt, 5000) * (0.8 + Math.random() * 0.4);
+      await Promise.race([this.#stopped, new Promise((resolve) => setTimeout(resolve, delay).unref())]);
+    }
+  }
+
+  /** One connection's life: LISTEN, reload, deliver notifications until it breaks or the feed stops. */
+  async #listenUntilLost(onHealthy: () => void): Promise<'lost' | 'stopped'> {
+    let client: pg.PoolClient | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
+    try {
+      const connecting = this.#pool.connect();
+      client = await Promise.race([connecting, this.#stopped.then(() => undefined)]);
+      if (!client) {
+        connecting.then(
+          (late) => late.release(true),
+          () => {},
+        );
+        return 'stopped';
+      }
+      const connection = client;
+      const broken = new Promise<'lost'>((resolve) => {
+        connection.on('error', () => resolve('lost'));
+        connection.on('end', () => resolve('lost'));
+        // Re-issuing LISTEN is a no-op that proves the connection still works;
+        // a dead one (say, behind a dropped NAT entry) would otherwise never tell.
+        heartbeat = setInterval(() => {
+          connection.query(`LISTEN ${quote(this.#channel)}`).catch(() => resolve('lost'));
+        }, HEARTBEAT_MS).unref();
+      });
+      connection.on('notification', (message: pg.Notification) => {
+        if (message.channel !== this.#channel || message.payload === undefined) return;
+        const revocations = parsePayload(message.payload);
+        if (revocations.length > 0) this.#deliver(revocations);
+      });
+      // LISTEN first, reload second: whatever commits in between is in one or the other.
+      await connection.query(`LISTEN ${quote(this.#channel)}`);
+      this.#deliver(await this.#reload());
+      onHealthy();
+      return await Promise.race([broken, this.#stopped.then(() => 'stopped' as const)]);
+    } catch {
+      return 'lost';
+    } finally {
+      clearInterval(heartbeat);
+      // Never back to the pool: it is LISTENing, and may be broken.
+      client?.release(true);
+    }
+  }
+
+  #deliver(revocations: readonly Revocation[]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(revocations);
+      } catch {
+        // One listener's bug must not stop the others, nor the feed.
+      }
+    }
+  }
+}
+
+// ----------------------------------------------------------------- helpers
+
+function namesFor(schema: string, tablePrefix: string): Names {
+  const table = (name: string) => `${quote(schema)}.${quote(`${tablePrefix}${name}`)}`;
+  const readable = `${schema}.${tablePrefix}revocations`;
+  return {
+    schema,
+    sessions: table('sessions'),
+    revocations: table('revocations'),
+    versions: table('schema_version'),
+    index: (suffix) => quote(`${tablePrefix}${suffix}`),
+    // Channel names are identifiers (at most 63 bytes); a long schema gets a stable digest instead.
+    channel:
+      readable.length <= 63
+        ? readable
+        : `baton_revocations_${createHash('sha256').update(readable).digest('hex').slice(0, 24)}`,
+  };
+}
+
+/** Duck-typed: the application's pg may be another copy than Baton's. */
+function isPool(db: pg.Pool | pg.ClientBase): db is pg.Pool {
+  return 'totalCount' in db && 'idleCount' in db;
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+/** A signed 64-bit advisory lock key per schema: migrations of one schema serialise, others do not. */
+function lockKey(schema: string): string {
+  const digest = createHash('sha256').update(`baton:migrate:${schema}`).digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+/** JSON arrays of revocations, each under PostgreSQL's NOTIFY payload limit. */
+function payloads(revocations: readonly Revocation[]): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let bytes = 2;
+  for (const revocation of revocations) {
+    const json = JSON.stringify(revocation);
+    const size = Buffer.byteLength(json) + 1;
+    if (current.length > 0 && bytes + size > MAX_PAYLOAD_BYTES) {
+      chunks.push(`[${current.join(',')}]`);
+      current = [];
+      bytes = 2;
+    }
+    current.push(json);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(',')}]`);
+  return chunks;
+}
+
+/** A notification; anything malformed (another writer on the channel) is ignored. */
+function parsePayload(payload: string): Revocation[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return [];
+  }
+  return Array.isArray(parsed) ? parsed.filter(isRevocation) : [];
+}
+
+function isRevocation(value: unknown): value is Revocation {
+  if (typeof value !== 'object' || value === null) return false;
+  const { kind, id, expiresAt } = value as Record<string, unknown>;
+  return (
+    (kind === 'session' || kind === 'token') &&
+    typeof id === 'string' &&
+    typeof expiresAt === 'number' &&
+    Number.isFinite(expiresAt)
+  );
+}
+
+/** BIGINT arrives as a string (pg's default), or a number / bigint if the application changed the parser. */
+function toNumber(value: unknown): number {
+  const parsed = typeof value === 'number' ? value : Number(value);
+  if (typeof value === 'object' || !Number.isSafeInteger(parsed)) {
+    throw new BatonError('internal_error', `PostgreSQL: expected an integer, got ${String(value)}`);
+  }
+  return parsed;
+}
+
+function toNullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : toNumber(value);
+}
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    createdAt: toNumber(row.created_at),
+    lastUsedAt: toNumber(row.last_used_at),
+    expiresAt: toNullableNumber(row.expires_at),
+    userAgent: row.user_agent,
+    ip: row.ip,
+    secretSalt: row.secret_salt,
+    tokenHash: row.token_hash,
+    generation: toNumber(row.generation),
+    rotatedAt: toNullableNumber(row.rotated_at),
+    revokedAt: toNullableNumber(row.revoked_at),
+    revokedReason: row.revoked_reason as RevocationReason | null,
+  };
+}
+
+/** The SQLSTATE of a server error (duck-typed: the application's pg may be another copy). */
+function sqlState(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && typeof severity === 'string' ? code : undefined;
+}
+
+/**
+ * SQLSTATEs that mean "not now": connection exceptions (08), insufficient
+ * resources (53), shutdowns (57P), serialization failures and deadlocks (40),
+ * lock and statement timeouts.
+ */
+const TRANSIENT_STATE = /^(08|53|57P|40001|40P01|55P03|57014)/;
+
+/** Errors without a SQLSTATE come from the network or the pool: the server is unreachable. */
+function isConnectionFailure(error: unknown): boolean {
+  if (error === undefined || error instanceof BatonError) return false;
+  const state = sqlState(error);
+  return state === undefined || /^(08|57P)/.test(state);
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof BatonError) return error;
+  const state = sqlState(error);
+  if (state !== undefined && !TRANSIENT_STATE.test(state)) return error;
+  return unavailable(error instanceof Error ? error.message : String(error), error);
+}
+
+function unavailable(message: string, cause?: unknown): BatonError {
+  return new BatonError('store_unavailable', `PostgreSQL: ${message}`, { retryAfter: 1, cause });
+}
+
+function assertNames(schema: unknown, tablePrefix: unknown, error: (message: string) => BatonError): void {
+  if (typeof schema !== 'string' || !IDENTIFIER.test(schema) || schema.length > 63) {
+    throw error(`schema must be a plain identifier of at most 63 characters, got ${JSON.stringify(schema)}`);
+  }
+  if (
+    typeof tablePrefix !== 'string' ||
+    tablePrefix.length > MAX_PREFIX_LENGTH ||
+    (tablePrefix !== '' && !IDENTIFIER.test(tablePrefix))
+  ) {
+    throw error(
+      `tablePrefix must be '' or an identifier of at most ${MAX_PREFIX_LENGTH} characters, got ${JSON.stringify(tablePrefix)}`,
+    );
+  }
+}
+
+function validateOptions(options: PostgresStoreOptions): PostgresStoreOptions {
+  const invalid = (message: string) => new BatonError('invalid_options', `PostgresStore: ${message}`);
+  const fail = (message: string): never => {
+    throw invalid(message);
+  };
+  if (typeof options !== 'object' || options === null) return fail('options must be an object');
+  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
+  if (unknown.length > 0) {
+    fail(`unknown option(s) ${unknown.join(', ')}; expected connectionString, pool, schema or tablePrefix`);
+  }
+  const { connectionString, pool, schema = 'public', tablePrefix = 'baton_' } = options;
+  if (connectionString !== undefined && pool !== undefined)
+    fail('give either connectionString or pool, not both');
+  if (connectionString !== undefined) {
+    if (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString)) {
+      fail('connectionString must be a postgres:// or postgresql:// URL');
+    }
+    try {
+      new URL(connectionString);
+    } catch {
+      fail('connectionString is not a valid URL');
+    }
+  }
+  if (pool !== undefined) {
+    const candidate = pool as Partial<pg.Pool> | null;
+    if (
+      typeof candidate !== 'object' ||
+      candidate === null ||
+      typeof candidate.query !== 'function' ||
+      typeof candidate.connect !== 'function'
+    ) {
+      fail('pool must be a pg Pool');
+    }
+    if (pool.ending || pool.ended) fail('pool has been ended');
+  }
+  assertNames(schema, tablePrefix, invalid);
+  return options;
+}

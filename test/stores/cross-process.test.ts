@@ -1,0 +1,282 @@
+// Access-token revocation across processes: a child process verifies tokens
+// from its in-memory revoked set only; the parent logs out; the store's feed
+// (Redis pub/sub, PostgreSQL LISTEN/NOTIFY) must tell the child at once, and a
+// child whose feed was cut off must catch up when it reconnects.
+import assert from 'node:assert/strict';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { SessionManager } from '../../src/sessions/manager.ts';
+import type { BatonUser } from '../../src/sessions/types.ts';
+import { PostgresStore } from '../../src/stores/postgres.ts';
+import { RedisStore } from '../../src/stores/redis.ts';
+import type { SessionStore } from '../../src/stores/types.ts';
+import { exportSigningKey, generateSigningKey } from '../../src/tokens/keys.ts';
+import {
+  createPostgresRole,
+  createRedisUser,
+  DATABASE_URL,
+  deleteRedisKeys,
+  dropSchema,
+  postgresSkip,
+  REDIS_URL,
+  redisSkip,
+  type Skip,
+  uniqueName,
+} from '../support/services.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixture = fileURLToPath(new URL('../fixtures/redis-or-postgres-verifier.ts', import.meta.url));
+const refreshKey = randomBytes(32).toString('base64url');
+const key = await generateSigningKey('HS256', { kid: 'cross-process' });
+const dude: BatonUser = { id: 'u1', username: 'thedude' };
+/** Pub/sub and NOTIFY take milliseconds; this only bounds a slow machine. */
+const PROPAGATION_BOUND_MS = 3000;
+
+/** The child, driven line by line. */
+class Verifier {
+  readonly #process: ChildProcessByStdio<Writable, Readable, Readable>;
+  readonly #lines: string[] = [];
+  #waiting: (() => void) | undefined;
+  #stderr = '';
+
+  constructor(args: string[]) {
+    this.#process = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
+      cwd: root,
+      env: {
+        ...process.env,
+        BATON_TEST_JWK: JSON.stringify(exportSigningKey(key, 'jwk')),
+        BATON_TEST_REFRESH_KEY: refreshKey,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.#process.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stderr += chunk;
+    });
+    createInterface({ input: this.#process.stdout }).on('line', (line) => {
+      this.#lines.push(line);
+      this.#waiting?.();
+    });
+    this.#process.on('exit', () => this.#waiting?.());
+  }
+
+  send(line: string): void {
+    this.#process.stdin.write(`${line}\n`);
+  }
+
+  /** The next line the child prints, within `ms`. */
+  async next(ms = 15000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (this.#lines.length === 0) {
+      if (this.#process.exitCode !== null || this.#process.signalCode !== null) {
+        throw new Error(
+          `the child exited (${this.#process.exitCode ?? this.#process.signalCode}): ${this.#stderr}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no line from the child within ${ms} ms; stderr: ${this.#stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#waiting = undefined;
+    }
+    return this.#lines.shift()!;
+  }
+
+  /** Nothing printed within `ms`. */
+  async quietFor(ms: number): Promise<boolean> {
+    await sleep(ms);
+    return this.#lines.length === 0;
+  }
+
+  kill(): void {
+    const pid = this.#process.pid;
+    if (pid !== undefined && this.#process.exitCode === null && this.#process.signalCode === null) {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+}
+
+interface Backend {
+  name: string;
+  skip: Skip;
+  /** A store for the parent and the arguments that open the same data in the child. */
+  setup(): Promise<{ store: SessionStore; childArgs: string[]; cleanup(): Promise<void> }>;
+  /**
+   * Like setup, but the child logs in as its own user / role so that the test
+   * can kill its feed connection and refuse reconnection until `restore()`.
+   */
+  setupCuttable(): Promise<{
+    store: SessionStore;
+    childArgs: string[];
+    cutOff(): Promise<void>;
+    /** The child's feed connections now open (must be 0 while cut off). */
+    childFeeds(): Promise<number>;
+    restore(): Promise<void>;
+    cleanup(): Promise<void>;
+  }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'Redis',
+    skip: await redisSkip(),
+    async setup() {
+      const prefix = `${uniqueName('baton-xp')}:`;
+      return {
+        store: new RedisStore({ url: REDIS_URL, prefix }),
+        childArgs: ['redis', REDIS_URL, prefix],
+        cleanup: () => deleteRedisKeys(prefix),
+      };
+    },
+    async setupCuttable() {
+      const prefix = `${uniqueName('baton-xp')}:`;
+      const user = await createRedisUser();
+      return {
+        store: new RedisStore({ url: REDIS_URL, prefix }),
+        childArgs: ['redis', user.url, prefix],
+        async cutOff() {
+          await user.setEnabled(false);
+          assert.equal(
+            await user.killSubscribers(),
+            1,
+            'CLIENT KILL TYPE pubsub USER <child>: one connection',
+          );
+        },
+        childFeeds: () => user.countSubscribers(),
+        restore: () => user.setEnabled(true),
+        async cleanup() {
+          await user.remove();
+          await deleteRedisKeys(prefix);
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: await postgresSkip(),
+    async setup() {
+      const schema = uniqueName('baton_xp');
+      return {
+        store: new PostgresStore({ connectionString: DATABASE_URL, schema }),
+        childArgs: ['postgres', DATABASE_URL, schema],
+        cleanup: () => dropSchema(schema),
+      };
+    },
+    async setupCuttable() {
+      const schema = uniqueName('baton_xp');
+      const store = new PostgresStore({ connectionString: DATABASE_URL, schema });
+      await store.migrate();
+      const role = await createPostgresRole(schema);
+      return {
+        store,
+        childArgs: ['postgres', role.url, schema],
+        async cutOff() {
+          await role.setLoginAllowed(false);
+          assert.equal(await role.countListeners(store.channel), 1, 'the child has one LISTEN backend');
+          // All of the child's backends: its pool would otherwise LISTEN again on an idle one.
+          assert.ok((await role.terminateBackends()) >= 1, 'pg_terminate_backend');
+        },
+        childFeeds: () => role.countListeners(store.channel),
+        restore: () => role.setLoginAllowed(true),
+        async cleanup() {
+          await role.remove();
+          await dropSchema(schema);
+        },
+      };
+    },
+  },
+];
+
+function parentManager(store: SessionStore): SessionManager {
+  return new SessionManager({
+    issuer: 'https://baton.test',
+    audience: 'baton-api',
+    keys: [key],
+    refreshKey,
+    store,
+    loadUser: (id) => (id === 'u1' ? dude : null),
+    verifyCredentials: (username, password) =>
+      username === 'thedude' && password === 'abides' ? dude : null,
+  });
+}
+
+/** Parses "revoked <code> <ms>". */
+function revokedAfter(line: string): number {
+  const match = /^revoked token_revoked (\d+)$/.exec(line);
+  assert.ok(match, `expected the child to report token_revoked, got ${JSON.stringify(line)}`);
+  return Number(match[1]);
+}
+
+for (const backend of backends) {
+  describe(`cross-process revocation over ${backend.name}`, { skip: backend.skip }, () => {
+    it('a logout in one process revokes the access token in another at once', {
+      timeout: 30000,
+    }, async () => {
+      const { store, childArgs, cleanup } = await backend.setup();
+      const manager = parentManager(store);
+      let child: Verifier | undefined;
+      try {
+        await manager.ready;
+        child = new Verifier(childArgs);
+        assert.equal(await child.next(), 'ready');
+        const pair = await manager.login('thedude', 'abides');
+        child.send(`verify ${pair.accessToken}`);
+        assert.equal(await child.next(), 'verified ok');
+
+        child.send(`await-revoked ${pair.accessToken} 10000`);
+        assert.equal(await child.next(), 'watching');
+        await manager.logout(pair.accessToken);
+        const elapsed = revokedAfter(await child.next());
+        assert.ok(elapsed < PROPAGATION_BOUND_MS, `took ${elapsed} ms`);
+      } finally {
+        child?.kill();
+        await manager.close();
+        await cleanup();
+      }
+    });
+
+    it('a revocation made while the child was cut off takes effect when it reconnects', {
+      timeout: 30000,
+    }, async () => {
+      const setup = await backend.setupCuttable();
+      const manager = parentManager(setup.store);
+      let child: Verifier | undefined;
+      try {
+        await manager.ready;
+        child = new Verifier(setup.childArgs);
+        assert.equal(await child.next(), 'ready');
+        const pair = await manager.login('thedude', 'abides');
+        child.send(`verify ${pair.accessToken}`);
+        assert.equal(await child.next(), 'verified ok');
+
+        await setup.cutOff();
+        child.send(`await-revoked ${pair.accessToken} 20000`);
+        assert.equal(await child.next(), 'watching');
+        await manager.logout(pair.accessToken);
+        assert.equal(
+          await setup.childFeeds(),
+          0,
+          'the child was not listening when the revocation was published',
+        );
+        assert.ok(await child.quietFor(500), 'cut off, the child cannot know yet');
+
+        await setup.restore();
+        // Reconnection backs off while refused; the reload follows the reconnect.
+        revokedAfter(await child.next(20000));
+      } finally {
+        child?.kill();
+        await manager.close();
+        await setup.cleanup();
+      }
+    });
+  });
+}
