@@ -5,6 +5,7 @@ import type { RevocationReason, SessionRecord, SessionStore } from '../stores/ty
 import { AccessTokenCodec, isFresh, toSubject } from '../tokens/access-token.ts';
 import { KeySet } from '../tokens/keys.ts';
 import type { AccessClaims } from '../tokens/types.ts';
+import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
 import { AttemptLimiter } from './attempt-limiter.ts';
 import { type ResolvedOptions, resolveOptions } from './options.ts';
 import {
@@ -63,6 +64,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   readonly #codec: AccessTokenCodec;
   readonly #deriver: RefreshTokenDeriver;
   readonly #revoked: RevocationList;
+  readonly #verifyCache: VerifiedTokenCache | null;
   readonly #limiter: AttemptLimiter | null;
   #loaded = false;
   #unsubscribe: (() => void) | undefined;
@@ -83,6 +85,8 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     });
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
     this.#revoked = new RevocationList(o.clock);
+    this.#verifyCache =
+      o.verifyCache === false ? null : new VerifiedTokenCache({ max: o.verifyCache.max, leeway: o.leeway });
     this.#limiter =
       o.rateLimit === false ? null : new AttemptLimiter(o.rateLimit.max, o.rateLimit.window, o.clock);
     this.ready = this.#loadRevocations();
@@ -200,13 +204,22 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   // -------------------------------------------------------- access tokens
 
-  /** Verifies an access token: signature, claims, time, and the revoked set. Synchronous, no I/O. */
+  /**
+   * Verifies an access token: signature, claims, time, and the revoked set. Synchronous, no I/O.
+   * A token verified before is answered from the verified-token cache (option `verifyCache`);
+   * the time checks and the revoked-session and jti checks still run on every call.
+   */
   verifyAccessToken(token: string): AccessClaims {
     if (!this.#loaded) {
       throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
     }
-    const claims = this.#codec.verify(token);
     const now = this.#clock.now();
+    const cache = this.#verifyCache;
+    let claims = cache === null ? undefined : cache.get(token, now);
+    if (claims === undefined) {
+      claims = this.#codec.verify(token, now);
+      if (cache !== null) cache.set(token, claims, now);
+    }
     if (this.#revoked.isSessionRevoked(claims.sid, now) || this.#revoked.isTokenRevoked(claims.jti, now)) {
       throw new BatonError('token_revoked', 'This token has been revoked');
     }

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { durationSchema, functionSchema, parseOptions } from '../core/options.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
+import { DEFAULT_VERIFY_CACHE_MAX } from '../tokens/verified-cache.ts';
 import type { BatonUser, SessionManagerOptions } from './types.ts';
 
 const storeMethods = [
@@ -61,6 +62,12 @@ const schema = z.object({
       }),
     ])
     .default({ max: 10, window: 60 }),
+  verifyCache: z
+    .union([
+      z.literal(false),
+      z.object({ max: z.number().int().positive().default(DEFAULT_VERIFY_CACHE_MAX) }),
+    ])
+    .default({ max: DEFAULT_VERIFY_CACHE_MAX }),
 });
 
 export type ResolvedOptions<User extends BatonUser> = Omit<

@@ -58,6 +58,13 @@ export interface SessionManagerOptions<User extends BatonUser = BatonUser> {
   defaultClientId?: string;
   /** `false` disables. Default 10 failures per minute. */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Verified-token cache for `verifyAccessToken`: a token seen before skips the
+   * signature check and JSON parse (the time, revoked-session and jti checks
+   * still run on every call). Bounded to `max` tokens (default 10 000), keyed by
+   * the exact token string; its claims are frozen. `false` disables it.
+   */
+  verifyCache?: { max?: number } | false;
 }
 
 export interface RequestContext {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Clock, epochSeconds, systemClock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { BatonError } from '../core/errors.ts';
-import { DEFAULT_MAX_TOKEN_LENGTH, signJws, typMatches, type VerifyJwsOptions, verifyJws } from './jws.ts';
+import { DEFAULT_MAX_TOKEN_LENGTH, JwsVerifier, signJws, typMatches } from './jws.ts';
 import type { KeySet } from './keys.ts';
 import { type AccessClaims, ALGORITHMS, type Algorithm, type Freshness } from './types.ts';
 
@@ -126,7 +126,7 @@ export class AccessTokenCodec {
   readonly clock: Clock;
   readonly maxLength: number;
   readonly #aud: string | string[];
-  readonly #verifyOptions: VerifyJwsOptions;
+  readonly #verifier: JwsVerifier;
 
   constructor(opts: AccessTokenCodecOptions) {
     if (opts === null || typeof opts !== 'object') throw options('AccessTokenCodec needs options');
@@ -175,7 +175,7 @@ export class AccessTokenCodec {
     this.clock = clock;
     this.maxLength = opts.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
     // No typ here: verify() checks it after `type`, see there.
-    this.#verifyOptions = { keys, algorithms: this.algorithms, maxLength: this.maxLength };
+    this.#verifier = new JwsVerifier({ keys, algorithms: this.algorithms, maxLength: this.maxLength });
   }
 
   /** Signs an access token with the set's signing key. */
@@ -231,20 +231,24 @@ export class AccessTokenCodec {
   /**
    * Verifies signature, header and claims. Throws BatonError: `token_expired`,
    * `wrong_token_type` (a valid token of another type, e.g. a refresh JWT), or
-   * `invalid_token` for everything else.
+   * `invalid_token` for everything else. `nowMs` is the instant `exp` and
+   * `nbf` are checked against (default: the codec's clock).
    */
-  verify(token: string): AccessClaims {
-    const { header, payload } = verifyJws(token, this.#verifyOptions);
+  verify(token: string, nowMs: number = this.clock.now()): AccessClaims {
+    const { header, payload } = this.#verifier.verify(token);
     // Checked before `typ`, so a genuine refresh token gets the more helpful wrong_token_type.
     if (typeof payload.type !== 'string') throw invalid('missing type claim');
     if (payload.type !== 'access') throw new BatonError('wrong_token_type', 'expected an access token');
-    if (!typMatches(header.typ, ACCESS_TOKEN_TYP)) throw invalid('unexpected typ');
+    // Baton signs with exactly ACCESS_TOKEN_TYP; other spellings of it take the general comparison.
+    if (header.typ !== ACCESS_TOKEN_TYP && !typMatches(header.typ, ACCESS_TOKEN_TYP)) {
+      throw invalid('unexpected typ');
+    }
     if (payload.iss !== this.issuer) throw invalid('unexpected issuer');
     if (!this.#audienceMatches(payload.aud)) throw invalid('unexpected audience');
     const { exp, nbf, iat } = payload;
     if (!isNumericDate(exp) || !isNumericDate(nbf) || !isNumericDate(iat))
       throw invalid('missing or malformed time claims');
-    const now = epochSeconds(this.clock);
+    const now = Math.floor(nowMs / 1000);
     if (exp <= now - this.leeway) throw new BatonError('token_expired', 'token expired');
     if (nbf > now + this.leeway) throw invalid('token not yet valid');
     if (!isNonEmptyString(payload.sub) || !isNonEmptyString(payload.sid) || !isNonEmptyString(payload.jti)) {

@@ -10,6 +10,7 @@ export {
   DEFAULT_MAX_TOKEN_LENGTH,
   decodeUnverified,
   type JwsHeader,
+  JwsVerifier,
   signJws,
   typMatches,
   type VerifiedJws,
@@ -31,3 +32,8 @@ export {
   publicJwk,
 } from './keys.ts';
 export { type AccessClaims, ALGORITHMS, type Algorithm, type Freshness, type SigningKey } from './types.ts';
+export {
+  DEFAULT_VERIFY_CACHE_MAX,
+  VerifiedTokenCache,
+  type VerifiedTokenCacheOptions,
+} from './verified-cache.ts';

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import {
   constants,
   createHmac,
@@ -126,19 +127,49 @@ function opsFor(key: SigningKey): KeyOps {
 // Encoding.
 
 const BASE64URL_CHUNK = /^[A-Za-z0-9_-]+$/;
-const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** Value of each base64url character by char code (ASCII only), -1 for anything else. */
+const VALUE = new Int8Array(128).fill(-1);
+for (let index = 0; index < ALPHABET.length; index++) VALUE[ALPHABET.charCodeAt(index)] = index;
+const DOT = 46;
+
+// Set by scanCompact: where the two dots of the token it accepted are.
+let scannedFirstDot = 0;
+let scannedLastDot = 0;
+
+/**
+ * Accepts exactly what /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+ * accepts, and notes where the dots are. One pass over the characters: about
+ * twice as fast as that regex plus indexOf and lastIndexOf on a 500-character token.
+ */
+function scanCompact(token: string): boolean {
+  const length = token.length;
+  let firstDot = -1;
+  let lastDot = -1;
+  for (let index = 0; index < length; index++) {
+    const code = token.charCodeAt(index);
+    if (code < 128 && VALUE[code]! >= 0) continue;
+    if (code !== DOT || lastDot !== -1) return false;
+    if (firstDot === -1) firstDot = index;
+    else lastDot = index;
+  }
+  if (firstDot <= 0 || lastDot === firstDot + 1 || lastDot === length - 1 || lastDot === -1) return false;
+  scannedFirstDot = firstDot;
+  scannedLastDot = lastDot;
+  return true;
+}
 
 /**
  * Unpadded base64url has exactly one spelling per byte string: the length is
  * never 1 mod 4 and the unused low bits of the last character are zero.
- * Insisting on it keeps tokens non-malleable.
+ * Insisting on it keeps tokens non-malleable. Checks token[start, end), whose
+ * characters are already known to be base64url.
  */
-function isCanonical(segment: string): boolean {
-  const rest = segment.length % 4;
+function isCanonicalAt(token: string, start: number, end: number): boolean {
+  const rest = (end - start) % 4;
   if (rest === 0) return true;
   if (rest === 1) return false;
-  const value = ALPHABET.indexOf(segment.charAt(segment.length - 1));
+  const value = VALUE[token.charCodeAt(end - 1)]!;
   return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
@@ -146,13 +177,21 @@ function encodeJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Strict UTF-8 (like TextDecoder with fatal: true, BOM dropped); undefined when the bytes are not UTF-8. */
+function decodeUtf8(bytes: Buffer): string | undefined {
+  const text = bytes.toString('utf8');
+  // toString replaces bad sequences with U+FFFD; only then is the slower exact check needed.
+  if (text.includes('\uFFFD') && !isUtf8(bytes)) return undefined;
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
 
 /** Parses one base64url JSON segment; undefined unless it is a JSON object. */
 function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
+  const text = decodeUtf8(Buffer.from(segment, 'base64url'));
+  if (text === undefined) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')));
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -225,26 +264,21 @@ export function typMatches(actual: unknown, expected: string): boolean {
   return typeof actual === 'string' && normalizeTyp(actual) === normalizeTyp(expected);
 }
 
-/**
- * Verifies a compact JWS and returns its header and JSON-object payload.
- * Every failure is BatonError('invalid_token') with a short reason; the reason
- * says what was wrong with the token, never anything about the keys.
- */
-export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws {
-  if (typeof token !== 'string') throw invalid('token must be a string');
-  const maxLength = options.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
-  if (token.length > maxLength) throw invalid('token too long');
-  if (!COMPACT.test(token)) throw invalid('malformed token');
-  const firstDot = token.indexOf('.');
-  const lastDot = token.lastIndexOf('.');
-  const headerSegment = token.slice(0, firstDot);
-  const payloadSegment = token.slice(firstDot + 1, lastDot);
-  const signatureSegment = token.slice(lastDot + 1);
-  if (!isCanonical(headerSegment) || !isCanonical(payloadSegment) || !isCanonical(signatureSegment)) {
-    throw invalid('malformed token');
-  }
+/** A header that passed every header check against one set of options, and the key it selects. */
+interface ResolvedHeader {
+  /** The encoded header segment. */
+  segment: string;
+  header: Readonly<JwsHeader>;
+  ops: KeyOps;
+}
 
-  const header = parseHeader(headerSegment);
+/**
+ * The header checks, in order: parse, alg pinned, no crit, kid -> key, the
+ * key's own alg, typ. Throws the first failure. `segment` is known to be
+ * base64url.
+ */
+function resolveHeader(segment: string, options: VerifyJwsOptions): ResolvedHeader {
+  const header = parseHeader(segment);
   if (header === undefined) throw invalid('malformed header');
   const { alg, kid, typ } = header;
   if (typeof alg !== 'string' || !options.algorithms.includes(alg as Algorithm)) {
@@ -266,13 +300,88 @@ export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws
   if (options.typ !== undefined && !typMatches(typ, options.typ)) {
     throw invalid('unexpected typ');
   }
+  return { segment, header: header as Readonly<JwsHeader>, ops: opsFor(key) };
+}
 
-  const signature = Buffer.from(signatureSegment, 'base64url');
-  if (!opsFor(key).verify(token.slice(0, lastDot), signature)) throw invalid('bad signature');
+/** Remembers resolved headers for one fixed set of options (see JwsVerifier). */
+interface HeaderMemo {
+  last: ResolvedHeader | undefined;
+  bySegment: Map<string, ResolvedHeader>;
+}
 
-  const payload = decodeJsonObject(payloadSegment);
+const HEADER_MEMO_SIZE = 64;
+
+/**
+ * The whole check. Order of the checks, and so which reason a bad token gets,
+ * is the same with and without a memo: the memo only skips header checks that
+ * the very same header segment already passed under the very same options.
+ */
+function verifyCompact(token: string, options: VerifyJwsOptions, memo: HeaderMemo | undefined): VerifiedJws {
+  if (typeof token !== 'string') throw invalid('token must be a string');
+  if (token.length > (options.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH)) throw invalid('token too long');
+  if (!scanCompact(token)) throw invalid('malformed token');
+  const firstDot = scannedFirstDot;
+  const lastDot = scannedLastDot;
+
+  if (!isCanonicalAt(token, firstDot + 1, lastDot) || !isCanonicalAt(token, lastDot + 1, token.length)) {
+    throw invalid('malformed token');
+  }
+  // The most recent header is compared in place, without slicing or hashing it.
+  let resolved = memo?.last;
+  if (resolved === undefined || resolved.segment.length !== firstDot || !token.startsWith(resolved.segment)) {
+    const segment = token.slice(0, firstDot);
+    resolved = memo?.bySegment.get(segment);
+    if (resolved === undefined) {
+      if (!isCanonicalAt(token, 0, firstDot)) throw invalid('malformed token');
+      resolved = resolveHeader(segment, options);
+      if (memo !== undefined) {
+        if (memo.bySegment.size >= HEADER_MEMO_SIZE) memo.bySegment.clear();
+        memo.bySegment.set(segment, resolved);
+      }
+    }
+    if (memo !== undefined) memo.last = resolved;
+  }
+
+  const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
+  if (!resolved.ops.verify(token.slice(0, lastDot), signature)) throw invalid('bad signature');
+
+  const payload = decodeJsonObject(token.slice(firstDot + 1, lastDot));
   if (payload === undefined) throw invalid('malformed payload');
-  return { header: header as Readonly<JwsHeader>, payload };
+  return { header: resolved.header, payload };
+}
+
+/**
+ * Verifies a compact JWS and returns its header and JSON-object payload.
+ * Every failure is BatonError('invalid_token') with a short reason; the reason
+ * says what was wrong with the token, never anything about the keys.
+ */
+export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws {
+  return verifyCompact(token, options, undefined);
+}
+
+/**
+ * verifyJws for options fixed once: the header checks (alg pinned, crit,
+ * kid -> key, typ) are pure functions of the header segment and the options,
+ * so their outcome for each accepted header segment is remembered. A KeySet
+ * never changes, and the options are copied here, so the remembered outcome
+ * stays true. Every other check runs on every token.
+ */
+export class JwsVerifier {
+  readonly #options: VerifyJwsOptions;
+  readonly #memo: HeaderMemo = { last: undefined, bySegment: new Map() };
+
+  constructor(options: VerifyJwsOptions) {
+    this.#options = Object.freeze({
+      keys: options.keys,
+      algorithms: Object.freeze([...options.algorithms]),
+      ...(options.typ === undefined ? {} : { typ: options.typ }),
+      maxLength: options.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH,
+    });
+  }
+
+  verify(token: string): VerifiedJws {
+    return verifyCompact(token, this.#options, this.#memo);
+  }
 }
 
 /** Header and payload WITHOUT checking anything but the shape. For inspection (CLI `decode`), never for trust. */
