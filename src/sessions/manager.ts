@@ -249,6 +249,18 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     return this.#pair(session, user, '', this.#loginFreshness(now), context);
   }
 
+  /**
+   * Implicit refresh (cookie mode): a new, non-fresh access token for the
+   * still-valid access token's session, without the refresh token. The session
+   * and the user are checked in the store, as a refresh would.
+   */
+  async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
+    const claims = this.verifyAccessToken(accessToken);
+    const session = await this.#liveSession(claims.sid);
+    const user = await this.#revalidateUser(session.userId);
+    return this.#pair(session, user, '', false, context);
+  }
+
   // ------------------------------------------------------------ revoking
 
   /** Revokes the session of an access or refresh token. Revoking twice is not an error. */
@@ -522,7 +534,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
       tokenType: 'Bearer',
       expiresIn: ttl,
       refreshExpiresIn:
-        session.expiresAt === null ? null : Math.max(0, Math.floor((session.expiresAt - now) / 1000)),
+        session.expiresAt === null ? null : Math.max(0, Math.round((session.expiresAt - now) / 1000)),
       sessionId: session.id,
       claims: claims.claims,
     };

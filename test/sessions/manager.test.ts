@@ -381,3 +381,29 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
     await h.close();
   });
 });
+
+describe('implicit refresh support', { timeout: 30_000 }, () => {
+  it('reissueAccessToken mints a non-fresh token for a live session and refuses a dead one', async () => {
+    const h = await harness(storeKinds[0]!);
+    const login = await h.manager.login('thedude', 'abides');
+    h.clock.advance(600);
+    const reissued = await h.manager.reissueAccessToken(login.accessToken, { extraClaims: { csrf: 'c1' } });
+    const claims = h.manager.verifyAccessToken(reissued.accessToken);
+    assert.equal(claims.sid, login.sessionId);
+    assert.equal(claims.fresh, false);
+    assert.equal(claims.csrf, 'c1');
+    assert.ok(claims.exp > login.claims.exp);
+    assert.equal(reissued.refreshToken, '');
+    await h.manager.logout(login.refreshToken);
+    await rejectsWith(h.manager.reissueAccessToken(login.accessToken), 'token_revoked');
+    await h.close();
+  });
+
+  it('reissueAccessToken re-validates the user', async () => {
+    const h = await harness(storeKinds[0]!);
+    const login = await h.manager.login('thedude', 'abides');
+    h.users.add({ id: 'u1', username: 'thedude', password: 'abides', disabled: true });
+    await rejectsWith(h.manager.reissueAccessToken(login.accessToken), 'user_disabled');
+    await h.close();
+  });
+});
