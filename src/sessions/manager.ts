@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
 import type { RevocationReason, SessionRecord, SessionStore } from '../stores/types.ts';
-import { AccessTokenCodec, isFresh, toSubject } from '../tokens/access-token.ts';
-import { KeySet } from '../tokens/keys.ts';
+import { toSubject } from '../tokens/access-token.ts';
+import type { KeySet } from '../tokens/keys.ts';
 import type { AccessClaims } from '../tokens/types.ts';
-import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
-import { AttemptLimiter } from './attempt-limiter.ts';
+import { AccessTokens, storeCall } from './access-tokens.ts';
+import { assertEnabled, Credentials, usernameOf } from './credentials.ts';
 import { type ResolvedOptions, resolveOptions } from './options.ts';
 import {
   hashSecret,
@@ -17,7 +16,6 @@ import {
   parseRefreshToken,
   RefreshTokenDeriver,
 } from './refresh-token.ts';
-import { RevocationList } from './revocation-list.ts';
 import type {
   BatonUser,
   IntrospectionResult,
@@ -26,24 +24,6 @@ import type {
   SessionManagerOptions,
   TokenPair,
 } from './types.ts';
-
-/** Claims Baton sets itself; a user's custom claims may not override them. */
-const RESERVED_CLAIMS = new Set([
-  'iss',
-  'sub',
-  'aud',
-  'exp',
-  'nbf',
-  'iat',
-  'jti',
-  'sid',
-  'client_id',
-  'type',
-  'fresh',
-  'roles',
-  'scope',
-  'csrf',
-]);
 
 export interface RefreshContext extends RequestContext {
   /** jwt-bearer grant: the session's client must be this one. */
@@ -61,37 +41,20 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   readonly #options: ResolvedOptions<User>;
   readonly #store: SessionStore;
   readonly #clock: Clock;
-  readonly #codec: AccessTokenCodec;
+  readonly #tokens: AccessTokens;
+  readonly #credentials: Credentials<User>;
   readonly #deriver: RefreshTokenDeriver;
-  readonly #revoked: RevocationList;
-  readonly #verifyCache: VerifiedTokenCache | null;
-  readonly #limiter: AttemptLimiter | null;
-  #loaded = false;
-  #unsubscribe: (() => void) | undefined;
 
   constructor(options: SessionManagerOptions<User>) {
     this.#options = resolveOptions(options);
     const o = this.#options;
     this.#store = o.store;
     this.#clock = o.clock;
-    this.keys = new KeySet(o.keys);
-    this.#codec = new AccessTokenCodec({
-      keys: this.keys,
-      algorithms: o.algorithms ?? [...new Set(o.keys.map((key) => key.alg))],
-      issuer: o.issuer,
-      audience: o.audience,
-      leeway: o.leeway,
-      clock: o.clock,
-    });
+    this.#tokens = new AccessTokens(o);
+    this.keys = this.#tokens.keys;
+    this.#credentials = new Credentials(o.verifyCredentials, o.rateLimit, o.clock);
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
-    this.#revoked = new RevocationList(o.clock);
-    this.#verifyCache =
-      o.verifyCache === false ? null : new VerifiedTokenCache({ max: o.verifyCache.max, leeway: o.leeway });
-    this.#limiter =
-      o.rateLimit === false ? null : new AttemptLimiter(o.rateLimit.max, o.rateLimit.window, o.clock);
-    this.ready = this.#loadRevocations();
-    // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
-    this.ready.catch(() => {});
+    this.ready = this.#tokens.ready;
   }
 
   get options(): Readonly<ResolvedOptions<User>> {
@@ -109,7 +72,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   /** Opens a session for a user you have authenticated yourself. */
   async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
     await this.#ready();
-    this.#assertEnabled(user);
+    assertEnabled(user);
     const now = this.#clock.now();
     const id = newSessionId();
     const secretSalt = newSecretSalt();
@@ -132,7 +95,13 @@ export class SessionManager<User extends BatonUser = BatonUser> {
       revokedReason: null,
     };
     await this.#storeCall(() => this.#store.createSession(session));
-    return this.#pair(session, user, refreshToken, this.#loginFreshness(now), context);
+    return this.#pair(
+      session,
+      user,
+      refreshToken,
+      this.#tokens.loginFreshness(this.#options.freshness),
+      context,
+    );
   }
 
   // -------------------------------------------------------------- refresh
@@ -210,24 +179,11 @@ export class SessionManager<User extends BatonUser = BatonUser> {
    * the time checks and the revoked-session and jti checks still run on every call.
    */
   verifyAccessToken(token: string): AccessClaims {
-    if (!this.#loaded) {
-      throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
-    }
-    const now = this.#clock.now();
-    const cache = this.#verifyCache;
-    let claims = cache === null ? undefined : cache.get(token, now);
-    if (claims === undefined) {
-      claims = this.#codec.verify(token, now);
-      if (cache !== null) cache.set(token, claims, now);
-    }
-    if (this.#revoked.isSessionRevoked(claims.sid, now) || this.#revoked.isTokenRevoked(claims.jti, now)) {
-      throw new BatonError('token_revoked', 'This token has been revoked');
-    }
-    return claims;
+    return this.#tokens.verify(token);
   }
 
   isFresh(claims: AccessClaims): boolean {
-    return isFresh(claims, Math.floor(this.#clock.now() / 1000));
+    return this.#tokens.isFresh(claims);
   }
 
   /** Checks the password again and mints a fresh access token for the same session. */
@@ -239,14 +195,14 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     const claims = this.verifyAccessToken(accessToken);
     const session = await this.#liveSession(claims.sid);
     const known = await this.#options.loadUser(claims.sub);
-    const username = known ? usernameOf(known) : claims.sub;
+    const username = known ? usernameOf(known, toSubject(known.id)) : claims.sub;
     const user = await this.#checkPassword(username, password, context);
     if (toSubject(user.id) !== session.userId) {
       throw new BatonError('invalid_credentials', 'Invalid username or password');
     }
     const now = this.#clock.now();
     await this.#storeCall(() => this.#store.touchSession(session.id, now));
-    return this.#pair(session, user, '', this.#loginFreshness(now), context);
+    return this.#pair(session, user, '', this.#tokens.loginFreshness(this.#options.freshness), context);
   }
 
   /**
@@ -319,17 +275,15 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     if (asAccess && looksLikeJwt(token)) {
       let claims: AccessClaims;
       try {
-        claims = this.#codec.verify(token);
+        claims = this.#tokens.codec.verify(token);
       } catch {
         return;
       }
-      const revocation = {
-        kind: 'token' as const,
+      await this.#tokens.revoke({
+        kind: 'token',
         id: claims.jti,
-        expiresAt: this.#revocationHorizon(claims),
-      };
-      await this.#storeCall(() => this.#store.addRevocation(revocation));
-      this.#revoked.add(revocation);
+        expiresAt: this.#tokens.horizon(claims.exp),
+      });
       return;
     }
     try {
@@ -372,7 +326,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   }
 
   jwks(): { keys: Record<string, unknown>[] } {
-    return this.keys.toJWKS() as { keys: Record<string, unknown>[] };
+    return this.#tokens.jwks();
   }
 
   /** Deletes expired sessions and revocations; revoked sessions are kept a day to answer `token_revoked`. */
@@ -382,20 +336,11 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   }
 
   async close(): Promise<void> {
-    this.#unsubscribe?.();
+    this.#tokens.close();
     await this.#store.close();
   }
 
   // ------------------------------------------------------------ internals
-
-  async #loadRevocations(): Promise<void> {
-    this.#unsubscribe = this.#store.subscribeRevocations?.((revocations) =>
-      this.#revoked.addAll(revocations),
-    );
-    const revocations = await this.#storeCall(() => this.#store.listRevocations(this.#clock.now()));
-    this.#revoked.addAll(revocations);
-    this.#loaded = true;
-  }
 
   async #ready(): Promise<void> {
     await this.ready;
@@ -403,21 +348,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   async #checkPassword(username: string, password: string, context: RequestContext): Promise<User> {
     await this.#ready();
-    const verify = this.#options.verifyCredentials;
-    if (!verify) throw new BatonError('invalid_options', 'verifyCredentials is not configured');
-    const keys = [`user:${username.toLowerCase()}`, ...(context.ip ? [`ip:${context.ip}`] : [])];
-    this.#limiter?.check(keys);
-    const user = await verify(username, password);
-    if (!user) {
-      this.#limiter?.recordFailure(keys);
-      throw new BatonError('invalid_credentials', 'Invalid username or password');
-    }
-    this.#assertEnabled(user);
-    return user;
-  }
-
-  #assertEnabled(user: User): void {
-    if (user.disabled) throw new BatonError('user_disabled', 'This account is disabled');
+    return this.#credentials.check(username, password, context);
   }
 
   /** Loads the user again; a missing or disabled one loses every session, access tokens included. */
@@ -484,24 +415,15 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     reason: RevocationReason,
   ): Promise<SessionRecord[]> {
     const now = this.#clock.now();
-    const revocationExpiresAt = now + (this.#options.accessTokenTtl + this.#options.leeway) * 1000;
+    const revocationExpiresAt = this.#tokens.sessionHorizon();
     const revoked = await this.#storeCall(() =>
       this.#store.revokeSessions({ ...target, reason, now, revocationExpiresAt }),
     );
-    for (const session of revoked) {
-      this.#revoked.add({ kind: 'session', id: session.id, expiresAt: revocationExpiresAt });
-    }
+    this.#tokens.markSessionsRevoked(
+      revoked.map((session) => session.id),
+      revocationExpiresAt,
+    );
     return revoked;
-  }
-
-  /** When a revoked jti can be forgotten: once the token could no longer pass the `exp` check. */
-  #revocationHorizon(claims: AccessClaims): number {
-    return (claims.exp + this.#options.leeway) * 1000 + 1000;
-  }
-
-  #loginFreshness(now: number): boolean | number {
-    const freshness = this.#options.freshness;
-    return typeof freshness === 'boolean' ? freshness : Math.floor(now / 1000) + freshness;
   }
 
   #pair(
@@ -512,21 +434,14 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     context: RequestContext,
   ): TokenPair {
     const now = this.#clock.now();
-    const iat = Math.floor(now / 1000);
     const ttl = this.#options.accessTokenTtl;
-    const claims = this.#codec.issue({
-      ...customClaims(user.claims),
-      ...customClaims(context.extraClaims, ['csrf']),
+    const claims = this.#tokens.mint({
+      user,
+      extraClaims: context.extraClaims,
       sub: session.userId,
       sid: session.id,
-      jti: randomBytes(16).toString('base64url'),
-      iat,
-      nbf: iat,
-      exp: iat + ttl,
-      client_id: session.clientId ?? this.#options.defaultClientId,
+      clientId: session.clientId ?? this.#options.defaultClientId,
       fresh,
-      ...(user.roles ? { roles: [...user.roles] } : {}),
-      ...(user.scope ? { scope: user.scope } : {}),
     });
     return {
       accessToken: claims.token,
@@ -540,37 +455,9 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     };
   }
 
-  /** Store failures that are not Baton's own become `store_unavailable` (503, retry soon). */
-  async #storeCall<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (isBatonError(error)) throw error;
-      throw new BatonError('store_unavailable', 'The session store is unavailable', {
-        retryAfter: 1,
-        cause: error,
-      });
-    }
+  #storeCall<T>(operation: () => Promise<T>): Promise<T> {
+    return storeCall(operation);
   }
-}
-
-function customClaims(
-  claims: Record<string, unknown> | undefined,
-  allowed: readonly string[] = [],
-): Record<string, unknown> {
-  if (!claims) return {};
-  const result: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(claims)) {
-    if (RESERVED_CLAIMS.has(name) && !allowed.includes(name)) {
-      throw new BatonError('invalid_options', `Custom claim "${name}" is reserved by Baton`);
-    }
-    result[name] = value;
-  }
-  return result;
-}
-
-function usernameOf(user: BatonUser): string {
-  return user.username ?? toSubject(user.id);
 }
 
 function truncate(value: string | null | undefined, max = 512): string | null {

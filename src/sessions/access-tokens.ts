@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { BatonError, isBatonError } from '../core/errors.ts';
+import type { Revocation, SessionStore } from '../stores/types.ts';
+import { AccessTokenCodec, isFresh } from '../tokens/access-token.ts';
+import { KeySet } from '../tokens/keys.ts';
+import type { AccessClaims, Algorithm, Freshness, SigningKey } from '../tokens/types.ts';
+import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
+import { RevocationList } from './revocation-list.ts';
+import type { BatonUser } from './types.ts';
+
+/** Claims Baton sets itself; a user's custom claims may not override them. */
+const RESERVED_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'sid',
+  'client_id',
+  'type',
+  'fresh',
+  'roles',
+  'scope',
+  'csrf',
+  'rf_exp',
+]);
+
+export interface AccessTokensOptions {
+  keys: readonly SigningKey[];
+  algorithms?: readonly Algorithm[] | undefined;
+  issuer: string;
+  audience: string | readonly string[];
+  /** Seconds. */
+  leeway: number;
+  /** Seconds. */
+  accessTokenTtl: number;
+  clock: Clock;
+  store: SessionStore;
+  verifyCache: { max: number } | false;
+}
+
+/** What one minted access token carries besides the codec's own claims. */
+export interface MintRequest {
+  user: BatonUser;
+  sub: string;
+  sid: string;
+  clientId: string;
+  fresh: Freshness;
+  /** Cookie mode's CSRF value and the like (only `csrf` of the reserved names is allowed). */
+  extraClaims?: Record<string, unknown> | undefined;
+  /** Strategy claims (single-token's `rf_exp`), set after the checks on user claims. */
+  strategyClaims?: Record<string, unknown>;
+  jti?: string;
+  /** Default: now + accessTokenTtl. */
+  exp?: number;
+}
+
+/**
+ * What every strategy shares about access tokens: minting, verification with
+ * the in-memory revoked set (loaded from the store, kept current by its
+ * feed), the verified-token cache, and recording revocations.
+ */
+export class AccessTokens {
+  readonly keys: KeySet;
+  readonly codec: AccessTokenCodec;
+  /** Resolves once the revoked set is loaded from the store; `verify` refuses before. */
+  readonly ready: Promise<void>;
+  readonly #options: AccessTokensOptions;
+  readonly #revoked: RevocationList;
+  readonly #cache: VerifiedTokenCache | null;
+  #loaded = false;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: AccessTokensOptions) {
+    this.#options = options;
+    this.keys = new KeySet(options.keys);
+    this.codec = new AccessTokenCodec({
+      keys: this.keys,
+      algorithms: options.algorithms ?? [...new Set(options.keys.map((key) => key.alg))],
+      issuer: options.issuer,
+      audience: options.audience,
+      leeway: options.leeway,
+      clock: options.clock,
+    });
+    this.#revoked = new RevocationList(options.clock);
+    this.#cache =
+      options.verifyCache === false
+        ? null
+        : new VerifiedTokenCache({ max: options.verifyCache.max, leeway: options.leeway });
+    this.ready = this.#load();
+    // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  /**
+   * Signature, claims, time, and the revoked set. Synchronous, no I/O.
+   * A token verified before is answered from the cache; the time, session
+   * and jti checks still run on every call.
+   */
+  verify(token: string): AccessClaims {
+    if (!this.#loaded) {
+      throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
+    }
+    const now = this.#options.clock.now();
+    const cache = this.#cache;
+    let claims = cache === null ? undefined : cache.get(token, now);
+    if (claims === undefined) {
+      claims = this.codec.verify(token, now);
+      if (cache !== null) cache.set(token, claims, now);
+    }
+    this.assertNotRevoked(claims.sid, claims.jti);
+    return claims;
+  }
+
+  /** The in-memory check alone, for tokens of other kinds (refresh JWTs) that share sid/jti. */
+  assertNotRevoked(sid: string, jti: string): void {
+    const now = this.#options.clock.now();
+    if (this.#revoked.isSessionRevoked(sid, now) || this.#revoked.isTokenRevoked(jti, now)) {
+      throw new BatonError('token_revoked', 'This token has been revoked');
+    }
+  }
+
+  isFresh(claims: Pick<AccessClaims, 'fresh'>): boolean {
+    return isFresh(claims, Math.floor(this.#options.clock.now() / 1000));
+  }
+
+  /** `fresh` for a token minted by a password check: `true`, `false`, or until now + duration. */
+  loginFreshness(freshness: boolean | number): Freshness {
+    if (typeof freshness === 'boolean') return freshness;
+    return Math.floor(this.#options.clock.now() / 1000) + freshness;
+  }
+
+  mint(request: MintRequest): { token: string; claims: AccessClaims } {
+    const iat = Math.floor(this.#options.clock.now() / 1000);
+    const { user } = request;
+    return this.codec.issue({
+      ...customClaims(user.claims),
+      ...customClaims(request.extraClaims, ['csrf']),
+      ...request.strategyClaims,
+      sub: request.sub,
+      sid: request.sid,
+      jti: request.jti ?? randomBytes(16).toString('base64url'),
+      iat,
+      nbf: iat,
+      exp: request.exp ?? iat + this.#options.accessTokenTtl,
+      client_id: request.clientId,
+      fresh: request.fresh,
+      ...(user.roles ? { roles: [...user.roles] } : {}),
+      ...(user.scope ? { scope: user.scope } : {}),
+    });
+  }
+
+  /** Marks sessions revoked in this process (the store already recorded them). */
+  markSessionsRevoked(ids: Iterable<string>, expiresAt: number): void {
+    for (const id of ids) this.#revoked.add({ kind: 'session', id, expiresAt });
+  }
+
+  /** Records a revocation in the store (so other processes load it) and in this process. */
+  async revoke(revocation: Revocation): Promise<void> {
+    await storeCall(() => this.#options.store.addRevocation(revocation));
+    this.#revoked.add(revocation);
+  }
+
+  /** When a revoked access jti can be forgotten: once the token could no longer pass the `exp` check. */
+  horizon(exp: number): number {
+    return (exp + this.#options.leeway) * 1000 + 1000;
+  }
+
+  /** Until when a session revoked now must stay in the set: the longest access token issued under it. */
+  sessionHorizon(): number {
+    return this.#options.clock.now() + (this.#options.accessTokenTtl + this.#options.leeway) * 1000;
+  }
+
+  jwks(): { keys: Record<string, unknown>[] } {
+    return this.keys.toJWKS() as { keys: Record<string, unknown>[] };
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+  }
+
+  async #load(): Promise<void> {
+    const store = this.#options.store;
+    this.#unsubscribe = store.subscribeRevocations?.((revocations) => this.#revoked.addAll(revocations));
+    const revocations = await storeCall(() => store.listRevocations(this.#options.clock.now()));
+    this.#revoked.addAll(revocations);
+    this.#loaded = true;
+  }
+}
+
+/** Store failures that are not Baton's own become `store_unavailable` (503, retry soon). */
+export async function storeCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (isBatonError(error)) throw error;
+    throw new BatonError('store_unavailable', 'The session store is unavailable', {
+      retryAfter: 1,
+      cause: error,
+    });
+  }
+}
+
+export function customClaims(
+  claims: Record<string, unknown> | undefined,
+  allowed: readonly string[] = [],
+): Record<string, unknown> {
+  if (!claims) return {};
+  const result: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (RESERVED_CLAIMS.has(name) && !allowed.includes(name)) {
+      throw new BatonError('invalid_options', `Custom claim "${name}" is reserved by Baton`);
+    }
+    result[name] = value;
+  }
+  return result;
+}
