@@ -16,6 +16,7 @@ import {
   parseRefreshToken,
   RefreshTokenDeriver,
 } from './refresh-token.ts';
+import { SessionRecords } from './session-records.ts';
 import type {
   BatonUser,
   IntrospectionResult,
@@ -44,6 +45,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   readonly #tokens: AccessTokens;
   readonly #credentials: Credentials<User>;
   readonly #deriver: RefreshTokenDeriver;
+  readonly #sessions: SessionRecords;
 
   constructor(options: SessionManagerOptions<User>) {
     this.#options = resolveOptions(options);
@@ -54,6 +56,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     this.keys = this.#tokens.keys;
     this.#credentials = new Credentials(o.verifyCredentials, o.rateLimit, o.clock);
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
+    this.#sessions = new SessionRecords(o.store, this.#tokens, this.#deriver, o.clock, o.idleTimeout);
     this.ready = this.#tokens.ready;
   }
 
@@ -114,7 +117,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   async refresh(refreshToken: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.#ready();
     const parsed = parseRefreshToken(refreshToken);
-    const session = await this.#authenticSession(parsed);
+    const session = await this.#sessions.authentic(parsed);
     if (context.expectedClientId !== undefined && session.clientId !== null) {
       if (session.clientId !== context.expectedClientId) {
         throw new BatonError('invalid_request', 'client_id does not match the session');
@@ -148,7 +151,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     user: User,
     context: RequestContext,
   ): Promise<TokenPair> {
-    this.#assertUsable(session);
+    this.#sessions.assertUsable(session);
     const now = this.#clock.now();
     const graceMs = this.#options.graceWindow * 1000;
     const inGrace =
@@ -161,7 +164,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
       return this.#pair(session, user, successor, false, context);
     }
     if (parsed.generation < session.generation) {
-      await this.#revoke({ sessionId: session.id }, 'refresh_token_reused');
+      await this.#sessions.revoke({ sessionId: session.id }, 'refresh_token_reused');
       throw new BatonError(
         'refresh_token_reused',
         'This refresh token was already used; the session has been revoked',
@@ -193,7 +196,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     context: RequestContext = {},
   ): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
-    const session = await this.#liveSession(claims.sid);
+    const session = await this.#sessions.live(claims.sid);
     const known = await this.#options.loadUser(claims.sub);
     const username = known ? usernameOf(known, toSubject(known.id)) : claims.sub;
     const user = await this.#checkPassword(username, password, context);
@@ -212,7 +215,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
    */
   async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
-    const session = await this.#liveSession(claims.sid);
+    const session = await this.#sessions.live(claims.sid);
     const user = await this.#revalidateUser(session.userId);
     return this.#pair(session, user, '', false, context);
   }
@@ -221,48 +224,33 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   /** Revokes the session of an access or refresh token. Revoking twice is not an error. */
   async logout(token: string): Promise<void> {
-    const session = await this.#sessionOfToken(token);
-    if (session.revokedAt === null) await this.#revoke({ sessionId: session.id }, 'logout');
+    await this.#ready();
+    const session = await this.#sessions.ofToken(token);
+    if (session.revokedAt === null) await this.#sessions.revoke({ sessionId: session.id }, 'logout');
   }
 
   /** Revokes every session of the user the access or refresh token belongs to. */
   async logoutAll(token: string): Promise<number> {
-    const session = await this.#sessionOfToken(token);
-    return (await this.#revoke({ userId: session.userId }, 'logout_all')).length;
+    await this.#ready();
+    const session = await this.#sessions.ofToken(token);
+    return (await this.#sessions.revoke({ userId: session.userId }, 'logout_all')).length;
   }
 
   /** Admin: revokes every session of a user and their access tokens, at once. */
   async revokeUser(userId: string, reason: RevocationReason = 'admin'): Promise<number> {
     await this.#ready();
-    return (await this.#revoke({ userId: toSubject(userId) }, reason)).length;
+    return (await this.#sessions.revoke({ userId: toSubject(userId) }, reason)).length;
   }
 
   /** Revokes one of the user's sessions; another user's session is `not_found`. */
   async revokeSession(userId: string, sessionId: string): Promise<void> {
     await this.#ready();
-    const session = await this.#storeCall(() => this.#store.getSession(sessionId));
-    if (!session || session.userId !== userId || session.revokedAt !== null) {
-      throw new BatonError('not_found', 'No such session');
-    }
-    await this.#revoke({ sessionId }, 'revoked');
+    await this.#sessions.revokeOwn(userId, sessionId);
   }
 
   async listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]> {
     await this.#ready();
-    const now = this.#clock.now();
-    const sessions = await this.#storeCall(() => this.#store.listSessions(userId, now));
-    return sessions
-      .filter((session) => !this.#idleExpired(session, now))
-      .map((session) => ({
-        id: session.id,
-        clientId: session.clientId,
-        createdAt: new Date(session.createdAt),
-        lastUsedAt: new Date(session.lastUsedAt),
-        expiresAt: session.expiresAt === null ? null : new Date(session.expiresAt),
-        userAgent: session.userAgent,
-        ip: session.ip,
-        current: session.id === currentSessionId,
-      }));
+    return this.#sessions.listInfo(userId, currentSessionId);
   }
 
   /**
@@ -307,7 +295,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     }
     try {
       const parsed = parseRefreshToken(token);
-      const session = await this.#authenticSession(parsed);
+      const session = await this.#sessions.authentic(parsed);
       if (parsed.generation !== session.generation) return { active: false };
       return {
         active: true,
@@ -355,75 +343,10 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   async #revalidateUser(userId: string): Promise<User> {
     const user = await this.#options.loadUser(userId);
     if (!user || user.disabled) {
-      await this.#revoke({ userId }, 'user_disabled');
+      await this.#sessions.revoke({ userId }, 'user_disabled');
       throw new BatonError('user_disabled', 'This account is disabled');
     }
     return user;
-  }
-
-  /** The session a refresh token names, if the token was really issued for it (any generation). */
-  async #authenticSession(parsed: ParsedRefreshToken): Promise<SessionRecord> {
-    const session = await this.#storeCall(() => this.#store.getSession(parsed.sessionId));
-    // A guessed secret must never let anyone disturb a session: it is only `invalid_token`.
-    if (!session || !this.#deriver.isAuthentic(parsed, session.secretSalt)) {
-      throw new BatonError('invalid_token', 'Unknown refresh token');
-    }
-    this.#assertUsable(session);
-    return session;
-  }
-
-  #assertUsable(session: SessionRecord): void {
-    if (session.revokedAt !== null) {
-      throw new BatonError('token_revoked', 'This session has been revoked');
-    }
-    const now = this.#clock.now();
-    if ((session.expiresAt !== null && session.expiresAt <= now) || this.#idleExpired(session, now)) {
-      throw new BatonError('session_expired', 'This session has expired; log in again');
-    }
-  }
-
-  #idleExpired(session: SessionRecord, now: number): boolean {
-    const idle = this.#options.idleTimeout;
-    return idle !== null && session.lastUsedAt + idle * 1000 <= now;
-  }
-
-  async #liveSession(sessionId: string): Promise<SessionRecord> {
-    const session = await this.#storeCall(() => this.#store.getSession(sessionId));
-    if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
-    this.#assertUsable(session);
-    return session;
-  }
-
-  async #sessionOfToken(token: string): Promise<SessionRecord> {
-    await this.#ready();
-    if (looksLikeJwt(token)) {
-      const claims = this.verifyAccessToken(token);
-      const session = await this.#storeCall(() => this.#store.getSession(claims.sid));
-      if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
-      return session;
-    }
-    const parsed = parseRefreshToken(token);
-    const session = await this.#storeCall(() => this.#store.getSession(parsed.sessionId));
-    if (!session || !this.#deriver.isAuthentic(parsed, session.secretSalt)) {
-      throw new BatonError('invalid_token', 'Unknown refresh token');
-    }
-    return session;
-  }
-
-  async #revoke(
-    target: { sessionId: string } | { userId: string },
-    reason: RevocationReason,
-  ): Promise<SessionRecord[]> {
-    const now = this.#clock.now();
-    const revocationExpiresAt = this.#tokens.sessionHorizon();
-    const revoked = await this.#storeCall(() =>
-      this.#store.revokeSessions({ ...target, reason, now, revocationExpiresAt }),
-    );
-    this.#tokens.markSessionsRevoked(
-      revoked.map((session) => session.id),
-      revocationExpiresAt,
-    );
-    return revoked;
   }
 
   #pair(

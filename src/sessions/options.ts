@@ -4,7 +4,7 @@ import { durationSchema, functionSchema, parseOptions } from '../core/options.ts
 import type { SessionStore } from '../stores/types.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
 import { DEFAULT_VERIFY_CACHE_MAX } from '../tokens/verified-cache.ts';
-import type { BatonUser, SessionManagerOptions } from './types.ts';
+import type { BatonUser, SessionManagerOptions, StrategyBaseOptions } from './types.ts';
 
 const storeMethods = [
   'createSession',
@@ -80,6 +80,28 @@ export function resolveOptions<User extends BatonUser>(
   options: SessionManagerOptions<User>,
 ): ResolvedOptions<User> {
   const parsed = parseOptions(schema, options, 'SessionManager');
+  return {
+    ...parsed,
+    loadUser: options.loadUser,
+    verifyCredentials: options.verifyCredentials,
+    defaultClientId: parsed.defaultClientId ?? parsed.issuer,
+  };
+}
+
+/** The options every strategy shares: those of SessionManager, with `refreshKey` needed only where a strategy derives secrets. */
+const strategySchema = schema.partial({ refreshKey: true });
+
+export type ResolvedStrategyOptions<User extends BatonUser> = Omit<
+  z.output<typeof strategySchema>,
+  'loadUser' | 'verifyCredentials' | 'defaultClientId'
+> &
+  Pick<SessionManagerOptions<User>, 'loadUser' | 'verifyCredentials'> & { defaultClientId: string };
+
+export function resolveStrategyOptions<User extends BatonUser>(
+  options: StrategyBaseOptions<User>,
+  owner: string,
+): ResolvedStrategyOptions<User> {
+  const parsed = parseOptions(strategySchema, options, owner);
   return {
     ...parsed,
     loadUser: options.loadUser,

@@ -67,6 +67,16 @@ export interface SessionManagerOptions<User extends BatonUser = BatonUser> {
   verifyCache?: { max?: number } | false;
 }
 
+/**
+ * What every strategy other than `rotating` takes: SessionManager's options,
+ * with `refreshKey` needed only where a strategy derives secrets (per-client)
+ * and no grace window or idle timeout (nothing rotates concurrently there).
+ */
+export interface StrategyBaseOptions<User extends BatonUser = BatonUser>
+  extends Omit<SessionManagerOptions<User>, 'refreshKey' | 'graceWindow' | 'idleTimeout'> {
+  refreshKey?: string | Uint8Array;
+}
+
 export interface RequestContext {
   clientId?: string | null;
   userAgent?: string | null;

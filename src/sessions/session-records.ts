@@ -1,0 +1,121 @@
+import type { Clock } from '../core/clock.ts';
+import { BatonError } from '../core/errors.ts';
+import type { RevocationReason, SessionRecord, SessionStore } from '../stores/types.ts';
+import type { AccessTokens } from './access-tokens.ts';
+import { storeCall } from './access-tokens.ts';
+import {
+  looksLikeJwt,
+  type ParsedRefreshToken,
+  parseRefreshToken,
+  type RefreshTokenDeriver,
+} from './refresh-token.ts';
+import type { SessionInfo } from './types.ts';
+
+/**
+ * The stored-session rules shared by the strategies that keep a session row
+ * per refresh token (rotating, per-client): which token names which session,
+ * when a session is usable, revoking (store, then this process's revoked
+ * set), listing.
+ */
+export class SessionRecords {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly tokens: AccessTokens,
+    private readonly deriver: RefreshTokenDeriver,
+    private readonly clock: Clock,
+    /** Seconds, or null for no idle timeout. */
+    private readonly idleTimeout: number | null,
+  ) {}
+
+  get(id: string): Promise<SessionRecord | null> {
+    return storeCall(() => this.store.getSession(id));
+  }
+
+  /** The session a refresh token names, if the token was really issued for it (any generation). */
+  async authentic(parsed: ParsedRefreshToken, usable = true): Promise<SessionRecord> {
+    const session = await this.get(parsed.sessionId);
+    // A guessed secret must never let anyone disturb a session: it is only `invalid_token`.
+    if (!session || !this.deriver.isAuthentic(parsed, session.secretSalt)) {
+      throw new BatonError('invalid_token', 'Unknown refresh token');
+    }
+    if (usable) this.assertUsable(session);
+    return session;
+  }
+
+  assertUsable(session: SessionRecord): void {
+    if (session.revokedAt !== null) {
+      throw new BatonError('token_revoked', 'This session has been revoked');
+    }
+    const now = this.clock.now();
+    if ((session.expiresAt !== null && session.expiresAt <= now) || this.idleExpired(session, now)) {
+      throw new BatonError('session_expired', 'This session has expired; log in again');
+    }
+  }
+
+  idleExpired(session: SessionRecord, now: number): boolean {
+    return this.idleTimeout !== null && session.lastUsedAt + this.idleTimeout * 1000 <= now;
+  }
+
+  async live(sessionId: string): Promise<SessionRecord> {
+    const session = await this.get(sessionId);
+    if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
+    this.assertUsable(session);
+    return session;
+  }
+
+  /** The session of an access token (verified) or of a refresh token (authentic), usable or not. */
+  async ofToken(token: string): Promise<SessionRecord> {
+    if (looksLikeJwt(token)) {
+      const claims = this.tokens.verify(token);
+      const session = await this.get(claims.sid);
+      if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
+      return session;
+    }
+    return this.authentic(parseRefreshToken(token), false);
+  }
+
+  async revoke(
+    target: { sessionId: string } | { userId: string },
+    reason: RevocationReason,
+  ): Promise<SessionRecord[]> {
+    const now = this.clock.now();
+    const revocationExpiresAt = this.tokens.sessionHorizon();
+    const revoked = await storeCall(() =>
+      this.store.revokeSessions({ ...target, reason, now, revocationExpiresAt }),
+    );
+    this.tokens.markSessionsRevoked(
+      revoked.map((session) => session.id),
+      revocationExpiresAt,
+    );
+    return revoked;
+  }
+
+  /** Revokes one of the user's sessions; another user's session is `not_found`. */
+  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason = 'revoked'): Promise<void> {
+    const session = await this.get(sessionId);
+    if (!session || session.userId !== userId || session.revokedAt !== null) {
+      throw new BatonError('not_found', 'No such session');
+    }
+    await this.revoke({ sessionId }, reason);
+  }
+
+  /** Live sessions of a user, newest first. */
+  async list(userId: string): Promise<SessionRecord[]> {
+    const now = this.clock.now();
+    const sessions = await storeCall(() => this.store.listSessions(userId, now));
+    return sessions.filter((session) => !this.idleExpired(session, now));
+  }
+
+  async listInfo(userId: string, currentSessionId?: string): Promise<SessionInfo[]> {
+    return (await this.list(userId)).map((session) => ({
+      id: session.id,
+      clientId: session.clientId,
+      createdAt: new Date(session.createdAt),
+      lastUsedAt: new Date(session.lastUsedAt),
+      expiresAt: session.expiresAt === null ? null : new Date(session.expiresAt),
+      userAgent: session.userAgent,
+      ip: session.ip,
+      current: session.id === currentSessionId,
+    }));
+  }
+}

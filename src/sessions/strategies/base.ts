@@ -1,0 +1,166 @@
+import { BatonError, isBatonError } from '../../core/errors.ts';
+import { toSubject } from '../../tokens/access-token.ts';
+import type { KeySet } from '../../tokens/keys.ts';
+import type { AccessClaims } from '../../tokens/types.ts';
+import { AccessTokens } from '../access-tokens.ts';
+import { Credentials, usernameOf } from '../credentials.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
+import type {
+  BatonUser,
+  IntrospectionResult,
+  RequestContext,
+  StrategyBaseOptions,
+  TokenPair,
+} from '../types.ts';
+
+export type StrategyName = 'rotating' | 'jwt' | 'single-token' | 'per-client' | 'callbacks';
+
+/**
+ * What the non-rotating strategies share beyond AccessTokens and
+ * Credentials: the login and reauth flow, the user check at refresh, access
+ * token verification, and a clear error for what a strategy cannot do.
+ */
+export abstract class StrategyBase<User extends BatonUser, Resolved extends ResolvedStrategyOptions<User>> {
+  abstract readonly strategy: StrategyName;
+  readonly keys: KeySet;
+  /** Resolves once the revoked set is loaded from the store. */
+  readonly ready: Promise<void>;
+  protected readonly o: Resolved;
+  protected readonly tokens: AccessTokens;
+  protected readonly credentials: Credentials<User>;
+
+  constructor(
+    options: StrategyBaseOptions<User>,
+    owner: string,
+    extra: (resolved: ResolvedStrategyOptions<User>) => Resolved,
+  ) {
+    this.o = extra(resolveStrategyOptions(options, owner));
+    this.tokens = new AccessTokens(this.o);
+    this.keys = this.tokens.keys;
+    this.credentials = new Credentials(this.o.verifyCredentials, this.o.rateLimit, this.o.clock);
+    this.ready = this.tokens.ready;
+  }
+
+  get options(): Readonly<Resolved> {
+    return this.o;
+  }
+
+  /** Checks a username and password with `verifyCredentials` and issues tokens. */
+  async login(username: string, password: string, context: RequestContext = {}): Promise<TokenPair> {
+    await this.ready;
+    const user = await this.credentials.check(username, password, context);
+    return this.issueFor(user, context);
+  }
+
+  /** Issues tokens for a user you have authenticated yourself. */
+  abstract issueFor(user: User, context?: RequestContext): Promise<TokenPair>;
+
+  verifyAccessToken(token: string): AccessClaims {
+    return this.tokens.verify(token);
+  }
+
+  isFresh(claims: AccessClaims): boolean {
+    return this.tokens.isFresh(claims);
+  }
+
+  /** Checks the password again and mints a fresh access token for the same session (refresh token unchanged, not re-sent). */
+  async reauthenticate(
+    accessToken: string,
+    password: string,
+    context: RequestContext = {},
+  ): Promise<TokenPair> {
+    const claims = this.verifyAccessToken(accessToken);
+    const known = await this.o.loadUser(claims.sub);
+    const username = known ? usernameOf(known, toSubject(known.id)) : claims.sub;
+    const user = await this.credentials.check(username, password, context);
+    if (toSubject(user.id) !== claims.sub) {
+      throw new BatonError('invalid_credentials', 'Invalid username or password');
+    }
+    return this.reauthPair(claims, user, context);
+  }
+
+  protected reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
+    return this.pair(claims, user, '', null, this.tokens.loginFreshness(this.o.freshness), context);
+  }
+
+  /** An access token for the session of `claims` (same sid and client), with the given refresh token. */
+  protected pair(
+    session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>,
+    user: User,
+    refreshToken: string,
+    refreshExpiresAt: number | null,
+    fresh: boolean | number,
+    context: RequestContext,
+    extra: { jti?: string; exp?: number; strategyClaims?: Record<string, unknown> } = {},
+  ): TokenPair {
+    const minted = this.tokens.mint({
+      user,
+      extraClaims: context.extraClaims,
+      sub: session.sub,
+      sid: session.sid,
+      clientId: session.client_id,
+      fresh,
+      ...extra,
+    });
+    const now = this.o.clock.now();
+    return {
+      accessToken: minted.token,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: minted.claims.exp - Math.floor(now / 1000),
+      refreshExpiresIn:
+        refreshExpiresAt === null ? null : Math.max(0, Math.round((refreshExpiresAt - now) / 1000)),
+      sessionId: session.sid,
+      claims: minted.claims,
+    };
+  }
+
+  /** Users are checked again at refresh: missing or disabled ones get `user_disabled`. */
+  protected async revalidateUser(userId: string): Promise<User> {
+    const user = await this.o.loadUser(userId);
+    if (!user || user.disabled) throw new BatonError('user_disabled', 'This account is disabled');
+    return user;
+  }
+
+  protected clientIdOf(context: RequestContext): string {
+    return context.clientId ?? this.o.defaultClientId;
+  }
+
+  /** RFC 7009 for an access token: its jti is denied until it expires. Invalid tokens are ignored. */
+  protected async revokeAccessToken(token: string): Promise<void> {
+    let claims: AccessClaims;
+    try {
+      claims = this.tokens.codec.verify(token);
+    } catch {
+      return;
+    }
+    await this.tokens.revoke({ kind: 'token', id: claims.jti, expiresAt: this.tokens.horizon(claims.exp) });
+  }
+
+  /** RFC 7662 for an access token; inactive says nothing more. */
+  protected introspectAccess(token: string): IntrospectionResult {
+    try {
+      return { ...this.verifyAccessToken(token), active: true, token_type: 'access_token' };
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+      return { active: false };
+    }
+  }
+
+  /** A method this strategy cannot offer: a 400 that says why and what to use instead. */
+  protected unsupported(what: string, why: string): never {
+    throw new BatonError(
+      'invalid_request',
+      `${what} is not available with the "${this.strategy}" strategy: ${why}`,
+    );
+  }
+
+  jwks(): { keys: Record<string, unknown>[] } {
+    return this.tokens.jwks();
+  }
+
+  async close(): Promise<void> {
+    this.tokens.close();
+    await this.o.store.close();
+  }
+}

@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import { BatonError, isBatonError } from '../../core/errors.ts';
+import { toSubject } from '../../tokens/access-token.ts';
+import { JwsVerifier, signJws, typMatches } from '../../tokens/jws.ts';
+import type { AccessClaims } from '../../tokens/types.ts';
+import type { ResolvedStrategyOptions } from '../options.ts';
+import { looksLikeJwt, newSessionId } from '../refresh-token.ts';
+import type {
+  BatonUser,
+  IntrospectionResult,
+  RequestContext,
+  SessionInfo,
+  StrategyBaseOptions,
+  TokenPair,
+} from '../types.ts';
+import { StrategyBase } from './base.ts';
+
+/** flask-jwt-extended and AuthX put `typ: "JWT"` on refresh tokens; the `type` claim tells them apart. */
+export const REFRESH_TOKEN_TYP = 'JWT';
+
+export interface JwtStrategyOptions<User extends BatonUser = BatonUser> extends StrategyBaseOptions<User> {
+  /**
+   * Issue a new refresh token at every refresh and deny the old one's `jti`.
+   * Default `false`, as in flask-jwt-extended and AuthX: refresh answers a new
+   * access token only, and the refresh token stays valid until it expires or
+   * is revoked.
+   */
+  rotateRefreshTokens?: boolean;
+}
+
+export type ResolvedJwtOptions<User extends BatonUser> = ResolvedStrategyOptions<User> & {
+  rotateRefreshTokens: boolean;
+  refreshTokenTtl: number;
+};
+
+export interface RefreshClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  nbf: number;
+  iat: number;
+  jti: string;
+  sid: string;
+  client_id: string;
+  type: 'refresh';
+}
+
+/**
+ * Stateless refresh tokens (flask-jwt-extended, fastjwt/AuthX): the refresh
+ * token is a long-lived JWT with `type: "refresh"`. Login issues an access
+ * and a refresh token that share a `sid`; logout denies that `sid` in the
+ * store's revocation list, so the refresh token dies with the access token.
+ * There is no per-user index, so listing sessions and logout-all are not
+ * offered (use the rotating strategy for those).
+ */
+export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
+  User,
+  ResolvedJwtOptions<User>
+> {
+  readonly strategy = 'jwt' as const;
+  readonly #verifier: JwsVerifier;
+
+  constructor(options: JwtStrategyOptions<User>) {
+    super(options, 'jwt strategy', (resolved) => {
+      const rotate = options.rotateRefreshTokens ?? false;
+      if (typeof rotate !== 'boolean') {
+        throw new BatonError('invalid_options', 'rotateRefreshTokens must be a boolean');
+      }
+      if (resolved.refreshTokenTtl === null) {
+        // A denied jti must be forgettable once the token expires; a token that never expires never could be.
+        throw new BatonError(
+          'invalid_options',
+          'The jwt strategy needs a refreshTokenTtl (refresh JWTs must expire)',
+        );
+      }
+      return { ...resolved, rotateRefreshTokens: rotate, refreshTokenTtl: resolved.refreshTokenTtl };
+    });
+    this.#verifier = new JwsVerifier({ keys: this.keys, algorithms: this.tokens.codec.algorithms });
+  }
+
+  async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
+    await this.ready;
+    const session = { sub: toSubject(user.id), sid: newSessionId(), client_id: this.clientIdOf(context) };
+    const now = Math.floor(this.o.clock.now() / 1000);
+    const refresh = this.#signRefresh(session, now + this.o.refreshTokenTtl);
+    const fresh = this.tokens.loginFreshness(this.o.freshness);
+    return this.pair(session, user, refresh.token, refresh.claims.exp * 1000, fresh, context);
+  }
+
+  /** A new (never fresh) access token; with rotation also a new refresh token, the old one denied. */
+  async refresh(
+    token: string,
+    context: RequestContext & { expectedClientId?: string } = {},
+  ): Promise<TokenPair> {
+    await this.ready;
+    const claims = this.verifyRefreshToken(token);
+    const expected = context.expectedClientId;
+    if (
+      expected !== undefined &&
+      claims.client_id !== this.o.defaultClientId &&
+      claims.client_id !== expected
+    ) {
+      throw new BatonError('invalid_request', 'client_id does not match the refresh token');
+    }
+    let user: User;
+    try {
+      user = await this.revalidateUser(claims.sub);
+    } catch (error) {
+      // A disabled user's refresh tokens and access tokens die together, as logout's do.
+      if (isBatonError(error) && error.code === 'user_disabled')
+        await this.#denySession(claims.sid, claims.exp);
+      throw error;
+    }
+    let refreshToken = '';
+    if (this.o.rotateRefreshTokens) {
+      await this.tokens.revoke({ kind: 'token', id: claims.jti, expiresAt: this.tokens.horizon(claims.exp) });
+      // The successor keeps the absolute expiry: rotation must not extend a login forever.
+      refreshToken = this.#signRefresh(claims, claims.exp).token;
+    }
+    return this.pair(claims, user, refreshToken, claims.exp * 1000, false, context);
+  }
+
+  /**
+   * Verifies a refresh JWT: signature, `type: "refresh"` (an access token is
+   * `wrong_token_type`), typ, iss, aud, time (expired: `session_expired`), and
+   * the revoked set (`token_revoked`).
+   */
+  verifyRefreshToken(token: string): RefreshClaims {
+    if (typeof token !== 'string' || !looksLikeJwt(token)) {
+      throw new BatonError('invalid_token', 'Malformed refresh token');
+    }
+    const { header, payload } = this.#verifier.verify(token);
+    if (payload.type === 'access') {
+      throw new BatonError('wrong_token_type', 'An access token was given where a refresh token is required');
+    }
+    if (payload.type !== 'refresh' || !typMatches(header.typ, REFRESH_TOKEN_TYP)) {
+      throw new BatonError('invalid_token', 'Not a refresh token');
+    }
+    const codec = this.tokens.codec;
+    const aud = typeof payload.aud === 'string' ? [payload.aud] : payload.aud;
+    if (payload.iss !== codec.issuer) throw new BatonError('invalid_token', 'unexpected issuer');
+    if (!Array.isArray(aud) || !aud.some((value) => codec.audiences.includes(value as string))) {
+      throw new BatonError('invalid_token', 'unexpected audience');
+    }
+    const { exp, nbf, iat, sub, sid, jti, client_id } = payload;
+    if (typeof exp !== 'number' || typeof nbf !== 'number' || typeof iat !== 'number') {
+      throw new BatonError('invalid_token', 'missing or malformed time claims');
+    }
+    for (const value of [sub, sid, jti, client_id]) {
+      if (typeof value !== 'string' || value === '') throw new BatonError('invalid_token', 'missing claims');
+    }
+    const now = Math.floor(this.o.clock.now() / 1000);
+    if (exp <= now - this.o.leeway)
+      throw new BatonError('session_expired', 'This refresh token has expired; log in again');
+    if (nbf > now + this.o.leeway) throw new BatonError('invalid_token', 'token not yet valid');
+    const claims = payload as unknown as RefreshClaims;
+    this.tokens.assertNotRevoked(claims.sid, claims.jti);
+    return claims;
+  }
+
+  /** Revokes the login of an access or refresh token: both kinds of token, by their shared `sid`. */
+  async logout(token: string): Promise<void> {
+    await this.ready;
+    const { sid, refreshExp } = this.#sessionOf(token);
+    await this.#denySession(sid, refreshExp);
+  }
+
+  async logoutAll(_token: string): Promise<number> {
+    this.unsupported('logout-all', 'stateless refresh tokens are listed nowhere; use the rotating strategy');
+  }
+
+  async listSessions(_userId: string, _current?: string): Promise<SessionInfo[]> {
+    this.unsupported(
+      'Listing sessions',
+      'stateless refresh tokens are listed nowhere; use the rotating strategy',
+    );
+  }
+
+  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
+    this.unsupported(
+      'Revoking a session by id',
+      'log out with its token instead; or use the rotating strategy',
+    );
+  }
+
+  /** RFC 7009: a refresh token revokes its login; an access token its `jti`. Invalid tokens are ignored. */
+  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+    await this.ready;
+    if (hint !== 'access_token') {
+      try {
+        const claims = this.verifyRefreshToken(token);
+        await this.#denySession(claims.sid, claims.exp);
+        return;
+      } catch (error) {
+        if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+      }
+    }
+    await this.revokeAccessToken(token);
+  }
+
+  async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
+    await this.ready;
+    try {
+      const claims = this.verifyRefreshToken(token);
+      return { ...claims, active: true, token_type: 'refresh_token' };
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+    }
+    return this.introspectAccess(token);
+  }
+
+  /** Implicit refresh (cookie mode): a new access token for a still-valid one, the user checked again. */
+  async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
+    const claims = this.verifyAccessToken(accessToken);
+    const user = await this.revalidateUser(claims.sub);
+    return this.pair(claims, user, '', null, false, context);
+  }
+
+  #signRefresh(session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>, exp: number) {
+    const iat = Math.floor(this.o.clock.now() / 1000);
+    const audiences = this.tokens.codec.audiences;
+    const claims: RefreshClaims = {
+      iss: this.tokens.codec.issuer,
+      sub: session.sub,
+      aud: audiences.length === 1 ? (audiences[0] as string) : [...audiences],
+      exp,
+      nbf: iat,
+      iat,
+      jti: randomBytes(16).toString('base64url'),
+      sid: session.sid,
+      client_id: session.client_id,
+      type: 'refresh',
+    };
+    const token = signJws({ typ: REFRESH_TOKEN_TYP }, { ...claims }, this.keys.signingKey);
+    return { token, claims };
+  }
+
+  /** The sid of an access or refresh token, and until when its refresh tokens may live. */
+  #sessionOf(token: string): { sid: string; refreshExp: number | undefined } {
+    try {
+      const claims = this.verifyRefreshToken(token);
+      return { sid: claims.sid, refreshExp: claims.exp };
+    } catch (error) {
+      if (!isBatonError(error) || error.code !== 'wrong_token_type') throw error;
+    }
+    return { sid: this.verifyAccessToken(token).sid, refreshExp: undefined };
+  }
+
+  /** Denies a sid until no refresh token issued under it can still be valid. */
+  async #denySession(sid: string, refreshExp: number | undefined): Promise<void> {
+    const latest = Math.floor(this.o.clock.now() / 1000) + this.o.refreshTokenTtl;
+    const expiresAt = this.tokens.horizon(Math.max(refreshExp ?? latest, this.#accessExpBound()));
+    await this.tokens.revoke({ kind: 'session', id: sid, expiresAt });
+  }
+
+  #accessExpBound(): number {
+    return Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl;
+  }
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { BatonError, isBatonError } from '../../core/errors.ts';
+import { toSubject } from '../../tokens/access-token.ts';
+import { decodeUnverified } from '../../tokens/jws.ts';
+import type { AccessClaims } from '../../tokens/types.ts';
+import type { ResolvedStrategyOptions } from '../options.ts';
+import { looksLikeJwt } from '../refresh-token.ts';
+import type {
+  BatonUser,
+  IntrospectionResult,
+  RequestContext,
+  SessionInfo,
+  StrategyBaseOptions,
+  TokenPair,
+} from '../types.ts';
+import { StrategyBase } from './base.ts';
+
+export interface SingleTokenStrategyOptions<User extends BatonUser = BatonUser>
+  extends StrategyBaseOptions<User> {
+  /**
+   * Let a token be refreshed before its access lifespan ends. Default `false`,
+   * as in flask-praetorian: such a refresh is 425 `early_refresh`.
+   */
+  allowEarlyRefresh?: boolean;
+}
+
+export type ResolvedSingleTokenOptions<User extends BatonUser> = ResolvedStrategyOptions<User> & {
+  allowEarlyRefresh: boolean;
+  refreshTokenTtl: number;
+};
+
+type SingleTokenClaims = AccessClaims & { rf_exp: number };
+
+/**
+ * flask-praetorian's design: one JWT carries both lifespans, `exp` (access)
+ * and `rf_exp` (refresh). Refreshing the (expired) token answers a copy with
+ * the same `jti` and `rf_exp` and a new `exp`. Users are checked at refresh
+ * only, so disabling one takes effect when their access lifespan ends.
+ * The token is also an ordinary Baton access token: protected routes verify
+ * it like any other.
+ */
+export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
+  User,
+  ResolvedSingleTokenOptions<User>
+> {
+  readonly strategy = 'single-token' as const;
+
+  constructor(options: SingleTokenStrategyOptions<User>) {
+    super(options, 'single-token strategy', (resolved) => {
+      const allow = options.allowEarlyRefresh ?? false;
+      if (typeof allow !== 'boolean')
+        throw new BatonError('invalid_options', 'allowEarlyRefresh must be a boolean');
+      if (resolved.refreshTokenTtl === null) {
+        throw new BatonError('invalid_options', 'The single-token strategy needs a refreshTokenTtl (rf_exp)');
+      }
+      return { ...resolved, allowEarlyRefresh: allow, refreshTokenTtl: resolved.refreshTokenTtl };
+    });
+  }
+
+  async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
+    await this.ready;
+    const jti = randomBytes(16).toString('base64url');
+    const rfExp = Math.floor(this.o.clock.now() / 1000) + this.o.refreshTokenTtl;
+    // The jti is the session: every copy shares it, so denying it revokes them all.
+    const session = { sub: toSubject(user.id), sid: jti, client_id: this.clientIdOf(context) };
+    return this.#copy(session, jti, rfExp, user, this.tokens.loginFreshness(this.o.freshness), context);
+  }
+
+  /**
+   * The token itself is the refresh credential. It must be genuine and may be
+   * expired; before its `exp` it is 425 `early_refresh` (unless allowed),
+   * after its `rf_exp` 401 `session_expired`. The user is loaded again.
+   */
+  async refresh(token: string, context: RequestContext = {}): Promise<TokenPair> {
+    await this.ready;
+    const claims = this.#verifyAllowingExpired(token);
+    if (!this.o.allowEarlyRefresh && claims.exp > Math.floor(this.o.clock.now() / 1000)) {
+      throw new BatonError('early_refresh', 'This token has not expired yet; keep using it');
+    }
+    const user = await this.revalidateUser(claims.sub);
+    return this.#copy(claims, claims.jti, claims.rf_exp, user, false, context);
+  }
+
+  /** Revokes the token and every copy of it (same jti), until its `rf_exp`. */
+  async logout(token: string): Promise<void> {
+    await this.ready;
+    const claims = this.#verifyAllowingExpired(token);
+    await this.tokens.revoke({
+      kind: 'session',
+      id: claims.sid,
+      expiresAt: this.tokens.horizon(claims.rf_exp),
+    });
+  }
+
+  async logoutAll(_token: string): Promise<number> {
+    this.unsupported('logout-all', 'tokens are listed nowhere; use the rotating strategy');
+  }
+
+  async listSessions(_userId: string, _current?: string): Promise<SessionInfo[]> {
+    this.unsupported('Listing sessions', 'tokens are listed nowhere; use the rotating strategy');
+  }
+
+  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
+    this.unsupported(
+      'Revoking a session by id',
+      'log out with the token instead; or use the rotating strategy',
+    );
+  }
+
+  /** RFC 7009: the token and its copies are denied. Invalid tokens are ignored. */
+  async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
+    try {
+      await this.logout(token);
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+    }
+  }
+
+  async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
+    await this.ready;
+    return this.introspectAccess(token);
+  }
+
+  protected override reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
+    const rfExp = (claims as SingleTokenClaims).rf_exp;
+    return this.#copy(claims, claims.jti, rfExp, user, this.tokens.loginFreshness(this.o.freshness), context);
+  }
+
+  /** A token of this lineage: same jti and rf_exp, `exp` renewed but never past `rf_exp`. */
+  #copy(
+    session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>,
+    jti: string,
+    rfExp: number,
+    user: User,
+    fresh: boolean | number,
+    context: RequestContext,
+  ): TokenPair {
+    const exp = Math.min(Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl, rfExp);
+    const pair = this.pair(session, user, '', rfExp * 1000, fresh, context, {
+      jti,
+      exp,
+      strategyClaims: { rf_exp: rfExp },
+    });
+    // One token does both jobs; the contract's refresh_token field carries it too.
+    return { ...pair, refreshToken: pair.accessToken };
+  }
+
+  /**
+   * Every check of an access token except `exp`: the codec verifies as of an
+   * instant before `exp` when the token has already expired. Then `rf_exp`
+   * and the revoked set.
+   */
+  #verifyAllowingExpired(token: string): SingleTokenClaims {
+    if (typeof token !== 'string' || !looksLikeJwt(token)) {
+      throw new BatonError(
+        'invalid_token',
+        'The refresh credential of the single-token strategy is the token itself',
+      );
+    }
+    const exp = decodeUnverified(token).payload.exp;
+    if (typeof exp !== 'number' || !Number.isFinite(exp))
+      throw new BatonError('invalid_token', 'missing exp');
+    const now = this.o.clock.now();
+    const claims = this.tokens.codec.verify(token, Math.min(now, (exp - 1) * 1000));
+    const rfExp = claims.rf_exp;
+    if (typeof rfExp !== 'number' || !Number.isFinite(rfExp)) {
+      throw new BatonError('invalid_token', 'Not a single-token token (no rf_exp)');
+    }
+    if (rfExp * 1000 <= now) {
+      throw new BatonError('session_expired', 'The refresh lifespan of this token has ended; log in again');
+    }
+    this.tokens.assertNotRevoked(claims.sid, claims.jti);
+    return claims as SingleTokenClaims;
+  }
+}
