@@ -77,8 +77,8 @@ export async function serveClientPage(context: BrowserContext, origin: string): 
 }
 
 /** tsx compiles test files with esbuild's keepNames, so functions passed to page.evaluate call `__name`. */
-export function keepNames(context: BrowserContext): Promise<void> {
-  return context.addInitScript('globalThis.__name = (f) => f;');
+export async function keepNames(context: BrowserContext): Promise<void> {
+  await context.addInitScript('globalThis.__name = (f) => f;');
 }
 
 export async function openClientPage(context: BrowserContext, origin: string): Promise<Page> {
