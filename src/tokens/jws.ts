@@ -223,15 +223,8 @@ function parseHeader(segment: string): Readonly<Record<string, unknown>> | undef
 
 const encodedHeaders = new WeakMap<SigningKey, Map<string, string>>();
 
-/** Compact JWS over a JSON payload. `alg` and `kid` always come from the key. */
-export function signJws(
-  header: Record<string, unknown>,
-  payload: Record<string, unknown>,
-  key: SigningKey,
-): string {
-  if (key.retired === true)
-    throw new BatonError('invalid_options', `key ${key.kid} is retired and signs nothing`);
-  const ops = opsFor(key);
+/** The protected header segment signJws puts on a token signed with `key`: `alg` and `kid` from the key. */
+export function encodeHeader(header: Record<string, unknown>, key: SigningKey): string {
   const full: Record<string, unknown> = { alg: key.alg, ...header };
   full.alg = key.alg;
   full.kid = key.kid;
@@ -246,7 +239,34 @@ export function signJws(
     encodedHeader = Buffer.from(json, 'utf8').toString('base64url');
     if (perKey.size < 16) perKey.set(json, encodedHeader);
   }
+  return encodedHeader;
+}
+
+/**
+ * signJws with a header segment made by encodeHeader(header, key), for a
+ * caller that signs many tokens with one header and one key (the codec).
+ */
+export function signWithEncodedHeader(
+  encodedHeader: string,
+  payload: Record<string, unknown>,
+  key: SigningKey,
+): string {
+  if (key.retired === true)
+    throw new BatonError('invalid_options', `key ${key.kid} is retired and signs nothing`);
   const input = `${encodedHeader}.${encodeJson(payload)}`;
+  return `${input}.${opsFor(key).sign(input)}`;
+}
+
+/** Compact JWS over a JSON payload. `alg` and `kid` always come from the key. */
+export function signJws(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: SigningKey,
+): string {
+  if (key.retired === true)
+    throw new BatonError('invalid_options', `key ${key.kid} is retired and signs nothing`);
+  const ops = opsFor(key);
+  const input = `${encodeHeader(header, key)}.${encodeJson(payload)}`;
   return `${input}.${ops.sign(input)}`;
 }
 

@@ -1,0 +1,110 @@
+/** How much time each benchmark gets in each mode. */
+import type { HttpConfig } from '../suites/http.ts';
+import type { RefreshConfig } from '../suites/refresh.ts';
+import type { RevocationConfig } from '../suites/revocation.ts';
+import type { ScalingConfig } from '../suites/scaling.ts';
+import type { TokensConfig } from '../suites/tokens.ts';
+import { BENCH_ALGS } from './fixtures.ts';
+import type { StoreName } from './stores.ts';
+
+/** full: the published figures (< 10 min). quick: < 1 min. smoke: proves each benchmark still runs (CI). */
+export type BenchMode = 'full' | 'quick' | 'smoke';
+
+export interface ModeConfig {
+  tokens: TokensConfig;
+  http: HttpConfig;
+  refresh: RefreshConfig;
+  scaling: ScalingConfig;
+  revocation: RevocationConfig;
+}
+
+const ALL_STORES: readonly StoreName[] = ['memory', 'sqlite', 'redis', 'postgres'];
+
+export function modeConfig(mode: BenchMode): ModeConfig {
+  switch (mode) {
+    case 'full':
+      return {
+        tokens: {
+          budget: { warmupMs: 200, roundMs: 120, rounds: 7 },
+          poolSize: 2048,
+          missCacheMax: 1024,
+          algs: BENCH_ALGS,
+        },
+        http: {
+          frameworks: ['hono', 'fastify', 'express'],
+          seconds: 3,
+          warmupSeconds: 1,
+          rounds: 3,
+          connections: 10,
+        },
+        refresh: { stores: ALL_STORES, concurrency: [1, 8, 64], runMs: 700, warmupMs: 200, rounds: 3 },
+        scaling: {
+          budget: { warmupMs: 150, roundMs: 120, rounds: 7 },
+          revokedSizes: [0, 10_000, 1_000_000],
+          sessionSizes: [1_000, 100_000, 1_000_000],
+          refreshStores: ['memory', 'sqlite'],
+          refreshConcurrency: 8,
+          refreshRunMs: 700,
+          refreshRounds: 3,
+          heapCount: 1_000_000,
+        },
+        revocation: { stores: ['redis', 'postgres'], samples: 100 },
+      };
+    case 'quick':
+      return {
+        tokens: {
+          budget: { warmupMs: 25, roundMs: 25, rounds: 3 },
+          poolSize: 256,
+          missCacheMax: 128,
+          algs: BENCH_ALGS,
+        },
+        http: {
+          frameworks: ['hono', 'fastify', 'express'],
+          seconds: 0.6,
+          warmupSeconds: 0.15,
+          rounds: 1,
+          connections: 10,
+        },
+        refresh: { stores: ALL_STORES, concurrency: [1, 8, 64], runMs: 100, warmupMs: 30, rounds: 2 },
+        scaling: {
+          budget: { warmupMs: 25, roundMs: 25, rounds: 3 },
+          revokedSizes: [0, 10_000, 100_000],
+          sessionSizes: [1_000, 100_000],
+          refreshStores: ['memory', 'sqlite'],
+          refreshConcurrency: 8,
+          refreshRunMs: 100,
+          refreshRounds: 2,
+          heapCount: 100_000,
+        },
+        revocation: { stores: ['redis', 'postgres'], samples: 30 },
+      };
+    case 'smoke':
+      return {
+        tokens: {
+          budget: { warmupMs: 3, roundMs: 5, rounds: 2 },
+          poolSize: 32,
+          missCacheMax: 16,
+          algs: BENCH_ALGS,
+        },
+        http: {
+          frameworks: ['hono', 'fastify', 'express'],
+          seconds: 0.2,
+          warmupSeconds: 0.05,
+          rounds: 1,
+          connections: 4,
+        },
+        refresh: { stores: ALL_STORES, concurrency: [1, 8, 64], runMs: 30, warmupMs: 5, rounds: 1 },
+        scaling: {
+          budget: { warmupMs: 3, roundMs: 5, rounds: 2 },
+          revokedSizes: [0, 1_000],
+          sessionSizes: [100, 1_000],
+          refreshStores: ['memory', 'sqlite'],
+          refreshConcurrency: 8,
+          refreshRunMs: 30,
+          refreshRounds: 1,
+          heapCount: 2_000,
+        },
+        revocation: { stores: ['redis', 'postgres'], samples: 2 },
+      };
+  }
+}

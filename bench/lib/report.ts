@@ -1,0 +1,297 @@
+/** latest.md (tables) and latest.svg (a hand-written bar chart of the ratios). */
+import type { Spread } from './measure.ts';
+import type { BenchResult } from './result.ts';
+
+function si(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (value >= 1e4) return `${Math.round(value / 1e3)}k`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
+  return value.toFixed(value >= 100 ? 0 : 1);
+}
+
+function us(opsPerSec: number): string {
+  const micro = 1e6 / opsPerSec;
+  return micro >= 100 ? micro.toFixed(0) : micro >= 10 ? micro.toFixed(1) : micro.toFixed(2);
+}
+
+const x = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a');
+const range = (s: Spread, f: (v: number) => string) => `${f(s.min)}–${f(s.max)}`;
+const iqr = (s: Spread, f: (v: number) => string) => `${f(s.q1)}–${f(s.q3)}`;
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function renderMarkdown(result: BenchResult): string {
+  const m = result.machine;
+  const out: string[] = [];
+  out.push(`# Baton benchmark results (${result.mode} run)`);
+  out.push('');
+  out.push(
+    `${result.startedAt}, ${result.durationSeconds} s. ${m.cpuModel}, ${m.cores} cores${m.affinity ? ` (affinity ${m.affinity})` : ''}, ${m.memoryGiB} GiB, load average at start ${m.loadAverage.join(' / ')}. Node ${m.node} (V8 ${m.v8}, OpenSSL ${m.openssl}), ${m.os}. Baton ${m.batonCommit ?? '?'}.`,
+  );
+  out.push('');
+  out.push(
+    `Packages: ${Object.entries(m.packages)
+      .map(([name, version]) => `${name} ${version ?? '(not installed)'}`)
+      .join(', ')}.`,
+  );
+  out.push('');
+  out.push(
+    'Every figure is the median of interleaved rounds in this one run; ratios are medians of per-round ratios (each pair measured next to each other). Spread: min–max over rounds, or the interquartile range (IQR).',
+  );
+  out.push('');
+
+  out.push('## Targets');
+  out.push('');
+  out.push(
+    table(
+      ['', 'target', 'measured'],
+      result.targets.map((t) => [
+        t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
+        t.description,
+        t.detail,
+      ]),
+    ),
+  );
+  out.push('');
+
+  const tokens = result.tokens;
+  if (tokens) {
+    out.push('## Verify and sign (one thread, ops/s)');
+    out.push('');
+    for (const alg of tokens.algs) {
+      out.push(`### ${alg.alg} (token ${alg.tokenLength} characters)`);
+      out.push('');
+      for (const kind of ['verify', 'sign'] as const) {
+        out.push(
+          table(
+            [kind, 'ops/s (wall)', 'min–max', 'ops per CPU-s', 'µs CPU/op', '× floor', '× floor IQR'],
+            alg[kind].map((c) => [
+              c.name,
+              si(c.opsPerSec.median),
+              range(c.opsPerSec, si),
+              c.cpuOpsPerSec ? si(c.cpuOpsPerSec.median) : 'n/a',
+              c.cpuOpsPerSec ? us(c.cpuOpsPerSec.median) : 'n/a',
+              x(c.vsFloor.median),
+              iqr(c.vsFloor, (v) => v.toFixed(2)),
+            ]),
+          ),
+        );
+        out.push('');
+      }
+    }
+  }
+
+  const http = result.http;
+  if (http) {
+    out.push(
+      `## HTTP (autocannon, ${http.connections} connections, 127.0.0.1${http.pinned ? ', server and load generator on different cores' : ''})`,
+    );
+    out.push('');
+    for (const note of http.notes) out.push(`- ${note}`);
+    out.push('');
+    for (const fw of http.frameworks) {
+      out.push(`### ${fw.framework}`);
+      out.push('');
+      out.push(
+        table(
+          ['route', 'auth', 'req/s (median)', 'min–max', 'p99 ms', 'cost vs no auth', 'cost IQR'],
+          fw.cases.map((c) => [
+            `\`${c.route}\``,
+            c.label,
+            si(c.reqPerSec.median),
+            range(c.reqPerSec, si),
+            c.p99Ms.median.toFixed(2),
+            c.route === '/noauth' ? '—' : pct(c.cost.median),
+            c.route === '/noauth' ? '—' : iqr(c.cost, pct),
+          ]),
+        ),
+      );
+      out.push('');
+    }
+  }
+
+  const refresh = result.refresh;
+  if (refresh) {
+    out.push(`## Refresh (${refresh.alg} access tokens; each call rotates)`);
+    out.push('');
+    for (const s of refresh.skipped) out.push(`- ${s.store}: skipped, ${s.reason}`);
+    if (refresh.skipped.length > 0) out.push('');
+    const rows: string[][] = [];
+    for (const store of refresh.stores) {
+      for (const f of store.figures) {
+        rows.push([
+          store.store,
+          String(f.concurrency),
+          si(f.baton.perSec.median),
+          range(f.baton.perSec, si),
+          f.baton.p99Us >= 1000
+            ? `${(f.baton.p99Us / 1000).toFixed(2)} ms`
+            : `${f.baton.p99Us.toFixed(0)} µs`,
+          si(f.floor.perSec.median),
+          f.floor.p99Us >= 1000
+            ? `${(f.floor.p99Us / 1000).toFixed(2)} ms`
+            : `${f.floor.p99Us.toFixed(0)} µs`,
+          x(f.vsFloor.median),
+        ]);
+      }
+    }
+    out.push(
+      table(
+        ['store', 'clients', 'refreshes/s', 'min–max', 'p99', 'floor ops/s', 'floor p99', '× floor'],
+        rows,
+      ),
+    );
+    out.push('');
+    for (const store of refresh.stores) out.push(`- ${store.store} floor: ${store.floor}`);
+    out.push('');
+  }
+
+  const scaling = result.scaling;
+  if (scaling) {
+    out.push('## Scaling');
+    out.push('');
+    out.push(
+      table(
+        ['revoked sessions in the set', 'cold verify ops/s', '× empty set', 'cache-hit ops/s', '× empty set'],
+        scaling.verify.map((v) => [
+          String(v.revoked),
+          si(v.cold.median),
+          x(v.coldVsEmpty.median),
+          si(v.hit.median),
+          x(v.hitVsEmpty.median),
+        ]),
+      ),
+    );
+    out.push('');
+    if (scaling.refresh.length > 0) {
+      out.push(
+        table(
+          ['store', 'sessions in the store', 'refreshes/s (8 clients)', 'min–max', '× smallest', 'fill time'],
+          scaling.refresh.map((r) => [
+            r.store,
+            String(r.sessions),
+            si(r.perSec.median),
+            range(r.perSec, si),
+            x(r.vsSmallest.median),
+            `${r.fillSeconds.toFixed(1)} s`,
+          ]),
+        ),
+      );
+      out.push('');
+    }
+    for (const s of scaling.skipped) out.push(`- ${s.store}: skipped, ${s.reason}`);
+    out.push(
+      table(
+        ['heap', 'entries', 'bytes per entry'],
+        scaling.heap.map((h) => [
+          h.kind === 'revoked' ? 'revoked-session set (RevocationList)' : 'MemoryStore session',
+          String(h.count),
+          Math.round(h.bytesPerEntry).toString(),
+        ]),
+      ),
+    );
+    out.push('');
+  }
+  const revocation = result.revocation;
+  if (revocation) {
+    out.push('## Cross-process revocation delay');
+    out.push('');
+    out.push(
+      'From the start of a logout in this process until another process (same store, the token in its verify cache) rejects the token.',
+    );
+    out.push('');
+    for (const s of revocation.skipped) out.push(`- ${s.store}: skipped, ${s.reason}`);
+    if (revocation.figures.length > 0) {
+      out.push(
+        table(
+          ['store', 'samples', 'p50', 'p99', 'max'],
+          revocation.figures.map((f) => [
+            f.store,
+            String(f.samples),
+            `${f.p50Ms.toFixed(2)} ms`,
+            `${f.p99Ms.toFixed(2)} ms`,
+            `${f.maxMs.toFixed(2)} ms`,
+          ]),
+        ),
+      );
+    }
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------
+// SVG: cold and warm verify as multiples of the floor, log scale.
+
+const COLORS: Record<string, string> = {
+  baton: '#2563eb',
+  jose: '#9333ea',
+  'fast-jwt': '#ea580c',
+  jsonwebtoken: '#6b7280',
+  'node:crypto': '#111827',
+};
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function renderSvg(result: BenchResult): string {
+  const algs = result.tokens?.algs ?? [];
+  const shown = (name: string) => name !== 'floor' && !name.includes('Buffer secret');
+  const width = 860;
+  const left = 300;
+  const right = 40;
+  const barHeight = 14;
+  const gap = 4;
+  const min = 0.01;
+  const max = 100;
+  const scale = (value: number) =>
+    left +
+    ((Math.log10(Math.min(max, Math.max(min, value))) - Math.log10(min)) /
+      (Math.log10(max) - Math.log10(min))) *
+      (width - left - right);
+  const parts: string[] = [];
+  let y = 56;
+  for (const alg of algs) {
+    parts.push(
+      `<text x="10" y="${y + 12}" font-weight="bold">${alg.alg} verify (× node:crypto floor)</text>`,
+    );
+    y += 22;
+    for (const c of alg.verify.filter((v) => shown(v.name))) {
+      const value = c.vsFloor.median;
+      const color = COLORS[c.library] ?? '#444';
+      parts.push(
+        `<text x="${left - 8}" y="${y + barHeight - 3}" text-anchor="end">${escapeXml(c.name)}</text>`,
+      );
+      parts.push(
+        `<rect x="${left}" y="${y}" width="${Math.max(1, scale(value) - left).toFixed(1)}" height="${barHeight}" fill="${color}"/>`,
+      );
+      parts.push(
+        `<text x="${(scale(value) + 4).toFixed(1)}" y="${y + barHeight - 3}">${value.toFixed(2)}x</text>`,
+      );
+      y += barHeight + gap;
+    }
+    y += 10;
+  }
+  const height = y + 30;
+  const ticks = [0.01, 0.1, 1, 10, 100]
+    .map((t) => {
+      const tx = scale(t).toFixed(1);
+      return `<line x1="${tx}" y1="44" x2="${tx}" y2="${y}" stroke="${t === 1 ? '#111' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/><text x="${tx}" y="${y + 16}" text-anchor="middle">${t}x</text>`;
+    })
+    .join('');
+  const m = result.machine;
+  const title = `Baton verify vs the node:crypto floor (log scale; 1x = floor) — ${result.mode} run, ${escapeXml(m.cpuModel)}, Node ${m.node}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="24" font-size="14" font-weight="bold">${title}</text>
+${ticks}
+${parts.join('\n')}
+</svg>
+`;
+}

@@ -1,0 +1,37 @@
+/** The shape of bench/results/latest.json. */
+import type { HttpResult } from '../suites/http.ts';
+import type { RefreshResult } from '../suites/refresh.ts';
+import type { RevocationResult } from '../suites/revocation.ts';
+import type { ScalingResult } from '../suites/scaling.ts';
+import type { TokensResult } from '../suites/tokens.ts';
+import type { MachineInfo } from './machine.ts';
+import type { BenchMode, ModeConfig } from './modes.ts';
+
+export interface TargetCheck {
+  id: string;
+  description: string;
+  /** The measured figure (a ratio, a share, bytes...). */
+  value: number | null;
+  /** The bound, read with `comparison`. */
+  target: number;
+  comparison: '>=' | '<=';
+  /** null when the figure was not measured in this run. */
+  pass: boolean | null;
+  detail: string;
+}
+
+export interface BenchResult {
+  version: 1;
+  mode: BenchMode;
+  startedAt: string;
+  durationSeconds: number;
+  machine: MachineInfo;
+  config: ModeConfig;
+  tokens: TokensResult | null;
+  http: HttpResult | null;
+  refresh: RefreshResult | null;
+  scaling: ScalingResult | null;
+  revocation: RevocationResult | null;
+  targets: TargetCheck[];
+  notes: string[];
+}

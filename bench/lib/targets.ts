@@ -1,0 +1,204 @@
+/** The targets of issue 7, checked against one run's figures (all same-run ratios). */
+import type { HttpCase, HttpFramework } from '../suites/http.ts';
+import type { AlgFigures } from '../suites/tokens.ts';
+import { rateSamples, spread } from './measure.ts';
+import type { BenchResult, TargetCheck } from './result.ts';
+
+function check(
+  id: string,
+  description: string,
+  value: number | null | undefined,
+  comparison: '>=' | '<=',
+  target: number,
+  format: (v: number) => string = (v) => `${v.toFixed(2)}x`,
+): TargetCheck {
+  const measured = value === undefined || value === null || !Number.isFinite(value) ? null : value;
+  const pass = measured === null ? null : comparison === '>=' ? measured >= target : measured <= target;
+  return {
+    id,
+    description,
+    value: measured,
+    target,
+    comparison,
+    pass,
+    detail:
+      measured === null ? 'not measured' : `${format(measured)} (target ${comparison} ${format(target)})`,
+  };
+}
+
+/** Median over rounds of a / b, from two cases measured in the same rounds. */
+function pairedRatio(a: readonly number[] | undefined, b: readonly number[] | undefined): number | null {
+  if (!a || !b || a.length === 0 || a.length !== b.length) return null;
+  return spread(a.map((value, index) => value / b[index]!)).median;
+}
+
+function samples(alg: AlgFigures, kind: 'verify' | 'sign', name: string): number[] | undefined {
+  const figure = alg[kind].find((c) => c.name === name);
+  return figure ? rateSamples(figure) : undefined;
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+const points = (v: number) => `${(v * 100).toFixed(1)} pts`;
+
+function httpCase(fw: HttpFramework | undefined, route: string) {
+  return fw?.cases.find((c) => c.route === route);
+}
+
+/** Per-round throughput the HTTP costs are computed from (per server CPU-second when known). */
+function rates(c: HttpCase): number[] {
+  return (c.reqPerCpuSec ?? c.reqPerSec).samples;
+}
+
+export function evaluateTargets(result: BenchResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const alg of result.tokens?.algs ?? []) {
+    const cold = samples(alg, 'verify', 'baton verifyAccessToken (cache off)');
+    checks.push(
+      check(
+        `verify-cold-vs-floor-${alg.alg}`,
+        `${alg.alg} cold verify (SessionManager.verifyAccessToken, cache off) vs node:crypto floor`,
+        pairedRatio(cold, samples(alg, 'verify', 'floor')),
+        '>=',
+        alg.alg === 'HS256' ? 0.8 : 0.95,
+      ),
+      check(
+        `verify-cold-vs-jose-${alg.alg}`,
+        `${alg.alg} cold verify vs jose`,
+        pairedRatio(cold, samples(alg, 'verify', 'jose jwtVerify')),
+        '>=',
+        3,
+      ),
+      check(
+        `verify-hit-vs-fastjwt-${alg.alg}`,
+        `${alg.alg} cache hit vs fast-jwt cache hit`,
+        pairedRatio(
+          samples(alg, 'verify', 'baton verifyAccessToken (cache hit)'),
+          samples(alg, 'verify', 'fast-jwt (cache hit)'),
+        ),
+        '>=',
+        2,
+      ),
+      check(
+        `verify-miss-overhead-${alg.alg}`,
+        `${alg.alg} cache miss time over cold verify time`,
+        (() => {
+          const r = pairedRatio(cold, samples(alg, 'verify', 'baton verifyAccessToken (cache miss)'));
+          return r === null ? null : r - 1;
+        })(),
+        '<=',
+        0.1,
+        pct,
+      ),
+      check(
+        `sign-vs-floor-${alg.alg}`,
+        `${alg.alg} sign (AccessTokenCodec.sign) vs node:crypto floor`,
+        pairedRatio(samples(alg, 'sign', 'baton AccessTokenCodec.sign'), samples(alg, 'sign', 'floor')),
+        '>=',
+        0.9,
+      ),
+    );
+  }
+  for (const fw of result.http?.frameworks ?? []) {
+    if (fw.framework === 'express') continue; // the issue sets HTTP targets for Fastify and Hono
+    const lib = httpCase(fw, '/lib');
+    const floor = httpCase(fw, '/floor');
+    for (const [route, cold, what] of [
+      ['/adapter', '/nocache/adapter', "Baton's adapter"],
+      ['/baton', '/baton-nocache', 'minimal Baton middleware'],
+    ] as const) {
+      const cached = httpCase(fw, route);
+      const uncached = httpCase(fw, cold);
+      if (!cached) continue;
+      const tag = route === '/adapter' ? 'adapter' : 'minimal';
+      checks.push(
+        check(
+          `http-cost-cached-${tag}-${fw.framework}`,
+          `${fw.framework}: share of no-auth throughput lost to ${what} (cache on, token reused)`,
+          cached.cost.median,
+          '<=',
+          0.05,
+          pct,
+        ),
+        check(
+          `http-vs-lib-${tag}-${fw.framework}`,
+          `${fw.framework}: ${what} (cache on) throughput vs ${lib?.label ?? 'the usual JWT middleware'}`,
+          pairedRatio(rates(cached), lib ? rates(lib) : undefined),
+          '>=',
+          1,
+        ),
+        check(
+          `http-cold-vs-floor-${tag}-${fw.framework}`,
+          `${fw.framework}: ${what} with the cache off: its cost minus the floor middleware's cost`,
+          uncached && floor
+            ? spread(uncached.cost.samples.map((value, index) => value - floor.cost.samples[index]!)).median
+            : null,
+          '<=',
+          0.05,
+          points,
+        ),
+      );
+    }
+  }
+  for (const store of result.refresh?.stores ?? []) {
+    if (store.store === 'memory') continue;
+    const at64 = store.figures.find((f) => f.concurrency === 64);
+    checks.push(
+      check(
+        `refresh-vs-floor-${store.store}`,
+        `${store.store}: refreshes/s at 64 clients vs the store's floor`,
+        at64?.vsFloor.median,
+        '>=',
+        0.5,
+      ),
+    );
+  }
+  const scaling = result.scaling;
+  if (scaling) {
+    const largest = scaling.verify[scaling.verify.length - 1];
+    if (largest && largest.revoked > 0) {
+      checks.push(
+        check(
+          'scaling-verify-cold',
+          `cold verify with ${largest.revoked} revoked sessions vs none`,
+          largest.coldVsEmpty.median,
+          '>=',
+          0.9,
+        ),
+        check(
+          'scaling-verify-hit',
+          `cache-hit verify with ${largest.revoked} revoked sessions vs none`,
+          largest.hitVsEmpty.median,
+          '>=',
+          0.9,
+        ),
+      );
+    }
+    for (const store of new Set(scaling.refresh.map((r) => r.store))) {
+      const rows = scaling.refresh.filter((r) => r.store === store);
+      const last = rows[rows.length - 1];
+      if (last && rows.length > 1) {
+        checks.push(
+          check(
+            `scaling-refresh-${store}`,
+            `${store}: refresh with ${last.sessions} sessions vs ${rows[0]!.sessions}`,
+            last.vsSmallest.median,
+            '>=',
+            0.8,
+          ),
+        );
+      }
+    }
+    const revoked = scaling.heap.find((h) => h.kind === 'revoked');
+    checks.push(
+      check(
+        'heap-per-revoked-entry',
+        `heap bytes per revoked-session entry (${revoked?.count ?? 0} entries)`,
+        revoked?.bytesPerEntry,
+        '<=',
+        150,
+        (v) => `${Math.round(v)} B`,
+      ),
+    );
+  }
+  return checks;
+}

@@ -1,0 +1,120 @@
+/**
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation]`
+ *
+ * Runs every comparison in one process run (HTTP servers and heap
+ * measurements in child processes), then writes <out>/latest.json,
+ * latest.md and latest.svg (default out: bench/results). With
+ * BATON_BENCH_SMOKE=1 every case gets a few milliseconds: that mode only
+ * proves that each benchmark still works (the CI smoke test uses it).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './lib/machine.ts';
+import { sinkChecksum } from './lib/measure.ts';
+import { type BenchMode, modeConfig } from './lib/modes.ts';
+import { renderMarkdown, renderSvg } from './lib/report.ts';
+import type { BenchResult } from './lib/result.ts';
+import { evaluateTargets } from './lib/targets.ts';
+import { runHttp } from './suites/http.ts';
+import { runRefresh } from './suites/refresh.ts';
+import { runRevocation } from './suites/revocation.ts';
+import { runScaling } from './suites/scaling.ts';
+import { runTokens } from './suites/tokens.ts';
+
+const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Args {
+  mode: BenchMode;
+  out: string;
+  only: Set<Section>;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const here = dirname(fileURLToPath(import.meta.url));
+  let mode: BenchMode = process.env.BATON_BENCH_SMOKE === '1' ? 'smoke' : 'full';
+  let out = join(here, 'results');
+  let only = new Set<Section>(SECTIONS);
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--quick') {
+      if (mode !== 'smoke') mode = 'quick';
+    } else if (arg === '--smoke') {
+      mode = 'smoke';
+    } else if (arg === '--out') {
+      const value = argv[++index];
+      if (!value) throw new Error('--out needs a directory');
+      out = resolve(value);
+    } else if (arg === '--only') {
+      const value = argv[++index] ?? '';
+      const wanted = value.split(',').filter(Boolean);
+      for (const name of wanted) {
+        if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}`);
+      }
+      only = new Set(wanted as Section[]);
+    } else {
+      throw new Error(`unknown argument ${arg}; use --quick, --out <dir>, --only ${SECTIONS.join(',')}`);
+    }
+  }
+  return { mode, out, only };
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const config = modeConfig(args.mode);
+  const started = Date.now();
+  const result: BenchResult = {
+    version: 1,
+    mode: args.mode,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: 0,
+    machine: machineInfo(),
+    config,
+    tokens: null,
+    http: null,
+    refresh: null,
+    scaling: null,
+    revocation: null,
+    targets: [],
+    notes: [],
+  };
+  const section = async <T>(name: Section, run: () => Promise<T>): Promise<T | null> => {
+    if (!args.only.has(name)) return null;
+    const t0 = Date.now();
+    log(`[bench] ${name}...`);
+    const value = await run();
+    log(`[bench] ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return value;
+  };
+
+  result.tokens = await section('tokens', () => runTokens(config.tokens, log));
+  result.http = await section('http', () => runHttp(config.http, log));
+  result.refresh = await section('refresh', () => runRefresh(config.refresh, log));
+  result.scaling = await section('scaling', () => runScaling(config.scaling, log));
+  result.revocation = await section('revocation', () => runRevocation(config.revocation, log));
+
+  result.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+  result.targets = evaluateTargets(result);
+  result.notes.push(`sink ${sinkChecksum()}`);
+
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(args.out, 'latest.md'), renderMarkdown(result));
+  writeFileSync(join(args.out, 'latest.svg'), renderSvg(result));
+  log(`[bench] ${args.mode} run took ${result.durationSeconds} s; wrote ${args.out}/latest.{json,md,svg}`);
+  for (const target of result.targets) {
+    log(`  ${target.pass === null ? 'n/a ' : target.pass ? 'PASS' : 'MISS'} ${target.id}: ${target.detail}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,121 @@
+/**
+ * Cross-process revocation delay: how long after a logout starts in one
+ * process another process (a child, with its own SessionManager on the same
+ * Redis or PostgreSQL store) rejects the session's access token, which it had
+ * in its verify cache. Measured on process.hrtime.bigint(), which is
+ * CLOCK_MONOTONIC and so comparable between the two processes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { benchUser, hsFixtureFromText, managerFor } from '../lib/fixtures.ts';
+import { latencyUs } from '../lib/measure.ts';
+import { openStore } from '../lib/stores.ts';
+
+export interface RevocationConfig {
+  stores: readonly ('redis' | 'postgres')[];
+  samples: number;
+}
+
+export interface RevocationFigure {
+  store: 'redis' | 'postgres';
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface RevocationResult {
+  figures: RevocationFigure[];
+  skipped: { store: string; reason: string }[];
+}
+
+type Message = { started?: true; ready?: true; rejectedAt?: string; error?: string };
+
+function nextMessage(child: ChildProcess, what: keyof Message): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`follower: no ${what} within 30 s`)), 30_000);
+    const onMessage = (message: Message) => {
+      if (message.error) {
+        cleanup();
+        reject(new Error(`follower: ${message.error}`));
+      } else if (message[what] !== undefined) {
+        cleanup();
+        resolve(message);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`follower exited with ${code}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+export async function runRevocation(
+  config: RevocationConfig,
+  log: (line: string) => void,
+): Promise<RevocationResult> {
+  const figures: RevocationFigure[] = [];
+  const skipped: RevocationResult['skipped'] = [];
+  const secret = randomBytes(32).toString('hex');
+  const fixture = await hsFixtureFromText(secret);
+  for (const name of config.stores) {
+    const bench = await openStore(name);
+    if ('skipped' in bench) {
+      skipped.push({ store: name, reason: bench.skipped });
+      log(`  ${name}: skipped (${bench.skipped})`);
+      continue;
+    }
+    const manager = managerFor(fixture, {}, bench.store);
+    const script = fileURLToPath(new URL('../revocation/follower.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, name, bench.location!, secret], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    try {
+      await manager.ready;
+      await nextMessage(child, 'started');
+      const delays: number[] = [];
+      for (let i = 0; i < config.samples; i++) {
+        const pair = await manager.issueSession(benchUser);
+        const ready = nextMessage(child, 'ready');
+        child.send({ token: pair.accessToken });
+        await ready;
+        const rejected = nextMessage(child, 'rejectedAt');
+        const start = process.hrtime.bigint();
+        await manager.logout(pair.accessToken);
+        const { rejectedAt } = await rejected;
+        delays.push(Number(BigInt(rejectedAt!) - start));
+      }
+      const l = latencyUs(delays);
+      figures.push({
+        store: name,
+        samples: delays.length,
+        p50Ms: l.p50 / 1000,
+        p99Ms: l.p99 / 1000,
+        maxMs: l.max / 1000,
+      });
+      log(
+        `  ${name}: revocation seen by the other process after p50 ${(l.p50 / 1000).toFixed(2)} ms, p99 ${(l.p99 / 1000).toFixed(2)} ms`,
+      );
+    } finally {
+      if (child.exitCode === null && child.pid !== undefined) {
+        const exited = once(child, 'exit');
+        child.send({ stop: true });
+        const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await manager.close();
+      await bench.cleanup();
+    }
+  }
+  return { figures, skipped };
+}

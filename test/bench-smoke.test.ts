@@ -1,0 +1,131 @@
+// The benchmark as a CI smoke test: every benchmark must still run and write
+// every section. It never fails on speed (the figures of a smoke run, a few
+// milliseconds per case, mean nothing), only when a benchmark breaks.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { BenchResult } from '../bench/lib/result.ts';
+
+const REQUIRE_SERVICES = process.env.BATON_REQUIRE_SERVICES === '1';
+
+function finitePositive(value: number, what: string): void {
+  assert.ok(Number.isFinite(value) && value > 0, `${what}: ${value}`);
+}
+
+describe('npm run bench (smoke mode)', () => {
+  it('runs every benchmark and writes latest.json, latest.md and latest.svg with every section', {
+    timeout: 180_000,
+  }, () => {
+    const out = mkdtempSync(join(tmpdir(), 'baton-bench-smoke-'));
+    try {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+        env: { ...process.env, BATON_BENCH_SMOKE: '1' },
+        encoding: 'utf8',
+        timeout: 170_000,
+      });
+      assert.equal(
+        run.status,
+        0,
+        `bench failed (status ${run.status}, signal ${run.signal}):\n${run.stderr}`,
+      );
+
+      const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
+      assert.equal(result.mode, 'smoke');
+      assert.ok(result.machine.cpuModel && result.machine.cores > 0 && result.machine.node.startsWith('v'));
+      for (const name of ['jose', 'fast-jwt', 'jsonwebtoken', 'fastify', 'hono', 'express']) {
+        assert.ok(result.machine.packages[name], `package version of ${name}`);
+      }
+
+      const tokens = result.tokens;
+      assert.ok(tokens, 'tokens section');
+      assert.deepEqual(
+        tokens.algs.map((a) => a.alg),
+        ['HS256', 'ES256', 'EdDSA', 'RS256'],
+      );
+      for (const alg of tokens.algs) {
+        const verify = alg.verify.map((c) => c.name);
+        for (const name of [
+          'floor',
+          'baton verifyAccessToken (cache off)',
+          'baton AccessTokenCodec.verify',
+          'baton verifyAccessToken (cache miss)',
+          'baton verifyAccessToken (cache hit)',
+          'jose jwtVerify',
+          'fast-jwt (cache off)',
+          'fast-jwt (cache hit)',
+        ]) {
+          assert.ok(verify.includes(name), `${alg.alg} verify case ${name}`);
+        }
+        assert.ok(alg.sign.some((c) => c.name === 'baton AccessTokenCodec.sign'));
+        for (const c of [...alg.verify, ...alg.sign]) {
+          finitePositive(c.opsPerSec.median, `${alg.alg} ${c.name}`);
+          finitePositive(c.vsFloor.median, `${alg.alg} ${c.name} vs floor`);
+        }
+      }
+
+      const http = result.http;
+      assert.ok(http, 'http section');
+      assert.deepEqual(
+        http.frameworks.map((f) => f.framework),
+        ['hono', 'fastify', 'express'],
+      );
+      for (const fw of http.frameworks) {
+        const routes = fw.cases.map((c) => c.route);
+        for (const route of ['/noauth', '/floor', '/baton', '/baton-nocache', '/lib']) {
+          assert.ok(routes.includes(route), `${fw.framework} ${route}`);
+        }
+        for (const c of fw.cases) finitePositive(c.reqPerSec.median, `${fw.framework} ${c.route}`);
+      }
+
+      const refresh = result.refresh;
+      assert.ok(refresh, 'refresh section');
+      const stores = refresh.stores.map((s) => s.store);
+      for (const store of REQUIRE_SERVICES
+        ? ['memory', 'sqlite', 'redis', 'postgres']
+        : ['memory', 'sqlite']) {
+        assert.ok(stores.includes(store as (typeof stores)[number]), `refresh on ${store}`);
+      }
+      for (const store of refresh.stores) {
+        assert.deepEqual(
+          store.figures.map((f) => f.concurrency),
+          [1, 8, 64],
+        );
+        for (const f of store.figures) {
+          finitePositive(f.baton.perSec.median, `${store.store} ${f.concurrency} clients`);
+          finitePositive(f.floor.perSec.median, `${store.store} floor ${f.concurrency} clients`);
+        }
+      }
+
+      const scaling = result.scaling;
+      assert.ok(scaling, 'scaling section');
+      assert.ok(scaling.verify.length >= 2 && scaling.verify[0]!.revoked === 0);
+      for (const v of scaling.verify) finitePositive(v.cold.median, `verify with ${v.revoked} revoked`);
+      assert.ok(
+        scaling.refresh.some((r) => r.store === 'memory') &&
+          scaling.refresh.some((r) => r.store === 'sqlite'),
+      );
+      assert.deepEqual(scaling.heap.map((h) => h.kind).sort(), ['revoked', 'sessions']);
+      for (const h of scaling.heap) finitePositive(h.bytesPerEntry, `heap per ${h.kind} entry`);
+
+      const revocation = result.revocation;
+      assert.ok(revocation, 'revocation section');
+      assert.equal(
+        revocation.figures.length + revocation.skipped.length,
+        2,
+        'redis and postgres measured or skipped',
+      );
+      if (REQUIRE_SERVICES) assert.equal(revocation.figures.length, 2);
+      for (const f of revocation.figures) finitePositive(f.p50Ms, `${f.store} revocation delay`);
+
+      assert.ok(result.targets.length > 10, 'targets were evaluated');
+      assert.ok(statSync(join(out, 'latest.md')).size > 1000, 'latest.md');
+      const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
+      assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
