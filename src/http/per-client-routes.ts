@@ -1,0 +1,157 @@
+/**
+ * The per-client strategy's routes (djangorestframework-jwt-refresh-token):
+ * the delegate endpoint answering `{token, refresh_token}`, the management
+ * of one's long-running tokens, and an optional login response hook (the
+ * seed's JWT_RESPONSE_PAYLOAD_HANDLER). Every other route is createAuthHandler's.
+ */
+import { BatonError } from '../core/errors.ts';
+import type { PerClientStrategy, PerClientToken } from '../sessions/strategies/per-client.ts';
+import type { MaybePromise, RequestContext, TokenPair } from '../sessions/types.ts';
+import { authenticateRequest } from './authenticate.ts';
+import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
+import { errorResponse, jsonResponse, methodNotAllowed } from './errors.ts';
+import { JWT_BEARER_GRANT } from './oauth.ts';
+import { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
+import type { HttpRequest, HttpResponse } from './types.ts';
+
+export interface LoginPayloadInput {
+  /** The access token (the seed's `token`). */
+  token: string;
+  pair: TokenPair;
+  userId: string;
+  /** The user's live long-running token for a client, or null (the seed's `user.refresh_tokens.get(app=...)`). */
+  refreshTokenFor(clientId: string): Promise<string | null>;
+}
+
+export interface PerClientHandlerOptions extends AuthHandlerOptions {
+  /** The DRF route, outside the prefix. Default `/delegate/`; `<prefix>/delegate` is always served. */
+  delegatePath?: string | false;
+  /**
+   * JWT_RESPONSE_PAYLOAD_HANDLER: the body of a successful `<prefix>/login`.
+   * Default: Baton's token response (which already carries the client's
+   * long-running token as `refresh_token`).
+   */
+  loginResponse?(input: LoginPayloadInput): MaybePromise<Record<string, unknown>>;
+}
+
+type Own = (req: HttpRequest, fields: () => Fields, param?: string) => Promise<HttpResponse>;
+
+const TOKEN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function createPerClientHandler(
+  manager: PerClientStrategy,
+  options: PerClientHandlerOptions = {},
+): AuthHandler {
+  const { delegatePath = '/delegate/', loginResponse, ...baseOptions } = options;
+  const base = createAuthHandler(manager, baseOptions);
+  const { prefix, bodyLimit, cookieMode, lookup, headerLimit, realm } = base.options;
+  const context = (req: HttpRequest): RequestContext => ({
+    userAgent: req.headers['user-agent']?.slice(0, 512) ?? null,
+    ip: req.ip ?? null,
+  });
+  const userOf = (req: HttpRequest) =>
+    authenticateRequest(manager, req, { cookieMode, lookup, headerLimit }).claims.sub;
+  const fieldsOf =
+    (req: HttpRequest, optional = false) =>
+    () =>
+      parseBody(req, { accept: ['json', 'form'], limit: bodyLimit, optional });
+
+  const delegate: Own = async (req, fields) => {
+    const body = fields();
+    const grant = requiredString(body, 'grant_type', { maxLength: 256 });
+    if (grant !== JWT_BEARER_GRANT) {
+      throw new BatonError('invalid_request', `grant_type must be "${JWT_BEARER_GRANT}"`);
+    }
+    const clientId = requiredString(body, 'client_id', { maxLength: 256 });
+    const refreshToken = requiredString(body, 'refresh_token', { maxLength: 512 });
+    // `api_type` names the API the delegated token is for in the seed; Baton's tokens carry their audience instead.
+    optionalString(body, 'api_type', { maxLength: 256 });
+    const pair = await manager.delegate(refreshToken, clientId, context(req));
+    return jsonResponse(200, { token: pair.accessToken, refresh_token: pair.refreshToken });
+  };
+
+  const tokenJson = (token: PerClientToken) => ({
+    id: token.id,
+    app: token.clientId,
+    user: token.userId,
+    created: token.createdAt.toISOString(),
+    last_used: token.lastUsedAt.toISOString(),
+    expires_at: token.expiresAt === null ? null : token.expiresAt.toISOString(),
+    ...(token.token === undefined ? {} : { key: token.token }),
+  });
+
+  const routes: Record<string, Partial<Record<string, Own>>> = {
+    delegate: { POST: delegate },
+    'refresh-tokens': {
+      GET: async (req) =>
+        jsonResponse(200, { refresh_tokens: (await manager.listTokens(userOf(req))).map(tokenJson) }),
+      POST: async (req, fields) => {
+        const userId = userOf(req);
+        const body = fields();
+        const clientId =
+          optionalString(body, 'app', { maxLength: 256 }) ??
+          requiredString(body, 'client_id', { maxLength: 256 });
+        return jsonResponse(201, tokenJson(await manager.createToken(userId, clientId, context(req))));
+      },
+    },
+    'refresh-tokens/:id': {
+      DELETE: async (req, _fields, id) => {
+        await manager.deleteToken(userOf(req), id ?? '');
+        return { status: 204, headers: { 'cache-control': 'no-store' } };
+      },
+    },
+  };
+  if (loginResponse !== undefined) {
+    routes.login = {
+      POST: async (req) => {
+        const body = parseBody(req, { accept: ['json'], limit: bodyLimit });
+        const username = requiredString(body, 'username', { maxLength: 256 });
+        const password = requiredString(body, 'password', { maxLength: 1024 });
+        const clientId = optionalString(body, 'client_id', { maxLength: 256 });
+        const pair = await manager.login(username, password, { ...context(req), clientId: clientId ?? null });
+        const userId = pair.claims.sub;
+        const payload = await loginResponse({
+          token: pair.accessToken,
+          pair,
+          userId,
+          refreshTokenFor: (app) => manager.refreshTokenFor(userId, app),
+        });
+        return jsonResponse(200, payload);
+      },
+    };
+  }
+
+  const match = (path: string): { methods: Partial<Record<string, Own>>; param?: string } | undefined => {
+    if (delegatePath !== false && path === delegatePath) return { methods: { POST: delegate } };
+    if (!path.startsWith(`${prefix}/`)) return undefined;
+    const rest = path.slice(prefix.length + 1);
+    if (Object.hasOwn(routes, rest)) return { methods: routes[rest] ?? {} };
+    if (rest.startsWith('refresh-tokens/') && TOKEN_ID.test(rest.slice('refresh-tokens/'.length))) {
+      return { methods: routes['refresh-tokens/:id'] ?? {}, param: rest.slice('refresh-tokens/'.length) };
+    }
+    return undefined;
+  };
+
+  const handler = async (req: HttpRequest): Promise<HttpResponse | undefined> => {
+    const found = match(req.path);
+    if (found === undefined) return base(req);
+    const method = req.method.toUpperCase();
+    const route = Object.hasOwn(found.methods, method) ? found.methods[method] : undefined;
+    if (route === undefined) return methodNotAllowed(Object.keys(found.methods));
+    try {
+      return await route(req, fieldsOf(req), found.param);
+    } catch (error) {
+      return errorResponse(error, { realm });
+    }
+  };
+  const handles = (path: string, method?: string) =>
+    (method?.toUpperCase() !== 'OPTIONS' && match(path) !== undefined) || base.handles(path, method);
+  const paths = [
+    ...new Set([
+      ...base.paths,
+      ...Object.keys(routes).map((route) => `${prefix}/${route}`),
+      ...(delegatePath === false ? [] : [delegatePath]),
+    ]),
+  ];
+  return Object.assign(handler, { handles, bodyLimit, paths, options: base.options });
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/core/clock.ts';
+import { authenticate } from '../../src/http/authenticate.ts';
+import { errorResponse } from '../../src/http/errors.ts';
+import { type AuthHandlerOptions, createAuthHandler } from '../../src/http/routes.ts';
+import type { AuthManager, HttpRequest, HttpResponse } from '../../src/http/types.ts';
+import { type AuthManagerOptions, createAuthManager } from '../../src/sessions/strategies/index.ts';
+import { type StoreKind, signingKey, type TestUser, Users } from '../sessions/support.ts';
+
+export { storeKinds } from '../sessions/support.ts';
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[]>;
+  json: Record<string, unknown>;
+}
+
+export type Send = (
+  method: string,
+  path: string,
+  init?: { json?: unknown; form?: Record<string, string>; token?: string },
+) => Promise<Reply>;
+
+/** The seed apps' protected routes, served next to Baton's auth routes. */
+function appRoutes(manager: AuthManager) {
+  return (req: HttpRequest): HttpResponse | undefined => {
+    const guard = { '/protected': {}, '/sensitive_operation': { fresh: true } }[req.path];
+    if (guard === undefined) return undefined;
+    try {
+      const claims = authenticate(manager, req, guard);
+      return { status: 200, headers: {}, body: JSON.stringify({ sub: claims.sub }) };
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+/** Requests as HttpRequest objects: no sockets. Unexpected errors (500) fail the test. */
+export function sender(
+  manager: AuthManager,
+  options: AuthHandlerOptions = {},
+  extra?: (req: HttpRequest) => Promise<HttpResponse | undefined>,
+): Send {
+  const unexpected: unknown[] = [];
+  const handler = createAuthHandler(manager, { onUnexpectedError: (e) => unexpected.push(e), ...options });
+  const app = appRoutes(manager);
+  return async (method, path, init = {}) => {
+    const headers: Record<string, string> = {};
+    let body: string | undefined;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      headers['content-type'] = 'application/json';
+    }
+    if (init.form !== undefined) {
+      body = new URLSearchParams(init.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+    const req: HttpRequest = {
+      method,
+      path,
+      headers,
+      query: new URLSearchParams(),
+      ...(body === undefined ? {} : { body }),
+      ip: '127.0.0.1',
+    };
+    const res = (await extra?.(req)) ?? (await handler(req)) ?? app(req);
+    assert.ok(res, `no route for ${method} ${path}`);
+    assert.ok(
+      res.status < 500 || res.status === 503,
+      `${method} ${path} answered ${res.status}: ${res.body} ${unexpected.join()}`,
+    );
+    return { status: res.status, headers: res.headers, json: res.body ? JSON.parse(res.body) : {} };
+  };
+}
+
+export function expectError(reply: Reply, status: number, code: string): void {
+  assert.equal(reply.status, status, JSON.stringify(reply.json));
+  assert.equal(reply.json.error, code, JSON.stringify(reply.json));
+}
+
+type StrategyOptions = AuthManagerOptions<TestUser>;
+
+export async function strategyHarness<O extends StrategyOptions>(
+  kind: StoreKind,
+  options: (base: BaseOptions) => O,
+) {
+  const clock = new ManualClock();
+  const users = new Users();
+  const { store, cleanup } = kind.make();
+  const base: BaseOptions = {
+    issuer: 'https://baton.test',
+    audience: 'baton-api',
+    keys: [await signingKey()],
+    store,
+    clock,
+    loadUser: users.load,
+    verifyCredentials: users.verify,
+  };
+  const manager = createAuthManager<TestUser, O>(options(base));
+  await manager.ready;
+  return {
+    manager,
+    clock,
+    users,
+    store,
+    async close() {
+      await manager.close();
+      cleanup();
+    },
+  };
+}
+
+export type BaseOptions = Pick<
+  StrategyOptions,
+  'issuer' | 'audience' | 'keys' | 'store' | 'clock' | 'loadUser' | 'verifyCredentials'
+>;
