@@ -7,6 +7,21 @@ export { type Clock, ManualClock, systemClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
 export { BatonError, ERROR_STATUS, type ErrorCode, isBatonError } from './core/errors.ts';
 export { type RefreshContext, SessionManager } from './sessions/manager.ts';
+export {
+  type AnyAuthManager,
+  type AuthManagerOptions,
+  CallbacksStrategy,
+  type CallbacksStrategyOptions,
+  createAuthManager,
+  JwtStrategy,
+  type JwtStrategyOptions,
+  PerClientStrategy,
+  type PerClientStrategyOptions,
+  type PerClientToken,
+  SingleTokenStrategy,
+  type SingleTokenStrategyOptions,
+  type StrategyName,
+} from './sessions/strategies/index.ts';
 export type {
   BatonUser,
   IntrospectionResult,
@@ -15,6 +30,7 @@ export type {
   RequestContext,
   SessionInfo,
   SessionManagerOptions,
+  StrategyBaseOptions,
   TokenPair,
 } from './sessions/types.ts';
 export { MemoryStore } from './stores/memory.ts';
