@@ -1,0 +1,318 @@
+/**
+ * The demo's web page: baton/client in cookie mode, a log of every request,
+ * live token timers, sessions, and buttons for the grace window and reuse
+ * detection. Bundled by scripts/build-page.mjs into demo/public/assets/app.js.
+ */
+import {
+  type AuthState,
+  type BatonClaims,
+  createAuthClient,
+  type SessionEndReason,
+  type TokenResponse,
+} from '../../src/client/index.ts';
+
+interface DemoClaims extends BatonClaims {
+  roles?: string[];
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+// ---- request log ----
+let seq = 0;
+function logLine(method: string, path: string, status: number, code: string | undefined, note = ''): void {
+  const li = document.createElement('li');
+  li.className = `s${String(status).charAt(0)}`;
+  li.dataset.path = path;
+  li.dataset.status = String(status);
+  if (code) li.dataset.code = code;
+  const time = new Date().toLocaleTimeString();
+  li.textContent = `#${++seq} ${time} ${method} ${path} → ${status === 0 ? 'network error' : status}`;
+  if (code) {
+    const span = document.createElement('span');
+    span.className = 'code';
+    span.textContent = ` ${code}`;
+    li.append(span);
+  }
+  if (note) li.append(` ${note}`);
+  $('log').prepend(li);
+}
+
+async function loggingFetch(input: Request | string | URL, init?: RequestInit): Promise<Response> {
+  const request = new Request(input, init);
+  const path = new URL(request.url).pathname;
+  try {
+    const res = await fetch(request);
+    let code: string | undefined;
+    if (!res.ok && (res.headers.get('content-type') ?? '').includes('json')) {
+      code = (
+        (await res
+          .clone()
+          .json()
+          .catch(() => ({}))) as { error?: string }
+      ).error;
+    }
+    logLine(request.method, path, res.status, code);
+    return res;
+  } catch (error) {
+    logLine(request.method, path, 0, 'network_error');
+    throw error;
+  }
+}
+
+// ---- the client ----
+let previousRefresh: { token: string; rotatedAt: number } | undefined;
+let latestRefresh: string | undefined;
+
+function banner(text: string, kind: 'bad' | 'info' = 'bad'): void {
+  const el = $('banner');
+  el.textContent = text;
+  el.className = kind === 'info' ? 'banner info' : 'banner';
+  el.hidden = false;
+}
+
+const client = createAuthClient<DemoClaims>({
+  baseUrl: location.origin,
+  mode: 'cookie',
+  fetch: loggingFetch,
+  onTokens: (body: TokenResponse) => {
+    if (body.refresh_token && body.refresh_token !== latestRefresh) {
+      if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
+      latestRefresh = body.refresh_token;
+    }
+  },
+  onSessionEnd: (reason: SessionEndReason) => {
+    const text: Record<SessionEndReason, string> = {
+      logged_out: 'Logged out.',
+      reused: 'Session revoked: refresh token reuse detected.',
+      disabled: 'Session ended: the user is disabled.',
+      expired: 'Session expired.',
+      revoked: 'Session revoked.',
+    };
+    banner(text[reason], reason === 'logged_out' ? 'info' : 'bad');
+    document.body.dataset.sessionEnd = reason;
+  },
+});
+
+// ---- rendering ----
+function fmt(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}h ${m}m ${sec}s` : m > 0 ? `${m}m ${sec}s` : `${sec}s`;
+}
+
+function renderTimer(id: string, deadline: number | null | undefined): void {
+  const box = $(`${id}-timer`);
+  const value = $(`${id}-left`);
+  if (deadline === undefined) {
+    box.dataset.state = 'none';
+    value.textContent = '–';
+  } else if (deadline === null) {
+    box.dataset.state = 'live';
+    value.textContent = 'never expires';
+  } else {
+    const left = deadline - Date.now();
+    box.dataset.state = left > 0 ? 'live' : 'expired';
+    value.textContent = left > 0 ? fmt(left) : 'expired';
+  }
+}
+
+function tick(): void {
+  const state = client.state();
+  renderTimer('access', state?.accessExpiresAt);
+  renderTimer('session', state === null ? undefined : state.sessionExpiresAt);
+}
+
+function render(state: AuthState<DemoClaims> | null): void {
+  $('claims').textContent = JSON.stringify(state?.claims ?? {}, null, 2);
+  $('who').textContent = state
+    ? `Logged in as user ${state.claims.sub} (roles: ${(state.claims.roles ?? []).join(', ') || 'none'}), session ${state.sessionId}. Clock skew ${Math.round(state.skewMs / 1000)} s.`
+    : 'Not logged in.';
+  tick();
+}
+
+client.subscribe(render);
+setInterval(tick, 250);
+
+async function show(res: Response): Promise<void> {
+  if (res.ok && res.status !== 204) {
+    const body = await res.json().catch(() => null);
+    if (body) banner(JSON.stringify(body), 'info');
+  } else if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: string; message?: string };
+    banner(`${res.status} ${body.error ?? ''}: ${body.message ?? ''}`);
+  }
+}
+
+function csrf(): Record<string, string> {
+  const match = document.cookie.match(/(?:^|;\s*)baton_csrf=([^;]*)/);
+  return match?.[1] ? { 'X-CSRF-Token': decodeURIComponent(match[1]) } : {};
+}
+
+async function guarded(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    const e = error as { status?: number; code?: string; message?: string };
+    banner(`${e.status ?? ''} ${e.code ?? ''}: ${e.message ?? String(error)}`);
+  }
+}
+
+async function loadSessions(): Promise<void> {
+  const list = $('sessions');
+  list.replaceChildren();
+  if (!client.state()) return;
+  const sessions = await client.sessions();
+  for (const s of sessions) {
+    const li = document.createElement('li');
+    const text = document.createElement('span');
+    text.textContent = `${s.current ? '★ this one · ' : ''}${s.id.slice(0, 10)}… · ${s.user_agent?.slice(0, 40) ?? 'unknown agent'} · last used ${new Date(s.last_used_at).toLocaleTimeString()}`;
+    const revoke = document.createElement('button');
+    revoke.type = 'button';
+    revoke.className = 'secondary';
+    revoke.textContent = 'Revoke';
+    revoke.setAttribute('aria-label', `Revoke session ${s.id.slice(0, 10)}${s.current ? ' (this one)' : ''}`);
+    revoke.addEventListener('click', () =>
+      guarded(async () => {
+        await client.revokeSession(s.id);
+        await loadSessions();
+      }),
+    );
+    li.append(text, revoke);
+    list.append(li);
+  }
+}
+
+// ---- wiring ----
+function on(id: string, action: () => Promise<void>): void {
+  $(id).addEventListener('click', () => guarded(action));
+}
+
+$('login-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void guarded(async () => {
+    $('banner').hidden = true;
+    previousRefresh = undefined;
+    latestRefresh = undefined;
+    await client.login($<HTMLInputElement>('username').value, $<HTMLInputElement>('password').value);
+    await loadSessions();
+  });
+});
+for (const [id, user, password] of [
+  ['as-dude', 'thedude', 'abides'],
+  ['as-walter', 'walter', 'calmerthanyouare'],
+] as const) {
+  $(id).addEventListener('click', () => {
+    $<HTMLInputElement>('username').value = user;
+    $<HTMLInputElement>('password').value = password;
+    $<HTMLFormElement>('login-form').requestSubmit();
+  });
+}
+
+on('call-protected', async () => show(await client.authFetch('/api/protected')));
+on('call-sensitive', async () =>
+  show(
+    await client.authFetch('/api/sensitive', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    }),
+  ),
+);
+on('do-refresh', async () => {
+  await client.refresh();
+});
+on('do-reauth', async () => {
+  await client.reauth($<HTMLInputElement>('password').value);
+});
+on('do-logout', async () => {
+  await client.logout();
+  $('sessions').replaceChildren();
+});
+on('do-logout-all', async () => {
+  const n = await client.logoutAll();
+  banner(`Revoked ${n} session(s).`, 'info');
+  $('sessions').replaceChildren();
+});
+on('load-sessions', loadSessions);
+on('clear-log', async () => {
+  $('log').replaceChildren();
+});
+
+on('refresh-burst', async () => {
+  // Five refreshes of the same refresh token, at once: the first rotates, the
+  // other four fall in the grace window and receive the same successor.
+  if (!latestRefresh) throw new Error('Log in first');
+  const body = JSON.stringify({ refresh_token: latestRefresh });
+  const results = await Promise.all(
+    Array.from({ length: 5 }, () =>
+      loggingFetch('/auth/refresh', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        credentials: 'include',
+      }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json().catch(() => ({}))) as TokenResponse,
+      })),
+    ),
+  );
+  const ok = results.filter((r) => r.status === 200);
+  const successors = new Set(ok.map((r) => r.body.refresh_token));
+  const last = ok.at(-1)?.body;
+  if (last?.refresh_token && last.refresh_token !== latestRefresh) {
+    if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
+    latestRefresh = last.refresh_token;
+  }
+  banner(
+    `${ok.length} of 5 refreshes succeeded with ${successors.size} distinct successor token(s): the grace window made concurrent callers converge.`,
+    'info',
+  );
+});
+
+on('replay', async () => {
+  if (!previousRefresh) {
+    // Make an old token: rotate once, keeping the one it replaces.
+    await client.refresh();
+  }
+  if (!previousRefresh) throw new Error('No earlier refresh token to replay yet');
+  const age = Math.round((Date.now() - previousRefresh.rotatedAt) / 1000);
+  const res = await loggingFetch('/auth/refresh', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: previousRefresh.token }),
+    credentials: 'omit',
+  });
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (res.ok) {
+    banner(
+      `Replayed a token rotated ${age} s ago: inside the grace window, the server answered with the successor.`,
+      'info',
+    );
+    return;
+  }
+  banner(`Replay rejected: ${body.error}. The whole session is revoked.`);
+  // This tab's own tokens died with the session: the next call shows it.
+  await client.authFetch('/auth/me');
+});
+
+$('disable-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void guarded(async () => {
+    const username = $<HTMLInputElement>('disable-username').value;
+    show(
+      await client.authFetch('/api/admin/disable-user', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username }),
+      }),
+    );
+  });
+});
+
+void client.resume().then(async (state) => {
+  render(state);
+  if (state) await loadSessions().catch(() => undefined);
+  document.body.dataset.ready = 'true';
+});
