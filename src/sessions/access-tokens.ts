@@ -66,12 +66,11 @@ export interface MintRequest {
 export class AccessTokens {
   readonly keys: KeySet;
   readonly codec: AccessTokenCodec;
-  /** Resolves once the revoked set is loaded from the store; `verify` refuses before. */
-  readonly ready: Promise<void>;
   readonly #options: AccessTokensOptions;
   readonly #revoked: RevocationList;
   readonly #cache: VerifiedTokenCache | null;
   #loaded = false;
+  #loading: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: AccessTokensOptions) {
@@ -90,9 +89,23 @@ export class AccessTokens {
       options.verifyCache === false
         ? null
         : new VerifiedTokenCache({ max: options.verifyCache.max, leeway: options.leeway });
-    this.ready = this.#load();
+    const store = options.store;
+    this.#unsubscribe = store.subscribeRevocations?.((revocations) => this.#revoked.addAll(revocations));
     // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
     this.ready.catch(() => {});
+  }
+
+  /**
+   * Resolves once the revoked set is loaded from the store; `verify` refuses
+   * before. A failed load is tried again by the next caller (one attempt at a
+   * time), so a process started while its store was away recovers by itself.
+   */
+  get ready(): Promise<void> {
+    if (this.#loaded) return Promise.resolve();
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
   }
 
   /**
@@ -102,6 +115,7 @@ export class AccessTokens {
    */
   verify(token: string): AccessClaims {
     if (!this.#loaded) {
+      this.ready.catch(() => {});
       throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
     }
     const now = this.#options.clock.now();
@@ -184,7 +198,6 @@ export class AccessTokens {
 
   async #load(): Promise<void> {
     const store = this.#options.store;
-    this.#unsubscribe = store.subscribeRevocations?.((revocations) => this.#revoked.addAll(revocations));
     const revocations = await storeCall(() => store.listRevocations(this.#options.clock.now()));
     this.#revoked.addAll(revocations);
     this.#loaded = true;

@@ -37,8 +37,6 @@ export interface RefreshContext extends RequestContext {
  */
 export class SessionManager<User extends BatonUser = BatonUser> {
   readonly keys: KeySet;
-  /** Resolves once the revoked set is loaded from the store; `verifyAccessToken` refuses before. */
-  readonly ready: Promise<void>;
   readonly #options: ResolvedOptions<User>;
   readonly #store: SessionStore;
   readonly #clock: Clock;
@@ -57,7 +55,11 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     this.#credentials = new Credentials(o.verifyCredentials, o.rateLimit, o.clock);
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
     this.#sessions = new SessionRecords(o.store, this.#tokens, this.#deriver, o.clock, o.idleTimeout);
-    this.ready = this.#tokens.ready;
+  }
+
+  /** Resolves once the revoked set is loaded from the store; `verifyAccessToken` refuses before (and retries). */
+  get ready(): Promise<void> {
+    return this.#tokens.ready;
   }
 
   get options(): Readonly<ResolvedOptions<User>> {

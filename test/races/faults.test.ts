@@ -322,13 +322,10 @@ describe('the store goes away under load and comes back', { concurrency: true },
     });
   }
 
-  // TODO(manager): SessionManager keeps the rejected promise of its first revocation
-  // load in `ready`, so a process that starts while the store is away answers
-  // store_unavailable forever, even after the store is back (verifyAccessToken
-  // included). Remove `todo` once `ready` retries a failed load.
+  // `ready` retries a failed revocation load, so a process that starts while
+  // its store is away serves again once the store is back, without a restart.
   it('PostgreSQL: a process started while the store is away recovers by itself', {
     skip: backends.find((b) => b.name === 'PostgreSQL')?.skip ?? 'no PostgreSQL backend',
-    todo: 'SessionManager does not retry a failed initial revocation load',
     timeout: 60_000,
   }, async () => {
     const schema = uniqueName('baton_faults');

@@ -23,8 +23,6 @@ export type StrategyName = 'rotating' | 'jwt' | 'single-token' | 'per-client' | 
 export abstract class StrategyBase<User extends BatonUser, Resolved extends ResolvedStrategyOptions<User>> {
   abstract readonly strategy: StrategyName;
   readonly keys: KeySet;
-  /** Resolves once the revoked set is loaded from the store. */
-  readonly ready: Promise<void>;
   protected readonly o: Resolved;
   protected readonly tokens: AccessTokens;
   protected readonly credentials: Credentials<User>;
@@ -38,7 +36,11 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     this.tokens = new AccessTokens(this.o);
     this.keys = this.tokens.keys;
     this.credentials = new Credentials(this.o.verifyCredentials, this.o.rateLimit, this.o.clock);
-    this.ready = this.tokens.ready;
+  }
+
+  /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
+  get ready(): Promise<void> {
+    return this.tokens.ready;
   }
 
   get options(): Readonly<Resolved> {
