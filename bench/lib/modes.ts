@@ -32,8 +32,8 @@ export function modeConfig(mode: BenchMode): ModeConfig {
         },
         http: {
           frameworks: ['hono', 'fastify', 'express'],
-          seconds: 3,
-          warmupSeconds: 1,
+          seconds: 2.5,
+          warmupSeconds: 0.8,
           rounds: 3,
           connections: 10,
         },

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { type Clock, epochSeconds, systemClock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { BatonError } from '../core/errors.ts';
@@ -10,6 +9,7 @@ import {
   typMatches,
 } from './jws.ts';
 import type { KeySet } from './keys.ts';
+import { randomId } from './random.ts';
 import { type AccessClaims, ALGORITHMS, type Algorithm, type Freshness, type SigningKey } from './types.ts';
 
 /** RFC 9068 2.1: the `typ` header of a JWT access token. */
@@ -231,7 +231,7 @@ export class AccessTokenCodec {
       exp: exp ?? issuedAt + this.ttl,
       nbf: nbf ?? issuedAt,
       iat: issuedAt,
-      jti: jti ?? randomBytes(16).toString('base64url'),
+      jti: jti ?? randomId(16),
       sid,
       client_id,
       type: 'access',

@@ -31,6 +31,7 @@ export {
   type KeySetOptions,
   publicJwk,
 } from './keys.ts';
+export { randomId } from './random.ts';
 export { type AccessClaims, ALGORITHMS, type Algorithm, type Freshness, type SigningKey } from './types.ts';
 export {
   DEFAULT_VERIFY_CACHE_MAX,
