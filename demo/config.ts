@@ -2,6 +2,7 @@
 import { type Duration, parseDuration } from '../src/core/duration.ts';
 import { isBatonError } from '../src/core/errors.ts';
 import type { Algorithm } from '../src/tokens/types.ts';
+import { DEMO_ADAPTERS, type DemoAdapter } from './app.ts';
 
 export const DEMO_ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'HS256', 'ES256', 'RS256'];
 
@@ -21,6 +22,9 @@ export interface DemoEnvConfig {
   dataDir: string;
   signingKey?: string;
   cookies: boolean;
+  /** Cookie mode: renew access cookies expiring within this window (BATON_IMPLICIT_REFRESH; unset or 0: off). */
+  implicitRefresh?: Duration;
+  adapter: DemoAdapter;
 }
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
@@ -64,14 +68,17 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
       `BATON_ALG must be one of ${DEMO_ALGORITHMS.join(', ')}, got ${JSON.stringify(env.BATON_ALG)}`,
     );
   }
-  for (const [name, only] of [
-    ['BATON_ADAPTER', 'hono'],
-    ['BATON_STRATEGY', 'rotating'],
-  ] as const) {
-    const value = env[name]?.trim();
-    if (value && value !== only)
-      throw new DemoConfigError(`${name}=${value} is not available in this demo; use ${only}`);
+  const strategy = env.BATON_STRATEGY?.trim();
+  if (strategy && strategy !== 'rotating') {
+    throw new DemoConfigError(`BATON_STRATEGY=${strategy} is not available in this demo; use rotating`);
   }
+  const adapter = (env.BATON_ADAPTER?.trim().toLowerCase() || 'hono') as DemoAdapter;
+  if (!DEMO_ADAPTERS.includes(adapter)) {
+    throw new DemoConfigError(
+      `BATON_ADAPTER must be one of ${DEMO_ADAPTERS.join(', ')}, got ${JSON.stringify(env.BATON_ADAPTER)}`,
+    );
+  }
+  const implicitRefresh = duration(env, 'BATON_IMPLICIT_REFRESH');
   const refreshText = env.BATON_REFRESH_TTL?.trim().toLowerCase();
   const accessTtl = duration(env, 'BATON_ACCESS_TTL');
   if (accessTtl === 0) throw new DemoConfigError('BATON_ACCESS_TTL must be positive');
@@ -86,6 +93,8 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     store: checkStoreSpec(env.BATON_STORE?.trim() || 'sqlite:./baton.db'),
     dataDir: env.BATON_DATA_DIR?.trim() || './.baton',
     cookies: flag(env, 'BATON_COOKIES', true),
+    adapter,
+    ...(implicitRefresh === undefined ? {} : { implicitRefresh }),
     ...(accessTtl === undefined ? {} : { accessTtl }),
     ...(refreshTtl === undefined ? {} : { refreshTtl }),
     ...(grace === undefined ? {} : { grace }),

@@ -6,7 +6,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import type { Clock } from '../src/core/clock.ts';
 import type { Duration } from '../src/core/duration.ts';
 import type { CookieModeOptions } from '../src/http/session-cookies.ts';
@@ -16,7 +15,7 @@ import { MemoryStore } from '../src/stores/memory.ts';
 import { SqliteStore } from '../src/stores/sqlite.ts';
 import type { SessionStore } from '../src/stores/types.ts';
 import type { Algorithm } from '../src/tokens/types.ts';
-import { createDemoApp, DEMO_CLIENT } from './app.ts';
+import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
 import { checkStoreSpec, configFromEnv, DemoConfigError } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
 import { DEFAULT_SCRYPT_COST, DemoUsers, type ScryptCost } from './users.ts';
@@ -39,6 +38,14 @@ export interface DemoOptions {
   signingKey?: string;
   /** Default true (with `Secure` cookies, which browsers accept from http://localhost). */
   cookies?: boolean | CookieModeOptions;
+  /**
+   * Cookie mode: renew the access cookie of requests whose token expires
+   * within this window. Default off (the demo page shows explicit refresh);
+   * an `implicitRefresh` in `cookies` wins.
+   */
+  implicitRefresh?: Duration | false;
+  /** The framework the demo runs on, through its Baton adapter. Default `hono`. */
+  adapter?: DemoAdapter;
   clock?: Clock;
   /** Tests lower it; the demo keeps scrypt's default cost. */
   passwordCost?: ScryptCost;
@@ -92,43 +99,46 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     await manager.close().catch(() => undefined);
     throw error;
   }
-  const app = createDemoApp(manager, users, {
-    cookies: options.cookies ?? true,
-    clients: [DEMO_CLIENT],
-    ...(options.onUnexpectedError ? { onUnexpectedError: options.onUnexpectedError } : {}),
-  });
   const host = options.host ?? '127.0.0.1';
-  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>(
-    (resolveListen, reject) => {
-      const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname: host }, (info) =>
-        resolveListen({ server: s, port: info.port }),
-      );
-      s.once('error', reject);
+  const listening = await createDemoApp(options.adapter ?? 'hono', {
+    manager,
+    users,
+    authOptions: {
+      cookies: cookieMode(options),
+      clients: [DEMO_CLIENT],
+      ...(options.onUnexpectedError ? { onUnexpectedError: options.onUnexpectedError } : {}),
     },
-  ).catch(async (error: unknown) => {
-    await manager.close().catch(() => undefined);
-    throw error;
-  });
+  })
+    .then((app) => app.listen(options.port ?? 3000, host))
+    .catch(async (error: unknown) => {
+      await manager.close().catch(() => undefined);
+      throw error;
+    });
   const shownHost = host.includes(':') ? `[${host}]` : host;
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${port}`,
+    url: `http://${shownHost}:${listening.port}`,
     manager,
     users,
     close() {
-      closed ??= new Promise<void>((done) => {
-        server.close(() => done());
-        // Keep-alive connections would hold close() open until they time out.
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      }).then(() => manager.close());
+      closed ??= listening.close().then(() => manager.close());
       return closed;
     },
   };
 }
 
-function printBanner(url: string): void {
+function cookieMode(options: DemoOptions): boolean | CookieModeOptions {
+  const cookies = options.cookies ?? true;
+  if (cookies === false) return false;
+  const within = options.implicitRefresh ?? false;
+  const implicit = within === false || within === 0 || within === '0' ? false : { within };
+  return { implicitRefresh: implicit, ...(cookies === true ? {} : cookies) };
+}
+
+function printBanner(url: string, adapter: DemoAdapter): void {
   const lines = [
     `Baton demo listening on ${url}`,
+    `Running on ${adapter} (BATON_ADAPTER=express|fastify|hono)`,
     '',
     'Demo users:',
     ...DemoUsers.accounts.map((a) => `  ${a.username} / ${a.password}  (roles: ${a.roles.join(', ')})`),
@@ -160,7 +170,7 @@ async function main(): Promise<void> {
       error instanceof DemoConfigError || (error as { code?: string }).code === 'invalid_options' ? 2 : 1,
     );
   }
-  printBanner(demo.url);
+  printBanner(demo.url, config.adapter ?? 'hono');
   const stop = () => {
     demo.close().then(
       () => process.exit(0),

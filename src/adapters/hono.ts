@@ -1,21 +1,40 @@
 /**
  * Hono adapter: maps Hono's request to Baton's neutral HttpRequest and the
- * HttpResponse back. No auth logic lives here.
+ * HttpResponse back. No auth logic lives here (see src/http/middleware.ts).
  */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
-import { type AuthenticateOptions, authenticate } from '../http/authenticate.ts';
+import type { AuthenticateOptions, AuthorizeOptions } from '../http/authenticate.ts';
 import { readBodyLimited } from '../http/body.ts';
-import { type ErrorResponseOptions, errorResponse } from '../http/errors.ts';
-import { type AuthHandlerOptions, createAuthHandler } from '../http/routes.ts';
+import { type ErrorResponseOptions, frameworkErrorResponse } from '../http/errors.ts';
+import { type BatonHttp, createBatonHttp, type GuardOptions } from '../http/middleware.ts';
+import type { BatonHttpOptions } from '../http/options.ts';
 import type { AuthManager, HttpRequest, HttpResponse } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
-/** `c.get('auth')` after `requireAuth`. */
+/** `c.get('auth')` behind `requireAuth()` and its variants. */
 export type AuthVariables = { auth: AccessClaims };
+/** `c.get('auth')` behind `optionalAuth()`: null without a token. */
+export type OptionalAuthVariables = { auth: AccessClaims | null };
 
 export interface HonoAdapterOptions {
   /** The peer address. Default: the socket address @hono/node-server exposes (as its `getConnInfo` reads it). */
   clientIp?: (c: Context) => string | undefined;
+}
+
+export type HonoBatonOptions = BatonHttpOptions & HonoAdapterOptions;
+
+export interface HonoBaton {
+  /** Middleware serving every auth route (and the JWKS); other requests pass through untouched. */
+  routes: MiddlewareHandler;
+  requireAuth(options?: AuthorizeOptions): MiddlewareHandler<{ Variables: AuthVariables }>;
+  optionalAuth(): MiddlewareHandler<{ Variables: OptionalAuthVariables }>;
+  requireFresh(): MiddlewareHandler<{ Variables: AuthVariables }>;
+  /** Every listed role is required. */
+  requireRoles(...roles: string[]): MiddlewareHandler<{ Variables: AuthVariables }>;
+  /** Every listed scope is required. */
+  requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: AuthVariables }>;
+  /** `app.onError(baton.errorHandler)`: errors of your routes in Baton's JSON shape. */
+  errorHandler: ErrorHandler;
 }
 
 type NodeBindings = { incoming?: { socket?: { remoteAddress?: string } } };
@@ -51,38 +70,81 @@ export function toResponse(res: HttpResponse): Response {
   return new Response(res.body ?? null, { status: res.status, headers });
 }
 
-/** Middleware serving every auth route (and the JWKS); other requests pass through untouched. */
-export function batonRoutes(
-  manager: AuthManager,
-  options: AuthHandlerOptions & HonoAdapterOptions = {},
-): MiddlewareHandler {
-  const handler = createAuthHandler(manager, options);
+function routesMiddleware(http: BatonHttp, options: HonoAdapterOptions): MiddlewareHandler {
+  const { handler } = http;
   return async (c, next) => {
-    if (!handler.handles(c.req.path)) return next();
+    const path = new URL(c.req.url).pathname;
+    if (!handler.handles(path, c.req.method)) return next();
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     const body = hasBody ? await readBodyLimited(c.req.raw.body, handler.bodyLimit) : undefined;
     const res = await handler(toHttpRequest(c, body, options));
-    if (res === undefined) return next();
-    return toResponse(res);
+    return res === undefined ? next() : toResponse(res);
   };
 }
 
-/** Rejects the request unless it carries an acceptable access token; puts its claims in `c.get('auth')`. */
+function guardMiddleware<V extends object>(
+  http: BatonHttp,
+  guardOptions: GuardOptions,
+  options: HonoAdapterOptions,
+) {
+  const guard = http.guard(guardOptions);
+  const middleware: MiddlewareHandler<{ Variables: V }> = async (c, next) => {
+    const raw = c.req.raw;
+    // A clone, so the route can still read the body (the `body` token location only).
+    const body =
+      http.guardsReadBody && raw.body !== null && !raw.bodyUsed
+        ? await readBodyLimited(raw.clone().body, http.options.bodyLimit)
+        : undefined;
+    const outcome = await guard(toHttpRequest(c, body, options));
+    if (!outcome.ok) return toResponse(outcome.response);
+    (c as unknown as Context<{ Variables: OptionalAuthVariables }>).set('auth', outcome.claims);
+    for (const cookie of outcome.cookies) c.header('set-cookie', cookie, { append: true });
+    await next();
+    // A route that returned a bare Response (a stream, say) skipped the prepared headers; add them now.
+    const sent = c.res.headers.getSetCookie();
+    for (const cookie of outcome.cookies) {
+      if (!sent.includes(cookie)) c.header('set-cookie', cookie, { append: true });
+    }
+  };
+  return middleware;
+}
+
+/** Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`). */
+export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}): HonoBaton {
+  const { clientIp, ...httpOptions } = options;
+  const adapter: HonoAdapterOptions = clientIp ? { clientIp } : {};
+  const http = createBatonHttp(manager, httpOptions);
+  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware<AuthVariables>(http, o, adapter);
+  return {
+    routes: routesMiddleware(http, adapter),
+    requireAuth,
+    optionalAuth: () => guardMiddleware<OptionalAuthVariables>(http, { optional: true }, adapter),
+    requireFresh: () => requireAuth({ fresh: true }),
+    requireRoles: (...roles) => requireAuth({ roles }),
+    requireScopes: (...scopes) => requireAuth({ scopes }),
+    errorHandler: (error) => toResponse(http.errorResponse(error)),
+  };
+}
+
+/** `app.use(batonRoutes(manager, options))`: the same as `createBaton(manager, options).routes`. */
+export function batonRoutes(manager: AuthManager, options: HonoBatonOptions = {}): MiddlewareHandler {
+  return createBaton(manager, options).routes;
+}
+
+/** Standalone guard: `requireAuth(manager, { roles, cookies, ... })`. Prefer `createBaton(...).requireAuth()`. */
 export function requireAuth(
-  manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh'>,
+  manager: AuthManager,
   options: AuthenticateOptions & HonoAdapterOptions & Pick<ErrorResponseOptions, 'realm'> = {},
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
-  return async (c, next) => {
-    try {
-      c.set('auth', authenticate(manager, toHttpRequest(c, undefined, options), options));
-    } catch (error) {
-      return toResponse(errorResponse(error, { realm: options.realm ?? 'baton' }));
-    }
-    await next();
-  };
+  const { roles, scopes, fresh, ...rest } = options;
+  return createBaton(manager, rest).requireAuth({
+    ...(roles ? { roles } : {}),
+    ...(scopes ? { scopes } : {}),
+    ...(fresh ? { fresh } : {}),
+  });
 }
 
-/** `app.onError(batonErrorHandler())`: BatonErrors thrown by app routes get Baton's error shape too. */
+/** `app.onError(batonErrorHandler())`: errors of your routes in Baton's JSON shape. */
 export function batonErrorHandler(options: ErrorResponseOptions = {}): ErrorHandler {
-  return (error) => toResponse(errorResponse(error, options));
+  return (error) => toResponse(frameworkErrorResponse(error, options));
 }

@@ -1,23 +1,40 @@
-import { BatonError } from '../core/errors.ts';
+import { systemClock } from '../core/clock.ts';
+import { BatonError, isBatonError } from '../core/errors.ts';
+import type { RequestContext } from '../sessions/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
-import { DEFAULT_HEADER_LIMIT, type ExtractedToken, extractAccessToken } from './extract.ts';
+import { DEFAULT_BODY_LIMIT, type Fields, kindOf, parseBody } from './body.ts';
 import {
+  DEFAULT_HEADER_LIMIT,
+  type ExtractedToken,
+  extractAccessToken,
+  type ResolvedTokenLookup,
+  resolveTokenLookup,
+  type TokenLookupOptions,
+} from './extract.ts';
+import {
+  accessCookie,
   type CookieModeOptions,
   checkCsrf,
+  checkCsrfClaim,
   type ResolvedCookieMode,
   resolveCookieMode,
 } from './session-cookies.ts';
 import type { AuthManager, HttpRequest } from './types.ts';
 
-export interface AuthenticateOptions {
+export interface AuthorizeOptions {
   /** Every one of these roles is required (403 `insufficient_scope` otherwise). */
   roles?: readonly string[];
   /** Every one of these OAuth scopes is required (403 `insufficient_scope` otherwise). */
   scopes?: readonly string[];
   /** Require a fresh token (401 `fresh_token_required` otherwise): one from login or reauth, not refresh. */
   fresh?: boolean;
+}
+
+export interface AuthenticateOptions extends AuthorizeOptions {
   /** Accept the access cookie (with CSRF on unsafe methods). Use the same value as the auth handler. */
-  cookies?: CookieModeOptions | boolean;
+  cookies?: Omit<CookieModeOptions, 'implicitRefresh'> | boolean;
+  /** Where the access token is looked for. Default: the header, then (cookie mode) the cookie. */
+  tokenLookup?: TokenLookupOptions;
   /** Default 8 KiB. */
   headerLimit?: number;
 }
@@ -27,11 +44,18 @@ export interface Authenticated {
   token: ExtractedToken;
 }
 
+/** What `authenticateRequest` needs, resolved once. */
+export interface AuthenticationConfig extends AuthorizeOptions {
+  cookieMode: ResolvedCookieMode | undefined;
+  lookup: ResolvedTokenLookup;
+  headerLimit: number;
+}
+
 /** Checks authorisation of already-verified claims. */
 export function authorize(
   manager: Pick<AuthManager, 'isFresh'>,
   claims: AccessClaims,
-  options: Pick<AuthenticateOptions, 'roles' | 'scopes' | 'fresh'>,
+  options: AuthorizeOptions,
 ): void {
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
   const missingRole = options.roles?.find((role) => !roles.includes(role));
@@ -48,22 +72,73 @@ export function authorize(
   }
 }
 
-/** Extraction, CSRF, verification and authorisation, with the token kept for routes that pass it on. */
+/**
+ * The body as the `body` token location sees it: what the framework parsed,
+ * or else a raw JSON body parsed here. Other content types have no token.
+ */
+export function bodyFields(req: HttpRequest, limit = DEFAULT_BODY_LIMIT): Fields | undefined {
+  const parsed = req.parsedBody;
+  if (
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    !ArrayBuffer.isView(parsed)
+  ) {
+    return parsed as Fields;
+  }
+  if (req.body === undefined || kindOf(req.headers['content-type']) !== 'json') return undefined;
+  return parseBody(req, { accept: ['json'], limit, optional: true });
+}
+
+/**
+ * Extraction, CSRF (header == cookie, then == the token's claim), verification
+ * and authorisation, with the token kept for routes that pass it on.
+ */
 export function authenticateRequest(
   manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh'>,
   req: HttpRequest,
-  options: Omit<AuthenticateOptions, 'cookies'> & { cookieMode: ResolvedCookieMode | undefined },
+  config: AuthenticationConfig,
+  fields?: Fields,
 ): Authenticated {
-  const token = extractAccessToken(
-    req,
-    options.cookieMode?.names,
-    options.headerLimit ?? DEFAULT_HEADER_LIMIT,
-  );
+  const token = extractAccessToken(req, config.cookieMode?.names, config.headerLimit, config.lookup, fields);
   if (token === undefined) throw new BatonError('missing_token', 'An access token is required');
-  checkCsrf(req, token, options.cookieMode);
+  const csrf = checkCsrf(req, token, config.cookieMode);
   const claims = manager.verifyAccessToken(token.token);
-  authorize(manager, claims, options);
+  if (config.cookieMode) checkCsrfClaim(claims, csrf, config.cookieMode);
+  authorize(manager, claims, config);
   return { claims, token };
+}
+
+/** Failures after which the still-valid token simply keeps working until its own `exp`. */
+const SKIP_REFRESH = new Set(['store_unavailable', 'session_expired']);
+
+/**
+ * Implicit refresh (flask-jwt-extended's pattern): a cookie token that
+ * expires within the window gets a successor, as a Set-Cookie for the
+ * response. Decided before the route runs, so that it works even when the
+ * route streams its response and headers go out early.
+ */
+export async function implicitRefreshCookies(
+  manager: Pick<AuthManager, 'reissueAccessToken' | 'options'>,
+  auth: Authenticated,
+  mode: ResolvedCookieMode | undefined,
+  context: RequestContext,
+): Promise<string[]> {
+  const within = mode?.implicitRefreshWithin;
+  if (mode === undefined || within === undefined || auth.token.source !== 'cookie') return [];
+  const now = Math.floor((manager.options?.clock ?? systemClock).now() / 1000);
+  if (auth.claims.exp - now > within || manager.reissueAccessToken === undefined) return [];
+  const csrf = auth.claims.csrf;
+  try {
+    const pair = await manager.reissueAccessToken(auth.token.token, {
+      ...context,
+      ...(typeof csrf === 'string' ? { extraClaims: { csrf } } : {}),
+    });
+    return [accessCookie(pair, mode)];
+  } catch (error) {
+    if (isBatonError(error) && SKIP_REFRESH.has(error.code)) return [];
+    throw error;
+  }
 }
 
 /**
@@ -71,13 +146,21 @@ export function authenticateRequest(
  * token's claims or throws a BatonError (`missing_token`, `invalid_token`,
  * `token_expired`, `token_revoked`, `wrong_token_type`, `csrf_failed`,
  * `insufficient_scope`, `fresh_token_required`) for `errorResponse` to map.
- * Synchronous: verification needs no I/O.
+ * Synchronous: verification needs no I/O (so no implicit refresh here; the
+ * adapters' middleware does that).
  */
 export function authenticate(
   manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh'>,
   req: HttpRequest,
   options: AuthenticateOptions = {},
 ): AccessClaims {
-  return authenticateRequest(manager, req, { ...options, cookieMode: resolveCookieMode(options.cookies) })
-    .claims;
+  const lookup = resolveTokenLookup(options.tokenLookup);
+  const config: AuthenticationConfig = {
+    ...options,
+    cookieMode: resolveCookieMode(options.cookies),
+    lookup,
+    headerLimit: options.headerLimit ?? DEFAULT_HEADER_LIMIT,
+  };
+  const fields = lookup.locations.includes('body') ? bodyFields(req) : undefined;
+  return authenticateRequest(manager, req, config, fields).claims;
 }

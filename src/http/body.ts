@@ -34,7 +34,7 @@ function byteLength(body: Uint8Array | string | undefined): number {
 }
 
 /** The media type's kind, or undefined when it is not one we read. Only UTF-8 is accepted. */
-function kindOf(contentType: string | undefined): BodyKind | undefined {
+export function kindOf(contentType: string | undefined): BodyKind | undefined {
   if (!contentType) return undefined;
   const [type = '', ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
   for (const param of params) {
@@ -149,6 +149,48 @@ export async function readBodyLimited(
     if (offset >= out.byteLength) break;
   }
   return out;
+}
+
+/**
+ * Reads a Node stream (an IncomingMessage), stopping after `max` bytes, for
+ * the adapters of frameworks built on node:http. Past the limit it stops
+ * collecting and lets the rest drain, so the 413 still reaches the client.
+ */
+export function readNodeBodyLimited(stream: NodeJS.ReadableStream, max: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    if ((stream as { readableEnded?: boolean }).readableEnded) {
+      // Not a client error: something read the body first. Say so plainly (it lands in onUnexpectedError).
+      reject(new Error("baton: the request body was already read; mount Baton's routes before body parsers"));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const finish = (error?: Error) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (error) return reject(error);
+      const body = Buffer.concat(chunks);
+      resolve(body.byteLength > max ? body.subarray(0, max + 1) : body);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(bytes);
+      total += bytes.byteLength;
+      if (total > max) {
+        finish();
+        stream.resume();
+      }
+    };
+    const onEnd = () => finish();
+    const onError = (error: Error) => finish(error);
+    const onClose = () => finish(new BatonError('invalid_request', 'The request body was cut short'));
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
 }
 
 export interface StringFieldOptions {

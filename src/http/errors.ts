@@ -85,6 +85,8 @@ function bearerChallenge(error: BatonError, realm: string): string | undefined {
 }
 
 function retryHeaders(error: BatonError): Record<string, string> {
+  // The rest of an oversized body is never read: close, or a client reusing the connection fails.
+  if (error.status === 413) return { connection: 'close' };
   if (error.status !== 429 && error.status !== 503) return {};
   return { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfter ?? 1))) };
 }
@@ -140,4 +142,40 @@ export function methodNotAllowed(allow: readonly string[]): HttpResponse {
     { error: 'invalid_request', message: `Method not allowed; use ${allow.join(', ')}` },
     { allow: allow.join(', ') },
   );
+}
+
+const CLIENT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
+  400: 'The request is malformed',
+  404: 'No such route',
+  405: 'Method not allowed',
+  408: 'The request took too long',
+  411: 'The request needs a Content-Length',
+  413: 'The request body is too large',
+  414: 'The URL is too long',
+  415: 'The content type is not supported',
+  431: 'The request headers are too large',
+};
+
+function clientStatus(error: unknown): number | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = typeof statusCode === 'number' ? statusCode : status;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500
+    ? value
+    : undefined;
+}
+
+/**
+ * For the adapters' error handlers: Baton's errors as `errorResponse` maps
+ * them, and the 4xx errors frameworks raise themselves (body-parser's
+ * `entity.parse.failed`, Fastify's `FST_ERR_CTP_*`, Hono's HTTPException) in
+ * Baton's shape, with a generic message so no framework internals leak.
+ * Everything else is a 500.
+ */
+export function frameworkErrorResponse(error: unknown, options: ErrorResponseOptions = {}): HttpResponse {
+  if (error instanceof OAuthError || isBatonError(error)) return errorResponse(error, options);
+  const status = clientStatus(error);
+  if (status === undefined) return errorResponse(error, options);
+  const message = CLIENT_ERROR_MESSAGES[status] ?? 'The request was refused';
+  return jsonResponse(status, { error: status === 404 ? 'not_found' : 'invalid_request', message });
 }

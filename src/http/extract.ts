@@ -8,14 +8,18 @@ export const DEFAULT_HEADER_LIMIT = 8 * 1024;
 
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-const BEARER = /^bearer +(\S.*)$/i;
 const MAX_TOKEN_LENGTH = 8 * 1024;
 
-export type TokenSource = 'body' | 'header' | 'cookie';
+export type TokenSource = 'body' | 'header' | 'cookie' | 'query';
+
+/** Where access tokens are looked for (flask-jwt-extended's `JWT_TOKEN_LOCATION`). */
+export type TokenLocation = 'header' | 'cookie' | 'body' | 'query';
 
 export interface ExtractedToken {
   token: string;
   source: TokenSource;
+  /** Which cookie, when `source` is `cookie`. */
+  cookie?: 'access' | 'refresh';
 }
 
 /** Cookie names; `undefined` means header-only mode, in which cookies are ignored. */
@@ -24,36 +28,94 @@ export interface TokenCookieNames {
   refresh: string;
 }
 
-function authorization(req: HttpRequest, limit: number): string | undefined {
-  const header = req.headers.authorization;
+/** How access tokens are found, as flask-jwt-extended configures it. */
+export interface TokenLookupOptions {
+  /**
+   * Where to look, in this order; the first token found is used. Default
+   * `['header', 'cookie']` (the cookie only in cookie mode). `query` is off
+   * unless listed: URLs end up in logs and Referer headers.
+   */
+  locations?: readonly TokenLocation[];
+  /** Default `Authorization`. */
+  headerName?: string;
+  /** Default `Bearer`; `''` means the header carries the bare token. */
+  headerScheme?: string;
+  /** JSON body field of the access token. Default `access_token`. */
+  bodyKey?: string;
+  /** Query parameter. Default `jwt`. */
+  queryParam?: string;
+}
+
+export interface ResolvedTokenLookup {
+  locations: readonly TokenLocation[];
+  /** Lower case. */
+  headerName: string;
+  headerScheme: string;
+  bodyKey: string;
+  queryParam: string;
+}
+
+export const DEFAULT_TOKEN_LOOKUP: ResolvedTokenLookup = Object.freeze({
+  locations: Object.freeze(['header', 'cookie'] as const),
+  headerName: 'authorization',
+  headerScheme: 'Bearer',
+  bodyKey: 'access_token',
+  queryParam: 'jwt',
+});
+
+export function resolveTokenLookup(options: TokenLookupOptions = {}): ResolvedTokenLookup {
+  return {
+    locations: [...(options.locations ?? DEFAULT_TOKEN_LOOKUP.locations)],
+    headerName: (options.headerName ?? 'authorization').toLowerCase(),
+    headerScheme: options.headerScheme ?? 'Bearer',
+    bodyKey: options.bodyKey ?? 'access_token',
+    queryParam: options.queryParam ?? 'jwt',
+  };
+}
+
+function headerValue(req: HttpRequest, name: string, limit: number): string | undefined {
+  const header = req.headers[name];
   if (header === undefined || header === '') return undefined;
   if (header.length > limit) {
-    throw new BatonError('invalid_request', `The Authorization header is longer than ${limit} bytes`);
+    throw new BatonError('invalid_request', `The ${name} header is longer than ${limit} bytes`);
   }
   return header;
 }
 
+function checkedToken(value: string, where: string): string {
+  if (value.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(value)) {
+    throw new BatonError('invalid_request', `The ${where} must carry exactly one token`);
+  }
+  return value;
+}
+
 /**
- * The token of an `Authorization: Bearer` header (scheme case-insensitive),
- * undefined when there is no header or another scheme (Basic is client
- * authentication, not ours to judge here). A malformed Bearer value is a
- * 400, as RFC 6750 §3.1 says.
+ * The token of a `<scheme> <token>` header (scheme case-insensitive),
+ * undefined when the header is absent or uses another scheme (Basic is
+ * client authentication, not ours to judge here). A malformed value of our
+ * scheme is a 400, as RFC 6750 §3.1 says. An empty scheme means the header
+ * carries the bare token.
  */
+export function headerToken(
+  req: HttpRequest,
+  name = 'authorization',
+  scheme = 'Bearer',
+  limit = DEFAULT_HEADER_LIMIT,
+): string | undefined {
+  const header = headerValue(req, name, limit)?.trim();
+  if (header === undefined || header === '') return undefined;
+  if (scheme === '') return checkedToken(header, `${name} header`);
+  const space = header.indexOf(' ');
+  const given = space < 0 ? header : header.slice(0, space);
+  if (given.toLowerCase() !== scheme.toLowerCase()) return undefined;
+  const token = space < 0 ? '' : header.slice(space + 1).trimStart();
+  if (token === '') throw new BatonError('invalid_request', `The ${name} header has no ${scheme} token`);
+  return checkedToken(token, `${name} header`);
+}
+
+/** `Authorization: Bearer <token>`. */
 export function bearerToken(req: HttpRequest, limit = DEFAULT_HEADER_LIMIT): string | undefined {
-  const header = authorization(req, limit);
-  if (header === undefined) return undefined;
-  const match = BEARER.exec(header.trim());
-  if (!match) {
-    if (/^bearer\s*$/i.test(header.trim())) {
-      throw new BatonError('invalid_request', 'The Authorization header has no Bearer token');
-    }
-    return undefined;
-  }
-  const token = match[1] ?? '';
-  if (!B64TOKEN.test(token)) {
-    throw new BatonError('invalid_request', 'The Authorization header must carry exactly one Bearer token');
-  }
-  return token;
+  return headerToken(req, 'authorization', 'Bearer', limit);
 }
 
 /** HTTP Basic credentials (RFC 7617, with RFC 6749 §2.3.1 form-encoding), or undefined for other schemes. */
@@ -61,7 +123,7 @@ export function basicCredentials(
   req: HttpRequest,
   limit = DEFAULT_HEADER_LIMIT,
 ): { id: string; secret: string } | 'malformed' | undefined {
-  const header = authorization(req, limit);
+  const header = headerValue(req, 'authorization', limit);
   if (header === undefined) return undefined;
   const match = /^basic +([A-Za-z0-9+/]+=*)$/i.exec(header.trim());
   if (!match) return /^basic(\s|$)/i.test(header.trim()) ? 'malformed' : undefined;
@@ -78,56 +140,83 @@ export function basicCredentials(
   }
 }
 
+/** Junk cookie values are ignored rather than refused: a browser may hold anything under our name. */
 function cookieToken(req: HttpRequest, name: string): string | undefined {
   const value = parseCookies(req.headers.cookie)[name];
   if (!value || value.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(value)) return undefined;
   return value;
 }
 
-/** The access token: `Authorization: Bearer` first, then (cookie mode) the access cookie. */
+/** A body field holding a token; a present value of the wrong type is a 400, not a silent fall-through. */
+function bodyToken(fields: Fields | undefined, key: string): string | undefined {
+  const value = fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new BatonError('invalid_request', `"${key}" must be a non-empty string`);
+  }
+  if (value.length > MAX_TOKEN_LENGTH) {
+    throw new BatonError('invalid_request', `"${key}" must be at most ${MAX_TOKEN_LENGTH} characters`);
+  }
+  return value;
+}
+
+function queryToken(req: HttpRequest, name: string): string | undefined {
+  const values = req.query.getAll(name);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new BatonError('invalid_request', `The query parameter "${name}" is repeated`);
+  return checkedToken(values[0] ?? '', `query parameter "${name}"`);
+}
+
+/**
+ * The access token, from the configured locations in order. `fields` is the
+ * parsed body, when the route has one; without it the body is not a location.
+ */
 export function extractAccessToken(
   req: HttpRequest,
   cookies?: TokenCookieNames,
   headerLimit = DEFAULT_HEADER_LIMIT,
+  lookup: ResolvedTokenLookup = DEFAULT_TOKEN_LOOKUP,
+  fields?: Fields,
 ): ExtractedToken | undefined {
-  const header = bearerToken(req, headerLimit);
-  if (header !== undefined) return { token: header, source: 'header' };
-  const cookie = cookies ? cookieToken(req, cookies.access) : undefined;
-  return cookie === undefined ? undefined : { token: cookie, source: 'cookie' };
+  for (const location of lookup.locations) {
+    let token: string | undefined;
+    if (location === 'header') token = headerToken(req, lookup.headerName, lookup.headerScheme, headerLimit);
+    else if (location === 'cookie') token = cookies ? cookieToken(req, cookies.access) : undefined;
+    else if (location === 'body') token = bodyToken(fields, lookup.bodyKey);
+    else token = queryToken(req, lookup.queryParam);
+    if (token !== undefined) {
+      return location === 'cookie'
+        ? { token, source: 'cookie', cookie: 'access' }
+        : { token, source: location };
+    }
+  }
+  return undefined;
 }
 
 /**
- * The refresh token, by DESIGN.md precedence: body `refresh_token`, then
- * `Authorization: Bearer`, then (cookie mode) the refresh cookie. A body
- * value of the wrong type is a 400, not a silent fall-through.
+ * The refresh token, by DESIGN.md precedence: body `refresh_token`, then the
+ * token header (when `header` is a configured location), then (cookie mode)
+ * the refresh cookie. Never the query string: refresh tokens live long.
  */
 export function extractRefreshToken(
   req: HttpRequest,
   fields: Fields,
   cookies?: TokenCookieNames,
   headerLimit = DEFAULT_HEADER_LIMIT,
+  lookup: ResolvedTokenLookup = DEFAULT_TOKEN_LOOKUP,
 ): ExtractedToken | undefined {
-  const body = Object.hasOwn(fields, 'refresh_token') ? fields.refresh_token : undefined;
-  if (body !== undefined && body !== null) {
-    if (typeof body !== 'string' || body.length === 0) {
-      throw new BatonError('invalid_request', '"refresh_token" must be a non-empty string');
-    }
-    if (body.length > MAX_TOKEN_LENGTH) {
-      throw new BatonError(
-        'invalid_request',
-        `"refresh_token" must be at most ${MAX_TOKEN_LENGTH} characters`,
-      );
-    }
-    return { token: body, source: 'body' };
+  const body = bodyToken(fields, 'refresh_token');
+  if (body !== undefined) return { token: body, source: 'body' };
+  if (lookup.locations.includes('header')) {
+    const header = headerToken(req, lookup.headerName, lookup.headerScheme, headerLimit);
+    if (header !== undefined) return { token: header, source: 'header' };
   }
-  const header = bearerToken(req, headerLimit);
-  if (header !== undefined) return { token: header, source: 'header' };
   const cookie = cookies ? cookieToken(req, cookies.refresh) : undefined;
-  return cookie === undefined ? undefined : { token: cookie, source: 'cookie' };
+  return cookie === undefined ? undefined : { token: cookie, source: 'cookie', cookie: 'refresh' };
 }
 
 /**
- * Any session token, for logout: body `refresh_token`, Authorization, the
+ * Any session token, for logout: body `refresh_token`, the token header, the
  * refresh cookie, then the access cookie. Either kind identifies the session,
  * so a client whose access token expired can still log out.
  */
@@ -136,9 +225,10 @@ export function extractSessionToken(
   fields: Fields,
   cookies?: TokenCookieNames,
   headerLimit = DEFAULT_HEADER_LIMIT,
+  lookup: ResolvedTokenLookup = DEFAULT_TOKEN_LOOKUP,
 ): ExtractedToken | undefined {
-  const refresh = extractRefreshToken(req, fields, cookies, headerLimit);
+  const refresh = extractRefreshToken(req, fields, cookies, headerLimit, lookup);
   if (refresh !== undefined) return refresh;
   const cookie = cookies ? cookieToken(req, cookies.access) : undefined;
-  return cookie === undefined ? undefined : { token: cookie, source: 'cookie' };
+  return cookie === undefined ? undefined : { token: cookie, source: 'cookie', cookie: 'access' };
 }

@@ -1,4 +1,9 @@
-export { type AuthenticateOptions, authenticate, authorize } from './authenticate.ts';
+export {
+  type AuthenticateOptions,
+  type AuthorizeOptions,
+  authenticate,
+  authorize,
+} from './authenticate.ts';
 export {
   DEFAULT_BODY_LIMIT,
   type Fields,
@@ -6,10 +11,17 @@ export {
   type ParseBodyOptions,
   parseBody,
   readBodyLimited,
+  readNodeBodyLimited,
   requiredString,
 } from './body.ts';
 export { parseCookies, type SameSite, type SetCookieOptions, serializeCookie } from './cookies.ts';
-export { type ErrorResponseOptions, errorResponse, jsonResponse, OAuthError } from './errors.ts';
+export {
+  type ErrorResponseOptions,
+  errorResponse,
+  frameworkErrorResponse,
+  jsonResponse,
+  OAuthError,
+} from './errors.ts';
 export {
   basicCredentials,
   bearerToken,
@@ -18,9 +30,28 @@ export {
   extractAccessToken,
   extractRefreshToken,
   extractSessionToken,
+  headerToken,
+  resolveTokenLookup,
+  type TokenLocation,
+  type TokenLookupOptions,
   type TokenSource,
 } from './extract.ts';
+export {
+  type BatonHttp,
+  createBatonHttp,
+  type Guard,
+  type GuardOptions,
+  type GuardOutcome,
+} from './middleware.ts';
 export { JWT_BEARER_GRANT } from './oauth.ts';
+export type { BatonHttpOptions } from './options.ts';
 export { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
 export type { CookieModeOptions } from './session-cookies.ts';
-export type { AuthManager, HttpRequest, HttpResponse, OAuthClient, TokenTypeHint } from './types.ts';
+export {
+  type AuthManager,
+  type HttpRequest,
+  type HttpResponse,
+  type OAuthClient,
+  parseRequestTarget,
+  type TokenTypeHint,
+} from './types.ts';

@@ -8,10 +8,9 @@ import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { jsonResponse, OAuthError } from './errors.ts';
 import { basicCredentials } from './extract.ts';
-import { emptyResponse, tokenResponse } from './responses.ts';
+import { emptyResponse, minting } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
 import { secureEqual } from './secure-compare.ts';
-import { tokenCookies } from './session-cookies.ts';
 import type { HttpResponse, TokenTypeHint } from './types.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -113,10 +112,8 @@ async function grant(ctx: RouteContext, fields: Fields): Promise<TokenPair> {
 
 export async function tokenRoute(ctx: RouteContext): Promise<HttpResponse> {
   const fields = readOAuthBody(ctx);
-  const pair = await grant(ctx, fields);
-  const mode = ctx.options.cookieMode;
-  const newCsrf = fields.grant_type === 'password';
-  return tokenResponse(pair, mode ? tokenCookies(ctx.req, pair, mode, { newCsrf }) : []);
+  const mint = minting(ctx, fields.grant_type === 'password');
+  return mint.respond(await grant({ ...ctx, requestContext: mint.context }, fields));
 }
 
 /** RFC 7009: the token is the credential; unknown or invalid tokens still get 200. */
@@ -136,8 +133,10 @@ function authorizeIntrospection(ctx: RouteContext, fields: Fields): void {
     if (client?.authenticated) return;
   }
   try {
+    // The header only: introspection is a server-to-server call, never a browser's cookie.
     authenticateRequest(ctx.manager, ctx.req, {
       cookieMode: undefined,
+      lookup: { ...ctx.options.lookup, locations: ['header'] },
       headerLimit: ctx.options.headerLimit,
       roles: [ctx.options.adminRole],
     });

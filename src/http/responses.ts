@@ -1,5 +1,7 @@
-import type { TokenPair } from '../sessions/types.ts';
+import type { RequestContext, TokenPair } from '../sessions/types.ts';
 import { jsonResponse } from './errors.ts';
+import type { RouteContext } from './route-context.ts';
+import { csrfValue, tokenCookies } from './session-cookies.ts';
 import type { HttpResponse } from './types.ts';
 
 /** The OAuth 2.0 token response (RFC 6749 §5.1) plus Baton's session fields. */
@@ -23,4 +25,20 @@ export function tokenResponse(pair: TokenPair, cookies: string[] = []): HttpResp
 
 export function emptyResponse(status: number, headers: Record<string, string | string[]> = {}): HttpResponse {
   return { status, headers: { 'cache-control': 'no-store', pragma: 'no-cache', ...headers } };
+}
+
+/**
+ * In cookie mode, tokens about to be minted carry the CSRF value as a claim,
+ * and the response sets the cookies. `fresh`: a new CSRF value (login).
+ */
+export function minting(ctx: RouteContext, fresh: boolean) {
+  const mode = ctx.options.cookieMode;
+  const csrf = mode ? csrfValue(ctx.req, mode, fresh) : undefined;
+  const context: RequestContext =
+    csrf === undefined ? ctx.requestContext : { ...ctx.requestContext, extraClaims: { csrf } };
+  return {
+    context,
+    respond: (pair: TokenPair) =>
+      tokenResponse(pair, mode && csrf !== undefined ? tokenCookies(pair, mode, csrf) : []),
+  };
 }

@@ -1,18 +1,9 @@
 import type { RequestContext } from '../sessions/types.ts';
 import type { ErrorResponseOptions } from './errors.ts';
-import type { ResolvedCookieMode } from './session-cookies.ts';
-import type { AuthManager, HttpRequest, OAuthClient } from './types.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { AuthManager, HttpRequest } from './types.ts';
 
-export interface ResolvedOptions {
-  prefix: string;
-  jwksPath: string | undefined;
-  cookieMode: ResolvedCookieMode | undefined;
-  clients: readonly OAuthClient[];
-  adminRole: string;
-  bodyLimit: number;
-  headerLimit: number;
-  realm: string;
-}
+export type { ResolvedOptions };
 
 /** What every route handler gets. */
 export interface RouteContext {
@@ -24,4 +15,6 @@ export interface RouteContext {
   errorOptions: ErrorResponseOptions;
   /** The `:id` of `sessions/:id`. */
   param?: string;
+  /** Set-Cookie values to add to a successful response (implicit refresh). */
+  cookies: string[];
 }

@@ -4,49 +4,34 @@
  */
 import { BatonError, isBatonError } from '../core/errors.ts';
 import type { SessionInfo } from '../sessions/types.ts';
-import { authenticateRequest } from './authenticate.ts';
-import { DEFAULT_BODY_LIMIT, optionalString, parseBody, requiredString } from './body.ts';
+import { type Authenticated, authenticateRequest, implicitRefreshCookies } from './authenticate.ts';
+import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { type ErrorResponseOptions, errorResponse, jsonResponse, methodNotAllowed } from './errors.ts';
-import { DEFAULT_HEADER_LIMIT, extractRefreshToken, extractSessionToken } from './extract.ts';
+import { extractRefreshToken, extractSessionToken } from './extract.ts';
 import { introspectRoute, revokeRoute, tokenRoute } from './oauth.ts';
-import { emptyResponse, tokenResponse } from './responses.ts';
-import type { ResolvedOptions, RouteContext } from './route-context.ts';
-import {
-  type CookieModeOptions,
-  checkCsrf,
-  clearCookies,
-  resolveCookieMode,
-  tokenCookies,
-} from './session-cookies.ts';
-import type { AuthManager, HttpRequest, HttpResponse, OAuthClient } from './types.ts';
+import { type BatonHttpOptions, type ResolvedOptions, resolveHttpOptions } from './options.ts';
+import { emptyResponse, minting } from './responses.ts';
+import type { RouteContext } from './route-context.ts';
+import { checkCsrf, checkCsrfClaim, clearCookies } from './session-cookies.ts';
+import type { AuthManager, HttpRequest, HttpResponse } from './types.ts';
 
-export interface AuthHandlerOptions {
-  /** Mount point of the auth routes. Default `/auth`. */
-  prefix?: string;
-  /** Where the JWKS is served (outside the prefix). Default `/.well-known/jwks.json`; `false` disables. */
-  jwksPath?: string | false;
-  /** Browser mode: tokens also in HttpOnly cookies, with double-submit CSRF. Default `false`. */
-  cookies?: CookieModeOptions | boolean;
-  /** Confidential clients for the token endpoint and introspection. */
-  clients?: readonly OAuthClient[];
-  /** Role whose access token may introspect. Default `admin`. */
-  adminRole?: string;
-  /** Bytes. Default 16 KiB. */
-  bodyLimit?: number;
-  /** Bytes of the Authorization header. Default 8 KiB. */
-  headerLimit?: number;
-  /** Realm of WWW-Authenticate challenges. Default `baton`. */
-  realm?: string;
-  /** Receives unexpected (non-Baton) errors; they answer a generic 500. Default: stderr. */
-  onUnexpectedError?: (error: unknown) => void;
-}
+/** Options of `createAuthHandler` (validated: bad ones throw `invalid_options`). */
+export type AuthHandlerOptions = BatonHttpOptions;
 
 export interface AuthHandler {
   (req: HttpRequest): Promise<HttpResponse | undefined>;
-  /** Whether a path is one of ours; adapters read the body only then, and pass other requests on. */
-  handles(path: string): boolean;
+  /**
+   * Whether a request is one of ours; adapters read the body only then, and
+   * pass other requests on. OPTIONS is never ours: CORS preflights belong to
+   * the app's CORS middleware.
+   */
+  handles(path: string, method?: string): boolean;
   /** Adapters read at most `bodyLimit + 1` bytes. */
   readonly bodyLimit: number;
+  /** Every route path (`:id` for the session id), for frameworks that register routes. */
+  readonly paths: readonly string[];
+  /** The validated options, shared with the adapters' middleware. */
+  readonly options: ResolvedOptions;
 }
 
 type Route = (ctx: RouteContext) => Promise<HttpResponse>;
@@ -65,11 +50,14 @@ function jsonBody(ctx: RouteContext, optional = false) {
   return parseBody(ctx.req, { accept: ['json'], limit: ctx.options.bodyLimit, optional });
 }
 
-function access(ctx: RouteContext) {
-  return authenticateRequest(ctx.manager, ctx.req, {
-    cookieMode: ctx.options.cookieMode,
-    headerLimit: ctx.options.headerLimit,
-  });
+/** The access token of the request, with implicit refresh (its cookie goes out with the response). */
+async function access(ctx: RouteContext, fields?: Fields, implicitRefresh = true): Promise<Authenticated> {
+  const { cookieMode, lookup, headerLimit } = ctx.options;
+  const auth = authenticateRequest(ctx.manager, ctx.req, { cookieMode, lookup, headerLimit }, fields);
+  if (implicitRefresh) {
+    ctx.cookies.push(...(await implicitRefreshCookies(ctx.manager, auth, cookieMode, ctx.requestContext)));
+  }
+  return auth;
 }
 
 const login: Route = async (ctx) => {
@@ -81,32 +69,33 @@ const login: Route = async (ctx) => {
     // A confidential client's id is earned with its secret at /token, not claimed here.
     throw new BatonError('invalid_request', 'This client_id must authenticate at the token endpoint');
   }
-  const pair = await ctx.manager.login(username, password, {
-    ...ctx.requestContext,
-    clientId: clientId ?? null,
-  });
-  const mode = ctx.options.cookieMode;
-  return tokenResponse(pair, mode ? tokenCookies(ctx.req, pair, mode, { newCsrf: true }) : []);
+  const mint = minting(ctx, true);
+  const pair = await ctx.manager.login(username, password, { ...mint.context, clientId: clientId ?? null });
+  return mint.respond(pair);
 };
 
 const refresh: Route = async (ctx) => {
   const fields = jsonBody(ctx, true);
-  const mode = ctx.options.cookieMode;
-  const token = extractRefreshToken(ctx.req, fields, mode?.names, ctx.options.headerLimit);
+  const { cookieMode, headerLimit, lookup } = ctx.options;
+  const token = extractRefreshToken(ctx.req, fields, cookieMode?.names, headerLimit, lookup);
   if (token === undefined) throw new BatonError('missing_token', 'A refresh token is required');
-  checkCsrf(ctx.req, token, mode);
-  const pair = await ctx.manager.refresh(token.token, ctx.requestContext);
-  return tokenResponse(pair, mode ? tokenCookies(ctx.req, pair, mode, { newCsrf: false }) : []);
+  // The refresh token is opaque, so a refresh cookie is checked by double submit alone.
+  checkCsrf(ctx.req, token, cookieMode);
+  const mint = minting(ctx, false);
+  return mint.respond(await ctx.manager.refresh(token.token, mint.context));
 };
 
 function logoutRoute(all: boolean): Route {
   return async (ctx) => {
     const fields = jsonBody(ctx, true);
-    const mode = ctx.options.cookieMode;
-    const token = extractSessionToken(ctx.req, fields, mode?.names, ctx.options.headerLimit);
+    const { cookieMode, headerLimit, lookup } = ctx.options;
+    const token = extractSessionToken(ctx.req, fields, cookieMode?.names, headerLimit, lookup);
     if (token === undefined) throw new BatonError('missing_token', 'An access or refresh token is required');
-    checkCsrf(ctx.req, token, mode);
-    const cleared: Record<string, string[]> = mode ? { 'set-cookie': clearCookies(mode) } : {};
+    const csrf = checkCsrf(ctx.req, token, cookieMode);
+    if (cookieMode && token.cookie === 'access') {
+      checkCsrfClaim(ctx.manager.verifyAccessToken(token.token), csrf, cookieMode);
+    }
+    const cleared: Record<string, string[]> = cookieMode ? { 'set-cookie': clearCookies(cookieMode) } : {};
     if (!all) {
       await ctx.manager.logout(token.token);
       return emptyResponse(204, cleared);
@@ -116,7 +105,14 @@ function logoutRoute(all: boolean): Route {
   };
 }
 
-const me: Route = async (ctx) => jsonResponse(200, { claims: access(ctx).claims });
+/** Parsed only where the body is a token location, so a GET's (absent) body is never required. */
+function lookupFields(ctx: RouteContext): Fields | undefined {
+  return ctx.options.lookup.locations.includes('body') && ctx.req.body !== undefined
+    ? jsonBody(ctx, true)
+    : undefined;
+}
+
+const me: Route = async (ctx) => jsonResponse(200, { claims: (await access(ctx, lookupFields(ctx))).claims });
 
 function sessionJson(session: SessionInfo): Record<string, unknown> {
   return {
@@ -132,24 +128,26 @@ function sessionJson(session: SessionInfo): Record<string, unknown> {
 }
 
 const listSessions: Route = async (ctx) => {
-  const { claims } = access(ctx);
+  const { claims } = await access(ctx, lookupFields(ctx));
   const sessions = await ctx.manager.listSessions(claims.sub, claims.sid);
   return jsonResponse(200, { sessions: sessions.map(sessionJson) });
 };
 
 const deleteSession: Route = async (ctx) => {
-  const { claims } = access(ctx);
+  const { claims } = await access(ctx, lookupFields(ctx));
   await ctx.manager.revokeSession(claims.sub, ctx.param ?? '');
   return emptyResponse(204);
 };
 
 const reauth: Route = async (ctx) => {
-  const { token } = access(ctx);
-  const fields = jsonBody(ctx);
+  // Without the body location, the token is checked first: no token is a 401 whatever the body.
+  const early = lookupFields(ctx);
+  // No implicit refresh: reauth's own fresh cookie must not be overwritten by a stale successor.
+  const { token } = await access(ctx, early, false);
+  const fields = early ?? jsonBody(ctx);
   const password = requiredString(fields, 'password', { maxLength: 1024 });
-  const pair = await ctx.manager.reauthenticate(token.token, password, ctx.requestContext);
-  const mode = ctx.options.cookieMode;
-  return tokenResponse(pair, mode ? tokenCookies(ctx.req, pair, mode, { newCsrf: false }) : []);
+  const mint = minting(ctx, false);
+  return mint.respond(await ctx.manager.reauthenticate(token.token, password, mint.context));
 };
 
 /** Public keys are meant to be cached, briefly, so that key rotation still reaches resource servers. */
@@ -179,21 +177,6 @@ const ROUTES: Record<string, RouteEntry> = {
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-function resolveOptions(options: AuthHandlerOptions): ResolvedOptions {
-  const prefix = (options.prefix ?? '/auth').replace(/\/+$/, '');
-  if (prefix !== '' && !prefix.startsWith('/')) throw new TypeError('prefix must start with "/"');
-  return {
-    prefix,
-    jwksPath: options.jwksPath === false ? undefined : (options.jwksPath ?? '/.well-known/jwks.json'),
-    cookieMode: resolveCookieMode(options.cookies, prefix),
-    clients: [...(options.clients ?? [])],
-    adminRole: options.adminRole ?? 'admin',
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    headerLimit: options.headerLimit ?? DEFAULT_HEADER_LIMIT,
-    realm: options.realm ?? 'baton',
-  };
-}
-
 /** Finds the route of a path: the entry and, for `sessions/:id`, the id. */
 function match(options: ResolvedOptions, path: string): { entry: RouteEntry; param?: string } | undefined {
   if (options.jwksPath !== undefined && path === options.jwksPath)
@@ -211,17 +194,23 @@ function match(options: ResolvedOptions, path: string): { entry: RouteEntry; par
   return undefined;
 }
 
-/** Builds the handler for every auth route. Returns undefined for paths that are not auth routes. */
+/**
+ * Builds the handler for every auth route. Returns undefined for requests
+ * that are not auth routes. Throws `BatonError('invalid_options')` at once
+ * for bad options.
+ */
 export function createAuthHandler(manager: AuthManager, options: AuthHandlerOptions = {}): AuthHandler {
-  const resolved = resolveOptions(options);
+  const resolved = resolveHttpOptions(manager, options);
   const errorOptions: ErrorResponseOptions = { realm: resolved.realm };
-  if (options.onUnexpectedError) errorOptions.onUnexpectedError = options.onUnexpectedError;
+  if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;
+  const handles = (path: string, method?: string) =>
+    method?.toUpperCase() !== 'OPTIONS' && match(resolved, path) !== undefined;
 
   const handler = async (req: HttpRequest): Promise<HttpResponse | undefined> => {
-    const found = match(resolved, req.path);
+    const method = req.method.toUpperCase();
+    const found = handles(req.path, method) ? match(resolved, req.path) : undefined;
     if (found === undefined) return undefined;
     const { entry, param } = found;
-    const method = req.method.toUpperCase();
     const route = Object.hasOwn(entry.methods, method) ? entry.methods[method] : undefined;
     if (route === undefined) return methodNotAllowed(Object.keys(entry.methods));
     const userAgent = req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null;
@@ -231,10 +220,13 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
       req: { ...req, method },
       requestContext: { userAgent, ip: req.ip ?? null },
       errorOptions,
+      cookies: [],
       ...(param === undefined ? {} : { param }),
     };
     try {
-      return await route(ctx);
+      const response = await route(ctx);
+      if (ctx.cookies.length > 0) response.headers['set-cookie'] = [...setCookies(response), ...ctx.cookies];
+      return response;
     } catch (error) {
       const response = errorResponse(error, { ...errorOptions, oauth: entry.oauth === true });
       if (resolved.cookieMode && entry.clearsCookies && isBatonError(error) && error.status === 401) {
@@ -243,8 +235,14 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
       return response;
     }
   };
-  return Object.assign(handler, {
-    handles: (path: string) => match(resolved, path) !== undefined,
-    bodyLimit: resolved.bodyLimit,
-  });
+  const paths = [
+    ...Object.keys(ROUTES).map((route) => `${resolved.prefix}/${route}`),
+    ...(resolved.jwksPath === undefined ? [] : [resolved.jwksPath]),
+  ];
+  return Object.assign(handler, { handles, bodyLimit: resolved.bodyLimit, paths, options: resolved });
+}
+
+function setCookies(response: HttpResponse): string[] {
+  const value = response.headers['set-cookie'];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.ts';
 import type { IntrospectionResult, RequestContext, SessionInfo, TokenPair } from '../sessions/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
@@ -21,6 +22,11 @@ export interface HttpRequest {
    * buffering all of it.
    */
   body?: Uint8Array | string;
+  /**
+   * A body the framework already parsed (an app route behind express.json()
+   * or Fastify's parser). Only the `body` token location reads it.
+   */
+  parsedBody?: unknown;
   /** The peer address as the adapter sees it (no proxy header is trusted here). */
   ip?: string;
 }
@@ -54,6 +60,10 @@ export interface AuthManager {
   revokeToken(token: string, hint?: TokenTypeHint): Promise<void>;
   introspect(token: string, hint?: TokenTypeHint): Promise<IntrospectionResult>;
   jwks(): { keys: Record<string, unknown>[] };
+  /** Implicit refresh (cookie mode) needs it: a new access token for a still-valid one's session. */
+  reissueAccessToken?(accessToken: string, context?: RequestContext): Promise<TokenPair>;
+  /** The manager's clock, so that "expires within" is judged on the same time as `exp`. */
+  readonly options?: { readonly clock?: Clock };
 }
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
@@ -62,4 +72,18 @@ export type TokenTypeHint = 'access_token' | 'refresh_token';
 export interface OAuthClient {
   id: string;
   secret: string;
+}
+
+/**
+ * Path and query of a raw request target (`/auth/login?x=1`), the way a
+ * fetch-based framework sees them (dot segments resolved, percent-encoding
+ * kept), so every adapter routes the same paths alike.
+ */
+export function parseRequestTarget(target: string): { path: string; query: URLSearchParams } {
+  try {
+    const url = new URL(`http://localhost${target.startsWith('/') ? target : `/${target}`}`);
+    return { path: url.pathname, query: url.searchParams };
+  } catch {
+    return { path: '/', query: new URLSearchParams() };
+  }
 }

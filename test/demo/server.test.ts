@@ -1,6 +1,6 @@
 /** Demo server lifecycle: rate limiting, restarts, configuration from the environment. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,8 @@ describe('configuration from the environment', () => {
     assert.equal(config.store, 'sqlite:./baton.db');
     assert.equal(config.dataDir, './.baton');
     assert.equal(config.cookies, true);
+    assert.equal(config.adapter, 'hono');
+    assert.equal(config.implicitRefresh, undefined);
   });
 
   it('reads every setting', () => {
@@ -145,6 +147,8 @@ describe('configuration from the environment', () => {
       BATON_DATA_DIR: '/tmp/x',
       BATON_COOKIES: '0',
       BATON_SIGNING_KEY: 'secret',
+      BATON_ADAPTER: 'Fastify',
+      BATON_IMPLICIT_REFRESH: '2m',
     });
     assert.deepEqual(
       { ...config },
@@ -159,6 +163,8 @@ describe('configuration from the environment', () => {
         dataDir: '/tmp/x',
         cookies: false,
         signingKey: 'secret',
+        adapter: 'fastify',
+        implicitRefresh: 120,
       },
     );
     assert.equal(configFromEnv({ BATON_REFRESH_TTL: 'never' }).refreshTtl, null);
@@ -175,7 +181,9 @@ describe('configuration from the environment', () => {
       ['BATON_STORE', 'mongodb://x'],
       ['BATON_STORE', 'redis://localhost'],
       ['BATON_COOKIES', 'maybe'],
-      ['BATON_ADAPTER', 'express'],
+      ['BATON_ADAPTER', 'koa'],
+      ['BATON_STRATEGY', 'jwt'],
+      ['BATON_IMPLICIT_REFRESH', 'soon'],
     ] as const) {
       assert.throws(
         () => configFromEnv({ [name]: value }),
@@ -226,6 +234,73 @@ describe('configuration from the environment', () => {
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('BATON_ADAPTER', () => {
+  /** Starts `npm start`'s script on a free port and waits for its banner. */
+  async function startProcess(env: Record<string, string>) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'baton-adapter-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
+      env: { ...process.env, PORT: '0', BATON_STORE: 'memory', BATON_DATA_DIR: dataDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /listening on (http:\/\/\S+)[\s\S]*Running on (\w+)/.exec(out);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      setTimeout(() => reject(new Error(`no banner within 45 s: ${out}`)), 45_000).unref();
+    }).catch((error: unknown) => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        process.kill(child.pid, 'SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    });
+    return {
+      url,
+      out: () => out,
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          process.kill(child.pid, 'SIGTERM');
+          await exited;
+        }
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it('BATON_ADAPTER=express and =fastify: the demo runs on that framework', async () => {
+    const started = await Promise.allSettled(
+      (['express', 'fastify'] as const).map(async (adapter) => ({
+        adapter,
+        demo: await startProcess({ BATON_ADAPTER: adapter }),
+      })),
+    );
+    const demos = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    try {
+      for (const result of started) if (result.status === 'rejected') throw result.reason;
+      for (const { adapter, demo } of demos) {
+        assert.match(demo.out(), new RegExp(`Running on ${adapter}`));
+        const t = await call(demo.url, '/auth/login', {
+          json: { username: 'walter', password: 'calmerthanyouare' },
+        });
+        assert.equal(t.status, 200, t.text);
+        assert.equal(t.headers.getSetCookie().length, 3, 'cookie mode by default');
+        const token = String(t.json.access_token);
+        assert.equal((await call(demo.url, '/api/protected', { token })).status, 200);
+      }
+    } finally {
+      await Promise.all(demos.map(({ demo }) => demo.stop()));
     }
   });
 });

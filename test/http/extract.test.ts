@@ -6,9 +6,11 @@ import { parseCookies, serializeCookie } from '../../src/http/cookies.ts';
 import {
   basicCredentials,
   bearerToken,
+  DEFAULT_TOKEN_LOOKUP,
   extractAccessToken,
   extractRefreshToken,
   extractSessionToken,
+  resolveTokenLookup,
 } from '../../src/http/extract.ts';
 import type { HttpRequest } from '../../src/http/types.ts';
 
@@ -96,6 +98,7 @@ describe('token extraction', () => {
     assert.deepEqual(extractAccessToken(req({ cookie: 'baton_access=cook' }), names), {
       token: 'cook',
       source: 'cookie',
+      cookie: 'access',
     });
     assert.equal(extractAccessToken(req({ cookie: 'baton_access=cook' })), undefined);
   });
@@ -129,11 +132,110 @@ describe('token extraction', () => {
     assert.deepEqual(extractSessionToken(req({ cookie: 'baton_access=a' }), fields(), names), {
       token: 'a',
       source: 'cookie',
+      cookie: 'access',
     });
+    assert.deepEqual(
+      extractSessionToken(req({ cookie: 'baton_access=a; baton_refresh=r' }), fields(), names),
+      {
+        token: 'r',
+        source: 'cookie',
+        cookie: 'refresh',
+      },
+    );
   });
 
   it('ignores junk cookie values', () => {
     assert.equal(extractAccessToken(req({ cookie: 'baton_access=<x>' }), names), undefined);
+  });
+});
+
+describe('configurable lookup (flask-jwt-extended style)', () => {
+  const get = (headers: Record<string, string>, query = '') => ({
+    method: 'GET',
+    path: '/api',
+    headers,
+    query: new URLSearchParams(query),
+  });
+
+  it('defaults: header then cookie; no body, no query', () => {
+    assert.deepEqual(DEFAULT_TOKEN_LOOKUP.locations, ['header', 'cookie']);
+    assert.equal(extractAccessToken(get({}, 'jwt=q'), names), undefined);
+    assert.equal(
+      extractAccessToken(get({}), names, undefined, undefined, fields({ access_token: 'b' })),
+      undefined,
+    );
+  });
+
+  it('follows the configured order, first found wins', () => {
+    const lookup = resolveTokenLookup({ locations: ['query', 'body', 'cookie', 'header'] });
+    const all = get({ authorization: 'Bearer h', cookie: 'baton_access=c' }, 'jwt=q');
+    const body = fields({ access_token: 'b' });
+    assert.deepEqual(extractAccessToken(all, names, undefined, lookup, body), {
+      token: 'q',
+      source: 'query',
+    });
+    const noQuery = get({ authorization: 'Bearer h', cookie: 'baton_access=c' });
+    assert.equal(extractAccessToken(noQuery, names, undefined, lookup, body)?.source, 'body');
+    assert.equal(extractAccessToken(noQuery, names, undefined, lookup, fields())?.source, 'cookie');
+    assert.equal(extractAccessToken(noQuery, undefined, undefined, lookup, fields())?.source, 'header');
+  });
+
+  it('header name and scheme are configurable; an empty scheme takes the bare value', () => {
+    const custom = resolveTokenLookup({ headerName: 'X-Api-Token', headerScheme: 'JWT' });
+    assert.equal(
+      extractAccessToken(get({ 'x-api-token': 'jwt abc' }), undefined, undefined, custom)?.token,
+      'abc',
+    );
+    assert.equal(
+      extractAccessToken(get({ authorization: 'Bearer abc' }), undefined, undefined, custom),
+      undefined,
+    );
+    assert.equal(
+      extractAccessToken(get({ 'x-api-token': 'Bearer abc' }), undefined, undefined, custom),
+      undefined,
+    );
+    const bare = resolveTokenLookup({ headerName: 'x-token', headerScheme: '' });
+    assert.equal(extractAccessToken(get({ 'x-token': 'abc' }), undefined, undefined, bare)?.token, 'abc');
+    assert.equal(
+      status(() => extractAccessToken(get({ 'x-token': 'a b' }), undefined, undefined, bare)),
+      400,
+    );
+  });
+
+  it('query and body values are checked: repeated, wrong type or junk is a 400', () => {
+    const lookup = resolveTokenLookup({ locations: ['query', 'body'], queryParam: 'token', bodyKey: 'jwt' });
+    assert.equal(extractAccessToken(get({}, 'token=abc'), undefined, undefined, lookup)?.token, 'abc');
+    assert.equal(
+      status(() => extractAccessToken(get({}, 'token=a&token=b'), undefined, undefined, lookup)),
+      400,
+    );
+    assert.equal(
+      status(() => extractAccessToken(get({}, 'token=%3Cx%3E'), undefined, undefined, lookup)),
+      400,
+    );
+    assert.equal(
+      status(() => extractAccessToken(get({}), undefined, undefined, lookup, fields({ jwt: 5 }))),
+      400,
+    );
+    assert.equal(
+      extractAccessToken(get({}), undefined, undefined, lookup, fields({ jwt: 'x' }))?.source,
+      'body',
+    );
+  });
+
+  it('refresh tokens: the configured header, never the query string', () => {
+    const lookup = resolveTokenLookup({
+      locations: ['query', 'header'],
+      headerName: 'x-token',
+      headerScheme: '',
+    });
+    const r = get({ 'x-token': 'r1', authorization: 'Bearer r2' }, 'jwt=q');
+    assert.deepEqual(extractRefreshToken(r, fields(), undefined, undefined, lookup), {
+      token: 'r1',
+      source: 'header',
+    });
+    const cookieOnly = resolveTokenLookup({ locations: ['cookie'] });
+    assert.equal(extractRefreshToken(r, fields(), undefined, undefined, cookieOnly), undefined);
   });
 });
 

@@ -195,8 +195,31 @@ describe('authenticate', () => {
     );
   });
 
-  it('cookie tokens only in cookie mode, with CSRF on unsafe methods', () => {
+  it('cookie tokens only in cookie mode, with CSRF (header == cookie == claim) on unsafe methods', () => {
+    const bound = fakeManager({
+      verifyAccessToken: (token) => {
+        if (token !== 'good') throw new BatonError('invalid_token', 'bad token');
+        return { ...claims, csrf: 'c5rf' };
+      },
+    });
     const cookie = { cookie: 'baton_access=good; baton_csrf=c5rf' };
+    const planted = req('POST', '/api', {
+      headers: { cookie: 'baton_access=good; baton_csrf=other', 'x-csrf-token': 'other' },
+    });
+    assert.throws(() => authenticate(bound, planted, { cookies: true }), { code: 'csrf_failed' });
+    assert.throws(
+      () =>
+        authenticate(manager, req('POST', '/api', { headers: { ...cookie, 'x-csrf-token': 'c5rf' } }), {
+          cookies: true,
+        }),
+      { code: 'csrf_failed' },
+      'a token without the claim is refused',
+    );
+    assert.equal(
+      authenticate(manager, req('POST', '/api', { headers: cookie }), { cookies: { csrf: false } }).sub,
+      'u1',
+      'csrf: false turns the check off',
+    );
     assert.throws(() => authenticate(manager, req('GET', '/api', { headers: cookie })), {
       code: 'missing_token',
     });
@@ -205,7 +228,7 @@ describe('authenticate', () => {
       code: 'csrf_failed',
     });
     const echoed = req('POST', '/api', { headers: { ...cookie, 'x-csrf-token': 'c5rf' } });
-    assert.equal(authenticate(manager, echoed, { cookies: true }).sub, 'u1');
+    assert.equal(authenticate(bound, echoed, { cookies: true }).sub, 'u1');
   });
 });
 

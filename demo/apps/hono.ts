@@ -1,0 +1,72 @@
+/** The demo on Hono, through baton/hono. */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createBaton, toHttpRequest } from '../../src/adapters/hono.ts';
+import { parseBody, readBodyLimited } from '../../src/http/body.ts';
+import {
+  DEMO_INDEX,
+  type DemoApp,
+  type DemoContext,
+  disableUser,
+  NOT_FOUND,
+  protectedBody,
+  sensitiveBody,
+  streamChunks,
+  whoamiBody,
+} from '../app.ts';
+import { demoPage } from '../page/serve.ts';
+
+export function createHonoDemo(ctx: DemoContext): DemoApp {
+  const baton = createBaton(ctx.manager, ctx.authOptions);
+  const limit = ctx.authOptions.bodyLimit ?? 16 * 1024;
+  const app = new Hono();
+  app.use('*', baton.routes);
+  app.get('*', async (c, next) => {
+    // The web page (demo/public) for browsers; the JSON index for everyone else.
+    const page = demoPage(c.req.path, c.req.header('accept'));
+    return page ? c.body(new Uint8Array(page.body), page.status as 200, page.headers) : next();
+  });
+  app.get('/', (c) => c.json(DEMO_INDEX));
+  app.get('/api/protected', baton.requireAuth(), (c) => c.json(protectedBody(c.get('auth'))));
+  app.get('/api/whoami', baton.optionalAuth(), (c) => c.json(whoamiBody(c.get('auth'))));
+  app.get('/api/stream', baton.requireAuth(), (c) => {
+    const [first, rest] = streamChunks(c.get('auth'));
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode(first));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        controller.enqueue(encoder.encode(rest));
+        controller.close();
+      },
+    });
+    // A bare Response, not c.body(): the case where Hono would drop headers set before the route.
+    return new Response(body, { headers: { 'content-type': 'application/json' } });
+  });
+  app.post('/api/sensitive', baton.requireFresh(), (c) => c.json(sensitiveBody(c.get('auth'))));
+  app.post('/api/admin/disable-user', baton.requireRoles('admin'), async (c) => {
+    const body = await readBodyLimited(c.req.raw.body, limit);
+    const fields = parseBody(toHttpRequest(c, body), { accept: ['json'], limit });
+    return c.json(await disableUser(ctx, fields));
+  });
+  app.notFound((c) => c.json(NOT_FOUND, 404));
+  app.onError(baton.errorHandler);
+
+  return {
+    listen: (port, hostname) =>
+      new Promise((resolve, reject) => {
+        const server = serve({ fetch: app.fetch, port, hostname }, (info) =>
+          resolve({
+            port: info.port,
+            close: () =>
+              new Promise<void>((done) => {
+                server.close(() => done());
+                // Keep-alive connections would hold close() open until they time out.
+                if ('closeAllConnections' in server) server.closeAllConnections();
+              }),
+          }),
+        );
+        server.once('error', reject);
+      }),
+  };
+}

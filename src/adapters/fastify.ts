@@ -1,0 +1,187 @@
+/**
+ * Fastify 5 adapter: a plugin that maps Fastify's request to Baton's neutral
+ * HttpRequest and the HttpResponse back. No auth logic lives here (see
+ * src/http/middleware.ts).
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import fp from 'fastify-plugin';
+import { BatonError } from '../core/errors.ts';
+import type { AuthorizeOptions } from '../http/authenticate.ts';
+import { readNodeBodyLimited } from '../http/body.ts';
+import { type BatonHttp, createBatonHttp, type GuardOptions } from '../http/middleware.ts';
+import type { BatonHttpOptions } from '../http/options.ts';
+import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
+import type { AccessClaims } from '../tokens/types.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The access token's claims, behind `requireAuth()` and its variants.
+     * Where no token was accepted, reading it throws a 401 `missing_token`.
+     */
+    readonly auth: AccessClaims;
+    /** The claims, or null: what `optionalAuth()` routes read. */
+    authOrNull: AccessClaims | null;
+  }
+  interface FastifyInstance {
+    baton: FastifyBaton;
+  }
+}
+
+/** A hook for `onRequest` (refuses before the body is read) or `preHandler` (needed for the `body` token location). */
+export type BatonHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+export interface FastifyBaton {
+  requireAuth(options?: AuthorizeOptions): BatonHook;
+  optionalAuth(): BatonHook;
+  requireFresh(): BatonHook;
+  /** Every listed role is required. */
+  requireRoles(...roles: string[]): BatonHook;
+  /** Every listed scope is required. */
+  requireScopes(...scopes: string[]): BatonHook;
+  /** `app.setErrorHandler(app.baton.errorHandler)`: errors (yours, Fastify's 4xx) in Baton's JSON shape. */
+  errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply;
+}
+
+export interface FastifyBatonOptions extends BatonHttpOptions {
+  manager: AuthManager;
+  /** The peer address. Default `request.ip` (which honours Fastify's `trustProxy`). */
+  clientIp?: (request: FastifyRequest) => string | undefined;
+}
+
+type AdapterOptions = Pick<FastifyBatonOptions, 'clientIp'>;
+
+/** The auth routes answer every method but OPTIONS (CORS preflights are the app's): a wrong one is Baton's 405. */
+const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** Builds the neutral request; `body` is what the caller read (bounded). */
+export function toHttpRequest(
+  request: FastifyRequest,
+  body?: Uint8Array,
+  options: AdapterOptions = {},
+): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const { path, query } = parseRequestTarget(request.raw.url ?? '/');
+  const ip = options.clientIp ? options.clientIp(request) : request.ip;
+  return {
+    method: request.method,
+    path,
+    headers,
+    query,
+    ...(body === undefined ? {} : { body }),
+    ...(request.body === undefined ? {} : { parsedBody: request.body }),
+    ...(ip === undefined ? {} : { ip }),
+  };
+}
+
+/** A Buffer, not a string: Fastify would add `; charset=utf-8` to a string's JSON content type. */
+export function sendResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {
+  reply.code(response.status);
+  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
+  return reply.send(response.body === undefined ? undefined : Buffer.from(response.body));
+}
+
+/**
+ * The auth routes do their work in `onRequest`, before Fastify's content-type
+ * handling and body parsing, so bad input gets Baton's answer, as in the
+ * other adapters.
+ */
+function routeHook(http: BatonHttp, options: AdapterOptions): BatonHook {
+  const { handler } = http;
+  return async (request, reply) => {
+    if (!handler.handles(parseRequestTarget(request.raw.url ?? '/').path, request.method)) {
+      reply.callNotFound();
+      return reply;
+    }
+    let body: Uint8Array | undefined;
+    try {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        body = await readNodeBodyLimited(request.raw, handler.bodyLimit);
+      }
+    } catch (error) {
+      return sendResponse(reply, http.errorResponse(error));
+    }
+    const response = await handler(toHttpRequest(request, body, options));
+    if (response === undefined) {
+      reply.callNotFound();
+      return reply;
+    }
+    return sendResponse(reply, response);
+  };
+}
+
+function guardHook(http: BatonHttp, guardOptions: GuardOptions, options: AdapterOptions): BatonHook {
+  const guard = http.guard(guardOptions);
+  return async (request, reply) => {
+    const outcome = await guard(toHttpRequest(request, undefined, options));
+    if (!outcome.ok) return sendResponse(reply, outcome.response);
+    request.authOrNull = outcome.claims;
+    if (outcome.cookies.length > 0) {
+      reply.header('set-cookie', outcome.cookies);
+      // Also on the raw response: a hijacked reply writes it directly, and a normal
+      // send passes Fastify's headers to writeHead, which take precedence (no duplicate).
+      const earlier = reply.raw.getHeader('set-cookie');
+      const list = earlier === undefined ? [] : Array.isArray(earlier) ? earlier : [String(earlier)];
+      reply.raw.setHeader('set-cookie', [...list, ...outcome.cookies]);
+    }
+    return undefined;
+  };
+}
+
+const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options) => {
+  // Fastify's own register options are not ours to validate.
+  const {
+    manager,
+    clientIp,
+    logLevel: _l,
+    logSerializers: _s,
+    ...httpOptions
+  } = options as FastifyBatonOptions & {
+    logLevel?: unknown;
+    logSerializers?: unknown;
+  };
+  const adapter: AdapterOptions = clientIp ? { clientIp } : {};
+  const http = createBatonHttp(manager, httpOptions);
+  const requireAuth = (o: AuthorizeOptions = {}) => guardHook(http, o, adapter);
+
+  fastify.decorateRequest('authOrNull', null);
+  fastify.decorateRequest('auth', {
+    getter(this: FastifyRequest): AccessClaims {
+      if (this.authOrNull === null) throw new BatonError('missing_token', 'An access token is required');
+      return this.authOrNull;
+    },
+  });
+  fastify.decorate('baton', {
+    requireAuth,
+    optionalAuth: () => guardHook(http, { optional: true }, adapter),
+    requireFresh: () => requireAuth({ fresh: true }),
+    requireRoles: (...roles: string[]) => requireAuth({ roles }),
+    requireScopes: (...scopes: string[]) => requireAuth({ scopes }),
+    errorHandler: (error: unknown, _request: FastifyRequest, reply: FastifyReply) =>
+      sendResponse(reply, http.errorResponse(error)),
+  } satisfies FastifyBaton);
+
+  const onRequest = routeHook(http, adapter);
+  for (const url of http.handler.paths) {
+    fastify.route({
+      method: METHODS,
+      url,
+      exposeHeadRoute: false,
+      onRequest,
+      handler: (_request, reply) => reply.callNotFound(),
+    });
+  }
+};
+
+/**
+ * `app.register(batonPlugin, { manager, ...options })`: mounts the auth
+ * routes, decorates `request.auth` and `app.baton`. Options are validated at
+ * registration (`BatonError('invalid_options')` from `app.ready()`).
+ */
+export const batonPlugin = fp(plugin, { fastify: '5.x', name: 'baton' });
+/** The plugin under the name the other adapters use for their routes. */
+export const batonRoutes = batonPlugin;
+export default batonPlugin;

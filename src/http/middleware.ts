@@ -1,0 +1,89 @@
+/**
+ * What every adapter's middleware calls: the auth routes, guards for the
+ * app's own routes, and error mapping, over one validated set of options.
+ * Adapters only translate requests and responses; the decisions are here.
+ */
+import type { AccessClaims } from '../tokens/types.ts';
+import {
+  type AuthorizeOptions,
+  authenticateRequest,
+  bodyFields,
+  implicitRefreshCookies,
+} from './authenticate.ts';
+import { type ErrorResponseOptions, errorResponse, frameworkErrorResponse } from './errors.ts';
+import type { BatonHttpOptions, ResolvedOptions } from './options.ts';
+import { type AuthHandler, createAuthHandler } from './routes.ts';
+import type { AuthManager, HttpRequest, HttpResponse } from './types.ts';
+
+export interface GuardOptions extends AuthorizeOptions {
+  /** No token is fine (claims are null); a bad one is still refused, as in flask-jwt-extended. */
+  optional?: boolean;
+}
+
+export type GuardOutcome =
+  | {
+      ok: true;
+      /** Null only for an optional guard and a request without a token. */
+      claims: AccessClaims | null;
+      /** Set-Cookie values for the response (implicit refresh); set them before the route runs. */
+      cookies: string[];
+    }
+  | { ok: false; response: HttpResponse };
+
+/** Never throws: failures come back as the response to send. */
+export type Guard = (req: HttpRequest) => Promise<GuardOutcome>;
+
+export interface BatonHttp {
+  /** The auth routes and the JWKS. */
+  readonly handler: AuthHandler;
+  readonly options: ResolvedOptions;
+  /** Whether guards want the request body (the `body` token location). */
+  readonly guardsReadBody: boolean;
+  guard(options?: GuardOptions): Guard;
+  /** For the adapters' error handlers: Baton's errors and frameworks' own 4xx errors, in Baton's shape. */
+  errorResponse(error: unknown): HttpResponse;
+}
+
+const MAX_USER_AGENT = 512;
+
+export function createBatonHttp(manager: AuthManager, options: BatonHttpOptions = {}): BatonHttp {
+  const handler = createAuthHandler(manager, options);
+  const resolved = handler.options;
+  const errorOptions: ErrorResponseOptions = { realm: resolved.realm };
+  if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;
+  const { cookieMode, lookup, headerLimit } = resolved;
+  const guardsReadBody = lookup.locations.includes('body');
+
+  const guard = (guardOptions: GuardOptions = {}): Guard => {
+    const config = { ...guardOptions, cookieMode, lookup, headerLimit };
+    return async (req) => {
+      try {
+        const fields = guardsReadBody ? bodyFields(req, resolved.bodyLimit) : undefined;
+        let auth: ReturnType<typeof authenticateRequest>;
+        try {
+          auth = authenticateRequest(manager, req, config, fields);
+        } catch (error) {
+          const absent = (error as { code?: string }).code === 'missing_token';
+          if (absent && guardOptions.optional) return { ok: true, claims: null, cookies: [] };
+          throw error;
+        }
+        const context = {
+          userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null,
+          ip: req.ip ?? null,
+        };
+        const cookies = await implicitRefreshCookies(manager, auth, cookieMode, context);
+        return { ok: true, claims: auth.claims, cookies };
+      } catch (error) {
+        return { ok: false, response: errorResponse(error, errorOptions) };
+      }
+    };
+  };
+
+  return {
+    handler,
+    options: resolved,
+    guardsReadBody,
+    guard,
+    errorResponse: (error) => frameworkErrorResponse(error, errorOptions),
+  };
+}

@@ -1,0 +1,23 @@
+import type { DemoUser, DemoUsers } from '../../../demo/users.ts';
+import type { BatonHttpOptions } from '../../../src/http/options.ts';
+import type { SessionManager } from '../../../src/sessions/manager.ts';
+
+/** What a minimal app gets: a manager and a user directory, and Baton's options. */
+export interface AppDeps {
+  manager: SessionManager<DemoUser>;
+  users: DemoUsers;
+  options: BatonHttpOptions;
+}
+
+export interface StartedApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The demo's disable-user logic, in the few lines an app would write. */
+export async function disable(deps: AppDeps, username: string) {
+  const { BatonError } = await import('../../../src/core/errors.ts');
+  const user = deps.users.disable(username);
+  if (user === undefined) throw new BatonError('not_found', 'No such user');
+  return { username, disabled: true, revoked_sessions: await deps.manager.revokeUser(user.id) };
+}

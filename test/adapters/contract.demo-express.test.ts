@@ -1,0 +1,5 @@
+/** The HTTP contract on demo on express: see contract.ts. */
+import { describeContract } from './contract.ts';
+import { TARGETS } from './targets.ts';
+
+describeContract(TARGETS['demo/express']!);

@@ -1,0 +1,122 @@
+/**
+ * examples/{express,fastify,hono}/server.ts run as they are (a child process
+ * on a free port): log in, call a protected route, stop by PID. And the
+ * README's framework sections are copied from them, not written apart.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { assertError, call } from '../adapters/client.ts';
+
+const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+const children: ChildProcess[] = [];
+
+after(() => {
+  for (const child of children)
+    if (running(child) && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+});
+
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function start(framework: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${framework}/server.ts`], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      if (url) resolve({ url: url.replace(/\/$/, ''), child });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`${framework} example exited ${code}: ${out}`)));
+    setTimeout(() => reject(new Error(`${framework} example did not start: ${out}`)), 45_000).unref();
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (!running(child) || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid, 'SIGTERM');
+  await exited;
+}
+
+describe('examples', () => {
+  it('each example starts, logs in, and guards its routes', async () => {
+    // In parallel: three tsx start-ups are most of the time.
+    const started = await Promise.allSettled(FRAMEWORKS.map((framework) => start(framework)));
+    try {
+      for (const [i, result] of started.entries()) {
+        if (result.status === 'rejected') throw result.reason;
+        const { url } = result.value;
+        const label = FRAMEWORKS[i];
+        const login = await call(url, '/auth/login', { json: { username: 'thedude', password: 'abides' } });
+        assert.equal(login.status, 200, `${label}: ${login.text}`);
+        assert.equal(login.headers.getSetCookie().length, 3, `${label}: cookie mode`);
+        const token = String(login.json.access_token);
+        const me = await call(url, '/api/me', { token });
+        assert.equal(me.status, 200, `${label}: ${me.text}`);
+        assert.deepEqual(me.json, { user: '1', roles: ['user'] }, label);
+        assertError(await call(url, '/api/me'), 401, 'missing_token');
+        assertError(await call(url, '/api/admin', { method: 'POST', token }), 403, 'insufficient_scope');
+        assertError(
+          await call(url, '/auth/login', { json: { username: 'thedude', password: 'nope' } }),
+          401,
+          'invalid_credentials',
+        );
+      }
+    } finally {
+      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? stop(r.value.child) : undefined)));
+    }
+  });
+
+  it('each is a single file under 60 lines', () => {
+    for (const framework of FRAMEWORKS) {
+      const lines = readFileSync(`examples/${framework}/server.ts`, 'utf8').trimEnd().split('\n');
+      assert.ok(lines.length < 60, `${framework}: ${lines.length} lines`);
+    }
+  });
+});
+
+describe('README "Frameworks"', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Frameworks\n'));
+  const body = section.slice(0, section.indexOf('\n## ', 1) === -1 ? undefined : section.indexOf('\n## ', 1));
+
+  /** The README imports the package; the examples import its source. */
+  const toSource = (line: string) =>
+    line
+      .replace(/from 'baton\/(express|fastify|hono)'/, "from '../../src/adapters/$1.ts'")
+      .replace(/from 'baton'/, "from '../../src/index.ts'");
+
+  for (const framework of FRAMEWORKS) {
+    it(`${framework}: at most 20 lines, its code copied from the tested example`, () => {
+      const title = `### ${framework[0]?.toUpperCase()}${framework.slice(1)}`;
+      const start = body.indexOf(`\n${title}`);
+      assert.ok(start >= 0, `README has "${title}" under "## Frameworks"`);
+      const rest = body.slice(start + 1);
+      const end = rest.indexOf('\n### ', 1);
+      const subsection = (end === -1 ? rest : rest.slice(0, end)).trimEnd();
+      assert.ok(subsection.split('\n').length <= 20, `${title}: ${subsection.split('\n').length} lines`);
+      const code = /```ts\n([\s\S]*?)```/.exec(subsection)?.[1];
+      assert.ok(code, `${title} has a ts code block`);
+      const example = readFileSync(`examples/${framework}/server.ts`, 'utf8').split('\n');
+      let at = 0;
+      for (const line of code.trimEnd().split('\n').map(toSource)) {
+        if (line.trim() === '') continue;
+        const found = example.indexOf(line, at);
+        assert.ok(found >= 0, `${title}: not in examples/${framework}/server.ts (in order): ${line}`);
+        at = found + 1;
+      }
+    });
+  }
+});
