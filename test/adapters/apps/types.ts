@@ -1,4 +1,5 @@
 import type { DemoUser, DemoUsers } from '../../../demo/users.ts';
+import { BatonError } from '../../../src/core/errors.ts';
 import type { BatonHttpOptions } from '../../../src/http/options.ts';
 import type { SessionManager } from '../../../src/sessions/manager.ts';
 
@@ -16,7 +17,6 @@ export interface StartedApp {
 
 /** The demo's disable-user logic, in the few lines an app would write. */
 export async function disable(deps: AppDeps, username: string) {
-  const { BatonError } = await import('../../../src/core/errors.ts');
   const user = deps.users.disable(username);
   if (user === undefined) throw new BatonError('not_found', 'No such user');
   return { username, disabled: true, revoked_sessions: await deps.manager.revokeUser(user.id) };
