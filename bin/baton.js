@@ -43,7 +43,9 @@ async function load() {
     const { register } = await import('tsx/esm/api');
     register();
   } catch {
-    process.stderr.write('baton: running from source needs tsx (npm install), or build first: npm run build\n');
+    process.stderr.write(
+      'baton: running from source needs tsx (npm install), or build first: npm run build\n',
+    );
     process.exit(1);
   }
   return import(source.href);

@@ -145,11 +145,6 @@ async function show(res: Response): Promise<void> {
   }
 }
 
-function csrf(): Record<string, string> {
-  const match = document.cookie.match(/(?:^|;\s*)baton_csrf=([^;]*)/);
-  return match?.[1] ? { 'X-CSRF-Token': decodeURIComponent(match[1]) } : {};
-}
-
 async function guarded(action: () => Promise<void>): Promise<void> {
   try {
     await action();
