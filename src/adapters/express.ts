@@ -6,8 +6,12 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
-import { type BatonHttp, createBatonHttp, type GuardOptions } from '../http/middleware.ts';
-import type { BatonHttpOptions } from '../http/options.ts';
+import {
+  type BatonHttp,
+  type BatonHttpInit,
+  createBatonHttp,
+  type GuardOptions,
+} from '../http/middleware.ts';
 import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
@@ -31,7 +35,7 @@ export interface ExpressAdapterOptions {
   clientIp?: (req: Request) => string | undefined;
 }
 
-export type ExpressBatonOptions = BatonHttpOptions & ExpressAdapterOptions;
+export type ExpressBatonOptions = BatonHttpInit & ExpressAdapterOptions;
 
 export interface ExpressBaton {
   /** `app.use(baton.routes)`, before any body parser: every auth route and the JWKS; other requests pass on. */

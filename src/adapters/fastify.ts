@@ -8,8 +8,12 @@ import fp from 'fastify-plugin';
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
-import { type BatonHttp, createBatonHttp, type GuardOptions } from '../http/middleware.ts';
-import type { BatonHttpOptions } from '../http/options.ts';
+import {
+  type BatonHttp,
+  type BatonHttpInit,
+  createBatonHttp,
+  type GuardOptions,
+} from '../http/middleware.ts';
 import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
@@ -43,7 +47,7 @@ export interface FastifyBaton {
   errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply;
 }
 
-export interface FastifyBatonOptions extends BatonHttpOptions {
+export interface FastifyBatonOptions extends BatonHttpInit {
   manager: AuthManager;
   /** The peer address. Default `request.ip` (which honours Fastify's `trustProxy`). */
   clientIp?: (request: FastifyRequest) => string | undefined;

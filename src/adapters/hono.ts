@@ -6,8 +6,12 @@ import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import type { AuthenticateOptions, AuthorizeOptions } from '../http/authenticate.ts';
 import { readBodyLimited } from '../http/body.ts';
 import { type ErrorResponseOptions, frameworkErrorResponse } from '../http/errors.ts';
-import { type BatonHttp, createBatonHttp, type GuardOptions } from '../http/middleware.ts';
-import type { BatonHttpOptions } from '../http/options.ts';
+import {
+  type BatonHttp,
+  type BatonHttpInit,
+  createBatonHttp,
+  type GuardOptions,
+} from '../http/middleware.ts';
 import type { AuthManager, HttpRequest, HttpResponse } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
@@ -21,7 +25,7 @@ export interface HonoAdapterOptions {
   clientIp?: (c: Context) => string | undefined;
 }
 
-export type HonoBatonOptions = BatonHttpOptions & HonoAdapterOptions;
+export type HonoBatonOptions = BatonHttpInit & HonoAdapterOptions;
 
 export interface HonoBaton {
   /** Middleware serving every auth route (and the JWKS); other requests pass through untouched. */

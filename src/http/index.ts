@@ -38,6 +38,7 @@ export {
 } from './extract.ts';
 export {
   type BatonHttp,
+  type BatonHttpInit,
   createBatonHttp,
   type Guard,
   type GuardOptions,
@@ -45,6 +46,13 @@ export {
 } from './middleware.ts';
 export { JWT_BEARER_GRANT } from './oauth.ts';
 export type { BatonHttpOptions } from './options.ts';
+export {
+  createPerClientHandler,
+  isPerClientManager,
+  type LoginPayloadInput,
+  type PerClientHandlerOptions,
+  type PerClientRouteOptions,
+} from './per-client-routes.ts';
 export { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
 export type { CookieModeOptions } from './session-cookies.ts';
 export {

@@ -3,6 +3,8 @@
  * app's own routes, and error mapping, over one validated set of options.
  * Adapters only translate requests and responses; the decisions are here.
  */
+
+import { BatonError } from '../core/errors.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import {
   type AuthorizeOptions,
@@ -12,8 +14,25 @@ import {
 } from './authenticate.ts';
 import { type ErrorResponseOptions, errorResponse, frameworkErrorResponse } from './errors.ts';
 import type { BatonHttpOptions, ResolvedOptions } from './options.ts';
+import {
+  createPerClientHandler,
+  isPerClientManager,
+  type PerClientRouteOptions,
+} from './per-client-routes.ts';
 import { type AuthHandler, createAuthHandler } from './routes.ts';
 import type { AuthManager, HttpRequest, HttpResponse } from './types.ts';
+
+/**
+ * What `createBatonHttp` and every adapter's `createBaton`/plugin take: the
+ * HTTP options, plus the per-client strategy's route options. A per-client
+ * manager (`createAuthManager({ strategy: 'per-client' })`) gets the
+ * per-client routes (`/delegate/`, `<prefix>/delegate`, `<prefix>/refresh-tokens`)
+ * on its own; `perClient` only tunes them.
+ */
+export interface BatonHttpInit extends BatonHttpOptions {
+  /** The per-client strategy's routes: delegate path and login response hook. Only with a per-client manager. */
+  perClient?: PerClientRouteOptions;
+}
 
 export interface GuardOptions extends AuthorizeOptions {
   /** No token is fine (claims are null); a bad one is still refused, as in flask-jwt-extended. */
@@ -46,8 +65,21 @@ export interface BatonHttp {
 
 const MAX_USER_AGENT = 512;
 
-export function createBatonHttp(manager: AuthManager, options: BatonHttpOptions = {}): BatonHttp {
-  const handler = createAuthHandler(manager, options);
+/** The auth routes of a manager: the per-client ones for a per-client manager, the standard ones otherwise. */
+function handlerFor(manager: AuthManager, options: BatonHttpInit): AuthHandler {
+  const { perClient, ...httpOptions } = options;
+  if (isPerClientManager(manager)) return createPerClientHandler(manager, { ...httpOptions, ...perClient });
+  if (perClient !== undefined) {
+    throw new BatonError(
+      'invalid_options',
+      'Invalid Baton HTTP options: perClient needs a per-client manager (createAuthManager({ strategy: "per-client" }))',
+    );
+  }
+  return createAuthHandler(manager, httpOptions);
+}
+
+export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {}): BatonHttp {
+  const handler = handlerFor(manager, options);
   const resolved = handler.options;
   const errorOptions: ErrorResponseOptions = { realm: resolved.realm };
   if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;

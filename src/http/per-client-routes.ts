@@ -23,7 +23,8 @@ export interface LoginPayloadInput {
   refreshTokenFor(clientId: string): Promise<string | null>;
 }
 
-export interface PerClientHandlerOptions extends AuthHandlerOptions {
+/** The per-client routes' own options (what `createBaton(manager, { perClient })` takes). */
+export interface PerClientRouteOptions {
   /** The DRF route, outside the prefix. Default `/delegate/`; `<prefix>/delegate` is always served. */
   delegatePath?: string | false;
   /**
@@ -32,6 +33,21 @@ export interface PerClientHandlerOptions extends AuthHandlerOptions {
    * long-running token as `refresh_token`).
    */
   loginResponse?(input: LoginPayloadInput): MaybePromise<Record<string, unknown>>;
+}
+
+export interface PerClientHandlerOptions extends AuthHandlerOptions, PerClientRouteOptions {}
+
+/** A per-client strategy's manager (structural, so the HTTP layer does not load the class). */
+export function isPerClientManager(manager: unknown): manager is PerClientStrategy {
+  const m = manager as Partial<Record<string, unknown>> | null;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    m.strategy === 'per-client' &&
+    ['delegate', 'listTokens', 'createToken', 'deleteToken', 'refreshTokenFor'].every(
+      (name) => typeof m[name] === 'function',
+    )
+  );
 }
 
 type Own = (req: HttpRequest, fields: () => Fields, param?: string) => Promise<HttpResponse>;
