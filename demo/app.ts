@@ -7,7 +7,7 @@
 import { BatonError } from '../src/core/errors.ts';
 import { type Fields, requiredString } from '../src/http/body.ts';
 import type { BatonHttpOptions } from '../src/http/options.ts';
-import type { SessionManager } from '../src/sessions/manager.ts';
+import type { AnyAuthManager } from '../src/sessions/strategies/index.ts';
 import type { AccessClaims } from '../src/tokens/types.ts';
 import type { DemoUser, DemoUsers } from './users.ts';
 
@@ -17,7 +17,7 @@ export type DemoAdapter = (typeof DEMO_ADAPTERS)[number];
 export const DEMO_CLIENT = { id: 'demo-client', secret: 'demo-secret' } as const;
 
 export interface DemoContext {
-  manager: SessionManager<DemoUser>;
+  manager: AnyAuthManager<DemoUser>;
   users: DemoUsers;
   authOptions: BatonHttpOptions;
 }
@@ -82,8 +82,12 @@ export async function disableUser(ctx: DemoContext, fields: Fields) {
   const username = requiredString(fields, 'username', { maxLength: 256 });
   const user = ctx.users.disable(username);
   if (user === undefined) throw new BatonError('not_found', 'No such user');
-  const revoked = await ctx.manager.revokeUser(user.id);
-  return { username, disabled: true, revoked_sessions: revoked };
+  if ('revokeUser' in ctx.manager) {
+    return { username, disabled: true, revoked_sessions: await ctx.manager.revokeUser(user.id) };
+  }
+  // Strategies without a per-user session index check the user at their next refresh
+  // (single-token: the seed's behaviour, access continues until the token expires).
+  return { username, disabled: true, revoked_sessions: null };
 }
 
 export async function createDemoApp(adapter: DemoAdapter, ctx: DemoContext): Promise<DemoApp> {

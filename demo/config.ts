@@ -6,6 +6,10 @@ import { DEMO_ADAPTERS, type DemoAdapter } from './app.ts';
 
 export const DEMO_ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'HS256', 'ES256', 'RS256'];
 
+/** BATON_STRATEGY: the refresh-token design the demo runs (see createAuthManager). */
+export const DEMO_STRATEGIES = ['rotating', 'jwt', 'single-token', 'per-client', 'callbacks'] as const;
+export type DemoStrategy = (typeof DEMO_STRATEGIES)[number];
+
 export class DemoConfigError extends Error {
   override readonly name = 'DemoConfigError';
 }
@@ -25,6 +29,8 @@ export interface DemoEnvConfig {
   /** Cookie mode: renew access cookies expiring within this window (BATON_IMPLICIT_REFRESH; unset or 0: off). */
   implicitRefresh?: Duration;
   adapter: DemoAdapter;
+  /** BATON_STRATEGY; default `rotating`. */
+  strategy: DemoStrategy;
 }
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
@@ -68,9 +74,11 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
       `BATON_ALG must be one of ${DEMO_ALGORITHMS.join(', ')}, got ${JSON.stringify(env.BATON_ALG)}`,
     );
   }
-  const strategy = env.BATON_STRATEGY?.trim();
-  if (strategy && strategy !== 'rotating') {
-    throw new DemoConfigError(`BATON_STRATEGY=${strategy} is not available in this demo; use rotating`);
+  const strategy = (env.BATON_STRATEGY?.trim().toLowerCase() || 'rotating') as DemoStrategy;
+  if (!DEMO_STRATEGIES.includes(strategy)) {
+    throw new DemoConfigError(
+      `BATON_STRATEGY must be one of ${DEMO_STRATEGIES.join(', ')}, got ${JSON.stringify(env.BATON_STRATEGY)}`,
+    );
   }
   const adapter = (env.BATON_ADAPTER?.trim().toLowerCase() || 'hono') as DemoAdapter;
   if (!DEMO_ADAPTERS.includes(adapter)) {
@@ -94,6 +102,7 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     dataDir: env.BATON_DATA_DIR?.trim() || './.baton',
     cookies: flag(env, 'BATON_COOKIES', true),
     adapter,
+    strategy,
     ...(implicitRefresh === undefined ? {} : { implicitRefresh }),
     ...(accessTtl === undefined ? {} : { accessTtl }),
     ...(refreshTtl === undefined ? {} : { refreshTtl }),

@@ -9,16 +9,24 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../src/core/clock.ts';
 import type { Duration } from '../src/core/duration.ts';
 import type { CookieModeOptions } from '../src/http/session-cookies.ts';
-import { SessionManager } from '../src/sessions/manager.ts';
-import type { RateLimitOptions } from '../src/sessions/types.ts';
+import type { SessionManager } from '../src/sessions/manager.ts';
+import {
+  type AnyAuthManager,
+  type CallbacksStrategy,
+  createAuthManager,
+  type JwtStrategy,
+  type PerClientStrategy,
+  type SingleTokenStrategy,
+} from '../src/sessions/strategies/index.ts';
+import type { RateLimitOptions, StrategyBaseOptions } from '../src/sessions/types.ts';
 import { MemoryStore } from '../src/stores/memory.ts';
 import { SqliteStore } from '../src/stores/sqlite.ts';
 import type { SessionStore } from '../src/stores/types.ts';
 import type { Algorithm } from '../src/tokens/types.ts';
 import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
-import { checkStoreSpec, configFromEnv, DemoConfigError } from './config.ts';
+import { checkStoreSpec, configFromEnv, DemoConfigError, type DemoStrategy } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
-import { DEFAULT_SCRYPT_COST, DemoUsers, type ScryptCost } from './users.ts';
+import { DEFAULT_SCRYPT_COST, type DemoUser, DemoUsers, type ScryptCost } from './users.ts';
 
 export interface DemoOptions {
   /** Default 3000; 0 picks a free port. */
@@ -46,6 +54,8 @@ export interface DemoOptions {
   implicitRefresh?: Duration | false;
   /** The framework the demo runs on, through its Baton adapter. Default `hono`. */
   adapter?: DemoAdapter;
+  /** The refresh-token design (BATON_STRATEGY). Default `rotating`; `grace` applies to it only. */
+  strategy?: DemoStrategy;
   clock?: Clock;
   /** Tests lower it; the demo keeps scrypt's default cost. */
   passwordCost?: ScryptCost;
@@ -54,10 +64,23 @@ export interface DemoOptions {
   onUnexpectedError?: (error: unknown) => void;
 }
 
-export interface RunningDemo {
+/** The manager each strategy runs on. */
+export type DemoManagerFor<S extends DemoStrategy> = {
+  rotating: SessionManager<DemoUser>;
+  jwt: JwtStrategy<DemoUser>;
+  'single-token': SingleTokenStrategy<DemoUser>;
+  'per-client': PerClientStrategy<DemoUser>;
+  callbacks: CallbacksStrategy<DemoUser>;
+}[S];
+
+export type DemoManager = AnyAuthManager<DemoUser>;
+
+export interface RunningDemo<M extends DemoManager = SessionManager<DemoUser>> {
   url: string;
-  manager: SessionManager;
+  manager: M;
   users: DemoUsers;
+  /** The callbacks strategy's store (user id -> refresh token), as a sanic-jwt app keeps it; empty otherwise. */
+  refreshTokens: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -71,7 +94,9 @@ function openStore(spec: string, dataDir: string): SessionStore {
   return new SqliteStore({ path: isAbsolute(path) ? path : resolve(dataDir, path) });
 }
 
-export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
+export async function startDemo<S extends DemoStrategy = 'rotating'>(
+  options: DemoOptions & { strategy?: S } = {},
+): Promise<RunningDemo<DemoManagerFor<S>>> {
   const alg = options.alg ?? 'EdDSA';
   const dataDir = resolve(options.dataDir ?? './.baton');
   const key = options.signingKey
@@ -79,20 +104,25 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     : await loadSigningKey(dataDir, alg);
   const refreshKey = await loadRefreshKey(dataDir);
   const users = await DemoUsers.create(options.passwordCost ?? DEFAULT_SCRYPT_COST);
-  const manager = new SessionManager({
-    issuer: DEMO_ISSUER,
-    audience: DEMO_AUDIENCE,
-    keys: [key],
-    refreshKey,
-    store: openStore(options.store ?? 'sqlite:./baton.db', dataDir),
-    loadUser: users.load,
-    verifyCredentials: users.verify,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
-    ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
-    ...(options.grace === undefined ? {} : { graceWindow: options.grace }),
-    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
-  });
+  const refreshTokens = new Map<string, string>();
+  const manager = createManager(
+    options.strategy ?? 'rotating',
+    options,
+    {
+      issuer: DEMO_ISSUER,
+      audience: DEMO_AUDIENCE,
+      keys: [key],
+      refreshKey,
+      store: openStore(options.store ?? 'sqlite:./baton.db', dataDir),
+      loadUser: users.load,
+      verifyCredentials: users.verify,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
+      ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
+      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+    },
+    refreshTokens,
+  ) as DemoManagerFor<S>;
   try {
     await manager.ready;
   } catch (error) {
@@ -120,11 +150,49 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     url: `http://${shownHost}:${listening.port}`,
     manager,
     users,
+    refreshTokens,
     close() {
       closed ??= listening.close().then(() => manager.close());
       return closed;
     },
   };
+}
+
+type DemoBaseOptions = StrategyBaseOptions<DemoUser> & { refreshKey: Uint8Array };
+
+/**
+ * The manager of one strategy over the demo's users, keys and store. The
+ * callbacks strategy keeps its refresh tokens in a Map, the way a sanic-jwt
+ * app keeps them in Redis (one per user).
+ */
+function createManager(
+  strategy: DemoStrategy,
+  options: DemoOptions,
+  base: DemoBaseOptions,
+  refreshTokens: Map<string, string>,
+): DemoManager {
+  switch (strategy) {
+    case 'rotating':
+      return createAuthManager<DemoUser, { strategy: 'rotating' } & typeof base>({
+        ...base,
+        strategy,
+        ...(options.grace === undefined ? {} : { graceWindow: options.grace }),
+      });
+    case 'jwt':
+      return createAuthManager<DemoUser, { strategy: 'jwt' } & typeof base>({ ...base, strategy });
+    case 'single-token':
+      return createAuthManager<DemoUser, { strategy: 'single-token' } & typeof base>({ ...base, strategy });
+    case 'per-client':
+      return createAuthManager<DemoUser, { strategy: 'per-client' } & typeof base>({ ...base, strategy });
+    case 'callbacks':
+      return createAuthManager({
+        ...base,
+        strategy,
+        storeRefreshToken: (userId: string, token: string) => refreshTokens.set(userId, token),
+        retrieveRefreshToken: (userId: string) => refreshTokens.get(userId),
+        revokeRefreshToken: (userId: string) => refreshTokens.delete(userId),
+      });
+  }
 }
 
 function cookieMode(options: DemoOptions): boolean | CookieModeOptions {
@@ -135,10 +203,11 @@ function cookieMode(options: DemoOptions): boolean | CookieModeOptions {
   return { implicitRefresh: implicit, ...(cookies === true ? {} : cookies) };
 }
 
-function printBanner(url: string, adapter: DemoAdapter): void {
+function printBanner(url: string, adapter: DemoAdapter, strategy: DemoStrategy): void {
   const lines = [
     `Baton demo listening on ${url}`,
     `Running on ${adapter} (BATON_ADAPTER=express|fastify|hono)`,
+    `Strategy: ${strategy} (BATON_STRATEGY=rotating|jwt|single-token|per-client|callbacks)`,
     '',
     'Demo users:',
     ...DemoUsers.accounts.map((a) => `  ${a.username} / ${a.password}  (roles: ${a.roles.join(', ')})`),
@@ -160,7 +229,7 @@ async function main(): Promise<void> {
     console.error(`baton demo: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);
   }
-  let demo: RunningDemo;
+  let demo: RunningDemo<DemoManager>;
   try {
     demo = await startDemo(config);
   } catch (error) {
@@ -170,7 +239,7 @@ async function main(): Promise<void> {
       error instanceof DemoConfigError || (error as { code?: string }).code === 'invalid_options' ? 2 : 1,
     );
   }
-  printBanner(demo.url, config.adapter ?? 'hono');
+  printBanner(demo.url, config.adapter, config.strategy);
   const stop = () => {
     demo.close().then(
       () => process.exit(0),

@@ -2,15 +2,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DemoOptions, type RunningDemo, startDemo } from '../../demo/server.ts';
+import type { DemoStrategy } from '../../demo/config.ts';
+import { type DemoManagerFor, type DemoOptions, type RunningDemo, startDemo } from '../../demo/server.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { FAST_SCRYPT } from '../adapters/targets.ts';
 
 export { assertError, call, type Reply } from '../adapters/client.ts';
 export { FAST_SCRYPT };
 
-export interface Harness {
-  demo: RunningDemo;
+export interface Harness<S extends DemoStrategy = 'rotating'> {
+  demo: RunningDemo<DemoManagerFor<S>>;
   /** Errors that reached the generic 500 path; a test expects none. */
   unexpected: unknown[];
   clock: ManualClock;
@@ -19,11 +20,13 @@ export interface Harness {
 }
 
 /** A demo on port 0 with a temp data dir, a manual clock, short TTLs and a cheap password hash. */
-export async function startHarness(options: DemoOptions = {}): Promise<Harness> {
+export async function startHarness<S extends DemoStrategy = 'rotating'>(
+  options: DemoOptions & { strategy?: S } = {},
+): Promise<Harness<S>> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-demo-'));
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2030, 0, 1));
   const unexpected: unknown[] = [];
-  const demo = await startDemo({
+  const demo = await startDemo<S>({
     port: 0,
     dataDir,
     clock,

@@ -149,6 +149,7 @@ describe('configuration from the environment', () => {
       BATON_SIGNING_KEY: 'secret',
       BATON_ADAPTER: 'Fastify',
       BATON_IMPLICIT_REFRESH: '2m',
+      BATON_STRATEGY: 'Single-Token',
     });
     assert.deepEqual(
       { ...config },
@@ -164,10 +165,15 @@ describe('configuration from the environment', () => {
         cookies: false,
         signingKey: 'secret',
         adapter: 'fastify',
+        strategy: 'single-token',
         implicitRefresh: 120,
       },
     );
     assert.equal(configFromEnv({ BATON_REFRESH_TTL: 'never' }).refreshTtl, null);
+    assert.equal(configFromEnv({}).strategy, 'rotating');
+    for (const strategy of ['rotating', 'jwt', 'single-token', 'per-client', 'callbacks']) {
+      assert.equal(configFromEnv({ BATON_STRATEGY: strategy }).strategy, strategy);
+    }
   });
 
   it('refuses bad values with a message naming the variable', () => {
@@ -182,7 +188,8 @@ describe('configuration from the environment', () => {
       ['BATON_STORE', 'redis://localhost'],
       ['BATON_COOKIES', 'maybe'],
       ['BATON_ADAPTER', 'koa'],
-      ['BATON_STRATEGY', 'jwt'],
+      ['BATON_STRATEGY', 'stateless'],
+      ['BATON_STRATEGY', 'per_client'],
       ['BATON_IMPLICIT_REFRESH', 'soon'],
     ] as const) {
       assert.throws(
