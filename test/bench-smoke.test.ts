@@ -74,7 +74,16 @@ describe('npm run bench (smoke mode)', () => {
       );
       for (const fw of http.frameworks) {
         const routes = fw.cases.map((c) => c.route);
-        for (const route of ['/noauth', '/floor', '/baton', '/baton-nocache', '/lib']) {
+        for (const route of [
+          '/noauth',
+          '/header',
+          '/floor',
+          '/baton',
+          '/baton-nocache',
+          '/adapter',
+          '/nocache/adapter',
+          '/lib',
+        ]) {
           assert.ok(routes.includes(route), `${fw.framework} ${route}`);
         }
         for (const c of fw.cases) finitePositive(c.reqPerSec.median, `${fw.framework} ${c.route}`);

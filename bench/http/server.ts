@@ -7,6 +7,8 @@
  * Every route answers the same small JSON body; they differ only in how the
  * request is authenticated:
  *   /noauth         nothing
+ *   /header         reads the Authorization header as /floor and /baton do, checks the Bearer
+ *                   prefix, verifies nothing: what reading the header costs on its own
  *   /floor          the node:crypto floor (bench/floor.ts) on the Bearer token
  *   /baton          a minimal Baton middleware: bearerToken() from src/http, then
  *                   SessionManager.verifyAccessToken (verified-token cache on, the default)
@@ -15,6 +17,11 @@
  *                   .requireAuth() (Fastify: the plugin's app.baton.requireAuth() on onRequest)
  *   /nocache/adapter the same on the manager with `verifyCache: false`
  *   /lib            the framework's usual JWT middleware: hono/jwt, @fastify/jwt, express-jwt
+ *
+ * On Hono, /header, /floor and /baton read the header from the Node request
+ * (`c.env.incoming`, as @hono/node-server provides it) when it is there:
+ * `c.req.header()` makes Hono build a whole Headers object for the request
+ * first, which costs more than a cached verify.
  *
  * All verify the same HS256 access token, issued by SessionManager at start.
  * Prints one JSON line `{ "ports": { framework: port }, "token" }` on stdout
@@ -85,9 +92,17 @@ async function startHono(): Promise<number> {
   const { createBaton } = await import('../../src/adapters/hono.ts');
   const app = new Hono<{ Variables: { auth: AccessClaims; jwtPayload: { sub: string } } }>();
   const json = { 'content-type': 'application/json' };
+  type NodeEnv = { incoming?: { headers: Record<string, string | string[] | undefined> } };
+  const authorization = (c: { env: unknown; req: { header(name: string): string | undefined } }) => {
+    const value = (c.env as NodeEnv | undefined)?.incoming?.headers.authorization;
+    return typeof value === 'string' ? value : c.req.header('authorization');
+  };
   app.get('/noauth', (c) => c.body(body('anonymous'), 200, json));
+  app.get('/header', (c) =>
+    authorization(c)?.startsWith('Bearer ') ? c.body(body('header'), 200, json) : c.body('{}', 401, json),
+  );
   app.get('/floor', (c) => {
-    const sub = floorCheck(c.req.header('authorization'));
+    const sub = floorCheck(authorization(c));
     return sub === undefined ? c.body('{"error":"invalid_token"}', 401, json) : c.body(body(sub), 200, json);
   });
   for (const [path, verifier] of [
@@ -95,7 +110,7 @@ async function startHono(): Promise<number> {
     ['/baton-nocache', uncached],
   ] as const) {
     app.get(path, (c) => {
-      const result = batonCheck(verifier, c.req.header('authorization'));
+      const result = batonCheck(verifier, authorization(c));
       if ('error' in result) {
         return c.body(
           result.error.body ?? '',
@@ -137,6 +152,11 @@ async function startFastify(): Promise<number> {
     text: string,
   ) => reply.code(status).header('content-type', 'application/json').send(text);
   app.get('/noauth', async (_request, reply) => send(reply, 200, body('anonymous')));
+  app.get('/header', async (request, reply) =>
+    request.headers.authorization?.startsWith('Bearer ')
+      ? send(reply, 200, body('header'))
+      : send(reply, 401, '{}'),
+  );
   app.get('/floor', async (request, reply) => {
     const sub = floorCheck(request.headers.authorization);
     return sub === undefined ? send(reply, 401, '{"error":"invalid_token"}') : send(reply, 200, body(sub));
@@ -188,6 +208,9 @@ async function startExpress(): Promise<number> {
   const send = (res: import('express').Response, status: number, text: string) =>
     res.status(status).type('application/json').send(text);
   app.get('/noauth', (_req, res) => send(res, 200, body('anonymous')));
+  app.get('/header', (req, res) =>
+    req.headers.authorization?.startsWith('Bearer ') ? send(res, 200, body('header')) : send(res, 401, '{}'),
+  );
   app.get('/floor', (req, res) => {
     const sub = floorCheck(req.headers.authorization);
     if (sub === undefined) send(res, 401, '{"error":"invalid_token"}');

@@ -25,7 +25,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
     case 'full':
       return {
         tokens: {
-          budget: { warmupMs: 200, roundMs: 120, rounds: 7 },
+          budget: { warmupMs: 200, roundMs: 50, rounds: 15 },
           poolSize: 2048,
           missCacheMax: 1024,
           algs: BENCH_ALGS,
@@ -39,7 +39,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
         },
         refresh: { stores: ALL_STORES, concurrency: [1, 8, 64], runMs: 700, warmupMs: 200, rounds: 3 },
         scaling: {
-          budget: { warmupMs: 150, roundMs: 120, rounds: 7 },
+          budget: { warmupMs: 150, roundMs: 50, rounds: 15 },
           revokedSizes: [0, 10_000, 1_000_000],
           sessionSizes: [1_000, 100_000, 1_000_000],
           refreshStores: ['memory', 'sqlite'],

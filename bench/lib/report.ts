@@ -99,15 +99,27 @@ export function renderMarkdown(result: BenchResult): string {
       out.push('');
       out.push(
         table(
-          ['route', 'auth', 'req/s (median)', 'min–max', 'p99 ms', 'cost vs no auth', 'cost IQR'],
+          [
+            'route',
+            'auth',
+            'req/s (wall)',
+            'min–max',
+            'req per server CPU-s',
+            'p99 ms',
+            'cost vs no auth',
+            'cost IQR',
+            'cost vs /header',
+          ],
           fw.cases.map((c) => [
             `\`${c.route}\``,
             c.label,
             si(c.reqPerSec.median),
             range(c.reqPerSec, si),
-            c.p99Ms.median.toFixed(2),
+            c.reqPerCpuSec ? si(c.reqPerCpuSec.median) : 'n/a',
+            c.p99Ms.median.toFixed(0),
             c.route === '/noauth' ? '—' : pct(c.cost.median),
             c.route === '/noauth' ? '—' : iqr(c.cost, pct),
+            c.route === '/noauth' || c.route === '/header' ? '—' : pct(c.costOverHeader.median),
           ]),
         ),
       );

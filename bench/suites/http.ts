@@ -47,6 +47,8 @@ export interface HttpCase {
   p99Ms: Spread;
   /** Per round: 1 - throughput of this route / throughput of /noauth in the same round (per CPU-second when known). */
   cost: Spread;
+  /** The same against /header: the cost of verifying, the framework's cost of reading a header left out. */
+  costOverHeader: Spread;
 }
 
 export interface HttpFramework {
@@ -65,6 +67,7 @@ export interface HttpResult {
 
 const LABELS: Record<string, string> = {
   '/noauth': 'no auth',
+  '/header': 'reads the Authorization header, verifies nothing',
   '/floor': 'node:crypto floor verify',
   '/baton': 'Baton (verify cache on, token reused)',
   '/baton-nocache': 'Baton (verify cache off)',
@@ -191,6 +194,7 @@ export async function runHttp(config: HttpConfig, log: (line: string) => void): 
     for (const framework of config.frameworks) {
       const routes = [
         '/noauth',
+        '/header',
         '/floor',
         '/baton',
         '/baton-nocache',
@@ -224,6 +228,9 @@ export async function runHttp(config: HttpConfig, log: (line: string) => void): 
         reqPerCpuSec: cpuKnown ? spread(perCpu[index]!) : null,
         p99Ms: spread(p99[index]!),
         cost: spread(basis[index]!.map((value, r) => 1 - value / noauth[r]!)),
+        costOverHeader: spread(
+          basis[index]!.map((value, r) => 1 - value / basis[routes.indexOf('/header')]![r]!),
+        ),
       }));
       frameworks.push({ framework, cases });
       const baton = cases.find((c) => c.route === '/baton')!;

@@ -127,37 +127,14 @@ function opsFor(key: SigningKey): KeyOps {
 // Encoding.
 
 const BASE64URL_CHUNK = /^[A-Za-z0-9_-]+$/;
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Payload and signature of a compact JWS, matched from `lastIndex` (sticky) to the end. */
+const COMPACT_TAIL = /[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/y;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** Value of each base64url character by char code (ASCII only), -1 for anything else. */
 const VALUE = new Int8Array(128).fill(-1);
 for (let index = 0; index < ALPHABET.length; index++) VALUE[ALPHABET.charCodeAt(index)] = index;
 const DOT = 46;
-
-// Set by scanCompact: where the two dots of the token it accepted are.
-let scannedFirstDot = 0;
-let scannedLastDot = 0;
-
-/**
- * Accepts exactly what /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
- * accepts, and notes where the dots are. One pass over the characters: about
- * twice as fast as that regex plus indexOf and lastIndexOf on a 500-character token.
- */
-function scanCompact(token: string): boolean {
-  const length = token.length;
-  let firstDot = -1;
-  let lastDot = -1;
-  for (let index = 0; index < length; index++) {
-    const code = token.charCodeAt(index);
-    if (code < 128 && VALUE[code]! >= 0) continue;
-    if (code !== DOT || lastDot !== -1) return false;
-    if (firstDot === -1) firstDot = index;
-    else lastDot = index;
-  }
-  if (firstDot <= 0 || lastDot === firstDot + 1 || lastDot === length - 1 || lastDot === -1) return false;
-  scannedFirstDot = firstDot;
-  scannedLastDot = lastDot;
-  return true;
-}
 
 /**
  * Unpadded base64url has exactly one spelling per byte string: the length is
@@ -339,16 +316,28 @@ const HEADER_MEMO_SIZE = 64;
 function verifyCompact(token: string, options: VerifyJwsOptions, memo: HeaderMemo | undefined): VerifiedJws {
   if (typeof token !== 'string') throw invalid('token must be a string');
   if (token.length > (options.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH)) throw invalid('token too long');
-  if (!scanCompact(token)) throw invalid('malformed token');
-  const firstDot = scannedFirstDot;
-  const lastDot = scannedLastDot;
-
+  // The most recent header segment is recognised in place, without slicing or hashing it; it
+  // passed the compact-form check before, so only the rest of the token needs it now.
+  let resolved = memo?.last;
+  let firstDot: number;
+  if (
+    resolved !== undefined &&
+    token.charCodeAt(resolved.segment.length) === DOT &&
+    token.startsWith(resolved.segment)
+  ) {
+    firstDot = resolved.segment.length;
+    COMPACT_TAIL.lastIndex = firstDot + 1;
+    if (!COMPACT_TAIL.test(token)) throw invalid('malformed token');
+  } else {
+    if (!COMPACT.test(token)) throw invalid('malformed token');
+    firstDot = token.indexOf('.');
+    resolved = undefined;
+  }
+  const lastDot = token.lastIndexOf('.');
   if (!isCanonicalAt(token, firstDot + 1, lastDot) || !isCanonicalAt(token, lastDot + 1, token.length)) {
     throw invalid('malformed token');
   }
-  // The most recent header is compared in place, without slicing or hashing it.
-  let resolved = memo?.last;
-  if (resolved === undefined || resolved.segment.length !== firstDot || !token.startsWith(resolved.segment)) {
+  if (resolved === undefined) {
     const segment = token.slice(0, firstDot);
     resolved = memo?.bySegment.get(segment);
     if (resolved === undefined) {
