@@ -1,6 +1,7 @@
 /** Demo settings from the environment. Bad values fail fast with one clear line (exit code 2). */
 import { type Duration, parseDuration } from '../src/core/duration.ts';
 import { isBatonError } from '../src/core/errors.ts';
+import { parseStoreUrl, StoreUrlError } from '../src/stores/open.ts';
 import type { Algorithm } from '../src/tokens/types.ts';
 import { DEMO_ADAPTERS, type DemoAdapter } from './app.ts';
 
@@ -51,15 +52,18 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
   throw new DemoConfigError(`${name} must be 1 or 0, got ${JSON.stringify(env[name])}`);
 }
 
-/** Checks a store spec: `memory` or `sqlite:<path>`. */
+/**
+ * Checks a store spec with the library's parser: `memory`, `sqlite:<path>`,
+ * `redis://...` or `postgres://...`.
+ */
 export function checkStoreSpec(spec: string): string {
-  if (spec === 'memory' || /^sqlite:.+/.test(spec)) return spec;
-  if (/^(redis|rediss|postgres|postgresql):\/\//.test(spec)) {
-    throw new DemoConfigError(
-      `BATON_STORE ${spec.split(':')[0]} is not available in this demo; use memory or sqlite:<path>`,
-    );
+  try {
+    parseStoreUrl(spec, { label: 'BATON_STORE' });
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new DemoConfigError(error.message);
+    throw error;
   }
-  throw new DemoConfigError(`BATON_STORE must be "memory" or "sqlite:<path>", got ${JSON.stringify(spec)}`);
+  return spec;
 }
 
 export function configFromEnv(env: Record<string, string | undefined>): DemoEnvConfig {

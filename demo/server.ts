@@ -4,7 +4,7 @@
  */
 
 import { realpathSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../src/core/clock.ts';
 import type { Duration } from '../src/core/duration.ts';
@@ -19,8 +19,7 @@ import {
   type SingleTokenStrategy,
 } from '../src/sessions/strategies/index.ts';
 import type { RateLimitOptions, StrategyBaseOptions } from '../src/sessions/types.ts';
-import { MemoryStore } from '../src/stores/memory.ts';
-import { SqliteStore } from '../src/stores/sqlite.ts';
+import { openStore, StoreUrlError } from '../src/stores/open.ts';
 import type { SessionStore } from '../src/stores/types.ts';
 import type { Algorithm } from '../src/tokens/types.ts';
 import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
@@ -38,7 +37,7 @@ export interface DemoOptions {
   grace?: Duration;
   /** Default EdDSA. */
   alg?: Algorithm;
-  /** `memory` or `sqlite:<path>` (relative to `dataDir`). Default `sqlite:./baton.db`. */
+  /** `memory`, `sqlite:<path>` (relative to `dataDir`), `redis://...` or `postgres://...`. Default `sqlite:./baton.db`. */
   store?: string;
   /** Default `./.baton`. */
   dataDir?: string;
@@ -87,11 +86,25 @@ export interface RunningDemo<M extends DemoManager = SessionManager<DemoUser>> {
 export const DEMO_ISSUER = 'baton-demo';
 export const DEMO_AUDIENCE = 'baton-demo-api';
 
-function openStore(spec: string, dataDir: string): SessionStore {
+/** The demo's store; relative SQLite paths are relative to the data dir. */
+async function openDemoStore(spec: string, dataDir: string): Promise<SessionStore> {
   checkStoreSpec(spec);
-  if (spec === 'memory') return new MemoryStore();
-  const path = spec.slice('sqlite:'.length);
-  return new SqliteStore({ path: isAbsolute(path) ? path : resolve(dataDir, path) });
+  try {
+    return await openStore(spec, { baseDir: dataDir, label: 'BATON_STORE' });
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new DemoConfigError(error.message);
+    throw error;
+  }
+}
+
+/** Runs `create`; if it throws, the store it was given is closed (nothing else owns it yet). */
+function withStoreClosedOnThrow<T>(store: SessionStore, create: () => T): T {
+  try {
+    return create();
+  } catch (error) {
+    store.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 export async function startDemo<S extends DemoStrategy = 'rotating'>(
@@ -105,23 +118,26 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const refreshKey = await loadRefreshKey(dataDir);
   const users = await DemoUsers.create(options.passwordCost ?? DEFAULT_SCRYPT_COST);
   const refreshTokens = new Map<string, string>();
-  const manager = createManager(
-    options.strategy ?? 'rotating',
-    options,
-    {
-      issuer: DEMO_ISSUER,
-      audience: DEMO_AUDIENCE,
-      keys: [key],
-      refreshKey,
-      store: openStore(options.store ?? 'sqlite:./baton.db', dataDir),
-      loadUser: users.load,
-      verifyCredentials: users.verify,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
-      ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
-      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
-    },
-    refreshTokens,
+  const store = await openDemoStore(options.store ?? 'sqlite:./baton.db', dataDir);
+  const manager = withStoreClosedOnThrow(store, () =>
+    createManager(
+      options.strategy ?? 'rotating',
+      options,
+      {
+        issuer: DEMO_ISSUER,
+        audience: DEMO_AUDIENCE,
+        keys: [key],
+        refreshKey,
+        store,
+        loadUser: users.load,
+        verifyCredentials: users.verify,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
+        ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
+        ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+      },
+      refreshTokens,
+    ),
   ) as DemoManagerFor<S>;
   try {
     await manager.ready;

@@ -8,64 +8,22 @@
  * `memory` (only where a command allows it: a memory store outlives no process).
  */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { isBatonError } from '../core/errors.ts';
-import { MemoryStore } from '../stores/memory.ts';
+import {
+  loadStoreModule,
+  openStore as openLibraryStore,
+  parseStoreUrl as parseLibraryStoreUrl,
+  STORE_URL_HELP,
+  StoreOpenError,
+  type StoreUrl,
+  StoreUrlError,
+} from '../stores/open.ts';
 import { migrate as migrateSqlite, SCHEMA_VERSION, SqliteStore } from '../stores/sqlite.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { CommandFailure, UsageError } from './args.ts';
 
-export type StoreUrl =
-  | { kind: 'memory'; url: string }
-  | { kind: 'sqlite'; url: string; path: string }
-  | { kind: 'redis'; url: string; options: StoreQueryOptions }
-  | { kind: 'postgres'; url: string; options: StoreQueryOptions };
-
-/**
- * Store options carried in the URL's query and taken out of it before the
- * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`);
- * `schema` and `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
- */
-export type StoreQueryOptions = Record<string, string>;
-
-const QUERY_OPTIONS = {
-  redis: { prefix: 'prefix' },
-  postgres: { schema: 'schema', tablePrefix: 'tablePrefix', table_prefix: 'tablePrefix' },
-} as const satisfies Record<'redis' | 'postgres', Record<string, string>>;
-
-function splitQueryOptions(
-  kind: 'redis' | 'postgres',
-  value: string,
-  command: string,
-): { url: string; options: StoreQueryOptions } {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new UsageError(`--store ${JSON.stringify(redact(value))} is not a valid URL`, command);
-  }
-  // (PostgreSQL may leave the host to libpq's defaults: postgres:///db.)
-  if (kind === 'redis' && parsed.hostname === '') {
-    throw new UsageError(
-      `--store ${JSON.stringify(redact(value))} needs a host, e.g. redis://127.0.0.1:6379`,
-      command,
-    );
-  }
-  const names: Record<string, string> = QUERY_OPTIONS[kind];
-  const options: StoreQueryOptions = {};
-  for (const [param, option] of Object.entries(names)) {
-    const given = parsed.searchParams.get(param);
-    if (given === null) continue;
-    options[option] = given;
-    parsed.searchParams.delete(param);
-  }
-  if (Object.keys(options).length === 0) return { url: value, options };
-  return { url: parsed.href, options };
-}
-
-export const STORE_URL_HELP = 'sqlite:<path>, redis://..., postgres://...';
+export { redact, STORE_URL_HELP, type StoreQueryOptions, type StoreUrl } from '../stores/open.ts';
 
 /** Parses `--store`; an unknown scheme is a usage error (exit 2). */
 export function parseStoreUrl(
@@ -74,40 +32,27 @@ export function parseStoreUrl(
   options: { allowMemory?: boolean; cwd?: string } = {},
 ): StoreUrl {
   const value = spec.trim();
-  if (value === 'memory') {
-    if (options.allowMemory) return { kind: 'memory', url: value };
+  if (value === 'memory' && !options.allowMemory) {
     throw new UsageError(
       `--store memory lives only inside one process; "baton ${command}" needs ${STORE_URL_HELP}`,
       command,
     );
   }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
-  switch (scheme) {
-    case 'sqlite': {
-      let path = value.slice('sqlite:'.length);
-      if (path.startsWith('//')) path = path.slice(2);
-      if (path === '' || path.includes('\0')) {
-        throw new UsageError(`--store sqlite: needs a file path, e.g. sqlite:./baton.db`, command);
-      }
-      return { kind: 'sqlite', url: value, path: resolve(options.cwd ?? process.cwd(), path) };
-    }
-    case 'redis':
-    case 'rediss':
-      return { kind: 'redis', ...splitQueryOptions('redis', value, command) };
-    case 'postgres':
-    case 'postgresql':
-      return { kind: 'postgres', ...splitQueryOptions('postgres', value, command) };
-    default:
-      throw new UsageError(
-        `unsupported --store ${JSON.stringify(redact(value))}; use ${STORE_URL_HELP}${options.allowMemory ? ' or memory' : ''}`,
-        command,
-      );
+  try {
+    return parseLibraryStoreUrl(value, {
+      label: '--store',
+      allowMemory: options.allowMemory ?? false,
+      ...(options.cwd === undefined ? {} : { baseDir: options.cwd }),
+    });
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new UsageError(error.message, command);
+    throw error;
   }
 }
 
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+/** The library's StoreOpenError as a one-line CommandFailure (exit 1). */
+function asFailure(error: unknown): unknown {
+  return error instanceof StoreOpenError ? new CommandFailure(error.message) : error;
 }
 
 export interface OpenedStore {
@@ -126,32 +71,24 @@ function reasonOf(error: unknown): string {
  * one), so a mistyped path fails instead of answering from an empty database.
  */
 export async function openStore(url: StoreUrl): Promise<OpenedStore> {
-  switch (url.kind) {
-    case 'memory':
-      return { store: new MemoryStore(), url };
-    case 'sqlite': {
-      assertSqliteFile(url.path);
-      let store: SqliteStore;
-      try {
-        store = new SqliteStore({ path: url.path });
-      } catch (error) {
-        throw new CommandFailure(`cannot open SQLite store ${url.path}: ${reasonOf(error)}`);
-      }
-      const count = store.database.prepare<[number, number], number>(
-        'SELECT count(*) FROM baton_sessions WHERE expires_at <= ? OR revoked_at <= ?',
-      );
-      return {
-        store,
-        url,
-        countExpired: (now, revokedBefore) => count.pluck().get(now, revokedBefore) ?? 0,
-      };
-    }
-    case 'redis':
-    case 'postgres': {
-      const module = await importStoreModule(url.kind);
-      return { store: await constructStore(module, url), url };
-    }
+  if (url.kind === 'sqlite') assertSqliteFile(url.path);
+  let store: SessionStore;
+  try {
+    store = await openLibraryStore(url);
+  } catch (error) {
+    throw asFailure(error);
   }
+  if (store instanceof SqliteStore) {
+    const count = store.database.prepare<[number, number], number>(
+      'SELECT count(*) FROM baton_sessions WHERE expires_at <= ? OR revoked_at <= ?',
+    );
+    return {
+      store,
+      url,
+      countExpired: (now, revokedBefore) => count.pluck().get(now, revokedBefore) ?? 0,
+    };
+  }
+  return { store, url };
 }
 
 function assertSqliteFile(path: string): void {
@@ -179,8 +116,14 @@ export async function migrateStore(url: StoreUrl): Promise<MigrateResult> {
       return migrateSqliteFile(url.path);
     case 'redis':
     case 'postgres': {
-      const module = await importStoreModule(url.kind);
-      const store = await constructStore(module, url);
+      let module: Record<string, unknown>;
+      let store: SessionStore;
+      try {
+        module = await loadStoreModule(url.kind);
+        store = await openLibraryStore(url);
+      } catch (error) {
+        throw asFailure(error);
+      }
       try {
         const method = pickFunction(store, 'migrate');
         const exported = pickFunction(module, 'migrate');
@@ -237,80 +180,14 @@ function migrateSqliteFile(path: string): MigrateResult {
 
 export { SCHEMA_VERSION };
 
-// ---------------------------------------------------------------------------
-// Lazily loaded stores.
-
-const STORE_FILES = { redis: 'redis', postgres: 'postgres' } as const;
 const STORE_NAMES = { redis: 'Redis', postgres: 'PostgreSQL' } as const;
-const STORE_CLASSES = { redis: 'RedisStore', postgres: 'PostgresStore' } as const;
-const DRIVERS = { redis: 'ioredis', postgres: 'pg' } as const;
-/** The constructor option that takes the URL. */
-const URL_OPTION = { redis: 'url', postgres: 'connectionString' } as const;
 
-type StoreModule = Record<string, unknown>;
 type AnyFunction = (...args: unknown[]) => unknown;
 
 function pickFunction(target: unknown, name: string): AnyFunction | undefined {
   if ((typeof target !== 'object' && typeof target !== 'function') || target === null) return undefined;
   const value = (target as Record<string, unknown>)[name];
   return typeof value === 'function' ? (value as AnyFunction) : undefined;
-}
-
-async function importStoreModule(kind: 'redis' | 'postgres'): Promise<StoreModule> {
-  // Running from source (tsx) the sibling is .ts, from dist/ it is .js.
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const moduleUrl = new URL(`../stores/${STORE_FILES[kind]}${extension}`, import.meta.url);
-  const name = STORE_NAMES[kind];
-  if (!existsSync(fileURLToPath(moduleUrl))) {
-    throw new CommandFailure(`the ${name} store is not available in this build of Baton`);
-  }
-  try {
-    return (await import(moduleUrl.href)) as StoreModule;
-  } catch (error) {
-    const message = reasonOf(error);
-    const driver = DRIVERS[kind];
-    if (new RegExp(`['"]${driver}['"]`).test(message)) {
-      throw new CommandFailure(`the ${name} store needs the ${driver} package: npm install ${driver}`);
-    }
-    throw new CommandFailure(`the ${name} store is not available: ${message}`);
-  }
-}
-
-/**
- * The store modules' contract with the CLI: a class `RedisStore` /
- * `PostgresStore` with a static `open(url)` (like `SqliteStore.open(path)`),
- * or a constructor taking `{ url }` (Redis) / `{ connectionString }`
- * (PostgreSQL). An optional `migrate()` on the instance (or a module-level
- * `migrate(store)`) serves `baton migrate`.
- */
-async function constructStore(
-  module: StoreModule,
-  url: Extract<StoreUrl, { kind: 'redis' | 'postgres' }>,
-): Promise<SessionStore> {
-  const kind = url.kind;
-  const className = STORE_CLASSES[kind];
-  const ctor = module[className] ?? (module.default as StoreModule | undefined)?.[className];
-  const name = STORE_NAMES[kind];
-  if (typeof ctor !== 'function') {
-    throw new CommandFailure(`the ${name} store module exports no ${className}`);
-  }
-  let store: unknown;
-  try {
-    const open = pickFunction(ctor, 'open');
-    const options = { [URL_OPTION[kind]]: url.url, ...url.options };
-    store =
-      open && Object.keys(url.options).length === 0
-        ? await open.call(ctor, url.url)
-        : new (ctor as new (options: Record<string, string>) => unknown)(options);
-    const ready = (store as { ready?: unknown }).ready;
-    if (ready instanceof Promise) await ready;
-  } catch (error) {
-    throw new CommandFailure(`cannot open ${name} store ${redact(url.url)}: ${reasonOf(error)}`);
-  }
-  if (pickFunction(store, 'listSessions') === undefined || pickFunction(store, 'close') === undefined) {
-    throw new CommandFailure(`${className} is not a SessionStore`);
-  }
-  return store as SessionStore;
 }
 
 /** Runs a store operation with a time limit: a store that does not answer is a failure, not a hang. */

@@ -1,0 +1,245 @@
+/**
+ * Store URLs, parsed and opened in one place (the CLI and the demo both use
+ * it). Only the memory store is loaded eagerly: SQLite, Redis and PostgreSQL
+ * are imported when a URL names them, so an application without
+ * better-sqlite3, ioredis or pg can still use this module.
+ *
+ * URLs: `memory`, `sqlite:./path.db` (relative to `baseDir`),
+ * `sqlite:/abs/path.db` (also `sqlite:///abs`), `redis://...` /
+ * `rediss://...` (query `prefix`), `postgres://...` / `postgresql://...`
+ * (query `schema`, `tablePrefix`).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isBatonError } from '../core/errors.ts';
+import { MemoryStore } from './memory.ts';
+import type { SessionStore } from './types.ts';
+
+export type StoreUrl =
+  | { kind: 'memory'; url: string }
+  | { kind: 'sqlite'; url: string; path: string }
+  | { kind: 'redis'; url: string; options: StoreQueryOptions }
+  | { kind: 'postgres'; url: string; options: StoreQueryOptions };
+
+/**
+ * Store options carried in the URL's query and taken out of it before the
+ * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`);
+ * `schema` and `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
+ */
+export type StoreQueryOptions = Record<string, string>;
+
+/** A store URL that cannot be used: a usage/configuration error. */
+export class StoreUrlError extends Error {
+  override readonly name = 'StoreUrlError';
+}
+
+/** A store that cannot be loaded or opened (missing driver, unreachable, bad file). */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+}
+
+export const STORE_URL_HELP = 'sqlite:<path>, redis://..., postgres://...';
+
+export interface ParseStoreUrlOptions {
+  /** Resolves relative SQLite paths. Default: the working directory. */
+  baseDir?: string;
+  /** Names the setting in messages, e.g. `--store` or `BATON_STORE`. Default `store URL`. */
+  label?: string;
+  /** Default true. */
+  allowMemory?: boolean;
+}
+
+const QUERY_OPTIONS = {
+  redis: { prefix: 'prefix' },
+  postgres: { schema: 'schema', tablePrefix: 'tablePrefix', table_prefix: 'tablePrefix' },
+} as const satisfies Record<'redis' | 'postgres', Record<string, string>>;
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
+function splitQueryOptions(
+  kind: 'redis' | 'postgres',
+  value: string,
+  label: string,
+): { url: string; options: StoreQueryOptions } {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new StoreUrlError(`${label} ${JSON.stringify(redact(value))} is not a valid URL`);
+  }
+  // (PostgreSQL may leave the host to libpq's defaults: postgres:///db.)
+  if (kind === 'redis' && parsed.hostname === '') {
+    throw new StoreUrlError(
+      `${label} ${JSON.stringify(redact(value))} needs a host, e.g. redis://127.0.0.1:6379`,
+    );
+  }
+  const names: Record<string, string> = QUERY_OPTIONS[kind];
+  const options: StoreQueryOptions = {};
+  for (const [param, option] of Object.entries(names)) {
+    const given = parsed.searchParams.get(param);
+    if (given === null) continue;
+    options[option] = given;
+    parsed.searchParams.delete(param);
+  }
+  if (Object.keys(options).length === 0) return { url: value, options };
+  return { url: parsed.href, options };
+}
+
+/** Parses a store URL; anything unusable throws a one-line StoreUrlError. */
+export function parseStoreUrl(spec: string, options: ParseStoreUrlOptions = {}): StoreUrl {
+  const label = options.label ?? 'store URL';
+  const allowMemory = options.allowMemory ?? true;
+  const value = spec.trim();
+  if (value === 'memory' && allowMemory) return { kind: 'memory', url: value };
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'sqlite': {
+      let path = value.slice('sqlite:'.length);
+      if (path.startsWith('//')) path = path.slice(2);
+      if (path === '' || path.includes('\0')) {
+        throw new StoreUrlError(`${label} sqlite: needs a file path, e.g. sqlite:./baton.db`);
+      }
+      return { kind: 'sqlite', url: value, path: resolve(options.baseDir ?? process.cwd(), path) };
+    }
+    case 'redis':
+    case 'rediss':
+      return { kind: 'redis', ...splitQueryOptions('redis', value, label) };
+    case 'postgres':
+    case 'postgresql':
+      return { kind: 'postgres', ...splitQueryOptions('postgres', value, label) };
+    default:
+      throw new StoreUrlError(
+        `unsupported ${label} ${JSON.stringify(redact(value))}; use ${STORE_URL_HELP}${allowMemory ? ' or memory' : ''}`,
+      );
+  }
+}
+
+export interface OpenStoreOptions {
+  /** Resolves relative SQLite paths when `url` is a string. Default: the working directory. */
+  baseDir?: string;
+  /** Names the setting in messages about a bad URL. */
+  label?: string;
+}
+
+function reasonOf(error: unknown): string {
+  return isBatonError(error) || error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Opens the store a URL names (a SQLite file is created when missing; the
+ * PostgreSQL store creates its tables before its first query). Throws
+ * StoreUrlError for a bad URL and StoreOpenError when the store cannot be
+ * loaded or opened.
+ */
+export async function openStore(
+  url: string | StoreUrl,
+  options: OpenStoreOptions = {},
+): Promise<SessionStore> {
+  const parsed =
+    typeof url === 'string'
+      ? parseStoreUrl(url, {
+          ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+          ...(options.label === undefined ? {} : { label: options.label }),
+        })
+      : url;
+  switch (parsed.kind) {
+    case 'memory':
+      return new MemoryStore();
+    case 'sqlite': {
+      const module = await loadStoreModule('sqlite');
+      const ctor = module.SqliteStore;
+      if (typeof ctor !== 'function')
+        throw new StoreOpenError('the SQLite store module exports no SqliteStore');
+      try {
+        return new (ctor as new (options: { path: string }) => SessionStore)({ path: parsed.path });
+      } catch (error) {
+        throw new StoreOpenError(`cannot open SQLite store ${parsed.path}: ${reasonOf(error)}`);
+      }
+    }
+    case 'redis':
+    case 'postgres':
+      return constructStore(await loadStoreModule(parsed.kind), parsed);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Lazily loaded stores.
+
+type LazyKind = 'sqlite' | 'redis' | 'postgres';
+const STORE_FILES = { sqlite: 'sqlite', redis: 'redis', postgres: 'postgres' } as const;
+const STORE_NAMES = { sqlite: 'SQLite', redis: 'Redis', postgres: 'PostgreSQL' } as const;
+const STORE_CLASSES = { redis: 'RedisStore', postgres: 'PostgresStore' } as const;
+const DRIVERS = { sqlite: 'better-sqlite3', redis: 'ioredis', postgres: 'pg' } as const;
+/** The constructor option that takes the URL. */
+const URL_OPTION = { redis: 'url', postgres: 'connectionString' } as const;
+
+/** A store module's exports. */
+export type StoreModule = Record<string, unknown>;
+type AnyFunction = (...args: unknown[]) => unknown;
+
+function pickFunction(target: unknown, name: string): AnyFunction | undefined {
+  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) return undefined;
+  const value = (target as Record<string, unknown>)[name];
+  return typeof value === 'function' ? (value as AnyFunction) : undefined;
+}
+
+/** Imports a store module; a missing driver is a StoreOpenError naming the package to install. */
+export async function loadStoreModule(kind: LazyKind): Promise<StoreModule> {
+  // Running from source (tsx) the sibling is .ts, from dist/ it is .js.
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const moduleUrl = new URL(`./${STORE_FILES[kind]}${extension}`, import.meta.url);
+  const name = STORE_NAMES[kind];
+  if (!existsSync(fileURLToPath(moduleUrl))) {
+    throw new StoreOpenError(`the ${name} store is not available in this build of Baton`);
+  }
+  try {
+    return (await import(moduleUrl.href)) as StoreModule;
+  } catch (error) {
+    const message = reasonOf(error);
+    const driver = DRIVERS[kind];
+    if (new RegExp(`['"]${driver}['"]`).test(message)) {
+      throw new StoreOpenError(`the ${name} store needs the ${driver} package: npm install ${driver}`);
+    }
+    throw new StoreOpenError(`the ${name} store is not available: ${message}`);
+  }
+}
+
+/**
+ * The store modules' contract: a class `RedisStore` / `PostgresStore` with a
+ * static `open(url)` (like `SqliteStore.open(path)`), or a constructor taking
+ * `{ url }` (Redis) / `{ connectionString }` (PostgreSQL) plus the URL's query
+ * options.
+ */
+async function constructStore(
+  module: StoreModule,
+  url: Extract<StoreUrl, { kind: 'redis' | 'postgres' }>,
+): Promise<SessionStore> {
+  const kind = url.kind;
+  const className = STORE_CLASSES[kind];
+  const ctor = module[className] ?? (module.default as StoreModule | undefined)?.[className];
+  const name = STORE_NAMES[kind];
+  if (typeof ctor !== 'function') {
+    throw new StoreOpenError(`the ${name} store module exports no ${className}`);
+  }
+  let store: unknown;
+  try {
+    const open = pickFunction(ctor, 'open');
+    const options = { [URL_OPTION[kind]]: url.url, ...url.options };
+    store =
+      open && Object.keys(url.options).length === 0
+        ? await open.call(ctor, url.url)
+        : new (ctor as new (options: Record<string, string>) => unknown)(options);
+    const ready = (store as { ready?: unknown }).ready;
+    if (ready instanceof Promise) await ready;
+  } catch (error) {
+    throw new StoreOpenError(`cannot open ${name} store ${redact(url.url)}: ${reasonOf(error)}`);
+  }
+  if (pickFunction(store, 'listSessions') === undefined || pickFunction(store, 'close') === undefined) {
+    throw new StoreOpenError(`${className} is not a SessionStore`);
+  }
+  return store as SessionStore;
+}
