@@ -34,6 +34,7 @@ export type {
   TokenPair,
 } from './sessions/types.ts';
 export { MemoryStore } from './stores/memory.ts';
+export { openStore, parseStoreUrl, StoreOpenError, type StoreUrl, StoreUrlError } from './stores/open.ts';
 export type {
   Revocation,
   RevocationListener,
