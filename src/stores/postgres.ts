@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { BatonError } from '../core/errors.ts';
+import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
   RevocationListener,
@@ -545,7 +546,7 @@ class ListenFeed {
       });
       connection.on('notification', (message: pg.Notification) => {
         if (message.channel !== this.#channel || message.payload === undefined) return;
-        const revocations = parsePayload(message.payload);
+        const revocations = parseRevocations(message.payload);
         if (revocations.length > 0) this.#deliver(revocations);
       });
       // LISTEN first, reload second: whatever commits in between is in one or the other.
@@ -625,28 +626,6 @@ function payloads(revocations: readonly Revocation[]): string[] {
   }
   if (current.length > 0) chunks.push(`[${current.join(',')}]`);
   return chunks;
-}
-
-/** A notification; anything malformed (another writer on the channel) is ignored. */
-function parsePayload(payload: string): Revocation[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload);
-  } catch {
-    return [];
-  }
-  return Array.isArray(parsed) ? parsed.filter(isRevocation) : [];
-}
-
-function isRevocation(value: unknown): value is Revocation {
-  if (typeof value !== 'object' || value === null) return false;
-  const { kind, id, expiresAt } = value as Record<string, unknown>;
-  return (
-    (kind === 'session' || kind === 'token') &&
-    typeof id === 'string' &&
-    typeof expiresAt === 'number' &&
-    Number.isFinite(expiresAt)
-  );
 }
 
 /** BIGINT arrives as a string (pg's default), or a number / bigint if the application changed the parser. */

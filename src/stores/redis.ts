@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BatonError } from '../core/errors.ts';
+import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
   RevocationListener,
@@ -505,7 +506,7 @@ class RevocationFeed {
     this.#subscriber.on('ready', () => void this.#resync());
     this.#subscriber.on('message', (from: string, message: string) => {
       if (from !== this.#channel) return;
-      const revocations = parsePayload(message);
+      const revocations = parseRevocations(message);
       if (revocations.length > 0) this.#deliver(revocations);
     });
   }
@@ -683,28 +684,6 @@ function parseMember(member: string, expiresAt: number): Revocation | null {
   const kind = member.slice(0, colon);
   if ((kind !== 'session' && kind !== 'token') || !Number.isFinite(expiresAt)) return null;
   return { kind, id: member.slice(colon + 1), expiresAt };
-}
-
-/** A published message; anything malformed (another writer on the channel) is ignored. */
-function parsePayload(message: string): Revocation[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message);
-  } catch {
-    return [];
-  }
-  return Array.isArray(parsed) ? parsed.filter(isRevocation) : [];
-}
-
-function isRevocation(value: unknown): value is Revocation {
-  if (typeof value !== 'object' || value === null) return false;
-  const { kind, id, expiresAt } = value as Record<string, unknown>;
-  return (
-    (kind === 'session' || kind === 'token') &&
-    typeof id === 'string' &&
-    typeof expiresAt === 'number' &&
-    Number.isFinite(expiresAt)
-  );
 }
 
 /** SCAN MATCH is a glob: a prefix with `*?[]\` must not act as a wildcard. */
