@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation]`
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation] [-- --render]`
  *
  * Runs every comparison in one process run (HTTP servers and heap
  * measurements in child processes), then writes <out>/latest.json,
@@ -7,7 +7,7 @@
  * BATON_BENCH_SMOKE=1 every case gets a few milliseconds: that mode only
  * proves that each benchmark still works (the CI smoke test uses it).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './lib/machine.ts';
@@ -29,6 +29,8 @@ interface Args {
   mode: BenchMode;
   out: string;
   only: Set<Section>;
+  /** Re-render latest.md/.svg (and the targets) from <out>/latest.json instead of measuring. */
+  render: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -36,10 +38,13 @@ function parseArgs(argv: readonly string[]): Args {
   let mode: BenchMode = process.env.BATON_BENCH_SMOKE === '1' ? 'smoke' : 'full';
   let out = join(here, 'results');
   let only = new Set<Section>(SECTIONS);
+  let render = false;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg === '--quick') {
       if (mode !== 'smoke') mode = 'quick';
+    } else if (arg === '--render') {
+      render = true;
     } else if (arg === '--smoke') {
       mode = 'smoke';
     } else if (arg === '--out') {
@@ -54,18 +59,34 @@ function parseArgs(argv: readonly string[]): Args {
       }
       only = new Set(wanted as Section[]);
     } else {
-      throw new Error(`unknown argument ${arg}; use --quick, --out <dir>, --only ${SECTIONS.join(',')}`);
+      throw new Error(
+        `unknown argument ${arg}; use --quick, --out <dir>, --only ${SECTIONS.join(',')}, --render`,
+      );
     }
   }
-  return { mode, out, only };
+  return { mode, out, only, render };
 }
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+function write(out: string, result: BenchResult): void {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(out, 'latest.md'), renderMarkdown(result));
+  writeFileSync(join(out, 'latest.svg'), renderSvg(result));
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.render) {
+    const result = JSON.parse(readFileSync(join(args.out, 'latest.json'), 'utf8')) as BenchResult;
+    result.targets = evaluateTargets(result);
+    write(args.out, result);
+    log(`[bench] re-rendered ${args.out}/latest.{json,md,svg}`);
+    return;
+  }
   const config = modeConfig(args.mode);
   const started = Date.now();
   const result: BenchResult = {
@@ -102,10 +123,7 @@ async function main(): Promise<void> {
   result.targets = evaluateTargets(result);
   result.notes.push(`sink ${sinkChecksum()}`);
 
-  mkdirSync(args.out, { recursive: true });
-  writeFileSync(join(args.out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(args.out, 'latest.md'), renderMarkdown(result));
-  writeFileSync(join(args.out, 'latest.svg'), renderSvg(result));
+  write(args.out, result);
   log(`[bench] ${args.mode} run took ${result.durationSeconds} s; wrote ${args.out}/latest.{json,md,svg}`);
   for (const target of result.targets) {
     log(`  ${target.pass === null ? 'n/a ' : target.pass ? 'PASS' : 'MISS'} ${target.id}: ${target.detail}`);

@@ -10,7 +10,7 @@ function check(
   value: number | null | undefined,
   comparison: '>=' | '<=',
   target: number,
-  format: (v: number) => string = (v) => `${v.toFixed(2)}x`,
+  format: (v: number) => string = (v) => `${v.toFixed(3)}x`,
 ): TargetCheck {
   const measured = value === undefined || value === null || !Number.isFinite(value) ? null : value;
   const pass = measured === null ? null : comparison === '>=' ? measured >= target : measured <= target;

@@ -88,9 +88,15 @@ async function verifyScaling(config: ScalingConfig): Promise<VerifyScaling[]> {
   for (const size of config.revokedSizes) {
     // The manager loads the revoked set from the store at start, as a process does; the
     // store hands over `size` revocations (ids shaped like session ids, each its own expiry).
-    const revocations = revokedSessions(size, now);
+    let revocations: Revocation[] | null = revokedSessions(size, now);
     const store = new MemoryStore();
-    store.listRevocations = async () => revocations;
+    // Handed over once per manager, then dropped: only the managers' sets stay in the heap.
+    let loads = 0;
+    store.listRevocations = async () => {
+      const list = revocations ?? [];
+      if (++loads === 2) revocations = null;
+      return list;
+    };
     const cold = managerFor(fixture, { verifyCache: false }, store);
     const cached = managerFor(fixture, {}, store);
     await Promise.all([cold.ready, cached.ready]);

@@ -70,8 +70,12 @@ function asymmetricOps(
   extra: object,
   signatureLength?: number,
 ): KeyOps {
-  const signKey: SignKeyObjectInput | undefined = privateKey && { key: privateKey, ...extra };
-  const verifyKey: VerifyKeyObjectInput | undefined = publicKey && { key: publicKey, ...extra };
+  // A bare KeyObject when there are no options: node:crypto then skips unpacking an options object.
+  const plain = Object.keys(extra).length === 0;
+  const signKey: SignKeyObjectInput | KeyObject | undefined =
+    privateKey && (plain ? privateKey : { key: privateKey, ...extra });
+  const verifyKey: VerifyKeyObjectInput | KeyObject | undefined =
+    publicKey && (plain ? publicKey : { key: publicKey, ...extra });
   return {
     sign: (input) => {
       if (signKey === undefined)
