@@ -7,7 +7,7 @@ import { KeySet } from '../tokens/keys.ts';
 import type { AccessClaims, Algorithm, Freshness, SigningKey } from '../tokens/types.ts';
 import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
 import { RevocationList } from './revocation-list.ts';
-import type { BatonUser } from './types.ts';
+import type { BatonUser, IntrospectionResult } from './types.ts';
 
 /** Claims Baton sets itself; a user's custom claims may not override them. */
 const RESERVED_CLAIMS = new Set([
@@ -178,6 +178,22 @@ export class AccessTokens {
     this.#revoked.add(revocation);
   }
 
+  /** RFC 7009 for an access token: its jti is denied until it expires. Invalid tokens are ignored. */
+  async revokeAccessToken(token: string): Promise<void> {
+    let claims: AccessClaims;
+    try {
+      claims = this.codec.verify(token);
+    } catch {
+      return;
+    }
+    await this.revoke({ kind: 'token', id: claims.jti, expiresAt: this.horizon(claims.exp) });
+  }
+
+  /** RFC 7662 for an access token; an inactive one says nothing more. */
+  introspect(token: string): IntrospectionResult {
+    return inactiveOnInvalid(() => ({ ...this.verify(token), active: true, token_type: 'access_token' }));
+  }
+
   /** When a revoked access jti can be forgotten: once the token could no longer pass the `exp` check. */
   horizon(exp: number): number {
     return (exp + this.#options.leeway) * 1000 + 1000;
@@ -201,6 +217,28 @@ export class AccessTokens {
     const revocations = await storeCall(() => store.listRevocations(this.#options.clock.now()));
     this.#revoked.addAll(revocations);
     this.#loaded = true;
+  }
+}
+
+/**
+ * Runs an RFC 7009 step where a bad token is not an error (revoking it is a
+ * no-op). A store outage still surfaces (503): nothing was revoked.
+ */
+export async function ignoringInvalidToken(operation: () => Promise<unknown>): Promise<void> {
+  try {
+    await operation();
+  } catch (error) {
+    if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+  }
+}
+
+/** Like `ignoringInvalidToken`, for introspection: any token problem reads as `{ active: false }`. */
+export function inactiveOnInvalid(operation: () => IntrospectionResult): IntrospectionResult {
+  try {
+    return operation();
+  } catch (error) {
+    if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+    return { active: false };
   }
 }
 

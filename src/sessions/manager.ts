@@ -4,7 +4,7 @@ import type { RevocationReason, SessionRecord, SessionStore } from '../stores/ty
 import { toSubject } from '../tokens/access-token.ts';
 import type { KeySet } from '../tokens/keys.ts';
 import type { AccessClaims } from '../tokens/types.ts';
-import { AccessTokens, storeCall } from './access-tokens.ts';
+import { AccessTokens, ignoringInvalidToken, storeCall } from './access-tokens.ts';
 import { assertEnabled, Credentials, usernameOf } from './credentials.ts';
 import { type ResolvedOptions, resolveOptions } from './options.ts';
 import {
@@ -263,38 +263,16 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     await this.#ready();
     const asAccess = hint === 'access_token' || (hint === undefined && looksLikeJwt(token));
     if (asAccess && looksLikeJwt(token)) {
-      let claims: AccessClaims;
-      try {
-        claims = this.#tokens.codec.verify(token);
-      } catch {
-        return;
-      }
-      await this.#tokens.revoke({
-        kind: 'token',
-        id: claims.jti,
-        expiresAt: this.#tokens.horizon(claims.exp),
-      });
+      await this.#tokens.revokeAccessToken(token);
       return;
     }
-    try {
-      await this.logout(token);
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-    }
+    await ignoringInvalidToken(() => this.logout(token));
   }
 
   /** RFC 7662. Inactive tokens say nothing more than `{ active: false }`. */
   async introspect(token: string): Promise<IntrospectionResult> {
     await this.#ready();
-    if (looksLikeJwt(token)) {
-      try {
-        const claims = this.verifyAccessToken(token);
-        return { ...claims, active: true, token_type: 'access_token' };
-      } catch (error) {
-        if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-        return { active: false };
-      }
-    }
+    if (looksLikeJwt(token)) return this.#tokens.introspect(token);
     try {
       const parsed = parseRefreshToken(token);
       const session = await this.#sessions.authentic(parsed);

@@ -1,17 +1,12 @@
-import { BatonError, isBatonError } from '../../core/errors.ts';
+import { BatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import type { KeySet } from '../../tokens/keys.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
-import { AccessTokens } from '../access-tokens.ts';
+import { AccessTokens, ignoringInvalidToken } from '../access-tokens.ts';
 import { Credentials, usernameOf } from '../credentials.ts';
 import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
-import type {
-  BatonUser,
-  IntrospectionResult,
-  RequestContext,
-  StrategyBaseOptions,
-  TokenPair,
-} from '../types.ts';
+import { looksLikeJwt } from '../refresh-token.ts';
+import type { BatonUser, RequestContext, StrategyBaseOptions, TokenPair } from '../types.ts';
 
 export type StrategyName = 'rotating' | 'jwt' | 'single-token' | 'per-client' | 'callbacks';
 
@@ -128,26 +123,20 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     return context.clientId ?? this.o.defaultClientId;
   }
 
-  /** RFC 7009 for an access token: its jti is denied until it expires. Invalid tokens are ignored. */
-  protected async revokeAccessToken(token: string): Promise<void> {
-    let claims: AccessClaims;
-    try {
-      claims = this.tokens.codec.verify(token);
-    } catch {
+  /**
+   * RFC 7009: an access token is denied by `jti` until it expires; any other
+   * token revokes what `logout` would. Invalid tokens are silently ignored.
+   */
+  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+    await this.ready;
+    if (hint === 'access_token' || (hint === undefined && looksLikeJwt(token))) {
+      await this.tokens.revokeAccessToken(token);
       return;
     }
-    await this.tokens.revoke({ kind: 'token', id: claims.jti, expiresAt: this.tokens.horizon(claims.exp) });
+    await ignoringInvalidToken(() => this.logout(token));
   }
 
-  /** RFC 7662 for an access token; inactive says nothing more. */
-  protected introspectAccess(token: string): IntrospectionResult {
-    try {
-      return { ...this.verifyAccessToken(token), active: true, token_type: 'access_token' };
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-      return { active: false };
-    }
-  }
+  abstract logout(token: string): Promise<void>;
 
   /** A method this strategy cannot offer: a 400 that says why and what to use instead. */
   protected unsupported(what: string, why: string): never {

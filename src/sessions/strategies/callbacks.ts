@@ -120,22 +120,9 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     this.unsupported('Revoking a session by id', 'there is one refresh token per user; log out instead');
   }
 
-  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
-    await this.ready;
-    if (hint === 'access_token' || (hint === undefined && looksLikeJwt(token))) {
-      await this.revokeAccessToken(token);
-      return;
-    }
-    try {
-      await this.logout(token);
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-    }
-  }
-
   async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
     await this.ready;
-    if (looksLikeJwt(token)) return this.introspectAccess(token);
+    if (looksLikeJwt(token)) return this.tokens.introspect(token);
     try {
       const userId = await this.#check(token);
       return {

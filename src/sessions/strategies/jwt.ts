@@ -3,6 +3,7 @@ import { BatonError, isBatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { JwsVerifier, signJws, typMatches } from '../../tokens/jws.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
+import { ignoringInvalidToken } from '../access-tokens.ts';
 import type { ResolvedStrategyOptions } from '../options.ts';
 import { looksLikeJwt, newSessionId } from '../refresh-token.ts';
 import type {
@@ -185,18 +186,18 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   }
 
   /** RFC 7009: a refresh token revokes its login; an access token its `jti`. Invalid tokens are ignored. */
-  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  override async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
     await this.ready;
     if (hint !== 'access_token') {
-      try {
+      let revoked = false;
+      await ignoringInvalidToken(async () => {
         const claims = this.verifyRefreshToken(token);
         await this.#denySession(claims.sid, claims.exp);
-        return;
-      } catch (error) {
-        if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-      }
+        revoked = true;
+      });
+      if (revoked) return;
     }
-    await this.revokeAccessToken(token);
+    await this.tokens.revokeAccessToken(token);
   }
 
   async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
@@ -207,7 +208,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     } catch (error) {
       if (isBatonError(error) && error.code === 'store_unavailable') throw error;
     }
-    return this.introspectAccess(token);
+    return this.tokens.introspect(token);
   }
 
   /** Implicit refresh (cookie mode): a new access token for a still-valid one, the user checked again. */

@@ -159,22 +159,9 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
     return this.deleteToken(userId, sessionId);
   }
 
-  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
-    await this.ready;
-    if (hint === 'access_token' || (hint === undefined && looksLikeJwt(token))) {
-      await this.revokeAccessToken(token);
-      return;
-    }
-    try {
-      await this.logout(token);
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-    }
-  }
-
   async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
     await this.ready;
-    if (looksLikeJwt(token)) return this.introspectAccess(token);
+    if (looksLikeJwt(token)) return this.tokens.introspect(token);
     try {
       const session = await this.#sessions.authentic(parseRefreshToken(token));
       return {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { BatonError, isBatonError } from '../../core/errors.ts';
+import { BatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { decodeUnverified } from '../../tokens/jws.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
+import { ignoringInvalidToken } from '../access-tokens.ts';
 import type { ResolvedStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
 import type {
@@ -108,17 +109,14 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
   }
 
   /** RFC 7009: the token and its copies are denied. Invalid tokens are ignored. */
-  async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
-    try {
-      await this.logout(token);
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-    }
+  /** RFC 7009: the one token is both, so revoking it logs it out. */
+  override async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
+    await ignoringInvalidToken(() => this.logout(token));
   }
 
   async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
     await this.ready;
-    return this.introspectAccess(token);
+    return this.tokens.introspect(token);
   }
 
   protected override reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
