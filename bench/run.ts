@@ -10,6 +10,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onOneCore } from './lib/affinity.ts';
 import { machineInfo } from './lib/machine.ts';
 import { sinkChecksum } from './lib/measure.ts';
 import { type BenchMode, modeConfig } from './lib/modes.ts';
@@ -22,6 +23,7 @@ import { runRevocation } from './suites/revocation.ts';
 import { runScaling } from './suites/scaling.ts';
 import { runTokens } from './suites/tokens.ts';
 
+const PINNED_NOTE = 'tokens, refresh and scaling ran with this process pinned to core 0 (taskset)';
 const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation'] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -113,10 +115,16 @@ async function main(): Promise<void> {
     return value;
   };
 
-  result.tokens = await section('tokens', () => runTokens(config.tokens, log));
+  // In-process comparisons run pinned to one core (see lib/affinity.ts); the HTTP suite pins its own way.
+  const pinned = async <T>(run: () => Promise<T>) => {
+    const { value, pinned: core } = await onOneCore(run);
+    if (core !== null && !result.notes.includes(PINNED_NOTE)) result.notes.push(PINNED_NOTE);
+    return value;
+  };
+  result.tokens = await section('tokens', () => pinned(() => runTokens(config.tokens, log)));
   result.http = await section('http', () => runHttp(config.http, log));
-  result.refresh = await section('refresh', () => runRefresh(config.refresh, log));
-  result.scaling = await section('scaling', () => runScaling(config.scaling, log));
+  result.refresh = await section('refresh', () => pinned(() => runRefresh(config.refresh, log)));
+  result.scaling = await section('scaling', () => pinned(() => runScaling(config.scaling, log)));
   result.revocation = await section('revocation', () => runRevocation(config.revocation, log));
 
   result.durationSeconds = Math.round((Date.now() - started) / 100) / 10;

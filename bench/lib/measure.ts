@@ -6,14 +6,15 @@
  * Cases are measured in interleaved rounds (case A, B, C, then C, B, A...),
  * so a burst of noise from other processes hits every case of a comparison
  * alike; the figure reported is the median of the rounds, with min, max and
- * the interquartile range as the spread.
+ * the interquartile range as the spread. Each timed slice is preceded by an
+ * untimed quarter-slice of the same case, so that no case pays for the
+ * caches and branch predictors its predecessor left behind.
  *
- * Each batch is also timed in CPU time of the whole process
- * (process.cpuUsage: every thread, so the work jose hands to WebCrypto's
- * thread pool and the GC's helper threads count). On a machine shared with
- * other work, wall time also counts the slices the scheduler gave to other
- * processes; CPU time does not, so ratios are computed from it (the
- * wall-clock figures are reported next to it).
+ * CPU time of the whole process (process.cpuUsage: every thread, so the work
+ * jose hands to WebCrypto's thread pool counts) is added up over each case's
+ * timed batches and reported next to the wall-clock figures; it is too coarse
+ * over one 40 ms slice to time a slice by, so ratios use wall time, from
+ * slices measured in pairs (see compare).
  */
 
 /** What each call returns is stored here, so no call is dead code. */
@@ -95,8 +96,9 @@ function cpuNow(): number {
 interface Timing {
   /** Operations per wall-clock second (hrtime). */
   wall: number;
-  /** Operations per CPU second of the process. */
-  cpu: number;
+  ops: number;
+  /** CPU time of the process during the timed batches, ns. */
+  cpuNs: number;
 }
 
 /** Runs batches until `ms` of timed work; returns operations per second. */
@@ -128,47 +130,86 @@ async function timeCase(c: Case, ms: number): Promise<Timing> {
     // Aim at batches of about 2 ms: the clock is read rarely, and a round still ends close to its budget.
     if (took < 2_000_000n && batch < 1 << 20) batch *= 2;
   }
-  return {
-    wall: (ops * 1e9) / Number(elapsed),
-    cpu: cpuElapsed <= 0 ? Number.NaN : (ops * 1e9) / cpuElapsed,
-  };
+  return { wall: (ops * 1e9) / Number(elapsed), ops, cpuNs: cpuElapsed };
 }
 
 export interface CaseResult {
   name: string;
   /** Wall clock (hrtime). */
   opsPerSec: Spread;
-  /** Per CPU second of the process; null if the platform reports no CPU time. */
-  cpuOpsPerSec: Spread | null;
+  /**
+   * Operations per CPU second of the process over all the case's timed slices
+   * together (process.cpuUsage is too coarse to time one slice by itself).
+   */
+  cpuOpsPerSec: number | null;
+  /**
+   * With a baseline: this case's throughput over the baseline's (wall clock), one
+   * sample per round, each from a pair measured back to back. 1 for the baseline.
+   */
+  vsBaseline: Spread | null;
 }
 
-/** The samples ratios are computed from: CPU time when measured, else wall clock. */
-export function rateSamples(result: Pick<CaseResult, 'opsPerSec' | 'cpuOpsPerSec'>): number[] {
-  return (result.cpuOpsPerSec ?? result.opsPerSec).samples;
+const WARMUP_CALLS = 500;
+
+/** One timed slice, preceded by an untimed quarter-slice of the same case. */
+async function slice(c: Case, ms: number): Promise<Timing> {
+  // The case that ran before left its own code and data in the CPU's caches and branch
+  // predictors; without this, whichever case runs second in a pair looks slower.
+  await timeCase(c, Math.max(1, ms / 4));
+  return timeCase(c, ms);
 }
 
 /**
- * Measures every case in interleaved rounds. A case that throws is reported
- * as an error for the whole comparison, never as a fast number.
+ * Measures every case in interleaved rounds. Without a baseline, each round
+ * runs every case once (alternating the order). With `baseline` (an index),
+ * each round runs every other case as a pair with the baseline, back to back
+ * (alternating which goes first), and the ratio of each pair is kept: on a
+ * noisy machine two slices measured next to each other agree far better than
+ * two slices a whole round apart. A case that throws fails the comparison;
+ * it can never look fast.
  */
-export async function compare(cases: readonly Case[], budget: Budget): Promise<CaseResult[]> {
-  for (const c of cases) await timeCase(c, budget.warmupMs);
+export async function compare(
+  cases: readonly Case[],
+  budget: Budget,
+  baseline?: number,
+): Promise<CaseResult[]> {
+  // Warm-up: long enough in time, and in calls, for V8 to have optimized the whole path.
+  for (const c of cases) {
+    let calls = 0;
+    do calls += (await timeCase(c, budget.warmupMs)).ops;
+    while (calls < WARMUP_CALLS);
+  }
   const wall = cases.map(() => [] as number[]);
-  const cpu = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => ({ ops: 0, ns: 0 }));
+  const ratios = cases.map(() => [] as number[]);
+  const record = (index: number, timing: Timing) => {
+    wall[index]!.push(timing.wall);
+    cpu[index]!.ops += timing.ops;
+    cpu[index]!.ns += timing.cpuNs;
+  };
   for (let round = 0; round < budget.rounds; round++) {
-    // Alternate the order, so no case always runs right after the same neighbour.
     const order = cases.map((_, index) => index);
     if (round % 2 === 1) order.reverse();
+    if (baseline === undefined) {
+      for (const index of order) record(index, await slice(cases[index]!, budget.roundMs));
+      continue;
+    }
     for (const index of order) {
-      const timing = await timeCase(cases[index]!, budget.roundMs);
-      wall[index]!.push(timing.wall);
-      cpu[index]!.push(timing.cpu);
+      if (index === baseline) continue;
+      const baseFirst = (round + index) % 2 === 0;
+      const first = await slice(cases[baseFirst ? baseline : index]!, budget.roundMs);
+      const second = await slice(cases[baseFirst ? index : baseline]!, budget.roundMs);
+      const [base, other] = baseFirst ? [first, second] : [second, first];
+      record(baseline, base);
+      record(index, other);
+      ratios[index]!.push(other.wall / base.wall);
     }
   }
   return cases.map((c, index) => ({
     name: c.name,
     opsPerSec: spread(wall[index]!),
-    cpuOpsPerSec: cpu[index]!.every(Number.isFinite) ? spread(cpu[index]!) : null,
+    cpuOpsPerSec: cpu[index]!.ns > 0 ? (cpu[index]!.ops * 1e9) / cpu[index]!.ns : null,
+    vsBaseline: baseline === undefined ? null : index === baseline ? spread([1]) : spread(ratios[index]!),
   }));
 }
 

@@ -25,7 +25,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
     case 'full':
       return {
         tokens: {
-          budget: { warmupMs: 200, roundMs: 50, rounds: 15 },
+          budget: { warmupMs: 200, roundMs: 40, rounds: 11 },
           poolSize: 2048,
           missCacheMax: 1024,
           algs: BENCH_ALGS,
@@ -39,7 +39,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
         },
         refresh: { stores: ALL_STORES, concurrency: [1, 8, 64], runMs: 700, warmupMs: 200, rounds: 3 },
         scaling: {
-          budget: { warmupMs: 150, roundMs: 50, rounds: 15 },
+          budget: { warmupMs: 150, roundMs: 40, rounds: 11 },
           revokedSizes: [0, 10_000, 1_000_000],
           sessionSizes: [1_000, 100_000, 1_000_000],
           refreshStores: ['memory', 'sqlite'],
@@ -53,7 +53,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
     case 'quick':
       return {
         tokens: {
-          budget: { warmupMs: 25, roundMs: 25, rounds: 3 },
+          budget: { warmupMs: 60, roundMs: 15, rounds: 5 },
           poolSize: 256,
           missCacheMax: 128,
           algs: BENCH_ALGS,
@@ -67,7 +67,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
         },
         refresh: { stores: ALL_STORES, concurrency: [1, 8, 64], runMs: 100, warmupMs: 30, rounds: 2 },
         scaling: {
-          budget: { warmupMs: 25, roundMs: 25, rounds: 3 },
+          budget: { warmupMs: 60, roundMs: 15, rounds: 5 },
           revokedSizes: [0, 10_000, 100_000],
           sessionSizes: [1_000, 100_000],
           refreshStores: ['memory', 'sqlite'],

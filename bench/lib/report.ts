@@ -45,6 +45,8 @@ export function renderMarkdown(result: BenchResult): string {
   );
   out.push('');
 
+  for (const note of result.notes) out.push(`- ${note}`);
+  if (result.notes.length > 0) out.push('');
   out.push('## Targets');
   out.push('');
   out.push(
@@ -74,8 +76,8 @@ export function renderMarkdown(result: BenchResult): string {
               c.name,
               si(c.opsPerSec.median),
               range(c.opsPerSec, si),
-              c.cpuOpsPerSec ? si(c.cpuOpsPerSec.median) : 'n/a',
-              c.cpuOpsPerSec ? us(c.cpuOpsPerSec.median) : 'n/a',
+              c.cpuOpsPerSec ? si(c.cpuOpsPerSec) : 'n/a',
+              c.cpuOpsPerSec ? us(c.cpuOpsPerSec) : 'n/a',
               x(c.vsFloor.median),
               iqr(c.vsFloor, (v) => v.toFixed(2)),
             ]),

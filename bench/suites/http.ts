@@ -17,12 +17,13 @@
  * the suite runs (BATON_BENCH_PIN=0 turns that off).
  */
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { canPin, currentAffinity, pinSelf } from '../lib/affinity.ts';
 import { type Spread, spread } from '../lib/measure.ts';
 
 export type Framework = 'hono' | 'fastify' | 'express';
@@ -79,20 +80,6 @@ const LIBRARY: Record<Framework, string> = {
   fastify: '@fastify/jwt',
   express: 'express-jwt',
 };
-
-function canPin(): boolean {
-  if (process.env.BATON_BENCH_PIN === '0' || cpus().length < 2 || process.platform !== 'linux') return false;
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pinSelf(list: string): void {
-  execFileSync('taskset', ['-a', '-cp', list, String(process.pid)], { stdio: 'ignore' });
-}
 
 interface Server {
   ports: Partial<Record<Framework, number>>;
@@ -184,7 +171,8 @@ export async function runHttp(config: HttpConfig, log: (line: string) => void): 
   const pinned = canPin();
   const cores = cpus().length;
   const serverCore = pinned ? String(cores - 1) : null;
-  if (pinned) pinSelf(`0-${cores - 2}`);
+  const before = pinned ? currentAffinity() : null;
+  if (pinned) pinSelf(cores === 2 ? '0' : `0-${cores - 2}`);
   const frameworks: HttpFramework[] = [];
   const notes: string[] = [
     "`/baton` is a minimal middleware (bearerToken() from src/http, SessionManager.verifyAccessToken, errorResponse()); `/adapter` is Baton's adapter for the framework (src/adapters), which also builds the neutral request, handles cookies/CSRF options and maps errors.",
@@ -240,7 +228,7 @@ export async function runHttp(config: HttpConfig, log: (line: string) => void): 
     }
   } finally {
     await server.stop();
-    if (pinned) pinSelf(`0-${cores - 1}`);
+    if (pinned) pinSelf(before ?? `0-${cores - 1}`);
   }
   const costBasis = frameworks.every((fw) => fw.cases.every((c) => c.reqPerCpuSec !== null))
     ? 'server-cpu'

@@ -16,7 +16,7 @@ import type { BatonUser } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import type { Revocation } from '../../src/stores/types.ts';
 import { algFixture, benchUser, codecFor, freshCopy, managerFor, tokenPool } from '../lib/fixtures.ts';
-import { type Budget, type Case, compare, rateSamples, type Spread, spread } from '../lib/measure.ts';
+import { type Budget, type Case, compare, type Spread, spread } from '../lib/measure.ts';
 import { type BenchStore, openStore, type StoreName } from '../lib/stores.ts';
 
 const run = promisify(execFile);
@@ -37,7 +37,7 @@ export interface VerifyScaling {
   /** Wall clock ops/s. */
   cold: Spread;
   hit: Spread;
-  /** Per round, against the empty set (on-CPU time when available). */
+  /** Per round, against the empty set measured right next to it (CPU time when known). */
   coldVsEmpty: Spread;
   hitVsEmpty: Spread;
 }
@@ -102,35 +102,32 @@ async function verifyScaling(config: ScalingConfig): Promise<VerifyScaling[]> {
     await Promise.all([cold.ready, cached.ready]);
     managers.push({ cold, cached });
   }
-  const cases: Case[] = [];
+  // Colds paired with the cold empty-set case, hits with the hit one.
+  const coldCases: Case[] = [];
+  const hitCases: Case[] = [];
   managers.forEach(({ cold, cached }, index) => {
     let next = 0;
-    cases.push({
+    coldCases.push({
       kind: 'sync',
       name: `cold ${config.revokedSizes[index]}`,
       run: () => cold.verifyAccessToken(pool[next++ & 1023]!),
     });
     let nextCopy = 0;
-    cases.push({
+    hitCases.push({
       kind: 'sync',
       name: `hit ${config.revokedSizes[index]}`,
       run: () => cached.verifyAccessToken(copies[nextCopy++ & 1023]!),
     });
   });
-  const results = await compare(cases, config.budget);
-  const figures = config.revokedSizes.map((revoked, index) => {
-    const cold = results[index * 2]!;
-    const hit = results[index * 2 + 1]!;
-    const cold0 = rateSamples(results[0]!);
-    const hit0 = rateSamples(results[1]!);
-    return {
-      revoked,
-      cold: cold.opsPerSec,
-      hit: hit.opsPerSec,
-      coldVsEmpty: spread(rateSamples(cold).map((value, r) => value / cold0[r]!)),
-      hitVsEmpty: spread(rateSamples(hit).map((value, r) => value / hit0[r]!)),
-    };
-  });
+  const colds = await compare(coldCases, config.budget, 0);
+  const hits = await compare(hitCases, config.budget, 0);
+  const figures = config.revokedSizes.map((revoked, index) => ({
+    revoked,
+    cold: colds[index]!.opsPerSec,
+    hit: hits[index]!.opsPerSec,
+    coldVsEmpty: colds[index]!.vsBaseline!,
+    hitVsEmpty: hits[index]!.vsBaseline!,
+  }));
   // Closing the managers would close the stores they share; dropping them is enough.
   return figures;
 }

@@ -30,15 +30,7 @@ import {
   managerFor,
   tokenPool,
 } from '../lib/fixtures.ts';
-import {
-  type Budget,
-  type Case,
-  type CaseResult,
-  compare,
-  rateSamples,
-  type Spread,
-  spread,
-} from '../lib/measure.ts';
+import { type Budget, type Case, type CaseResult, compare, type Spread } from '../lib/measure.ts';
 
 export interface TokensConfig {
   budget: Budget;
@@ -54,9 +46,9 @@ export interface CaseFigure {
   library: string;
   /** Wall clock. */
   opsPerSec: Spread;
-  /** Per on-CPU second (null where the platform does not say). */
-  cpuOpsPerSec: Spread | null;
-  /** Per-round ratios against the floor measured in the same round (on-CPU when available). */
+  /** Per CPU second of the process, over all of the case's timed slices. */
+  cpuOpsPerSec: number | null;
+  /** Per-round ratios against the floor (wall clock), each from a pair measured back to back. */
   vsFloor: Spread;
 }
 
@@ -72,12 +64,6 @@ export interface TokensResult {
 }
 
 const TYP = 'at+jwt';
-
-export function ratioSpread(cases: readonly CaseResult[], name: string, baseline: string): Spread {
-  const a = rateSamples(cases.find((c) => c.name === name)!);
-  const b = rateSamples(cases.find((c) => c.name === baseline)!);
-  return spread(a.map((value, index) => value / b[index]!));
-}
 
 /** Checks that a verifier really accepts the token before it is timed: a throwing case must never look fast. */
 async function assertVerifies(name: string, result: unknown): Promise<void> {
@@ -271,7 +257,7 @@ function figures(
     library: entries[index]!.library,
     opsPerSec: result.opsPerSec,
     cpuOpsPerSec: result.cpuOpsPerSec,
-    vsFloor: ratioSpread(results, result.name, 'floor'),
+    vsFloor: result.vsBaseline!,
   }));
 }
 
@@ -280,13 +266,16 @@ export async function runTokens(config: TokensConfig, log: (line: string) => voi
   for (const alg of config.algs) {
     const fixture = await algFixture(alg);
     const { verify, sign, tokenLength, closeAll } = await algCases(fixture, config);
+    // Every case is measured in pairs with the floor (index 0).
     const verifyResults = await compare(
       verify.map((entry) => entry.c),
       config.budget,
+      0,
     );
     const signResults = await compare(
       sign.map((entry) => entry.c),
       config.budget,
+      0,
     );
     await closeAll();
     const figure: AlgFigures = {

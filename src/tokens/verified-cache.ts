@@ -239,16 +239,23 @@ function keyOf(token: string): number {
   );
 }
 
-/** Freezes a JSON value all the way down (JSON has no cycles). */
+/**
+ * Freezes a JSON value all the way down (JSON has no cycles). Children first:
+ * freezing an object changes its hidden class, which would take a for-in over
+ * it off V8's fast path.
+ */
 function deepFreeze(value: object): void {
-  Object.freeze(value);
   if (Array.isArray(value)) {
-    for (const item of value) if (typeof item === 'object' && item !== null) deepFreeze(item);
-    return;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      if (typeof item === 'object' && item !== null) deepFreeze(item);
+    }
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const name in record) {
+      const child = record[name];
+      if (typeof child === 'object' && child !== null) deepFreeze(child);
+    }
   }
-  const record = value as Record<string, unknown>;
-  for (const name in record) {
-    const child = record[name];
-    if (typeof child === 'object' && child !== null) deepFreeze(child);
-  }
+  Object.freeze(value);
 }
