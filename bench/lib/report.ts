@@ -301,7 +301,8 @@ export function renderSvg(result: BenchResult): string {
     .join('');
   const m = result.machine;
   const title = `Baton verify vs the node:crypto floor (log scale; 1x = floor) — ${result.mode} run, ${escapeXml(m.cpuModel)}, Node ${m.node}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12" role="img">
+<title>${title}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="24" font-size="14" font-weight="bold">${title}</text>
 ${ticks}
