@@ -20,6 +20,7 @@ import {
   postgresSkip,
   uniqueName,
 } from '../support/services.ts';
+import { isBatonError, sessionRecord } from '../support/store-fixtures.ts';
 
 const skip = await postgresSkip();
 const hooks = { describe, it, before, after, beforeEach, afterEach };
@@ -40,33 +41,7 @@ function freshSchema(): string {
 }
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const id = overrides.id ?? `sid-${randomUUID()}`;
-  return {
-    id,
-    userId: `user-${randomUUID()}`,
-    clientId: null,
-    createdAt: NOW,
-    lastUsedAt: NOW,
-    expiresAt: NOW + 24 * HOUR,
-    userAgent: null,
-    ip: null,
-    secretSalt: 'salt',
-    tokenHash: fixtureTokenHash(id, 0),
-    generation: 0,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    ...overrides,
-  };
-}
-
-function isBatonError(code: string, message?: RegExp) {
-  return (error: unknown) => {
-    assert.ok(error instanceof BatonError, `expected a BatonError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  };
+  return sessionRecord(NOW, 24 * HOUR, overrides);
 }
 
 /** Resolves with the first delivery matching `wanted`, or rejects after `ms`. */

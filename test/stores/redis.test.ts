@@ -7,8 +7,8 @@ import { BatonError } from '../../src/core/errors.ts';
 import { RedisStore, type RedisStoreOptions, SESSION_RETENTION_MS } from '../../src/stores/redis.ts';
 import type { Revocation, SessionRecord } from '../../src/stores/types.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
-import { fixtureTokenHash } from '../fixtures/token-hash.ts';
 import { createRedisUser, deleteRedisKeys, REDIS_URL, redisSkip, uniqueName } from '../support/services.ts';
+import { isBatonError, sessionRecord } from '../support/store-fixtures.ts';
 
 const skip = await redisSkip();
 const hooks = { describe, it, before, after, beforeEach, afterEach };
@@ -21,33 +21,7 @@ const DAY = 24 * HOUR;
 const open = (options: RedisStoreOptions = {}) => new RedisStore({ url: REDIS_URL, prefix, ...options });
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const id = overrides.id ?? `sid-${randomUUID()}`;
-  return {
-    id,
-    userId: `user-${randomUUID()}`,
-    clientId: null,
-    createdAt: NOW,
-    lastUsedAt: NOW,
-    expiresAt: NOW + 30 * DAY,
-    userAgent: null,
-    ip: null,
-    secretSalt: 'salt',
-    tokenHash: fixtureTokenHash(id, 0),
-    generation: 0,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    ...overrides,
-  };
-}
-
-function isBatonError(code: string, message?: RegExp) {
-  return (error: unknown) => {
-    assert.ok(error instanceof BatonError, `expected a BatonError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  };
+  return sessionRecord(NOW, 30 * DAY, overrides);
 }
 
 /** Resolves with the first delivery matching `wanted`, or rejects after `ms`. */

@@ -14,6 +14,7 @@ import { migrate, SCHEMA_VERSION, SqliteStore, type SqliteStoreOptions } from '.
 import type { SessionRecord } from '../../src/stores/types.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 import { fixtureTokenHash } from '../fixtures/token-hash.ts';
+import { isBatonError, sessionRecord } from '../support/store-fixtures.ts';
 
 const hooks = { describe, it, before, after, beforeEach, afterEach };
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,32 +33,7 @@ after(() => {
 const NOW = Date.UTC(2030, 0, 1);
 
 function record(id: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id,
-    userId: 'user-1',
-    clientId: null,
-    createdAt: NOW,
-    lastUsedAt: NOW,
-    expiresAt: NOW + 86_400_000,
-    userAgent: null,
-    ip: null,
-    secretSalt: 'salt',
-    tokenHash: fixtureTokenHash(id, 0),
-    generation: 0,
-    rotatedAt: null,
-    revokedAt: null,
-    revokedReason: null,
-    ...overrides,
-  };
-}
-
-function isBatonError(code: string, message?: RegExp) {
-  return (error: unknown) => {
-    assert.ok(error instanceof BatonError, `expected a BatonError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  };
+  return sessionRecord(NOW, 86_400_000, { id, userId: 'user-1', ...overrides });
 }
 
 function startChild(script: string, args: string[]) {

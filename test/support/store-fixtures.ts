@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { BatonError } from '../../src/core/errors.ts';
+import type { SessionRecord } from '../../src/stores/types.ts';
+import { fixtureTokenHash } from '../fixtures/token-hash.ts';
+
+/** A fresh generation-0 session created at `now`, living `lifetimeMs`; overrides win. */
+export function sessionRecord(
+  now: number,
+  lifetimeMs: number,
+  overrides: Partial<SessionRecord> = {},
+): SessionRecord {
+  const id = overrides.id ?? `sid-${randomUUID()}`;
+  return {
+    id,
+    userId: `user-${randomUUID()}`,
+    clientId: null,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + lifetimeMs,
+    userAgent: null,
+    ip: null,
+    secretSalt: 'salt',
+    tokenHash: fixtureTokenHash(id, 0),
+    generation: 0,
+    rotatedAt: null,
+    revokedAt: null,
+    revokedReason: null,
+    ...overrides,
+  };
+}
+
+/** An `assert.rejects`/`assert.throws` matcher for a BatonError of `code` (and message). */
+export function isBatonError(code: string, message?: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof BatonError, `expected a BatonError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    if (message) assert.match(error.message, message);
+    return true;
+  };
+}
