@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { BatonError } from '../../src/core/errors.ts';
 import {
@@ -20,7 +19,7 @@ import {
   postgresSkip,
   uniqueName,
 } from '../support/services.ts';
-import { isBatonError, sessionRecord } from '../support/store-fixtures.ts';
+import { assertUnawareWhileCut, isBatonError, sessionRecord } from '../support/store-fixtures.ts';
 
 const skip = await postgresSkip();
 const hooks = { describe, it, before, after, beforeEach, afterEach };
@@ -321,13 +320,7 @@ describe('PostgresStore', { skip }, () => {
         const reload = nextDelivery(reader, (list) => list.some((r) => r.id === jti), 10000);
         await writer.addRevocation({ kind: 'token', id: jti, expiresAt: Date.now() + HOUR });
         assert.equal(await role.countListeners(reader.channel), 0, 'committed while nobody listened');
-        let early = false;
-        const unsubscribe = reader.subscribeRevocations((list) => {
-          early ||= list.some((r) => r.id === jti);
-        });
-        await sleep(500);
-        unsubscribe();
-        assert.equal(early, false, 'cut off, the reader cannot know yet');
+        await assertUnawareWhileCut(reader, jti);
         await role.setLoginAllowed(true);
         assert.ok((await reload.delivered).some((r) => r.id === jti));
         reload.stop();

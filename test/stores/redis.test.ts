@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { BatonError } from '../../src/core/errors.ts';
 import { RedisStore, type RedisStoreOptions, SESSION_RETENTION_MS } from '../../src/stores/redis.ts';
 import type { Revocation, SessionRecord } from '../../src/stores/types.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 import { createRedisUser, deleteRedisKeys, REDIS_URL, redisSkip, uniqueName } from '../support/services.ts';
-import { isBatonError, sessionRecord } from '../support/store-fixtures.ts';
+import { assertUnawareWhileCut, isBatonError, sessionRecord } from '../support/store-fixtures.ts';
 
 const skip = await redisSkip();
 const hooks = { describe, it, before, after, beforeEach, afterEach };
@@ -231,13 +230,7 @@ describe('RedisStore', { skip }, () => {
         await writer.addRevocation({ kind: 'token', id: jti, expiresAt: Date.now() + HOUR });
         const [, receivers] = (await admin.pubsub('NUMSUB', writer.channel)) as [string, number];
         assert.equal(receivers, 0, 'published while nobody listened');
-        let early = false;
-        const unsubscribe = reader.subscribeRevocations((list) => {
-          early ||= list.some((r) => r.id === jti);
-        });
-        await sleep(500);
-        unsubscribe();
-        assert.equal(early, false, 'cut off, the reader cannot know yet');
+        await assertUnawareWhileCut(reader, jti);
         await user.setEnabled(true);
         assert.ok((await reload.delivered).some((r) => r.id === jti));
         reload.stop();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BatonError } from '../../src/core/errors.ts';
-import type { SessionRecord } from '../../src/stores/types.ts';
+import type { SessionRecord, SessionStore } from '../../src/stores/types.ts';
 import { fixtureTokenHash } from '../fixtures/token-hash.ts';
 
 /** A fresh generation-0 session created at `now`, living `lifetimeMs`; overrides win. */
@@ -38,4 +39,15 @@ export function isBatonError(code: string, message?: RegExp) {
     if (message) assert.match(error.message, message);
     return true;
   };
+}
+
+/** While its feed is cut off, `store` must not learn of revocation `id` for `ms`. */
+export async function assertUnawareWhileCut(store: SessionStore, id: string, ms = 500): Promise<void> {
+  let early = false;
+  const unsubscribe = store.subscribeRevocations?.((list) => {
+    early ||= list.some((revocation) => revocation.id === id);
+  });
+  await sleep(ms);
+  unsubscribe?.();
+  assert.equal(early, false, 'cut off, the reader cannot know yet');
 }
