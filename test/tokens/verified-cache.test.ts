@@ -90,7 +90,7 @@ describe('VerifiedTokenCache', () => {
     assert.equal(cache.get(token, START), claims);
   });
 
-  it('two tokens with the same key: the later one replaces the earlier', () => {
+  it('two tokens with the same key are both kept, each answered only for itself', () => {
     const cache = new VerifiedTokenCache();
     const tail = 'ABCDEFGHIJ';
     const a = `aaaa.bbbb.${tail}`;
@@ -99,9 +99,23 @@ describe('VerifiedTokenCache', () => {
     const claimsB = fakeClaims(NOW + 60);
     cache.set(a, claimsA, START);
     cache.set(b, claimsB, START);
-    assert.equal(cache.size, 1);
-    assert.equal(cache.get(a, START), undefined);
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get(a, START), claimsA);
     assert.equal(cache.get(b, START), claimsB);
+    cache.delete(a);
+    assert.equal(cache.get(a, START), undefined);
+    assert.equal(cache.get(b, START), claimsB, 'deleting one left the other findable');
+  });
+
+  it('giving a token again replaces its claims', () => {
+    const cache = new VerifiedTokenCache();
+    const token = 'aaaa.bbbb.ABCDEFGHIJ';
+    const first = fakeClaims(NOW + 60);
+    const second = fakeClaims(NOW + 120);
+    cache.set(token, first, START);
+    cache.set(token, second, START);
+    assert.equal(cache.size, 1);
+    assert.equal(cache.get(token, START), second);
   });
 
   it('never answers at or after exp, and drops the entry', () => {
@@ -230,6 +244,37 @@ describe('VerifiedTokenCache', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('property: below max and before exp, answers exactly what it was given (index under collisions, growth, deletions)', () => {
+    // Key characters from a two-letter alphabet: many tokens share a key or a probe run.
+    const tokens = Array.from({ length: 48 }, (_, i) => {
+      const bits = (i % 32).toString(2).padStart(5, '0').replaceAll('0', 'A').replaceAll('1', 'B');
+      return `h${i}.p.${bits}x`;
+    });
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), token: fc.nat(tokens.length - 1) }),
+      fc.record({ kind: fc.constant('delete' as const), token: fc.nat(tokens.length - 1) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const cache = new VerifiedTokenCache({ max: tokens.length });
+        const given = new Map<string, AccessClaims>();
+        for (const o of ops) {
+          const token = tokens[o.token]!;
+          if (o.kind === 'set') {
+            const claims = fakeClaims(NOW + 600);
+            cache.set(token, claims, START);
+            given.set(token, claims);
+          } else {
+            assert.equal(cache.delete(token), given.delete(token));
+          }
+          assert.equal(cache.size, given.size);
+          for (const t of tokens) assert.equal(cache.get(t, START), given.get(t), `answer for ${t}`);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 });
