@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { durationSchema, functionSchema, parseOptions } from '../core/options.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
-import { DEFAULT_VERIFY_CACHE_MAX } from '../tokens/verified-cache.ts';
+import { DEFAULT_VERIFY_CACHE_MAX, MAX_VERIFY_CACHE_MAX } from '../tokens/verified-cache.ts';
 import type { BatonUser, SessionManagerOptions, StrategyBaseOptions } from './types.ts';
 
 const storeMethods = [
@@ -65,7 +65,9 @@ const schema = z.object({
   verifyCache: z
     .union([
       z.literal(false),
-      z.object({ max: z.number().int().positive().default(DEFAULT_VERIFY_CACHE_MAX) }),
+      z.object({
+        max: z.number().int().positive().max(MAX_VERIFY_CACHE_MAX).default(DEFAULT_VERIFY_CACHE_MAX),
+      }),
     ])
     .default({ max: DEFAULT_VERIFY_CACHE_MAX }),
 });

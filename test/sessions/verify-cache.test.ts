@@ -148,8 +148,16 @@ describe('verifyCache option', () => {
     }
   });
 
-  it('refuses a max that is not a positive integer', async () => {
-    for (const bad of [{ max: 0 }, { max: -1 }, { max: 1.5 }, { max: '10' }, true, 'yes']) {
+  it('refuses a max that is not a positive integer up to 2^21', async () => {
+    for (const bad of [
+      { max: 0 },
+      { max: -1 },
+      { max: 1.5 },
+      { max: '10' },
+      { max: 2 ** 21 + 1 },
+      true,
+      'yes',
+    ]) {
       await assert.rejects(make(bad), { code: 'invalid_options' });
     }
   });
