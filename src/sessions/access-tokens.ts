@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
 import type { Revocation, SessionStore } from '../stores/types.ts';
 import { AccessTokenCodec, isFresh } from '../tokens/access-token.ts';
 import { KeySet } from '../tokens/keys.ts';
+import { randomId } from '../tokens/random.ts';
 import type { AccessClaims, Algorithm, Freshness, SigningKey } from '../tokens/types.ts';
 import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
 import { RevocationList } from './revocation-list.ts';
@@ -156,7 +156,7 @@ export class AccessTokens {
       ...request.strategyClaims,
       sub: request.sub,
       sid: request.sid,
-      jti: request.jti ?? randomBytes(16).toString('base64url'),
+      jti: request.jti ?? randomId(16),
       iat,
       nbf: iat,
       exp: request.exp ?? iat + this.#options.accessTokenTtl,

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BatonError } from '../core/errors.ts';
+import { randomId } from '../tokens/random.ts';
 
 /**
  * Opaque refresh tokens: `<sessionId>.<secret>`.
@@ -27,8 +28,9 @@ export interface ParsedRefreshToken {
   generation: number;
 }
 
+/** Not secret (it is in every token of the session): pooled random bytes, as token ids are. */
 export function newSessionId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomId(16);
 }
 
 export function newSecretSalt(): string {

@@ -146,9 +146,9 @@ class ExpiringIds {
 }
 
 /** Per-process seeds: which ids share a position or a fingerprint is not predictable from outside. */
-const SEEDS = new Int32Array(randomBytes(8).buffer);
-const POSITION_SEED = SEEDS[0]!;
-const FINGERPRINT_SEED = SEEDS[1]!;
+const SEEDS = randomBytes(8);
+const POSITION_SEED = SEEDS.readInt32LE(0);
+const FINGERPRINT_SEED = SEEDS.readInt32LE(4);
 
 /** FNV-1a over UTF-16 code units, then murmur3's finaliser so the low bits mix well. */
 function positionHash(id: string): number {
