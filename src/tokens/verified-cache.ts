@@ -90,6 +90,8 @@ export class VerifiedTokenCache {
   #nextSweepMs = 0;
   /** The entry last evicted by the clock hand, for set() to reuse. */
   #spare: Entry | undefined;
+  /** The token get() last missed: set() for it, right after its verification, need not look again. */
+  #missed: string | undefined;
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     const max = options.max ?? DEFAULT_VERIFY_CACHE_MAX;
@@ -118,11 +120,15 @@ export class VerifiedTokenCache {
   get(token: string, nowMs: number): AccessClaims | undefined {
     if (typeof token !== 'string') return undefined;
     const entry = this.#find(token, keyOf(token));
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      this.#missed = token;
+      return undefined;
+    }
     const now = Math.floor(nowMs / 1000);
     // The same comparisons as AccessTokenCodec.verify.
     if (entry.exp <= now - this.leeway || entry.nbf > now + this.leeway) {
       this.#remove(entry);
+      this.#missed = token;
       return undefined;
     }
     entry.hot = true;
@@ -135,7 +141,9 @@ export class VerifiedTokenCache {
     if (nowMs >= this.#nextSweepMs) this.sweep(nowMs);
     deepFreeze(claims);
     const key = keyOf(token);
-    const existing = this.#find(token, key);
+    // Only the verification ran since get() missed this token: it is still absent.
+    const existing = token === this.#missed ? undefined : this.#find(token, key);
+    this.#missed = undefined;
     if (existing !== undefined) this.#remove(existing);
     const slot = this.#freeSlot();
     // An evicted entry object is reused, so a miss allocates nothing here.
@@ -185,6 +193,7 @@ export class VerifiedTokenCache {
     this.#free.length = 0;
     this.#hand = 0;
     this.#spare = undefined;
+    this.#missed = undefined;
   }
 
   #find(token: string, key: number): Entry | undefined {
