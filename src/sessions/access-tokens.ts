@@ -110,8 +110,9 @@ export class AccessTokens {
 
   /**
    * Signature, claims, time, and the revoked set. Synchronous, no I/O.
-   * A token verified before is answered from the cache; the time, session
-   * and jti checks still run on every call.
+   * A token verified before is answered from the cache; the time checks run
+   * on every call, and the session and jti checks whenever anything was
+   * added to the revoked set since this token last passed them.
    */
   verify(token: string): AccessClaims {
     if (!this.#loaded) {
@@ -120,18 +121,29 @@ export class AccessTokens {
     }
     const now = this.#options.clock.now();
     const cache = this.#cache;
-    let claims = cache === null ? undefined : cache.get(token, now);
-    if (claims === undefined) {
-      claims = this.codec.verify(token, now);
-      if (cache !== null) cache.set(token, claims, now);
+    if (cache === null) {
+      const claims = this.codec.verify(token, now);
+      this.assertNotRevoked(claims.sid, claims.jti, now);
+      return claims;
     }
-    this.assertNotRevoked(claims.sid, claims.jti);
-    return claims;
+    const additions = this.#revoked.additions;
+    const cached = cache.get(token, now);
+    if (cached !== undefined) {
+      // Entries leave the revoked set only by expiring: a token that passed when the
+      // set had seen n additions still passes while it has seen n.
+      if (cache.lastStamp !== additions) {
+        this.assertNotRevoked(cached.sid, cached.jti, now);
+        cache.restamp(additions);
+      }
+      return cached;
+    }
+    const claims = this.codec.verify(token, now);
+    this.assertNotRevoked(claims.sid, claims.jti, now);
+    return cache.set(token, claims, now, additions);
   }
 
   /** The in-memory check alone, for tokens of other kinds (refresh JWTs) that share sid/jti. */
-  assertNotRevoked(sid: string, jti: string): void {
-    const now = this.#options.clock.now();
+  assertNotRevoked(sid: string, jti: string, now = this.#options.clock.now()): void {
     if (this.#revoked.isSessionRevoked(sid, now) || this.#revoked.isTokenRevoked(jti, now)) {
       throw new BatonError('token_revoked', 'This token has been revoked');
     }

@@ -15,10 +15,12 @@ export class RevocationList {
   readonly #sessions = new ExpiringIds();
   readonly #tokens = new ExpiringIds();
   #nextSweepAt = 1024;
+  #additions = 0;
 
   constructor(private readonly clock: Clock) {}
 
   add(revocation: Revocation): void {
+    this.#additions++;
     (revocation.kind === 'session' ? this.#sessions : this.#tokens).add(revocation.id, revocation.expiresAt);
     if (this.size >= this.#nextSweepAt) this.#sweepAfterGrowth();
   }
@@ -37,6 +39,15 @@ export class RevocationList {
 
   get size(): number {
     return this.#sessions.size + this.#tokens.size;
+  }
+
+  /**
+   * How many revocations were ever added. Entries leave only by expiring, so
+   * an id found not revoked while this count was n is still not revoked while
+   * it is n: the verify cache keeps it per token to skip the lookups.
+   */
+  get additions(): number {
+    return this.#additions;
   }
 
   /** Drops every entry that expired at or before `now`. */

@@ -29,6 +29,8 @@ interface Entry {
   nbf: number;
   /** Second-chance bit: set by a hit, cleared when the clock hand passes over the entry. */
   hot: boolean;
+  /** The caller's note on the entry (see `set`). */
+  stamp: number;
   /** Index in the ring. */
   slot: number;
 }
@@ -92,6 +94,8 @@ export class VerifiedTokenCache {
   #spare: Entry | undefined;
   /** The token get() last missed: set() for it, right after its verification, need not look again. */
   #missed: string | undefined;
+  /** The entry get() last answered, for `lastStamp` and `restamp`. */
+  #hit: Entry | undefined;
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     const max = options.max ?? DEFAULT_VERIFY_CACHE_MAX;
@@ -118,6 +122,7 @@ export class VerifiedTokenCache {
    * `nbf` (with the leeway) at `nowMs`; undefined otherwise.
    */
   get(token: string, nowMs: number): AccessClaims | undefined {
+    this.#hit = undefined;
     if (typeof token !== 'string') return undefined;
     const entry = this.#find(token, keyOf(token));
     if (entry === undefined) {
@@ -132,11 +137,28 @@ export class VerifiedTokenCache {
       return undefined;
     }
     entry.hot = true;
+    this.#hit = entry;
     return entry.claims;
   }
 
-  /** Stores the claims of a token that has just passed full verification. Returns them, frozen. */
-  set(token: string, claims: AccessClaims, nowMs: number): AccessClaims {
+  /** The stamp of the entry the last get() answered. */
+  get lastStamp(): number {
+    return this.#hit === undefined ? NO_STAMP : this.#hit.stamp;
+  }
+
+  /** Changes the stamp of the entry the last get() answered. */
+  restamp(stamp: number): void {
+    if (this.#hit !== undefined) this.#hit.stamp = stamp;
+  }
+
+  /**
+   * Stores the claims of a token that has just passed full verification.
+   * Returns them, frozen. The stamp is the caller's own note on the entry,
+   * read back after a hit with `lastStamp` (SessionManager keeps the revoked
+   * set's addition count there, to skip lookups while nothing was revoked).
+   */
+  set(token: string, claims: AccessClaims, nowMs: number, stamp = NO_STAMP): AccessClaims {
+    this.#hit = undefined;
     if (typeof token !== 'string') return claims;
     if (nowMs >= this.#nextSweepMs) this.sweep(nowMs);
     deepFreeze(claims);
@@ -149,7 +171,7 @@ export class VerifiedTokenCache {
     // An evicted entry object is reused, so a miss allocates nothing here.
     let entry = this.#spare;
     if (entry === undefined) {
-      entry = { token, key, claims, exp: claims.exp, nbf: claims.nbf, hot: false, slot };
+      entry = { token, key, claims, exp: claims.exp, nbf: claims.nbf, hot: false, stamp, slot };
     } else {
       this.#spare = undefined;
       entry.token = token;
@@ -158,6 +180,7 @@ export class VerifiedTokenCache {
       entry.exp = claims.exp;
       entry.nbf = claims.nbf;
       entry.hot = false;
+      entry.stamp = stamp;
       entry.slot = slot;
     }
     this.#ring[slot] = entry;
@@ -194,6 +217,7 @@ export class VerifiedTokenCache {
     this.#hand = 0;
     this.#spare = undefined;
     this.#missed = undefined;
+    this.#hit = undefined;
   }
 
   #find(token: string, key: number): Entry | undefined {
@@ -218,6 +242,7 @@ export class VerifiedTokenCache {
 
   /** Takes the entry out of the index and the ring (the slot goes to the free list). */
   #remove(entry: Entry): void {
+    if (entry === this.#hit) this.#hit = undefined;
     this.#unindex(entry);
     this.#ring[entry.slot] = undefined;
     this.#free.push(entry.slot);
@@ -268,6 +293,7 @@ export class VerifiedTokenCache {
         entry.hot = false;
         continue;
       }
+      if (entry === this.#hit) this.#hit = undefined;
       this.#unindex(entry);
       ring[slot] = undefined;
       entry.claims = EVICTED;
@@ -277,6 +303,9 @@ export class VerifiedTokenCache {
     }
   }
 }
+
+/** The stamp of an entry given none. */
+const NO_STAMP = -1;
 
 /** A placeholder, so an entry waiting for reuse keeps no claims alive. */
 const EVICTED = Object.freeze({}) as AccessClaims;

@@ -19,6 +19,21 @@ describe('RevocationList', () => {
     assert.equal(list.size, 0, 'the expired entry was dropped when met');
   });
 
+  it('counts additions, which expiry never undoes', () => {
+    const list = new RevocationList(new ManualClock(START));
+    assert.equal(list.additions, 0);
+    list.add({ kind: 'session', id: 'a', expiresAt: START + 1000 });
+    list.addAll([
+      { kind: 'token', id: 'j', expiresAt: START + 1000 },
+      { kind: 'session', id: 'b', expiresAt: START + 1000 },
+    ]);
+    assert.equal(list.additions, 3);
+    assert.equal(list.isSessionRevoked('a', START + 5000), false);
+    list.sweep(START + 5000);
+    assert.equal(list.size, 0);
+    assert.equal(list.additions, 3);
+  });
+
   it('keeps the later of two expiries for the same id', () => {
     const list = new RevocationList(new ManualClock(START));
     list.add({ kind: 'token', id: 'jti-1', expiresAt: START + 120_000 });

@@ -75,6 +75,20 @@ for (const kind of storeKinds) {
       assert.equal(h.manager.verifyAccessToken(sibling.accessToken).sid, five.sessionId);
     });
 
+    it('a cached token passes again after revocations of other sessions, and fails after its own', async () => {
+      const mine = await h.manager.login('thedude', 'abides');
+      const claims = cached(h, mine.accessToken);
+      for (let i = 0; i < 3; i++) {
+        const other = await h.manager.login('thedude', 'abides');
+        await h.manager.logout(other.accessToken);
+        assert.equal(h.manager.verifyAccessToken(mine.accessToken), claims, 'still the cached answer');
+        assert.equal(h.manager.verifyAccessToken(mine.accessToken), claims);
+      }
+      await h.manager.revokeToken(mine.accessToken);
+      await rejectsWith(() => h.manager.verifyAccessToken(mine.accessToken), 'token_revoked');
+      await rejectsWith(() => h.manager.verifyAccessToken(mine.accessToken), 'token_revoked');
+    });
+
     it('a cached token expires exactly when it would without the cache (leeway included)', async () => {
       const login = await h.manager.login('thedude', 'abides');
       cached(h, login.accessToken);

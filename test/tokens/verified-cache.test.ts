@@ -107,6 +107,26 @@ describe('VerifiedTokenCache', () => {
     assert.equal(cache.get(b, START), claimsB, 'deleting one left the other findable');
   });
 
+  it('keeps a stamp per entry for the caller: read after a hit, changed with restamp', () => {
+    const cache = new VerifiedTokenCache({ max: 2 });
+    const a = 'aaaa.bbbb.ABCDEFGHIJ';
+    const b = 'cccc.dddd.KLMNOPQRST';
+    cache.set(a, fakeClaims(NOW + 60), START, 7);
+    cache.set(b, fakeClaims(NOW + 60), START);
+    assert.ok(cache.get(a, START));
+    assert.equal(cache.lastStamp, 7);
+    cache.restamp(8);
+    assert.ok(cache.get(b, START));
+    assert.equal(cache.lastStamp, -1, 'no stamp given');
+    assert.ok(cache.get(a, START));
+    assert.equal(cache.lastStamp, 8);
+    assert.equal(cache.get('eeee.ffff.UVWXYZabcd', START), undefined);
+    assert.equal(cache.lastStamp, -1, 'after a miss there is no entry to read');
+    cache.restamp(9);
+    assert.ok(cache.get(a, START));
+    assert.equal(cache.lastStamp, 8, 'restamp after a miss changed nothing');
+  });
+
   it('giving a token again replaces its claims', () => {
     const cache = new VerifiedTokenCache();
     const token = 'aaaa.bbbb.ABCDEFGHIJ';
