@@ -8,6 +8,10 @@ export const DEFAULT_HEADER_LIMIT = 8 * 1024;
 
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** The same, matched from `lastIndex` to the end: checks a header's token without slicing it out first. */
+const B64TOKEN_FROM = /[A-Za-z0-9\-._~+/]+=*$/y;
+/** An auth scheme (RFC 9110 token): no whitespace in it, which the fast path in `headerToken` relies on. */
+const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_TOKEN_LENGTH = 8 * 1024;
 
 export type TokenSource = 'body' | 'header' | 'cookie' | 'query';
@@ -102,8 +106,23 @@ export function headerToken(
   scheme = 'Bearer',
   limit = DEFAULT_HEADER_LIMIT,
 ): string | undefined {
-  const header = headerValue(req, name, limit)?.trim();
-  if (header === undefined || header === '') return undefined;
+  const raw = headerValue(req, name, limit);
+  if (raw === undefined) return undefined;
+  // What nearly every request sends: `<scheme> <token>`, in the scheme's own spelling, one space,
+  // nothing around. A valid token there is what the general path below would return; anything
+  // else (including every refusal) takes that path, so decisions and error codes are its own.
+  const start = scheme.length + 1;
+  if (
+    raw.length - start <= MAX_TOKEN_LENGTH &&
+    raw.charCodeAt(scheme.length) === 32 &&
+    raw.startsWith(scheme) &&
+    (scheme === 'Bearer' || SCHEME.test(scheme))
+  ) {
+    B64TOKEN_FROM.lastIndex = start;
+    if (B64TOKEN_FROM.test(raw)) return raw.slice(start);
+  }
+  const header = raw.trim();
+  if (header === '') return undefined;
   if (scheme === '') return checkedToken(header, `${name} header`);
   const space = header.indexOf(' ');
   const given = space < 0 ? header : header.slice(0, space);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { BatonError } from '../../src/core/errors.ts';
 import type { Fields } from '../../src/http/body.ts';
 import { parseCookies, serializeCookie } from '../../src/http/cookies.ts';
@@ -10,6 +11,7 @@ import {
   extractAccessToken,
   extractRefreshToken,
   extractSessionToken,
+  headerToken,
   resolveTokenLookup,
 } from '../../src/http/extract.ts';
 import type { HttpRequest } from '../../src/http/types.ts';
@@ -67,6 +69,138 @@ describe('bearerToken', () => {
     assert.equal(
       status(() => bearerToken(req({ authorization: `Bearer ${'a'.repeat(9000)}` }))),
       400,
+    );
+  });
+});
+
+describe('headerToken: the exact `Bearer <token>` form and its near misses', () => {
+  /** The token, `undefined`, or the error code. */
+  const outcome = (authorization: string, limit?: number): string | undefined => {
+    try {
+      return bearerToken(req({ authorization }), limit);
+    } catch (error) {
+      assert.ok(error instanceof BatonError);
+      return `error:${error.code}`;
+    }
+  };
+
+  it('reads the token however the scheme and the space around it are spelt', () => {
+    assert.equal(outcome('Bearer abc.def'), 'abc.def');
+    assert.equal(outcome('bearer abc.def'), 'abc.def');
+    assert.equal(outcome('bEaReR abc.def'), 'abc.def');
+    assert.equal(outcome('Bearer   abc.def'), 'abc.def');
+    assert.equal(outcome('  Bearer abc.def  '), 'abc.def');
+    assert.equal(outcome('Bearer abc.def\t'), 'abc.def');
+    assert.equal(outcome('Bearer abc=='), 'abc==');
+  });
+
+  it('a tab is not the separator: the header then names another scheme', () => {
+    assert.equal(outcome('Bearer\tabc'), undefined);
+    assert.equal(outcome('Bearerabc'), undefined);
+  });
+
+  it('400 invalid_request for an empty token, junk or a misplaced "=", with or without the exact form', () => {
+    for (const header of ['Bearer ', 'Bearer    ', 'Bearer', 'bearer ']) {
+      assert.equal(outcome(header), 'error:invalid_request', JSON.stringify(header));
+    }
+    for (const token of ['a b', 'a,b', 'a=b', '=abc', 'abc\u00e9', 'a"b', 'a\tb']) {
+      assert.equal(outcome(`Bearer ${token}`), 'error:invalid_request', JSON.stringify(token));
+    }
+  });
+
+  it('the header limit comes first, and a token is at most 8 KiB', () => {
+    const token = 'a'.repeat(200);
+    assert.equal(outcome(`Bearer ${token}`, 100), 'error:invalid_request');
+    assert.equal(outcome(`Bearer ${token}`, 207), token);
+    assert.equal(outcome(`Bearer ${'a'.repeat(8 * 1024)}`, 16 * 1024), 'a'.repeat(8 * 1024));
+    assert.equal(outcome(`Bearer ${'a'.repeat(8 * 1024 + 1)}`, 16 * 1024), 'error:invalid_request');
+    assert.equal(
+      outcome(`Bearer ${'a'.repeat(8 * 1024)}`),
+      'error:invalid_request',
+      'the header is over 8 KiB',
+    );
+  });
+
+  it('a custom scheme or a bare token decides alike', () => {
+    const custom = (value: string, scheme: string) => {
+      try {
+        return headerToken(req({ 'x-token': value }), 'x-token', scheme);
+      } catch (error) {
+        assert.ok(error instanceof BatonError);
+        return `error:${error.code}`;
+      }
+    };
+    assert.equal(custom('JWT abc', 'JWT'), 'abc');
+    assert.equal(custom('jwt abc', 'JWT'), 'abc');
+    assert.equal(custom('JWT a b', 'JWT'), 'error:invalid_request');
+    assert.equal(custom('Bearer abc', 'JWT'), undefined);
+    assert.equal(custom('abc', ''), 'abc');
+    assert.equal(custom(' abc ', ''), 'abc');
+    assert.equal(custom('Bearer abc', ''), 'error:invalid_request');
+  });
+});
+
+describe('headerToken: the fast path never changes a decision', () => {
+  /** headerToken as it was before its fast path: the oracle. */
+  function reference(value: string, scheme: string, limit: number): string | undefined {
+    if (value === '') return undefined;
+    if (value.length > limit) throw new BatonError('invalid_request', 'too long');
+    const header = value.trim();
+    if (header === '') return undefined;
+    const checked = (token: string) => {
+      if (token.length > 8 * 1024 || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
+        throw new BatonError('invalid_request', 'not one token');
+      }
+      return token;
+    };
+    if (scheme === '') return checked(header);
+    const space = header.indexOf(' ');
+    const given = space < 0 ? header : header.slice(0, space);
+    if (given.toLowerCase() !== scheme.toLowerCase()) return undefined;
+    const token = space < 0 ? '' : header.slice(space + 1).trimStart();
+    if (token === '') throw new BatonError('invalid_request', 'no token');
+    return checked(token);
+  }
+  const decision = (fn: () => string | undefined) => {
+    try {
+      return fn();
+    } catch (error) {
+      assert.ok(error instanceof BatonError);
+      return `error:${error.code}`;
+    }
+  };
+
+  it('on headers made of schemes, spaces, token characters and junk', () => {
+    const piece = fc.constantFrom(
+      'Bearer',
+      'bearer',
+      'JWT',
+      ' ',
+      '  ',
+      '\t',
+      'a',
+      'Z9',
+      '.',
+      '-_~+/',
+      '=',
+      ',',
+      'é',
+      '"',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 8 }),
+        fc.constantFrom('Bearer', 'JWT', ''),
+        fc.constantFrom(8, 64, 8 * 1024),
+        (pieces, scheme, limit) => {
+          const value = pieces.join('');
+          assert.equal(
+            decision(() => headerToken(req({ authorization: value }), 'authorization', scheme, limit)),
+            decision(() => reference(value, scheme, limit)),
+          );
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });
