@@ -62,10 +62,12 @@ export function authorize(
   if (missingRole !== undefined) {
     throw new BatonError('insufficient_scope', `This requires the role "${missingRole}"`);
   }
-  const granted = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-  const missingScope = options.scopes?.find((scope) => !granted.includes(scope));
-  if (missingScope !== undefined) {
-    throw new BatonError('insufficient_scope', `This requires the scope "${missingScope}"`);
+  if (options.scopes !== undefined) {
+    const granted = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    const missingScope = options.scopes.find((scope) => !granted.includes(scope));
+    if (missingScope !== undefined) {
+      throw new BatonError('insufficient_scope', `This requires the scope "${missingScope}"`);
+    }
   }
   if (options.fresh && !manager.isFresh(claims)) {
     throw new BatonError('fresh_token_required', 'This requires a fresh token; authenticate again at reauth');
@@ -113,21 +115,33 @@ export function authenticateRequest(
 const SKIP_REFRESH = new Set(['store_unavailable', 'session_expired']);
 
 /**
- * Implicit refresh (flask-jwt-extended's pattern): a cookie token that
- * expires within the window gets a successor, as a Set-Cookie for the
- * response. Decided before the route runs, so that it works even when the
- * route streams its response and headers go out early.
+ * Implicit refresh (flask-jwt-extended's pattern): whether a cookie token
+ * expires within the window, and so gets a successor. Synchronous, so that a
+ * guard for which it is false never waits.
  */
-export async function implicitRefreshCookies(
+export function implicitRefreshDue(
   manager: Pick<AuthManager, 'reissueAccessToken' | 'options'>,
   auth: Authenticated,
-  mode: ResolvedCookieMode | undefined,
+  mode: ResolvedCookieMode,
+): boolean {
+  const within = mode.implicitRefreshWithin;
+  if (within === undefined || auth.token.source !== 'cookie') return false;
+  const now = Math.floor((manager.options?.clock ?? systemClock).now() / 1000);
+  return auth.claims.exp - now <= within && manager.reissueAccessToken !== undefined;
+}
+
+/**
+ * The successor's access cookie, as a Set-Cookie for the response, once
+ * `implicitRefreshDue` said so. Decided before the route runs, so that it
+ * works even when the route streams its response and headers go out early.
+ */
+export async function implicitRefreshCookie(
+  manager: Pick<AuthManager, 'reissueAccessToken'>,
+  auth: Authenticated,
+  mode: ResolvedCookieMode,
   context: RequestContext,
 ): Promise<string[]> {
-  const within = mode?.implicitRefreshWithin;
-  if (mode === undefined || within === undefined || auth.token.source !== 'cookie') return [];
-  const now = Math.floor((manager.options?.clock ?? systemClock).now() / 1000);
-  if (auth.claims.exp - now > within || manager.reissueAccessToken === undefined) return [];
+  if (manager.reissueAccessToken === undefined) return []; // implicitRefreshDue said no already
   const csrf = auth.claims.csrf;
   try {
     const pair = await manager.reissueAccessToken(auth.token.token, {
@@ -139,6 +153,17 @@ export async function implicitRefreshCookies(
     if (isBatonError(error) && SKIP_REFRESH.has(error.code)) return [];
     throw error;
   }
+}
+
+/** Both of the above: the Set-Cookie values implicit refresh adds to the response, if any. */
+export async function implicitRefreshCookies(
+  manager: Pick<AuthManager, 'reissueAccessToken' | 'options'>,
+  auth: Authenticated,
+  mode: ResolvedCookieMode | undefined,
+  context: RequestContext,
+): Promise<string[]> {
+  if (mode === undefined || !implicitRefreshDue(manager, auth, mode)) return [];
+  return implicitRefreshCookie(manager, auth, mode, context);
 }
 
 /**

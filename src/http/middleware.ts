@@ -7,10 +7,12 @@
 import { BatonError } from '../core/errors.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import {
+  type Authenticated,
   type AuthorizeOptions,
   authenticateRequest,
   bodyFields,
-  implicitRefreshCookies,
+  implicitRefreshCookie,
+  implicitRefreshDue,
 } from './authenticate.ts';
 import { type ErrorResponseOptions, errorResponse, frameworkErrorResponse } from './errors.ts';
 import type { BatonHttpOptions, ResolvedOptions } from './options.ts';
@@ -49,8 +51,13 @@ export type GuardOutcome =
     }
   | { ok: false; response: HttpResponse };
 
-/** Never throws: failures come back as the response to send. */
-export type Guard = (req: HttpRequest) => Promise<GuardOutcome>;
+/**
+ * Never throws (nor rejects): failures come back as the response to send. The
+ * outcome is synchronous unless the guard had to wait (implicit refresh
+ * fetching a successor token), so that the common request never waits for a
+ * promise; `await` takes either.
+ */
+export type Guard = (req: HttpRequest) => GuardOutcome | Promise<GuardOutcome>;
 
 export interface BatonHttp {
   /** The auth routes and the JWKS. */
@@ -86,27 +93,40 @@ export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {
   const { cookieMode, lookup, headerLimit } = resolved;
   const guardsReadBody = lookup.locations.includes('body');
 
+  const refused = (error: unknown): GuardOutcome => ({
+    ok: false,
+    response: errorResponse(error, errorOptions),
+  });
+
   const guard = (guardOptions: GuardOptions = {}): Guard => {
     const config = { ...guardOptions, cookieMode, lookup, headerLimit };
-    return async (req) => {
+    const optional = guardOptions.optional === true;
+    return (req) => {
       try {
         const fields = guardsReadBody ? bodyFields(req, resolved.bodyLimit) : undefined;
-        let auth: ReturnType<typeof authenticateRequest>;
+        let auth: Authenticated;
         try {
           auth = authenticateRequest(manager, req, config, fields);
         } catch (error) {
           const absent = (error as { code?: string }).code === 'missing_token';
-          if (absent && guardOptions.optional) return { ok: true, claims: null, cookies: [] };
+          if (absent && optional) return { ok: true, claims: null, cookies: [] };
           throw error;
+        }
+        // Synchronous unless a successor must be fetched: most requests never wait for a promise.
+        if (cookieMode === undefined || !implicitRefreshDue(manager, auth, cookieMode)) {
+          return { ok: true, claims: auth.claims, cookies: [] };
         }
         const context = {
           userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null,
           ip: req.ip ?? null,
         };
-        const cookies = await implicitRefreshCookies(manager, auth, cookieMode, context);
-        return { ok: true, claims: auth.claims, cookies };
+        const { claims } = auth;
+        return implicitRefreshCookie(manager, auth, cookieMode, context).then(
+          (cookies): GuardOutcome => ({ ok: true, claims, cookies }),
+          refused,
+        );
       } catch (error) {
-        return { ok: false, response: errorResponse(error, errorOptions) };
+        return refused(error);
       }
     };
   };
