@@ -2,15 +2,23 @@
  * Express 5 adapter: maps Express's request to Baton's neutral HttpRequest
  * and the HttpResponse back. No auth logic lives here (see src/http/middleware.ts).
  */
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
+import { LazyHttpRequest, nodeRequestHeaders, type RequestReader } from '../http/lazy-request.ts';
 import {
   type BatonHttp,
   type BatonHttpInit,
   createBatonHttp,
   type GuardOptions,
+  type GuardOutcome,
 } from '../http/middleware.ts';
 import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
@@ -67,27 +75,39 @@ function installAccessors(): void {
   });
 }
 
-/** Builds the neutral request; `body` is what the caller read (bounded). */
+/** What the neutral request reads from Express's on first use: the request target, and the peer address. */
+function requestReader(options: ExpressAdapterOptions): RequestReader<Request> {
+  return {
+    target: (req) => parseRequestTarget(req.originalUrl),
+    ip: options.clientIp ?? ((req) => req.ip),
+  };
+}
+
+const DEFAULT_READER = requestReader({});
+
+/**
+ * Builds the neutral request; `body` is what the caller read (bounded). Its
+ * `path`, `query` and `ip` are read from `req` when first asked for.
+ */
 export function toHttpRequest(
   req: Request,
   body?: Uint8Array,
   options: ExpressAdapterOptions = {},
 ): HttpRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  const { path, query } = parseRequestTarget(req.originalUrl);
-  const ip = options.clientIp ? options.clientIp(req) : req.ip;
-  return {
+  return lazyRequest(req, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
+}
+
+function lazyRequest(
+  req: Request,
+  body: Uint8Array | undefined,
+  reader: RequestReader<Request>,
+): HttpRequest {
+  return new LazyHttpRequest(req, reader, {
     method: req.method,
-    path,
-    headers,
-    query,
-    ...(body === undefined ? {} : { body }),
-    ...(req.body === undefined ? {} : { parsedBody: req.body }),
-    ...(ip === undefined ? {} : { ip }),
-  };
+    headers: nodeRequestHeaders(req.headers),
+    body,
+    parsedBody: req.body,
+  });
 }
 
 /** `res.end`, not `res.send`: no ETag or charset added, so every adapter answers byte for byte alike. */
@@ -100,7 +120,7 @@ export function sendResponse(res: Response, response: HttpResponse): void {
   res.end(response.body);
 }
 
-function routesMiddleware(http: BatonHttp, options: ExpressAdapterOptions): RequestHandler {
+function routesMiddleware(http: BatonHttp, reader: RequestReader<Request>): RequestHandler {
   const { handler } = http;
   return async (req, res, next) => {
     if (!handler.handles(parseRequestTarget(req.originalUrl).path, req.method)) return next();
@@ -111,7 +131,7 @@ function routesMiddleware(http: BatonHttp, options: ExpressAdapterOptions): Requ
     } catch (error) {
       return sendResponse(res, http.errorResponse(error));
     }
-    const response = await handler(toHttpRequest(req, body, options));
+    const response = await handler(lazyRequest(req, body, reader));
     if (response === undefined) return next();
     sendResponse(res, response);
   };
@@ -120,30 +140,38 @@ function routesMiddleware(http: BatonHttp, options: ExpressAdapterOptions): Requ
 function guardMiddleware(
   http: BatonHttp,
   guardOptions: GuardOptions,
-  options: ExpressAdapterOptions,
+  reader: RequestReader<Request>,
 ): RequestHandler {
   const guard = http.guard(guardOptions);
-  return async (req, res, next) => {
-    const outcome = await guard(toHttpRequest(req, undefined, options));
-    if (!outcome.ok) return sendResponse(res, outcome.response);
+  const apply = (outcome: GuardOutcome, req: Request, res: Response, next: NextFunction): void => {
+    if (!outcome.ok) {
+      sendResponse(res, outcome.response);
+      return;
+    }
     req.authOrNull = outcome.claims;
     // Before the route runs, so it holds even when the route streams and headers go out early.
     if (outcome.cookies.length > 0) res.append('set-cookie', outcome.cookies);
     next();
+  };
+  return (req, res, next) => {
+    const outcome = guard(lazyRequest(req, undefined, reader));
+    // Only implicit refresh waits; every other request goes on without a promise.
+    if (outcome instanceof Promise) return outcome.then((settled) => apply(settled, req, res, next));
+    apply(outcome, req, res, next);
   };
 }
 
 /** Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`). */
 export function createBaton(manager: AuthManager, options: ExpressBatonOptions = {}): ExpressBaton {
   const { clientIp, ...httpOptions } = options;
-  const adapter: ExpressAdapterOptions = clientIp ? { clientIp } : {};
+  const reader = clientIp ? requestReader({ clientIp }) : DEFAULT_READER;
   const http = createBatonHttp(manager, httpOptions);
   installAccessors();
-  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware(http, o, adapter);
+  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware(http, o, reader);
   return {
-    routes: routesMiddleware(http, adapter),
+    routes: routesMiddleware(http, reader),
     requireAuth,
-    optionalAuth: () => guardMiddleware(http, { optional: true }, adapter),
+    optionalAuth: () => guardMiddleware(http, { optional: true }, reader),
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles) => requireAuth({ roles }),
     requireScopes: (...scopes) => requireAuth({ scopes }),

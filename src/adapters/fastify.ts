@@ -3,16 +3,24 @@
  * HttpRequest and the HttpResponse back. No auth logic lives here (see
  * src/http/middleware.ts).
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  HTTPMethods,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
+import { LazyHttpRequest, nodeRequestHeaders, type RequestReader } from '../http/lazy-request.ts';
 import {
   type BatonHttp,
   type BatonHttpInit,
   createBatonHttp,
   type GuardOptions,
+  type GuardOutcome,
 } from '../http/middleware.ts';
 import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
@@ -32,8 +40,13 @@ declare module 'fastify' {
   }
 }
 
-/** A hook for `onRequest` (refuses before the body is read) or `preHandler` (needed for the `body` token location). */
-export type BatonHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+/**
+ * A hook for `onRequest` (refuses before the body is read) or `preHandler`
+ * (needed for the `body` token location). Callback-style, so that a request
+ * with nothing to wait for (all but those implicit refresh renews) goes on
+ * without a promise: it calls `done` to go on, or answers and does not.
+ */
+export type BatonHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
 export interface FastifyBaton {
   requireAuth(options?: AuthorizeOptions): BatonHook;
@@ -58,27 +71,39 @@ type AdapterOptions = Pick<FastifyBatonOptions, 'clientIp'>;
 /** The auth routes answer every method but OPTIONS (CORS preflights are the app's): a wrong one is Baton's 405. */
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-/** Builds the neutral request; `body` is what the caller read (bounded). */
+/** What the neutral request reads from Fastify's on first use: the request target, and the peer address. */
+function requestReader(options: AdapterOptions): RequestReader<FastifyRequest> {
+  return {
+    target: (request) => parseRequestTarget(request.raw.url ?? '/'),
+    ip: options.clientIp ?? ((request) => request.ip),
+  };
+}
+
+const DEFAULT_READER = requestReader({});
+
+/**
+ * Builds the neutral request; `body` is what the caller read (bounded). Its
+ * `path`, `query` and `ip` are read from `request` when first asked for.
+ */
 export function toHttpRequest(
   request: FastifyRequest,
   body?: Uint8Array,
   options: AdapterOptions = {},
 ): HttpRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  const { path, query } = parseRequestTarget(request.raw.url ?? '/');
-  const ip = options.clientIp ? options.clientIp(request) : request.ip;
-  return {
+  return lazyRequest(request, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
+}
+
+function lazyRequest(
+  request: FastifyRequest,
+  body: Uint8Array | undefined,
+  reader: RequestReader<FastifyRequest>,
+): HttpRequest {
+  return new LazyHttpRequest(request, reader, {
     method: request.method,
-    path,
-    headers,
-    query,
-    ...(body === undefined ? {} : { body }),
-    ...(request.body === undefined ? {} : { parsedBody: request.body }),
-    ...(ip === undefined ? {} : { ip }),
-  };
+    headers: nodeRequestHeaders(request.headers),
+    body,
+    parsedBody: request.body,
+  });
 }
 
 /** A Buffer, not a string: Fastify would add `; charset=utf-8` to a string's JSON content type. */
@@ -93,7 +118,10 @@ export function sendResponse(reply: FastifyReply, response: HttpResponse): Fasti
  * handling and body parsing, so bad input gets Baton's answer, as in the
  * other adapters.
  */
-function routeHook(http: BatonHttp, options: AdapterOptions): BatonHook {
+function routeHook(
+  http: BatonHttp,
+  reader: RequestReader<FastifyRequest>,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   const { handler } = http;
   return async (request, reply) => {
     if (!handler.handles(parseRequestTarget(request.raw.url ?? '/').path, request.method)) {
@@ -108,7 +136,7 @@ function routeHook(http: BatonHttp, options: AdapterOptions): BatonHook {
     } catch (error) {
       return sendResponse(reply, http.errorResponse(error));
     }
-    const response = await handler(toHttpRequest(request, body, options));
+    const response = await handler(lazyRequest(request, body, reader));
     if (response === undefined) {
       reply.callNotFound();
       return reply;
@@ -117,11 +145,18 @@ function routeHook(http: BatonHttp, options: AdapterOptions): BatonHook {
   };
 }
 
-function guardHook(http: BatonHttp, guardOptions: GuardOptions, options: AdapterOptions): BatonHook {
+function guardHook(
+  http: BatonHttp,
+  guardOptions: GuardOptions,
+  reader: RequestReader<FastifyRequest>,
+): BatonHook {
   const guard = http.guard(guardOptions);
-  return async (request, reply) => {
-    const outcome = await guard(toHttpRequest(request, undefined, options));
-    if (!outcome.ok) return sendResponse(reply, outcome.response);
+  /** Whether the request goes on to the route; false when the guard answered it. */
+  const apply = (outcome: GuardOutcome, request: FastifyRequest, reply: FastifyReply): boolean => {
+    if (!outcome.ok) {
+      sendResponse(reply, outcome.response);
+      return false;
+    }
     request.authOrNull = outcome.claims;
     if (outcome.cookies.length > 0) {
       reply.header('set-cookie', outcome.cookies);
@@ -131,7 +166,21 @@ function guardHook(http: BatonHttp, guardOptions: GuardOptions, options: Adapter
       const list = earlier === undefined ? [] : Array.isArray(earlier) ? earlier : [String(earlier)];
       reply.raw.setHeader('set-cookie', [...list, ...outcome.cookies]);
     }
-    return undefined;
+    return true;
+  };
+  // A callback hook that answered stops the chain by not calling `done` (Fastify's rule).
+  return (request, reply, done) => {
+    const outcome = guard(lazyRequest(request, undefined, reader));
+    // Only implicit refresh waits; every other request goes on at once, without a promise.
+    if (outcome instanceof Promise) {
+      outcome
+        .then((settled) => apply(settled, request, reply))
+        .then((goOn) => {
+          if (goOn) done();
+        }, done);
+    } else if (apply(outcome, request, reply)) {
+      done();
+    }
   };
 }
 
@@ -147,9 +196,9 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
     logLevel?: unknown;
     logSerializers?: unknown;
   };
-  const adapter: AdapterOptions = clientIp ? { clientIp } : {};
+  const reader = clientIp ? requestReader({ clientIp }) : DEFAULT_READER;
   const http = createBatonHttp(manager, httpOptions);
-  const requireAuth = (o: AuthorizeOptions = {}) => guardHook(http, o, adapter);
+  const requireAuth = (o: AuthorizeOptions = {}) => guardHook(http, o, reader);
 
   fastify.decorateRequest('authOrNull', null);
   fastify.decorateRequest('auth', {
@@ -160,7 +209,7 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
   });
   fastify.decorate('baton', {
     requireAuth,
-    optionalAuth: () => guardHook(http, { optional: true }, adapter),
+    optionalAuth: () => guardHook(http, { optional: true }, reader),
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles: string[]) => requireAuth({ roles }),
     requireScopes: (...scopes: string[]) => requireAuth({ scopes }),
@@ -168,7 +217,7 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
       sendResponse(reply, http.errorResponse(error)),
   } satisfies FastifyBaton);
 
-  const onRequest = routeHook(http, adapter);
+  const onRequest = routeHook(http, reader);
   for (const url of http.handler.paths) {
     fastify.route({
       method: METHODS,

@@ -2,15 +2,18 @@
  * Hono adapter: maps Hono's request to Baton's neutral HttpRequest and the
  * HttpResponse back. No auth logic lives here (see src/http/middleware.ts).
  */
-import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
 import type { AuthenticateOptions, AuthorizeOptions } from '../http/authenticate.ts';
 import { readBodyLimited } from '../http/body.ts';
 import { type ErrorResponseOptions, frameworkErrorResponse } from '../http/errors.ts';
+import { LazyHttpRequest, nodeRequestHeaders, type RequestReader } from '../http/lazy-request.ts';
 import {
   type BatonHttp,
   type BatonHttpInit,
   createBatonHttp,
   type GuardOptions,
+  type GuardOutcome,
 } from '../http/middleware.ts';
 import type { AuthManager, HttpRequest, HttpResponse } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
@@ -41,29 +44,59 @@ export interface HonoBaton {
   errorHandler: ErrorHandler;
 }
 
-type NodeBindings = { incoming?: { socket?: { remoteAddress?: string } } };
+/** What @hono/node-server passes as `c.env` (or as `c.env.server`, where a wrapper nests it). */
+type NodeBindings = { incoming?: { headers?: IncomingHttpHeaders; socket?: { remoteAddress?: string } } };
 
-function nodeClientIp(c: Context): string | undefined {
+/** The Node request under the context, when @hono/node-server serves it; undefined elsewhere (tests' `app.request`, other runtimes). */
+function nodeIncoming(c: Context): NodeBindings['incoming'] {
   const env = c.env as (NodeBindings & { server?: NodeBindings }) | undefined;
-  return (env?.server ?? env)?.incoming?.socket?.remoteAddress;
+  return (env?.server ?? env)?.incoming;
 }
 
-/** Builds the neutral request; `body` is what the caller read (bounded). */
-export function toHttpRequest(c: Context, body?: Uint8Array, options: HonoAdapterOptions = {}): HttpRequest {
+function nodeClientIp(c: Context): string | undefined {
+  return nodeIncoming(c)?.socket?.remoteAddress;
+}
+
+/**
+ * The request headers. On @hono/node-server, Node's own header object, as
+ * the Express and Fastify adapters read it (so the three treat a repeated
+ * header alike): reading `c.req.raw.headers` in full makes node-server build
+ * a whole web Headers object first. Elsewhere, the web Headers copied into a
+ * record.
+ */
+function requestHeaders(c: Context): Record<string, string | undefined> {
+  const nodeHeaders = nodeIncoming(c)?.headers;
+  if (nodeHeaders !== undefined) return nodeRequestHeaders(nodeHeaders);
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => {
     headers[name.toLowerCase()] = value;
   });
-  const url = new URL(c.req.url);
-  const ip = (options.clientIp ?? nodeClientIp)(c);
+  return headers;
+}
+
+/** What the neutral request reads from the context on first use: the URL's path and query, and the peer address. */
+function requestReader(options: HonoAdapterOptions): RequestReader<Context> {
   return {
-    method: c.req.method,
-    path: url.pathname,
-    headers,
-    query: url.searchParams,
-    ...(body === undefined ? {} : { body }),
-    ...(ip === undefined ? {} : { ip }),
+    target: (c) => {
+      const url = new URL(c.req.url);
+      return { path: url.pathname, query: url.searchParams };
+    },
+    ip: options.clientIp ?? nodeClientIp,
   };
+}
+
+const DEFAULT_READER = requestReader({});
+
+/**
+ * Builds the neutral request; `body` is what the caller read (bounded). Its
+ * `path`, `query` and `ip` are read from the context when first asked for.
+ */
+export function toHttpRequest(c: Context, body?: Uint8Array, options: HonoAdapterOptions = {}): HttpRequest {
+  return lazyRequest(c, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
+}
+
+function lazyRequest(c: Context, body: Uint8Array | undefined, reader: RequestReader<Context>): HttpRequest {
+  return new LazyHttpRequest(c, reader, { method: c.req.method, headers: requestHeaders(c), body });
 }
 
 export function toResponse(res: HttpResponse): Response {
@@ -74,55 +107,68 @@ export function toResponse(res: HttpResponse): Response {
   return new Response(res.body ?? null, { status: res.status, headers });
 }
 
-function routesMiddleware(http: BatonHttp, options: HonoAdapterOptions): MiddlewareHandler {
+function routesMiddleware(http: BatonHttp, reader: RequestReader<Context>): MiddlewareHandler {
   const { handler } = http;
   return async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (!handler.handles(path, c.req.method)) return next();
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     const body = hasBody ? await readBodyLimited(c.req.raw.body, handler.bodyLimit) : undefined;
-    const res = await handler(toHttpRequest(c, body, options));
+    const res = await handler(lazyRequest(c, body, reader));
     return res === undefined ? next() : toResponse(res);
   };
+}
+
+/** Sets the implicit-refresh cookies before the route runs, and again after it where the route's own Response dropped them. */
+async function withCookies(cookies: readonly string[], c: Context, next: Next): Promise<undefined> {
+  for (const cookie of cookies) c.header('set-cookie', cookie, { append: true });
+  await next();
+  // A route that returned a bare Response (a stream, say) skipped the prepared headers; add them now.
+  const sent = c.res.headers.getSetCookie();
+  for (const cookie of cookies) {
+    if (!sent.includes(cookie)) c.header('set-cookie', cookie, { append: true });
+  }
+  return undefined;
 }
 
 function guardMiddleware<V extends object>(
   http: BatonHttp,
   guardOptions: GuardOptions,
-  options: HonoAdapterOptions,
-) {
+  reader: RequestReader<Context>,
+): MiddlewareHandler<{ Variables: V }> {
   const guard = http.guard(guardOptions);
-  const middleware: MiddlewareHandler<{ Variables: V }> = async (c, next) => {
-    const raw = c.req.raw;
-    // A clone, so the route can still read the body (the `body` token location only).
-    const body =
-      http.guardsReadBody && raw.body !== null && !raw.bodyUsed
-        ? await readBodyLimited(raw.clone().body, http.options.bodyLimit)
-        : undefined;
-    const outcome = await guard(toHttpRequest(c, body, options));
-    if (!outcome.ok) return toResponse(outcome.response);
+  const proceed = (outcome: GuardOutcome, c: Context, next: Next): ReturnType<MiddlewareHandler> => {
+    if (!outcome.ok) return Promise.resolve(toResponse(outcome.response));
     (c as unknown as Context<{ Variables: OptionalAuthVariables }>).set('auth', outcome.claims);
-    for (const cookie of outcome.cookies) c.header('set-cookie', cookie, { append: true });
-    await next();
-    // A route that returned a bare Response (a stream, say) skipped the prepared headers; add them now.
-    const sent = c.res.headers.getSetCookie();
-    for (const cookie of outcome.cookies) {
-      if (!sent.includes(cookie)) c.header('set-cookie', cookie, { append: true });
-    }
+    // Without cookies (nearly always), nothing to do after the route: its own promise is ours.
+    return outcome.cookies.length === 0 ? next() : withCookies(outcome.cookies, c, next);
   };
-  return middleware;
+  return (c, next) => {
+    const raw = http.guardsReadBody ? c.req.raw : undefined;
+    if (raw !== undefined && raw.body !== null && !raw.bodyUsed) {
+      // A clone, so the route can still read the body (the `body` token location only).
+      return readBodyLimited(raw.clone().body, http.options.bodyLimit).then(async (body) =>
+        proceed(await guard(lazyRequest(c, body, reader)), c, next),
+      );
+    }
+    const outcome = guard(lazyRequest(c, undefined, reader));
+    // Only implicit refresh waits for the guard.
+    return outcome instanceof Promise
+      ? outcome.then((settled) => proceed(settled, c, next))
+      : proceed(outcome, c, next);
+  };
 }
 
 /** Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`). */
 export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}): HonoBaton {
   const { clientIp, ...httpOptions } = options;
-  const adapter: HonoAdapterOptions = clientIp ? { clientIp } : {};
+  const reader = clientIp ? requestReader({ clientIp }) : DEFAULT_READER;
   const http = createBatonHttp(manager, httpOptions);
-  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware<AuthVariables>(http, o, adapter);
+  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware<AuthVariables>(http, o, reader);
   return {
-    routes: routesMiddleware(http, adapter),
+    routes: routesMiddleware(http, reader),
     requireAuth,
-    optionalAuth: () => guardMiddleware<OptionalAuthVariables>(http, { optional: true }, adapter),
+    optionalAuth: () => guardMiddleware<OptionalAuthVariables>(http, { optional: true }, reader),
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles) => requireAuth({ roles }),
     requireScopes: (...scopes) => requireAuth({ scopes }),

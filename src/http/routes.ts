@@ -217,7 +217,7 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     const ctx: RouteContext = {
       manager,
       options: resolved,
-      req: { ...req, method },
+      req: method === req.method ? req : withMethod(req, method),
       requestContext: { userAgent, ip: req.ip ?? null },
       errorOptions,
       cookies: [],
@@ -240,6 +240,16 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     ...(resolved.jwksPath === undefined ? [] : [resolved.jwksPath]),
   ];
   return Object.assign(handler, { handles, bodyLimit: resolved.bodyLimit, paths, options: resolved });
+}
+
+/**
+ * The request with its method in upper case (a fetch-based framework keeps
+ * e.g. `patch` as sent). Field by field, not a spread: an adapter's request
+ * computes some fields in getters, which a spread does not copy.
+ */
+function withMethod(req: HttpRequest, method: string): HttpRequest {
+  const { path, headers, query, body, parsedBody, ip } = req;
+  return { method, path, headers, query, body, parsedBody, ip };
 }
 
 function setCookies(response: HttpResponse): string[] {

@@ -19,7 +19,7 @@ import { createBaton as honoBaton } from '../../src/adapters/hono.ts';
 import { BatonError } from '../../src/core/errors.ts';
 import type { BatonHttpOptions } from '../../src/http/options.ts';
 import type { AuthManager } from '../../src/http/types.ts';
-import type { TokenPair } from '../../src/sessions/types.ts';
+import type { RequestContext, TokenPair } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
 import { assertError, call } from './client.ts';
 
@@ -311,3 +311,81 @@ for (const [name, start] of [
     }
   });
 }
+
+describe('implicit refresh hands the manager the client IP and user agent', () => {
+  const seen: RequestContext[] = [];
+  const renewing: AuthManager = {
+    ...manager,
+    verifyAccessToken: (token) => {
+      if (token !== 'soon') throw new BatonError('invalid_token', 'bad token');
+      return { ...claims, exp: Math.floor(Date.now() / 1000) + 10 };
+    },
+    reissueAccessToken: async (_token, context = {}) => {
+      seen.push(context);
+      return { ...pair, accessToken: 'successor' };
+    },
+  };
+  const COOKIES: BatonHttpOptions = { cookies: { implicitRefresh: { within: 60 } } };
+  const ipOption = (ip: string | undefined) => (ip === undefined ? {} : { clientIp: () => ip });
+
+  const starters: Record<string, (clientIp: string | undefined) => Promise<Started>> = {
+    express: async (clientIp) => {
+      const baton = expressBaton(renewing, { ...COOKIES, ...ipOption(clientIp) });
+      const app = express();
+      app.disable('x-powered-by');
+      app.get('/me', baton.requireAuth(), (req, res) => void res.json({ sub: req.auth.sub }));
+      return listen(createServer(app));
+    },
+    fastify: async (clientIp) => {
+      const app = Fastify();
+      await app.register(batonPlugin, { manager: renewing, ...COOKIES, ...ipOption(clientIp) });
+      app.get('/me', { onRequest: app.baton.requireAuth() }, async (request) => ({ sub: request.auth.sub }));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      return {
+        url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+        close: () => app.close(),
+      };
+    },
+    hono: async (clientIp) => {
+      const baton = honoBaton(renewing, { ...COOKIES, ...ipOption(clientIp) });
+      const app = new Hono();
+      app.get('/me', baton.requireAuth(), (c) => c.json({ sub: c.get('auth').sub }));
+      return new Promise((resolve) => {
+        const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+          resolve({
+            url: `http://127.0.0.1:${info.port}`,
+            close: () =>
+              new Promise<void>((done) => {
+                server.close(() => done());
+                if ('closeAllConnections' in server) server.closeAllConnections();
+              }),
+          }),
+        );
+      });
+    },
+  };
+
+  for (const [name, start] of Object.entries(starters)) {
+    for (const clientIp of [undefined, '203.0.113.7']) {
+      it(`${name}, ${clientIp === undefined ? 'the peer address' : 'the clientIp option'}`, async () => {
+        const app = await start(clientIp);
+        try {
+          seen.length = 0;
+          const reply = await call(app.url, '/me', {
+            headers: { cookie: 'baton_access=soon', 'user-agent': 'agent/1.0' },
+          });
+          assert.equal(reply.status, 200, reply.text);
+          assert.deepEqual(reply.json, { sub: 'u1' });
+          assert.match(reply.headers.get('set-cookie') ?? '', /^baton_access=successor;/);
+          assert.equal(seen.length, 1);
+          assert.equal(seen[0]?.userAgent, 'agent/1.0');
+          if (clientIp === undefined) assert.match(seen[0]?.ip ?? '', /^(::ffff:)?127\.0\.0\.1$/);
+          else assert.equal(seen[0]?.ip, clientIp);
+        } finally {
+          await app.close();
+        }
+      });
+    }
+  }
+});

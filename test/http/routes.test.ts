@@ -2,9 +2,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Hono } from 'hono';
-import { type AuthVariables, batonErrorHandler, batonRoutes, requireAuth } from '../../src/adapters/hono.ts';
+import {
+  type AuthVariables,
+  batonErrorHandler,
+  batonRoutes,
+  createBaton,
+  requireAuth,
+} from '../../src/adapters/hono.ts';
 import { BatonError } from '../../src/core/errors.ts';
 import { authenticate } from '../../src/http/authenticate.ts';
+import { LazyHttpRequest } from '../../src/http/lazy-request.ts';
 import { createAuthHandler } from '../../src/http/routes.ts';
 import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
 import type { TokenPair } from '../../src/sessions/types.ts';
@@ -105,6 +112,18 @@ describe('createAuthHandler', () => {
       body: '{"username":"a","password":"b","client_id":"app"}',
     });
     assert.deepEqual(seen, { userAgent: 'x'.repeat(512), ip: '10.0.0.1', clientId: 'app' });
+  });
+
+  it("upper-casing the method keeps the fields an adapter's request computes on first read", async () => {
+    const handler = createAuthHandler(fakeManager(), { tokenLookup: { locations: ['query'] } });
+    const reader = {
+      target: () => ({ path: '/auth/me', query: new URLSearchParams('jwt=good') }),
+      ip: () => '10.0.0.2',
+    };
+    const me = new LazyHttpRequest(null, reader, { method: 'get', headers: {} });
+    const res = await handler(me);
+    assert.equal(res?.status, 200, res?.body);
+    assert.equal(JSON.parse(res?.body ?? '{}').claims.sub, 'u1');
   });
 
   it('renders refresh_expires_in null for sessions that never expire', async () => {
@@ -275,6 +294,37 @@ describe('Hono adapter', () => {
     const boom = await app().request('/api/boom');
     assert.equal(boom.status, 404);
     assert.deepEqual(await boom.json(), { error: 'not_found', message: 'gone' });
+  });
+
+  it('without a Node request under it (app.request): the query location, implicit refresh, no IP', async () => {
+    const seen: unknown[] = [];
+    const manager = fakeManager({
+      verifyAccessToken: (token) => {
+        if (token === 'good') return claims;
+        if (token === 'soon') return { ...claims, exp: Math.floor(Date.now() / 1000) + 10 };
+        throw new BatonError('invalid_token', 'bad token');
+      },
+      reissueAccessToken: async (_token, context) => {
+        seen.push(context);
+        return { ...pair, accessToken: 'successor' };
+      },
+    });
+    const baton = createBaton(manager, {
+      cookies: { implicitRefresh: { within: 60 } },
+      tokenLookup: { locations: ['query', 'header', 'cookie'] },
+    });
+    const a = new Hono<{ Variables: AuthVariables }>();
+    a.get('/api/me', baton.requireAuth(), (c) => c.json({ sub: c.get('auth').sub }));
+    const byQuery = await a.request('/api/me?x=1&jwt=good');
+    assert.deepEqual(await byQuery.json(), { sub: 'u1' });
+    assert.equal(byQuery.headers.get('set-cookie'), null);
+    assert.equal((await a.request('/api/me?jwt=good&jwt=good')).status, 400);
+    const renewed = await a.request('/api/me', {
+      headers: { cookie: 'baton_access=soon', 'user-agent': 'agent/1.0' },
+    });
+    assert.deepEqual(await renewed.json(), { sub: 'u1' });
+    assert.match(renewed.headers.get('set-cookie') ?? '', /^baton_access=successor;/);
+    assert.deepEqual(seen, [{ userAgent: 'agent/1.0', ip: null }]);
   });
 
   it('stops reading an oversized body at the limit', async () => {
