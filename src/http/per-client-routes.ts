@@ -9,7 +9,8 @@ import type { PerClientStrategy, PerClientToken } from '../sessions/strategies/p
 import type { MaybePromise, RequestContext, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
-import { errorResponse, jsonResponse, methodNotAllowed } from './errors.ts';
+import { errorResponse, jsonResponse } from './errors.ts';
+import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
 import { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
@@ -152,13 +153,15 @@ export function createPerClientHandler(
     const found = match(req.path);
     if (found === undefined) return base(req);
     const method = req.method.toUpperCase();
-    const route = Object.hasOwn(found.methods, method) ? found.methods[method] : undefined;
-    if (route === undefined) return methodNotAllowed(Object.keys(found.methods));
+    const route = routeForMethod(found.methods, method);
+    if (route === undefined) return wrongMethod(found.methods);
+    let response: HttpResponse;
     try {
-      return await route(req, fieldsOf(req), found.param);
+      response = await route(req, fieldsOf(req), found.param);
     } catch (error) {
-      return errorResponse(error, { realm });
+      response = errorResponse(error, { realm });
     }
+    return answerFor(method, response);
   };
   const handles = (path: string, method?: string) =>
     (method?.toUpperCase() !== 'OPTIONS' && match(path) !== undefined) || base.handles(path, method);

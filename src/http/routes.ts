@@ -6,8 +6,9 @@ import { BatonError, isBatonError } from '../core/errors.ts';
 import type { SessionInfo } from '../sessions/types.ts';
 import { type Authenticated, authenticateRequest, implicitRefreshCookies } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
-import { type ErrorResponseOptions, errorResponse, jsonResponse, methodNotAllowed } from './errors.ts';
+import { type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
 import { extractRefreshToken, extractSessionToken } from './extract.ts';
+import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { introspectRoute, revokeRoute, tokenRoute } from './oauth.ts';
 import { type BatonHttpOptions, type ResolvedOptions, resolveHttpOptions } from './options.ts';
 import { emptyResponse, minting } from './responses.ts';
@@ -211,8 +212,8 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     const found = handles(req.path, method) ? match(resolved, req.path) : undefined;
     if (found === undefined) return undefined;
     const { entry, param } = found;
-    const route = Object.hasOwn(entry.methods, method) ? entry.methods[method] : undefined;
-    if (route === undefined) return methodNotAllowed(Object.keys(entry.methods));
+    const route = routeForMethod(entry.methods, method);
+    if (route === undefined) return wrongMethod(entry.methods);
     const userAgent = req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null;
     const ctx: RouteContext = {
       manager,
@@ -223,17 +224,17 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
       cookies: [],
       ...(param === undefined ? {} : { param }),
     };
+    let response: HttpResponse;
     try {
-      const response = await route(ctx);
+      response = await route(ctx);
       if (ctx.cookies.length > 0) response.headers['set-cookie'] = [...setCookies(response), ...ctx.cookies];
-      return response;
     } catch (error) {
-      const response = errorResponse(error, { ...errorOptions, oauth: entry.oauth === true });
+      response = errorResponse(error, { ...errorOptions, oauth: entry.oauth === true });
       if (resolved.cookieMode && entry.clearsCookies && isBatonError(error) && error.status === 401) {
         response.headers['set-cookie'] = clearCookies(resolved.cookieMode);
       }
-      return response;
     }
+    return answerFor(method, response);
   };
   const paths = [
     ...Object.keys(ROUTES).map((route) => `${resolved.prefix}/${route}`),

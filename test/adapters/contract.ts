@@ -623,7 +623,20 @@ function contractScenarios(h: Running, m: Mode): void {
     const wrongMethod = await call(h.url, '/auth/login');
     assertError(wrongMethod, 405, 'invalid_request');
     assert.equal(wrongMethod.headers.get('allow'), 'POST');
-    assertError(await call(h.url, '/auth/me', { method: 'DELETE' }), 405, 'invalid_request');
+    const deleteMe = await call(h.url, '/auth/me', { method: 'DELETE' });
+    assertError(deleteMe, 405, 'invalid_request');
+    assert.equal(deleteMe.headers.get('allow'), 'GET, HEAD');
+    // HEAD is GET without the body.
+    const jwksHead = await call(h.url, '/.well-known/jwks.json', { method: 'HEAD' });
+    assert.equal(jwksHead.status, 200);
+    assert.equal(jwksHead.text, '');
+    assert.match(jwksHead.headers.get('content-type') ?? '', /^application\/json/);
+    const meHead = await call(h.url, '/auth/me', { method: 'HEAD' });
+    assert.equal(meHead.status, 401);
+    assert.equal(meHead.text, '');
+    assert.match(meHead.headers.get('www-authenticate') ?? '', /^Bearer/);
+    const t = await signIn();
+    assert.equal((await call(h.url, '/auth/me', { method: 'HEAD', ...m.auth(t) })).status, 200);
     assertError(await call(h.url, '/auth/nope'), 404, 'not_found');
     assertError(await call(h.url, '/auth/sessions/a%20b', { method: 'DELETE' }), 404, 'not_found');
     assertError(await call(h.url, '/auth/sessions/../../etc', { method: 'DELETE' }), 404, 'not_found');

@@ -86,6 +86,21 @@ describe('createAuthHandler', () => {
     const res = await handler(req('GET', '/auth/login'));
     assert.equal(res?.status, 405);
     assert.equal(res?.headers.allow, 'POST');
+    const head = await handler(req('HEAD', '/auth/login'));
+    assert.equal(head?.status, 405, 'HEAD only where GET is');
+  });
+
+  it('answers HEAD as GET without the body', async () => {
+    const handler = createAuthHandler(fakeManager());
+    const get = await handler(req('GET', '/.well-known/jwks.json'));
+    const head = await handler(req('HEAD', '/.well-known/jwks.json'));
+    assert.equal(get?.status, 200);
+    assert.ok(get?.body);
+    assert.equal(head?.status, 200);
+    assert.equal(head?.body, undefined);
+    assert.deepEqual(head?.headers, get?.headers);
+    const wrong = await handler(req('POST', '/.well-known/jwks.json'));
+    assert.equal(wrong?.headers.allow, 'GET, HEAD');
   });
 
   it('honours a custom prefix and JWKS path', async () => {
