@@ -46,6 +46,39 @@ function optionName(message: string): string | undefined {
   return /'(-[^' ]+)/.exec(message)?.[1];
 }
 
+/**
+ * `--name -value` as `--name=-value` when `--name` takes a string and
+ * `-value` is not one of the command's options: parseArgs refuses a value
+ * that starts with a dash as ambiguous, and base64url ids (session ids, kids)
+ * start with `-` one time in 64.
+ */
+function joinDashValues(argv: readonly string[], options: OptionSpec): string[] {
+  const shorts = new Set(Object.values(options).map((spec) => spec.short));
+  const isOption = (arg: string) =>
+    arg === '--' ||
+    (arg.startsWith('--')
+      ? Object.hasOwn(options, arg.slice(2).split('=')[0] ?? '')
+      : shorts.has(arg.slice(1, 2)));
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--') {
+      joined.push(...argv.slice(index));
+      break;
+    }
+    const next = argv[index + 1];
+    const takesString =
+      arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string';
+    if (takesString && next !== undefined && next.length > 1 && next.startsWith('-') && !isOption(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 /** parseArgs in strict mode; its TypeErrors become one-line UsageErrors. */
 export function parse(
   command: string,
@@ -55,7 +88,12 @@ export function parse(
 ): Parsed {
   let result: Parsed;
   try {
-    result = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as Parsed;
+    result = parseArgs({
+      args: joinDashValues(argv, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    }) as Parsed;
   } catch (error) {
     const code = (error as { code?: string }).code;
     const message = error instanceof Error ? error.message : String(error);

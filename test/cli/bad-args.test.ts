@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EXIT } from '../../src/cli/args.ts';
+import { EXIT, parse } from '../../src/cli/args.ts';
 import { run } from '../../src/cli/main.ts';
 import { assertOneErrorLine, baton, type RunResult, tempDir } from './support.ts';
 
@@ -100,5 +100,28 @@ describe('bad arguments: exit 2, one line on stderr, no stack trace', () => {
       assertOneErrorLine(result, 2, pattern);
       assert.equal(result.stdout, '', `nothing on stdout for ${args.join(' ')}`);
     }
+  });
+});
+
+describe('option values that start with a dash', () => {
+  const spec = { session: { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' } } as const;
+  const positionals = { min: 0, max: 0, names: '' };
+
+  test('a string option takes one (base64url ids start with "-" one time in 64)', () => {
+    const parsed = parse('sessions revoke', ['--session', '-Xy_z', '--user', '-u1'], spec, positionals);
+    assert.equal(parsed.values.session, '-Xy_z');
+    assert.equal(parsed.values.user, '-u1');
+    assert.equal(parse('sessions revoke', ['--session=-Xy'], spec, positionals).values.session, '-Xy');
+  });
+
+  test('but not when the dash word is one of the options: the value is missing', () => {
+    assert.throws(() => parse('sessions revoke', ['--session', '--user', 'u1'], spec, positionals), {
+      name: 'UsageError',
+      message: /option --session needs a value/,
+    });
+    assert.throws(() => parse('sessions revoke', ['--session', '--json'], spec, positionals), {
+      name: 'UsageError',
+      message: /option --session needs a value/,
+    });
   });
 });
