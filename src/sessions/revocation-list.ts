@@ -132,27 +132,27 @@ class ExpiringIds {
   }
 
   #mayHold(id: string): boolean {
+    return this.#bits(id, false);
+  }
+
+  #insert(id: string): void {
+    this.#bits(id, true);
+  }
+
+  /** Whether all 8 bits of the id are set in its block; with `set`, sets them. */
+  #bits(id: string, set: boolean): boolean {
     const filter = this.#filter;
     const block = (blockHash(id) & this.#blockMask) * BLOCK_WORDS;
     const bits = bitHash(id);
     // Double hashing: 8 bit positions in 0..511 from one 32-bit hash.
     const step = (bits >>> 9) | 1;
     for (let i = 0, position = bits; i < BITS_PER_ID; i++, position += step) {
-      const bit = position & 511;
-      if ((filter[block + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
+      const word = block + ((position & 511) >>> 5);
+      const mask = 1 << (position & 31);
+      if (set) filter[word]! |= mask;
+      else if ((filter[word]! & mask) === 0) return false;
     }
     return true;
-  }
-
-  #insert(id: string): void {
-    const filter = this.#filter;
-    const block = (blockHash(id) & this.#blockMask) * BLOCK_WORDS;
-    const bits = bitHash(id);
-    const step = (bits >>> 9) | 1;
-    for (let i = 0, position = bits; i < BITS_PER_ID; i++, position += step) {
-      const bit = position & 511;
-      filter[block + (bit >>> 5)]! |= 1 << (bit & 31);
-    }
   }
 
   /** A filter sized for the entries (a power of two, at least MIN_CAPACITY), refilled from the Map. */
