@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -21,6 +20,7 @@ import type { BatonHttpOptions } from '../../src/http/options.ts';
 import type { AuthManager } from '../../src/http/types.ts';
 import type { RequestContext, TokenPair } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
+import { type Listening, listen, serveHono } from '../support/listen.ts';
 import { assertError, call } from './client.ts';
 
 const claims: AccessClaims = {
@@ -67,10 +67,7 @@ const manager: AuthManager = {
   jwks: () => ({ keys: [] }),
 };
 
-interface Started {
-  url: string;
-  close(): Promise<void>;
-}
+type Started = Listening;
 
 const unexpected: unknown[] = [];
 const OPTIONS: BatonHttpOptions = {
@@ -83,22 +80,6 @@ const OPTIONS: BatonHttpOptions = {
   },
   onUnexpectedError: (error) => unexpected.push(error),
 };
-
-function listen(server: ReturnType<typeof createServer>): Promise<Started> {
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({
-        url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    }),
-  );
-}
 
 async function expressApp(): Promise<Started> {
   const baton = expressBaton(manager, OPTIONS);
@@ -185,18 +166,7 @@ async function honoApp(): Promise<Started> {
   app.options('/api/auth/login', (c) => c.body(null, 204));
   app.notFound((c) => c.json({ error: 'not_found', message: 'No such route' }, 404));
   app.onError(baton.errorHandler);
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            if ('closeAllConnections' in server) server.closeAllConnections();
-          }),
-      }),
-    );
-  });
+  return serveHono(app.fetch);
 }
 
 describe('invalid options fail at creation, with invalid_options', () => {
@@ -351,18 +321,7 @@ describe('implicit refresh hands the manager the client IP and user agent', () =
       const baton = honoBaton(renewing, { ...COOKIES, ...ipOption(clientIp) });
       const app = new Hono();
       app.get('/me', baton.requireAuth(), (c) => c.json({ sub: c.get('auth').sub }));
-      return new Promise((resolve) => {
-        const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-          resolve({
-            url: `http://127.0.0.1:${info.port}`,
-            close: () =>
-              new Promise<void>((done) => {
-                server.close(() => done());
-                if ('closeAllConnections' in server) server.closeAllConnections();
-              }),
-          }),
-        );
-      });
+      return serveHono(app.fetch);
     },
   };
 

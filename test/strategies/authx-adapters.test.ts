@@ -11,7 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
@@ -21,6 +20,7 @@ import { batonPlugin } from '../../src/adapters/fastify.ts';
 import { createBaton as createHonoBaton } from '../../src/adapters/hono.ts';
 import type { AuthManager } from '../../src/http/types.ts';
 import { decodeUnverified } from '../../src/tokens/jws.ts';
+import { listen } from '../support/listen.ts';
 import { storeKinds, strategyHarness } from './support.ts';
 
 const PROTECTED = 'You have access to this protected resource';
@@ -120,17 +120,11 @@ const apps: Record<string, (manager: AuthManager) => Promise<SeedApp>> = {
       res.json(SENSITIVE);
     });
     app.use(baton.errorHandler);
-    const server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = await listen(createServer(app));
     return {
       request: async (method, path, init = {}) =>
-        fetchReply(await fetch(base + path, { method, ...requestInit(init) })),
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
+        fetchReply(await fetch(server.url + path, { method, ...requestInit(init) })),
+      close: server.close,
     };
   },
 };

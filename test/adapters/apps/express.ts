@@ -8,6 +8,7 @@ import express from 'express';
 import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/app.ts';
 import { createBaton } from '../../../src/adapters/express.ts';
 import { requiredString } from '../../../src/http/body.ts';
+import { listen } from '../../support/listen.ts';
 import { type AppDeps, disable, type StartedApp } from './types.ts';
 
 export async function startApp(deps: AppDeps): Promise<StartedApp> {
@@ -48,15 +49,5 @@ export async function startApp(deps: AppDeps): Promise<StartedApp> {
   });
   app.use(baton.errorHandler);
 
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(createServer(app));
 }

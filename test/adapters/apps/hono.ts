@@ -3,13 +3,13 @@
  * hono/validator for the admin route's body, hono/streaming for the stream.
  * The contract suite runs against it unchanged.
  */
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { validator } from 'hono/validator';
 import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/app.ts';
 import { createBaton } from '../../../src/adapters/hono.ts';
 import { type Fields, requiredString } from '../../../src/http/body.ts';
+import { serveHono } from '../../support/listen.ts';
 import { type AppDeps, disable, type StartedApp } from './types.ts';
 
 export async function startApp(deps: AppDeps): Promise<StartedApp> {
@@ -42,16 +42,5 @@ export async function startApp(deps: AppDeps): Promise<StartedApp> {
   app.notFound((c) => c.json(NOT_FOUND, 404));
   app.onError(baton.errorHandler);
 
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            if ('closeAllConnections' in server) server.closeAllConnections();
-          }),
-      }),
-    );
-  });
+  return serveHono(app.fetch);
 }

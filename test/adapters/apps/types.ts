@@ -2,6 +2,7 @@ import type { DemoUser, DemoUsers } from '../../../demo/users.ts';
 import { BatonError } from '../../../src/core/errors.ts';
 import type { BatonHttpOptions } from '../../../src/http/options.ts';
 import type { SessionManager } from '../../../src/sessions/manager.ts';
+import type { Listening } from '../../support/listen.ts';
 
 /** What a minimal app gets: a manager and a user directory, and Baton's options. */
 export interface AppDeps {
@@ -10,10 +11,8 @@ export interface AppDeps {
   options: BatonHttpOptions;
 }
 
-export interface StartedApp {
-  url: string;
-  close(): Promise<void>;
-}
+/** A started app: its base URL, and how to stop it. */
+export type StartedApp = Listening;
 
 /** The demo's disable-user logic, in the few lines an app would write. */
 export async function disable(deps: AppDeps, username: string) {
