@@ -88,8 +88,8 @@ const MIN_CAPACITY = 1024;
  * is 16 bits per entry (2 MiB at 1M), and every bit an id sets lies in one
  * 64-byte block: one cache line, over few enough pages for the TLB.
  *
- * Two independent 32-bit hashes of the id, seeded per process: one picks the
- * block, the other the 8 bits in it. A lookup whose 8 bits are all set goes
+ * A seeded 32-bit hash of the id, mixed two ways: one picks the block, the
+ * other the 8 bits in it. A lookup whose 8 bits are all set goes
  * on to the Map, so an answer is always exact; a false positive (about one
  * lookup in a thousand at full load) only costs that Map lookup.
  *
@@ -98,8 +98,6 @@ const MIN_CAPACITY = 1024;
  */
 class ExpiringIds {
   readonly #expiry = new Map<string, number>();
-  /** How many ids the filter is sized for; growth past it rebuilds it twice as large. */
-  #capacity = MIN_CAPACITY;
   #filter = new Int32Array((MIN_CAPACITY * FILTER_BITS_PER_ID) / 32);
   #blockMask = (MIN_CAPACITY * FILTER_BITS_PER_ID) / 512 - 1;
 
@@ -112,7 +110,8 @@ class ExpiringIds {
     if (known !== undefined && known >= expiresAt) return;
     this.#expiry.set(id, expiresAt);
     if (known !== undefined) return;
-    if (this.#expiry.size > this.#capacity) this.#rebuild();
+    // Past the ids the filter is sized for, it is rebuilt twice as large.
+    if (this.#expiry.size > (this.#filter.length * 32) / FILTER_BITS_PER_ID) this.#rebuild();
     else this.#insert(id);
   }
 
@@ -142,8 +141,9 @@ class ExpiringIds {
   /** Whether all 8 bits of the id are set in its block; with `set`, sets them. */
   #bits(id: string, set: boolean): boolean {
     const filter = this.#filter;
-    const block = (blockHash(id) & this.#blockMask) * BLOCK_WORDS;
-    const bits = bitHash(id);
+    const hash = idHash(id);
+    const block = (finalMix(hash ^ BLOCK_SEED) & this.#blockMask) * BLOCK_WORDS;
+    const bits = finalMix(hash ^ BIT_SEED);
     // Double hashing: 8 bit positions in 0..511 from one 32-bit hash.
     const step = (bits >>> 9) | 1;
     for (let i = 0, position = bits; i < BITS_PER_ID; i++, position += step) {
@@ -162,31 +162,30 @@ class ExpiringIds {
     const words = (capacity * FILTER_BITS_PER_ID) / 32;
     if (words === this.#filter.length) this.#filter.fill(0);
     else this.#filter = new Int32Array(words);
-    this.#capacity = capacity;
     this.#blockMask = words / BLOCK_WORDS - 1;
     for (const id of this.#expiry.keys()) this.#insert(id);
   }
 }
 
 /** Per-process seeds: which ids share a block or bits is not predictable from outside. */
-const SEEDS = randomBytes(8);
-const BLOCK_SEED = SEEDS.readInt32LE(0);
-const BIT_SEED = SEEDS.readInt32LE(4);
+const SEEDS = randomBytes(12);
+const ID_SEED = SEEDS.readInt32LE(0);
+const BLOCK_SEED = SEEDS.readInt32LE(4);
+const BIT_SEED = SEEDS.readInt32LE(8);
 
-/** FNV-1a over UTF-16 code units, then murmur3's finaliser so the low bits mix well. */
-function blockHash(id: string): number {
-  let hash = BLOCK_SEED;
+/**
+ * FNV-1a over UTF-16 code units, one pass over the id; the block and the bits
+ * each come from it through murmur3's finaliser with a seed of their own. Two
+ * ids with the same 32-bit hash share block and bits: a false positive, which
+ * the Map answers.
+ */
+function idHash(id: string): number {
+  let hash = ID_SEED;
   for (let index = 0; index < id.length; index++) hash = Math.imul(hash ^ id.charCodeAt(index), 0x01000193);
-  return finalMix(hash);
+  return hash;
 }
 
-/** Like blockHash, with another seed and multiplier. */
-function bitHash(id: string): number {
-  let hash = BIT_SEED;
-  for (let index = 0; index < id.length; index++) hash = Math.imul(hash ^ id.charCodeAt(index), 0x5bd1e995);
-  return finalMix(hash);
-}
-
+/** murmur3's 32-bit finaliser: every input bit moves every output bit. */
 function finalMix(value: number): number {
   let hash = value ^ (value >>> 16);
   hash = Math.imul(hash, 0x85ebca6b);
