@@ -22,7 +22,7 @@ import {
   type PerClientRouteOptions,
 } from './per-client-routes.ts';
 import { type AuthHandler, createAuthHandler } from './routes.ts';
-import type { AuthManager, HttpRequest, HttpResponse } from './types.ts';
+import { type AuthManager, type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
 /**
  * What `createBatonHttp` and every adapter's `createBaton`/plugin take: the
@@ -70,8 +70,6 @@ export interface BatonHttp {
   errorResponse(error: unknown): HttpResponse;
 }
 
-const MAX_USER_AGENT = 512;
-
 /** The auth routes of a manager: the per-client ones for a per-client manager, the standard ones otherwise. */
 function handlerFor(manager: AuthManager, options: BatonHttpInit): AuthHandler {
   const { perClient, ...httpOptions } = options;
@@ -116,12 +114,8 @@ export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {
         if (cookieMode === undefined || !implicitRefreshDue(manager, auth, cookieMode)) {
           return { ok: true, claims: auth.claims, cookies: [] };
         }
-        const context = {
-          userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null,
-          ip: req.ip ?? null,
-        };
         const { claims } = auth;
-        return implicitRefreshCookie(manager, auth, cookieMode, context).then(
+        return implicitRefreshCookie(manager, auth, cookieMode, requestContext(req)).then(
           (cookies): GuardOutcome => ({ ok: true, claims, cookies }),
           refused,
         );

@@ -6,14 +6,14 @@
  */
 import { BatonError } from '../core/errors.ts';
 import type { PerClientStrategy, PerClientToken } from '../sessions/strategies/per-client.ts';
-import type { MaybePromise, RequestContext, TokenPair } from '../sessions/types.ts';
+import type { MaybePromise, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { errorResponse, jsonResponse } from './errors.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
 import { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
-import type { HttpRequest, HttpResponse } from './types.ts';
+import { type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
 export interface LoginPayloadInput {
   /** The access token (the seed's `token`). */
@@ -62,10 +62,6 @@ export function createPerClientHandler(
   const { delegatePath = '/delegate/', loginResponse, ...baseOptions } = options;
   const base = createAuthHandler(manager, baseOptions);
   const { prefix, bodyLimit, cookieMode, lookup, headerLimit, realm } = base.options;
-  const context = (req: HttpRequest): RequestContext => ({
-    userAgent: req.headers['user-agent']?.slice(0, 512) ?? null,
-    ip: req.ip ?? null,
-  });
   const userOf = (req: HttpRequest) =>
     authenticateRequest(manager, req, { cookieMode, lookup, headerLimit }).claims.sub;
   const fieldsOf =
@@ -83,7 +79,7 @@ export function createPerClientHandler(
     const refreshToken = requiredString(body, 'refresh_token', { maxLength: 512 });
     // `api_type` names the API the delegated token is for in the seed; Baton's tokens carry their audience instead.
     optionalString(body, 'api_type', { maxLength: 256 });
-    const pair = await manager.delegate(refreshToken, clientId, context(req));
+    const pair = await manager.delegate(refreshToken, clientId, requestContext(req));
     return jsonResponse(200, { token: pair.accessToken, refresh_token: pair.refreshToken });
   };
 
@@ -108,7 +104,7 @@ export function createPerClientHandler(
         const clientId =
           optionalString(body, 'app', { maxLength: 256 }) ??
           requiredString(body, 'client_id', { maxLength: 256 });
-        return jsonResponse(201, tokenJson(await manager.createToken(userId, clientId, context(req))));
+        return jsonResponse(201, tokenJson(await manager.createToken(userId, clientId, requestContext(req))));
       },
     },
     'refresh-tokens/:id': {
@@ -125,7 +121,10 @@ export function createPerClientHandler(
         const username = requiredString(body, 'username', { maxLength: 256 });
         const password = requiredString(body, 'password', { maxLength: 1024 });
         const clientId = optionalString(body, 'client_id', { maxLength: 256 });
-        const pair = await manager.login(username, password, { ...context(req), clientId: clientId ?? null });
+        const pair = await manager.login(username, password, {
+          ...requestContext(req),
+          clientId: clientId ?? null,
+        });
         const userId = pair.claims.sub;
         const payload = await loginResponse({
           token: pair.accessToken,

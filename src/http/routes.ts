@@ -14,7 +14,7 @@ import { type BatonHttpOptions, type ResolvedOptions, resolveHttpOptions } from 
 import { emptyResponse, minting } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
 import { checkCsrf, checkCsrfClaim, clearCookies } from './session-cookies.ts';
-import type { AuthManager, HttpRequest, HttpResponse } from './types.ts';
+import { type AuthManager, type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
 /** Options of `createAuthHandler` (validated: bad ones throw `invalid_options`). */
 export type AuthHandlerOptions = BatonHttpOptions;
@@ -44,8 +44,6 @@ interface RouteEntry {
   /** Clears the cookies even when it fails: a client whose session is already gone should lose them. */
   clearsCookies?: boolean;
 }
-
-const MAX_USER_AGENT = 512;
 
 function jsonBody(ctx: RouteContext, optional = false) {
   return parseBody(ctx.req, { accept: ['json'], limit: ctx.options.bodyLimit, optional });
@@ -214,12 +212,11 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     const { entry, param } = found;
     const route = routeForMethod(entry.methods, method);
     if (route === undefined) return wrongMethod(entry.methods);
-    const userAgent = req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null;
     const ctx: RouteContext = {
       manager,
       options: resolved,
       req: method === req.method ? req : withMethod(req, method),
-      requestContext: { userAgent, ip: req.ip ?? null },
+      requestContext: requestContext(req),
       errorOptions,
       cookies: [],
       ...(param === undefined ? {} : { param }),

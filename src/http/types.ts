@@ -39,6 +39,14 @@ export interface HttpResponse {
   body?: string;
 }
 
+/** Longest user agent kept with a session: the header is the client's to fill. */
+const MAX_USER_AGENT = 512;
+
+/** What a session records of the request that made or used it. */
+export function requestContext(req: HttpRequest): RequestContext {
+  return { userAgent: req.headers['user-agent']?.slice(0, MAX_USER_AGENT) ?? null, ip: req.ip ?? null };
+}
+
 /** Methods that never change state and so need no CSRF token. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
