@@ -23,6 +23,14 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=120000', ...files],
-  { stdio: 'inherit' },
+  {
+    stdio: 'inherit',
+    // The demo, the examples and the CLI import the package by its name; this
+    // condition resolves that name to src/ (see package.json "exports").
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --conditions=baton-source`.trim(),
+    },
+  },
 );
 process.exit(result.status ?? 1);

@@ -1,7 +1,7 @@
 /**
- * `baton`: JWT access tokens and rotating refresh-token sessions.
+ * `baton-auth`: JWT access tokens and rotating refresh-token sessions.
  * Framework adapters, stores and the testing kit live under subpaths
- * (`baton/hono`, `baton/stores/sqlite`, `baton/testing`, ...).
+ * (`baton-auth/hono`, `baton-auth/stores/sqlite`, `baton-auth/testing`, ...).
  */
 export { type Clock, ManualClock, systemClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';

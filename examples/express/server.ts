@@ -6,9 +6,9 @@
  */
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
+import { createBaton } from 'baton-auth/express';
 import express from 'express';
-import { createBaton } from '../../src/adapters/express.ts';
-import { generateSigningKey, MemoryStore, SessionManager } from '../../src/index.ts';
 
 // Your users stay yours: Baton asks for them through two callbacks.
 const salt = randomBytes(16);

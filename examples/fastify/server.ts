@@ -5,9 +5,9 @@
  * curl -s localhost:3000/api/me -H 'authorization: Bearer <access_token>'
  */
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
+import { batonPlugin } from 'baton-auth/fastify';
 import Fastify from 'fastify';
-import { batonPlugin } from '../../src/adapters/fastify.ts';
-import { generateSigningKey, MemoryStore, SessionManager } from '../../src/index.ts';
 
 // Your users stay yours: Baton asks for them through two callbacks.
 const salt = randomBytes(16);

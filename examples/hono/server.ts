@@ -6,9 +6,9 @@
  */
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { serve } from '@hono/node-server';
+import { generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
+import { createBaton } from 'baton-auth/hono';
 import { Hono } from 'hono';
-import { createBaton } from '../../src/adapters/hono.ts';
-import { generateSigningKey, MemoryStore, SessionManager } from '../../src/index.ts';
 
 // Your users stay yours: Baton asks for them through two callbacks.
 const salt = randomBytes(16);

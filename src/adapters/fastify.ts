@@ -10,7 +10,6 @@ import type {
   HookHandlerDoneFunction,
   HTTPMethods,
 } from 'fastify';
-import fp from 'fastify-plugin';
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
@@ -234,7 +233,13 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
  * routes, decorates `request.auth` and `app.baton`. Options are validated at
  * registration (`BatonError('invalid_options')` from `app.ready()`).
  */
-export const batonPlugin = fp(plugin, { fastify: '5.x', name: 'baton' });
+export const batonPlugin: FastifyPluginAsync<FastifyBatonOptions> = Object.assign(plugin, {
+  // What fastify-plugin would set, without the dependency: share the
+  // decorations with the parent scope and let Fastify check the version.
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'baton',
+  [Symbol.for('plugin-meta')]: { fastify: '5.x', name: 'baton' },
+});
 /** The plugin under the name the other adapters use for their routes. */
 export const batonRoutes = batonPlugin;
 export default batonPlugin;

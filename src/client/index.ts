@@ -1,5 +1,5 @@
 /**
- * `baton/client`: a browser and Node (>= 20) client for a Baton server. No
+ * `baton-auth/client`: a browser and Node (>= 20) client for a Baton server. No
  * dependencies. `authFetch` sends the access token (bearer mode) or the CSRF
  * header (cookie mode), refreshes shortly before expiry on the server's
  * clock, and on a 401 `token_expired` refreshes once and retries once.

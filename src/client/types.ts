@@ -1,4 +1,4 @@
-/** Public types of `baton/client`. */
+/** Public types of `baton-auth/client`. */
 import type { StorageOption } from './storage.ts';
 
 /** Why a session ended, as `onSessionEnd` reports it. */

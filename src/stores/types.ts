@@ -4,7 +4,7 @@
  * A store is deliberately dumb: it keeps rows and performs a few atomic
  * compare-and-set operations. Every policy (grace window, reuse detection,
  * expiry rules) lives in `sessions/`, so a new store is small and the
- * conformance suite in `baton/testing` can prove it correct.
+ * conformance suite in `baton-auth/testing` can prove it correct.
  *
  * All times are milliseconds since the epoch.
  */

@@ -1,3 +1,3 @@
-/** `baton/testing`: tools for people who write their own SessionStore. */
+/** `baton-auth/testing`: tools for people who write their own SessionStore. */
 export type { ConformanceTestFunctions } from './conformance.ts';
 export { storeConformanceSuite } from './conformance.ts';

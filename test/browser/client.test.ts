@@ -22,7 +22,7 @@ interface TestWindow {
 const skip = browserSkip();
 const ACCESS_TTL = 60;
 
-describe('baton/client in chromium', { skip, timeout: 60_000 }, () => {
+describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
   let h: Harness;
   let browser: Browser;
   let refreshes = 0;

@@ -78,7 +78,7 @@ function client(offsetMs = 0, extra: Partial<AuthClientOptions> = {}) {
   return { c, ends, local, tokens };
 }
 
-describe('baton/client (bearer, Node)', () => {
+describe('baton-auth/client (bearer, Node)', () => {
   it('logs in, exposes typed claims, and authFetch sends the access token', async () => {
     const { c } = client();
     const state = await c.login('thedude', 'abides');

@@ -13,7 +13,7 @@ import { build } from 'vite';
 import type { createAuthClient as CreateAuthClient } from '../../src/client/index.ts';
 import { type Harness, startHarness } from '../demo/helpers.ts';
 
-describe('baton/client bundled by Vite', { timeout: 60_000 }, () => {
+describe('baton-auth/client bundled by Vite', { timeout: 60_000 }, () => {
   let outDir: string;
   let h: Harness;
   before(async () => {
