@@ -39,7 +39,10 @@ declare global {
 }
 
 export interface ExpressAdapterOptions {
-  /** The peer address. Default `req.ip` (which honours Express's `trust proxy` setting). */
+  /**
+   * The client IP that sessions record and the rate limit counts.
+   * @defaultValue `req.ip` (which honours Express's `trust proxy` setting)
+   */
   clientIp?: (req: Request) => string | undefined;
 }
 

@@ -60,8 +60,12 @@ export interface FastifyBaton {
 }
 
 export interface FastifyBatonOptions extends BatonHttpInit {
+  /** The `SessionManager` (or `createAuthManager`'s manager) whose routes and guards the plugin serves. */
   manager: AuthManager;
-  /** The peer address. Default `request.ip` (which honours Fastify's `trustProxy`). */
+  /**
+   * The client IP that sessions record and the rate limit counts.
+   * @defaultValue `request.ip` (which honours Fastify's `trustProxy`)
+   */
   clientIp?: (request: FastifyRequest) => string | undefined;
 }
 

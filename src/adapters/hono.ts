@@ -24,7 +24,10 @@ export type AuthVariables = { auth: AccessClaims };
 export type OptionalAuthVariables = { auth: AccessClaims | null };
 
 export interface HonoAdapterOptions {
-  /** The peer address. Default: the socket address @hono/node-server exposes (as its `getConnInfo` reads it). */
+  /**
+   * The client IP that sessions record and the rate limit counts.
+   * @defaultValue the socket address that `@hono/node-server` exposes (as its `getConnInfo` reads it)
+   */
   clientIp?: (c: Context) => string | undefined;
 }
 

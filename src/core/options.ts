@@ -2,16 +2,23 @@ import { z } from 'zod';
 import { type Duration, parseDuration } from './duration.ts';
 import { BatonError } from './errors.ts';
 
-/** A Duration field: seconds or "15m"-style text, checked and converted to whole seconds. */
+/**
+ * A Duration field: seconds or "15m"-style text, checked and converted to
+ * whole seconds. Tagged so the README's options table shows its default as a
+ * duration (scripts/options-table.ts).
+ */
 export function durationSchema(name: string) {
-  return z.union([z.number(), z.string()]).transform((value: Duration, ctx) => {
-    try {
-      return parseDuration(value, name);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+  return z
+    .union([z.number(), z.string()])
+    .transform((value: Duration, ctx) => {
+      try {
+        return parseDuration(value, name);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .meta({ format: 'duration' });
 }
 
 export function functionSchema<F extends (...args: never[]) => unknown>(name: string) {

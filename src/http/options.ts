@@ -64,24 +64,57 @@ const offOr = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === false ? undefined : value), schema.optional());
 const positiveInt = z.number().int().positive();
 
+// Each field's `meta` is the README's options table (scripts/options-table.ts): `default` is
+// the text of the default that resolveHttpOptions and resolveCookieMode apply.
 const cookieSchema = z
   .strictObject({
-    secure: z.boolean().optional(),
-    sameSite: z.enum(['Strict', 'Lax', 'None']).optional(),
-    domain: z.string().regex(ATTRIBUTE, 'must be a cookie domain').optional(),
+    secure: z.boolean().optional().meta({
+      description:
+        '`Secure` cookies (browsers accept them from http://localhost); off only for plain-http hosts',
+      default: '`true`',
+    }),
+    sameSite: z
+      .enum(['Strict', 'Lax', 'None'])
+      .optional()
+      .meta({ description: '`Strict`, `Lax` or `None` (which needs `secure`)', default: '`Lax`' }),
+    domain: z
+      .string()
+      .regex(ATTRIBUTE, 'must be a cookie domain')
+      .optional()
+      .meta({ description: '`Domain` of the cookies', default: 'none (host-only)' }),
     names: z
       .strictObject({
-        access: token('a cookie name').optional(),
-        refresh: token('a cookie name').optional(),
-        csrf: token('a cookie name').optional(),
+        access: token('a cookie name')
+          .optional()
+          .meta({ description: 'access-token cookie', default: '`baton_access`' }),
+        refresh: token('a cookie name')
+          .optional()
+          .meta({ description: 'refresh-token cookie', default: '`baton_refresh`' }),
+        csrf: token('a cookie name')
+          .optional()
+          .meta({ description: 'readable CSRF cookie', default: '`baton_csrf`' }),
       })
-      .optional(),
-    csrf: z.boolean().optional(),
-    csrfHeader: token('a header name').optional(),
-    refreshPath: path.optional(),
+      .optional()
+      .meta({ description: 'cookie names', default: 'below' }),
+    csrf: z.boolean().optional().meta({
+      description: 'double-submit CSRF check on cookie-authenticated unsafe requests',
+      default: '`true`',
+    }),
+    csrfHeader: token('a header name')
+      .optional()
+      .meta({ description: 'the header that must echo the CSRF cookie', default: '`X-CSRF-Token`' }),
+    refreshPath: path.optional().meta({ description: '`Path` of the refresh cookie', default: 'the prefix' }),
     implicitRefresh: offOr(
-      z.strictObject({ within: durationSchema('cookies.implicitRefresh.within').pipe(positiveInt) }),
-    ),
+      z.strictObject({
+        within: durationSchema('cookies.implicitRefresh.within')
+          .pipe(positiveInt)
+          .meta({ description: 'how close to its expiry an access token gets a successor' }),
+      }),
+    ).meta({
+      description:
+        "`{ within: '5m' }`: a cookie-authenticated request whose access token expires within 5 minutes gets a new access cookie",
+      default: 'off',
+    }),
   })
   .refine((c) => c.sameSite !== 'None' || c.secure !== false, {
     message: 'sameSite "None" requires secure cookies (browsers drop them otherwise)',
@@ -92,14 +125,32 @@ const lookupSchema = z.strictObject({
     .array(z.enum(['header', 'cookie', 'body', 'query']))
     .min(1)
     .refine((l) => new Set(l).size === l.length, 'must not repeat a location')
-    .optional(),
-  headerName: token('a header name').optional(),
+    .optional()
+    .meta({
+      description:
+        'where access tokens are looked for, in order: `header`, `cookie`, `body`, `query` (the query only when listed: URLs end up in logs)',
+      default: "`['header', 'cookie']`",
+    }),
+  headerName: token('a header name')
+    .optional()
+    .meta({ description: 'header of the access token', default: '`Authorization`' }),
   headerScheme: z
     .string()
     .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/, 'must be an auth scheme, or "" for a bare token')
-    .optional(),
-  bodyKey: z.string().min(1).max(128).optional(),
-  queryParam: z.string().min(1).max(128).optional(),
+    .optional()
+    .meta({ description: "its scheme; `''` for a bare token", default: '`Bearer`' }),
+  bodyKey: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .meta({ description: 'JSON body field of the access token', default: '`access_token`' }),
+  queryParam: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .meta({ description: 'query parameter of the access token', default: '`jwt`' }),
 });
 
 const schema = z
@@ -107,20 +158,55 @@ const schema = z
     prefix: z
       .string()
       .regex(/^(\/[\x21-\x3A\x3C-\x7E]*)?$/, 'must be "" or a path starting with "/"')
-      .optional(),
-    jwksPath: offOr(path),
-    cookies: z.preprocess((value) => (value === true ? {} : value), offOr(cookieSchema)),
-    tokenLookup: lookupSchema.optional(),
-    clients: z.array(z.strictObject({ id: z.string().min(1), secret: z.string().min(1) })).optional(),
-    adminRole: z.string().min(1).optional(),
-    bodyLimit: positiveInt.optional(),
-    headerLimit: positiveInt.optional(),
-    realm: z.string().optional(),
-    onUnexpectedError: functionSchema<(error: unknown) => void>('onUnexpectedError').optional(),
+      .optional()
+      .meta({ description: 'where the auth routes live', default: '`/auth`' }),
+    jwksPath: offOr(path).meta({
+      description: 'where the JWKS is served (outside the prefix); `false`: not served',
+      default: '`/.well-known/jwks.json`',
+    }),
+    cookies: z
+      .preprocess((value) => (value === true ? {} : value), offOr(cookieSchema))
+      .meta({
+        description:
+          'browser mode: `true` or the object below; tokens in `HttpOnly` cookies with a CSRF check (see the HTTP contract)',
+        default: '`false`',
+      }),
+    tokenLookup: lookupSchema
+      .optional()
+      .meta({ description: 'where access tokens are looked for', default: 'header, then cookie' }),
+    clients: z
+      .array(z.strictObject({ id: z.string().min(1), secret: z.string().min(1) }))
+      .optional()
+      .meta({
+        description:
+          'confidential OAuth clients `{ id, secret }` for `/auth/token`, refresh and `/auth/introspect`',
+      }),
+    adminRole: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'role whose access token may introspect', default: '`admin`' }),
+    bodyLimit: positiveInt
+      .optional()
+      .meta({ description: 'bytes; larger bodies get 413', default: '16 KiB' }),
+    headerLimit: positiveInt
+      .optional()
+      .meta({ description: 'bytes of a token header; longer ones get 400', default: '8 KiB' }),
+    realm: z
+      .string()
+      .optional()
+      .meta({ description: 'realm of `WWW-Authenticate` challenges', default: '`baton`' }),
+    onUnexpectedError: functionSchema<(error: unknown) => void>('onUnexpectedError').optional().meta({
+      description: 'receives unexpected (non-Baton) errors, which answer a generic 500',
+      default: 'stderr',
+    }),
   })
   .refine((o) => !o.tokenLookup?.locations?.includes('cookie') || Boolean(o.cookies), {
     message: 'tokenLookup.locations: "cookie" needs cookie mode (cookies: true)',
   });
+
+/** For the README's options table (scripts/options-table.ts); not part of the package's API. */
+export const httpOptionsSchema = schema;
 
 const MANAGER_METHODS = [
   'login',

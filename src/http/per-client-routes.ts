@@ -26,12 +26,15 @@ export interface LoginPayloadInput {
 
 /** The per-client routes' own options (what `createBaton(manager, { perClient })` takes). */
 export interface PerClientRouteOptions {
-  /** The DRF route, outside the prefix. Default `/delegate/`; `<prefix>/delegate` is always served. */
+  /**
+   * The DRF route, outside the prefix (`<prefix>/delegate` is always served); `false`: not served.
+   * @defaultValue `/delegate/`
+   */
   delegatePath?: string | false;
   /**
    * JWT_RESPONSE_PAYLOAD_HANDLER: the body of a successful `<prefix>/login`.
-   * Default: Baton's token response (which already carries the client's
-   * long-running token as `refresh_token`).
+   * @defaultValue Baton's token response (which already carries the client's
+   * long-running token as `refresh_token`)
    */
   loginResponse?(input: LoginPayloadInput): MaybePromise<Record<string, unknown>>;
 }

@@ -21,56 +21,120 @@ const storeMethods = [
 
 const nullableDuration = (name: string) => z.union([z.null(), durationSchema(name)]);
 
+/**
+ * The options of `new SessionManager(options)`. Each field's `meta` is the
+ * README's options table (`npm run docs:options` renders it; a test fails
+ * when the README differs): `description`, and `default` where the default
+ * is not a plain value of the schema.
+ */
 const schema = z.object({
-  issuer: z.string().min(1),
-  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  issuer: z.string().min(1).meta({ description: '`iss` of access tokens, the only issuer accepted' }),
+  audience: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .meta({ description: '`aud`; a string or a list (a token matching any is accepted)' }),
   keys: z
     .array(z.custom<SigningKey>((key) => typeof key === 'object' && key !== null && 'alg' in key))
-    .min(1),
+    .min(1)
+    .meta({ description: 'signing keys, newest last: it signs, every non-retired key verifies' }),
   algorithms: z
     .array(z.enum(ALGORITHMS as [Algorithm, ...Algorithm[]]))
     .min(1)
-    .optional(),
-  refreshKey: z.union([z.string(), z.instanceof(Uint8Array)]),
-  store: z.custom<SessionStore>(
-    (store) =>
-      typeof store === 'object' &&
-      store !== null &&
-      storeMethods.every((method) => typeof (store as Record<string, unknown>)[method] === 'function'),
-    { message: `must implement SessionStore (${storeMethods.join(', ')})` },
-  ),
+    .optional()
+    .meta({ description: 'the pinned list verification accepts', default: "the keys' algorithms" }),
+  refreshKey: z
+    .union([z.string(), z.instanceof(Uint8Array)])
+    .meta({ description: '32+ bytes; refresh secrets are derived from it (design notes)' }),
+  store: z
+    .custom<SessionStore>(
+      (store) =>
+        typeof store === 'object' &&
+        store !== null &&
+        storeMethods.every((method) => typeof (store as Record<string, unknown>)[method] === 'function'),
+      { message: `must implement SessionStore (${storeMethods.join(', ')})` },
+    )
+    .meta({
+      description:
+        'a `SessionStore`: `MemoryStore`, `SqliteStore`, `RedisStore`, `PostgresStore`, or yours (test it with `baton-auth/testing`)',
+    }),
   clock: z
     .custom<Clock>((clock) => typeof (clock as Clock | undefined)?.now === 'function')
-    .default(systemClock),
-  loadUser: functionSchema('loadUser'),
-  verifyCredentials: functionSchema('verifyCredentials').optional(),
+    .default(systemClock)
+    .meta({ description: '`{ now(): ms }`; inject `ManualClock` in tests', default: 'system clock' }),
+  loadUser: functionSchema('loadUser').meta({
+    description:
+      '`loadUser(id)`: your user or `null`; called at every refresh (a missing or disabled user loses all sessions)',
+  }),
+  verifyCredentials: functionSchema('verifyCredentials').optional().meta({
+    description:
+      '`verifyCredentials(username, password)`: your password check, for `login`, the password grant and reauth',
+  }),
   accessTokenTtl: durationSchema('accessTokenTtl')
     .default(900)
-    .refine((seconds) => seconds > 0, 'must be positive'),
-  refreshTokenTtl: nullableDuration('refreshTokenTtl').default(30 * 86400),
-  idleTimeout: nullableDuration('idleTimeout').default(null),
-  graceWindow: durationSchema('graceWindow').default(10),
-  leeway: durationSchema('leeway').default(0),
-  freshness: z.union([z.boolean(), durationSchema('freshness')]).default(true),
-  defaultClientId: z.string().min(1).optional(),
+    .refine((seconds) => seconds > 0, 'must be positive')
+    .meta({ description: 'access-token lifetime' }),
+  refreshTokenTtl: nullableDuration('refreshTokenTtl')
+    .default(30 * 86400)
+    .meta({ description: 'absolute session lifetime, never extended; `null` = never expires' }),
+  idleTimeout: nullableDuration('idleTimeout')
+    .default(null)
+    .meta({ description: 'a session unused this long expires' }),
+  graceWindow: durationSchema('graceWindow').default(10).meta({
+    description: 'how long a just-rotated token still answers with its successor; `0` = any reuse is theft',
+  }),
+  leeway: durationSchema('leeway').default(0).meta({ description: 'clock skew allowed on `exp`/`nbf`' }),
+  freshness: z
+    .union([z.boolean(), durationSchema('freshness')])
+    .default(true)
+    .meta({
+      description:
+        '`fresh` of tokens minted by login and reauth: `true`, `false`, or a duration (fresh until `iat` + it)',
+    }),
+  defaultClientId: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: '`client_id` of sessions that name none', default: 'the issuer' }),
   rateLimit: z
     .union([
       z.literal(false),
       z.object({
-        max: z.number().int().positive().default(10),
-        window: durationSchema('rateLimit.window').default(60),
+        max: z
+          .number()
+          .int()
+          .positive()
+          .default(10)
+          .meta({ description: 'failed password checks allowed in the window' }),
+        window: durationSchema('rateLimit.window').default(60).meta({ description: 'the sliding window' }),
       }),
     ])
-    .default({ max: 10, window: 60 }),
+    .default({ max: 10, window: 60 })
+    .meta({
+      description: 'failed password checks per username and per IP (sliding); `false` disables',
+      default: 'on',
+    }),
   verifyCache: z
     .union([
       z.literal(false),
       z.object({
-        max: z.number().int().positive().max(MAX_VERIFY_CACHE_MAX).default(DEFAULT_VERIFY_CACHE_MAX),
+        max: z
+          .number()
+          .int()
+          .positive()
+          .max(MAX_VERIFY_CACHE_MAX)
+          .default(DEFAULT_VERIFY_CACHE_MAX)
+          .meta({ description: 'tokens kept, at most 2 097 152' }),
       }),
     ])
-    .default({ max: DEFAULT_VERIFY_CACHE_MAX }),
+    .default({ max: DEFAULT_VERIFY_CACHE_MAX })
+    .meta({
+      description:
+        'the verified-token cache: a token presented again skips the signature check and the JSON parse; the revoked set and `exp`/`nbf` are still checked on every call; `false` disables ([bench/README.md](bench/README.md#the-verified-token-cache))',
+      default: 'on',
+    }),
 });
+
+/** For the README's options table (scripts/options-table.ts); not part of the package's API. */
+export const sessionManagerOptionsSchema = schema;
 
 export type ResolvedOptions<User extends BatonUser> = Omit<
   z.output<typeof schema>,

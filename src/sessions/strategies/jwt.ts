@@ -22,9 +22,10 @@ export const REFRESH_TOKEN_TYP = 'JWT';
 export interface JwtStrategyOptions<User extends BatonUser = BatonUser> extends StrategyBaseOptions<User> {
   /**
    * Issue a new refresh token at every refresh and deny the old one's `jti`.
-   * Default `false`, as in flask-jwt-extended and AuthX: refresh answers a new
+   * Off by default, as in flask-jwt-extended and AuthX: refresh answers a new
    * access token only, and the refresh token stays valid until it expires or
    * is revoked.
+   * @defaultValue `false`
    */
   rotateRefreshTokens?: boolean;
 }

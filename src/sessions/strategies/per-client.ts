@@ -26,7 +26,10 @@ export interface PerClientStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
   /** HMAC key (32+ bytes) from which the tokens are derived, so that only their hash is stored. */
   refreshKey: string | Uint8Array;
-  /** Lifetime of a long-running token. Default `null`: it never expires (the DRF seed's behaviour). */
+  /**
+   * Lifetime of a long-running token; by default it never expires (the DRF seed's behaviour).
+   * @defaultValue `null`
+   */
   refreshTokenTtl?: StrategyBaseOptions<User>['refreshTokenTtl'];
 }
 

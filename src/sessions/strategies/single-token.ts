@@ -19,8 +19,9 @@ import { StrategyBase } from './base.ts';
 export interface SingleTokenStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
   /**
-   * Let a token be refreshed before its access lifespan ends. Default `false`,
+   * Let a token be refreshed before its access lifespan ends. Off by default,
    * as in flask-praetorian: such a refresh is 425 `early_refresh`.
+   * @defaultValue `false`
    */
   allowEarlyRefresh?: boolean;
 }

@@ -1,0 +1,91 @@
+/**
+ * The README's options and error-code tables are generated from the code
+ * (scripts/options-table.ts, `npm run docs:options`): they list every
+ * option and every code, and the committed README is what the generator
+ * writes, so neither can drift.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import {
+  errorsMarkdown,
+  formatSeconds,
+  optionRows,
+  optionsMarkdown,
+  README,
+  renderReadme,
+} from '../../scripts/options-table.ts';
+import { ERROR_STATUS } from '../../src/core/errors.ts';
+import { httpOptionsSchema } from '../../src/http/options.ts';
+import { sessionManagerOptionsSchema } from '../../src/sessions/options.ts';
+
+const readme = readFileSync(README, 'utf8');
+
+function region(name: string): string {
+  const start = readme.indexOf(`<!-- ${name}:start -->`);
+  const end = readme.indexOf(`<!-- ${name}:end -->`);
+  assert.ok(start >= 0 && end > start, `README.md has the ${name} markers`);
+  return readme.slice(start, end);
+}
+
+describe('README tables', () => {
+  it('are exactly what npm run docs:options generates (run it after changing an option or a code)', () => {
+    assert.equal(renderReadme(readme), readme);
+  });
+
+  it('list every SessionManager option and every HTTP option, nested ones included', () => {
+    const options = region('options');
+    for (const key of Object.keys(sessionManagerOptionsSchema.shape)) assert.match(options, rowOf(key));
+    for (const key of ['rateLimit.max', 'rateLimit.window', 'verifyCache.max']) {
+      assert.match(options, rowOf(key));
+    }
+    for (const key of Object.keys(httpOptionsSchema.shape)) assert.match(options, rowOf(key));
+    for (const key of ['cookies.sameSite', 'cookies.implicitRefresh.within', 'tokenLookup.locations']) {
+      assert.match(options, rowOf(key));
+    }
+  });
+
+  it("list the options a strategy or an adapter adds, from its interface's doc comments", () => {
+    const options = region('options');
+    for (const key of [
+      'rotateRefreshTokens',
+      'allowEarlyRefresh',
+      'storeRefreshToken',
+      'manager',
+      'clientIp',
+    ]) {
+      assert.match(options, rowOf(key));
+    }
+    assert.match(options, /\| `perClient\.delegatePath` \| [^|]+ \| `\/delegate\/` \|/);
+  });
+
+  it("show a schema's own default, durations as durations", () => {
+    const options = optionsMarkdown();
+    assert.match(options, /\| `accessTokenTtl` \| `15m` \|/);
+    assert.match(options, /\| `refreshTokenTtl` \| `30d` \|/);
+    assert.match(options, /\| `rateLimit\.max` \| `10` \|/);
+    assert.match(options, /\| `issuer` \| required \|/);
+    assert.deepEqual([0, 10, 60, 900, 86400, 90].map(formatSeconds), ['0', '10s', '1m', '15m', '1d', '90s']);
+  });
+
+  it('list every error code with its HTTP status', () => {
+    const errors = region('errors');
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      const expected = code === 'invalid_options' ? '— \\(thrown\\)' : String(status);
+      assert.match(errors, new RegExp(`\\| \`${code}\` \\| ${expected} \\|`));
+    }
+    assert.equal(errorsMarkdown().split('\n').length, Object.keys(ERROR_STATUS).length + 2);
+  });
+
+  it('refuse an option without a description, so a new one cannot go undocumented', () => {
+    assert.throws(
+      () => optionRows(z.object({ undocumented: z.string().optional() }), 'a test schema'),
+      /option "undocumented" has no description/,
+    );
+  });
+});
+
+function rowOf(key: string): RegExp {
+  return new RegExp(`^\\| \`${key.replace(/\./g, '\\.')}\` \\|`, 'm');
+}
