@@ -213,7 +213,7 @@ export function extractAccessToken(
 }
 
 /**
- * The refresh token, by DESIGN.md precedence: body `refresh_token`, then the
+ * The refresh token, by the precedence of docs/http-contract.md: body `refresh_token`, then the
  * token header (when `header` is a configured location), then (cookie mode)
  * the refresh cookie. Never the query string: refresh tokens live long.
  */

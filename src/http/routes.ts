@@ -1,5 +1,5 @@
 /**
- * `createAuthHandler`: every route of DESIGN.md's HTTP contract as one
+ * `createAuthHandler`: every route of the HTTP contract (docs/http-contract.md) as one
  * framework-neutral function, `(HttpRequest) => HttpResponse | undefined`.
  */
 import { BatonError, isBatonError } from '../core/errors.ts';

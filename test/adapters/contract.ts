@@ -1,6 +1,6 @@
 /**
- * The black-box HTTP contract (DESIGN.md "HTTP contract", "Precise rules",
- * "Cookies and CSRF"), over real HTTP with fetch. One suite, registered once
+ * The black-box HTTP contract (docs/http-contract.md: the routes, "Cookies
+ * and CSRF", "Errors"), over real HTTP with fetch. One suite, registered once
  * per target (the demo on each adapter, a minimal app on each adapter) and
  * per transport (header mode, cookie mode): every scenario must pass on all.
  */
