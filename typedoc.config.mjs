@@ -1,6 +1,8 @@
-// TypeDoc reads the package's own entry points: every subpath of package.json
-// "exports", through the `baton-source` condition (src/*.ts), so a new
-// subpath is documented without anyone remembering to list it here.
+// The API reference (`npm run docs`, into docs/api). TypeDoc reads the
+// package's own entry points: every subpath of package.json "exports",
+// through the `baton-source` condition (src/*.ts), so a new subpath is
+// documented without anyone remembering to list it here.
+// test/docs/typedoc.test.ts builds it with warnings as errors.
 import { readFileSync } from 'node:fs';
 
 const { exports } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -16,6 +18,28 @@ export default {
   name: 'baton-auth',
   readme: 'none',
   excludePrivate: true,
+  excludeProtected: true,
   excludeInternal: true,
-  treatWarningsAsErrors: false,
+  // Types that public signatures name but the package does not export (yet).
+  // Each is a candidate for the deliberate export lists; TypeDoc warns when
+  // one here is exported or no longer referenced, so the list cannot go stale.
+  intentionallyNotExported: [
+    'BatonErrorOptions',
+    'Body',
+    'BodyKind',
+    'ManagerFor',
+    'OpenStoreOptions',
+    'ParseStoreUrlOptions',
+    'RefreshClaims',
+    'StoreQueryOptions',
+    'StringFieldOptions',
+    'TokenCookieNames',
+    'src/adapters/fastify.ts:AdapterOptions',
+    'src/http/extract.ts:ResolvedTokenLookup',
+    'src/http/options.ts:ResolvedOptions',
+    'src/sessions/options.ts:ResolvedOptions',
+  ],
+  externalSymbolLinkMappings: {
+    jose: { JWKParameters: 'https://github.com/panva/jose/blob/main/docs/types/interfaces/JWKParameters.md' },
+  },
 };

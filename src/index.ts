@@ -2,6 +2,8 @@
  * `baton-auth`: JWT access tokens and rotating refresh-token sessions.
  * Framework adapters, stores and the testing kit live under subpaths
  * (`baton-auth/hono`, `baton-auth/stores/sqlite`, `baton-auth/testing`, ...).
+ *
+ * @module baton-auth
  */
 export { type Clock, ManualClock, systemClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';

@@ -1,6 +1,8 @@
 /**
  * Express 5 adapter: maps Express's request to Baton's neutral HttpRequest
  * and the HttpResponse back. No auth logic lives here (see src/http/middleware.ts).
+ *
+ * @module baton-auth/express
  */
 import express, {
   type ErrorRequestHandler,
@@ -164,7 +166,24 @@ function guardMiddleware(
   };
 }
 
-/** Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`). */
+/**
+ * Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`).
+ * The complete app: examples/express/server.ts.
+ *
+ * @example
+ * ```ts
+ * import { createBaton } from 'baton-auth/express';
+ * import express from 'express';
+ *
+ * const baton = createBaton(sessions, { cookies: true });
+ * const app = express();
+ * app.use(baton.routes); // /auth/login, /auth/refresh, ... (before any body parser)
+ * app.get('/api/me', baton.requireAuth(), (req, res) => {
+ *   res.json({ user: req.auth.sub });
+ * });
+ * app.use(baton.errorHandler); // Baton's JSON errors, last
+ * ```
+ */
 export function createBaton(manager: AuthManager, options: ExpressBatonOptions = {}): ExpressBaton {
   const { clientIp, ...httpOptions } = options;
   const reader = clientIp ? requestReader({ clientIp }) : DEFAULT_READER;

@@ -2,6 +2,8 @@
  * Fastify 5 adapter: a plugin that maps Fastify's request to Baton's neutral
  * HttpRequest and the HttpResponse back. No auth logic lives here (see
  * src/http/middleware.ts).
+ *
+ * @module baton-auth/fastify
  */
 import type {
   FastifyPluginAsync,
@@ -236,6 +238,18 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
  * `app.register(batonPlugin, { manager, ...options })`: mounts the auth
  * routes, decorates `request.auth` and `app.baton`. Options are validated at
  * registration (`BatonError('invalid_options')` from `app.ready()`).
+ * The complete app: examples/fastify/server.ts.
+ *
+ * @example
+ * ```ts
+ * import { batonPlugin } from 'baton-auth/fastify';
+ * import Fastify from 'fastify';
+ *
+ * const app = Fastify();
+ * await app.register(batonPlugin, { manager: sessions, cookies: true });
+ * app.setErrorHandler(app.baton.errorHandler); // Baton's JSON errors
+ * app.get('/api/me', { onRequest: app.baton.requireAuth() }, async (request) => ({ user: request.auth.sub }));
+ * ```
  */
 export const batonPlugin: FastifyPluginAsync<FastifyBatonOptions> = Object.assign(plugin, {
   // What fastify-plugin would set, without the dependency: share the

@@ -1,6 +1,8 @@
 /**
  * Hono adapter: maps Hono's request to Baton's neutral HttpRequest and the
  * HttpResponse back. No auth logic lives here (see src/http/middleware.ts).
+ *
+ * @module baton-auth/hono
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
@@ -162,7 +164,22 @@ function guardMiddleware<V extends object>(
   };
 }
 
-/** Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`). */
+/**
+ * Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`).
+ * The complete app: examples/hono/server.ts.
+ *
+ * @example
+ * ```ts
+ * import { createBaton } from 'baton-auth/hono';
+ * import { Hono } from 'hono';
+ *
+ * const baton = createBaton(sessions, { cookies: true });
+ * const app = new Hono();
+ * app.use('*', baton.routes); // /auth/login, /auth/refresh, ...
+ * app.get('/api/me', baton.requireAuth(), (c) => c.json({ user: c.get('auth').sub }));
+ * app.onError(baton.errorHandler); // Baton's JSON errors
+ * ```
+ */
 export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}): HonoBaton {
   const { clientIp, ...httpOptions } = options;
   const reader = clientIp ? requestReader({ clientIp }) : DEFAULT_READER;

@@ -6,6 +6,8 @@
  * Refreshes are single-flight within a tab and, in browsers, one at a time
  * across tabs (Web Locks, else BroadcastChannel), and new tokens reach
  * every tab.
+ *
+ * @module baton-auth/client
  */
 import { decodeJwtPayload } from './jwt.ts';
 import { resolveStorage, type TokenStorage } from './storage.ts';
@@ -117,6 +119,25 @@ function readCookie(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A client for a Baton server, in browsers and Node >= 20. In `cookie` mode
+ * the tokens stay in HttpOnly cookies and the client keeps nothing; in
+ * `bearer` mode it holds them (`storage`: memory by default).
+ *
+ * @example
+ * ```ts
+ * import { type BatonClaims, createAuthClient } from 'baton-auth/client';
+ *
+ * const auth = createAuthClient<BatonClaims & { roles: string[] }>({
+ *   baseUrl: 'https://api.example.com',
+ *   mode: 'cookie',
+ *   onSessionEnd: (reason) => console.log('signed out:', reason),
+ * });
+ * await auth.login('thedude', 'abides');
+ * const res = await auth.authFetch('/api/protected'); // refreshes when needed, once
+ * auth.claims()?.roles;
+ * ```
+ */
 export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   options: AuthClientOptions,
 ): AuthClient<Claims> {

@@ -1,3 +1,10 @@
+/**
+ * `baton-auth/http`: the framework-neutral HTTP layer the adapters are made of.
+ * `createBatonHttp(manager, options)` gives every auth route of docs/http-contract.md
+ * and the guards, on a plain request object, for a framework Baton has no adapter for.
+ *
+ * @module baton-auth/http
+ */
 export {
   type AuthenticateOptions,
   type AuthorizeOptions,

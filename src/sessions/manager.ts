@@ -34,6 +34,29 @@ export interface RefreshContext extends RequestContext {
 /**
  * Rotating refresh-token sessions: one session per login per device.
  * Knows nothing of HTTP; the store, clock and user callbacks come in as options.
+ * Options are validated here: bad ones throw `BatonError('invalid_options')`
+ * naming each field (the README's options table lists them all).
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * import { generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
+ *
+ * const users = [{ id: '1', username: 'thedude', roles: ['user'] }];
+ * const sessions = new SessionManager({
+ *   issuer: 'https://api.example.com',
+ *   audience: 'example-api',
+ *   keys: [await generateSigningKey('EdDSA')],
+ *   refreshKey: randomBytes(32), // keep a stable one (env, secret manager)
+ *   store: new MemoryStore(),
+ *   loadUser: (id) => users.find((u) => u.id === id) ?? null,
+ *   verifyCredentials: (username, password) =>
+ *     password === 'abides' ? (users.find((u) => u.username === username) ?? null) : null,
+ * });
+ * await sessions.ready;
+ * const pair = await sessions.login('thedude', 'abides');
+ * sessions.verifyAccessToken(pair.accessToken).sub; // '1'
+ * ```
  */
 export class SessionManager<User extends BatonUser = BatonUser> {
   readonly keys: KeySet;
@@ -68,7 +91,19 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   // ---------------------------------------------------------------- login
 
-  /** Checks a username and password with `verifyCredentials` and opens a session. */
+  /**
+   * Checks a username and password with `verifyCredentials` and opens a
+   * session. Fails with `invalid_credentials`, `user_disabled` or
+   * `too_many_attempts` (rate limit).
+   *
+   * @example
+   * ```ts
+   * const pair = await sessions.login('thedude', 'abides', { userAgent: 'curl/8', ip: '203.0.113.7' });
+   * pair.accessToken; // a JWT, `typ: at+jwt`
+   * pair.refreshToken; // opaque `<sessionId>.<secret>`
+   * pair.expiresIn; // seconds, e.g. 900
+   * ```
+   */
   async login(username: string, password: string, context: RequestContext = {}): Promise<TokenPair> {
     const user = await this.#checkPassword(username, password, context);
     return this.issueSession(user, context);
@@ -115,6 +150,21 @@ export class SessionManager<User extends BatonUser = BatonUser> {
    * Rotates a refresh token. Exactly one of many concurrent uses rotates; the
    * others, inside the grace window, receive the same successor. An older
    * generation is theft: the session dies and `refresh_token_reused` is thrown.
+   *
+   * @example
+   * ```ts
+   * import { isBatonError } from 'baton-auth';
+   *
+   * try {
+   *   const next = await sessions.refresh(refreshToken);
+   *   refreshToken = next.refreshToken; // the old one is good for the grace window only
+   * } catch (error) {
+   *   if (isBatonError(error) && error.code === 'refresh_token_reused') {
+   *     // theft detected: the session and its access tokens are revoked
+   *   }
+   *   throw error;
+   * }
+   * ```
    */
   async refresh(refreshToken: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.#ready();
@@ -182,6 +232,15 @@ export class SessionManager<User extends BatonUser = BatonUser> {
    * Verifies an access token: signature, claims, time, and the revoked set. Synchronous, no I/O.
    * A token verified before is answered from the verified-token cache (option `verifyCache`);
    * the time checks and the revoked-session and jti checks still run on every call.
+   * Throws a `BatonError`: `invalid_token`, `token_expired`, `token_revoked`, `wrong_token_type`.
+   *
+   * @example
+   * ```ts
+   * const claims = sessions.verifyAccessToken(accessToken);
+   * claims.sub; // the user id, always a string
+   * claims.sid; // the session id
+   * sessions.isFresh(claims); // true right after login or reauth
+   * ```
    */
   verifyAccessToken(token: string): AccessClaims {
     return this.#tokens.verify(token);
@@ -224,21 +283,44 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   // ------------------------------------------------------------ revoking
 
-  /** Revokes the session of an access or refresh token. Revoking twice is not an error. */
+  /**
+   * Revokes the session of an access or refresh token, and the access tokens
+   * issued under it, at once.
+   *
+   * @example
+   * ```ts
+   * await sessions.logout(refreshToken); // or the access token
+   * ```
+   */
   async logout(token: string): Promise<void> {
     await this.#ready();
     const session = await this.#sessions.ofToken(token);
     if (session.revokedAt === null) await this.#sessions.revoke({ sessionId: session.id }, 'logout');
   }
 
-  /** Revokes every session of the user the access or refresh token belongs to. */
+  /**
+   * Revokes every session of the user the access or refresh token belongs to;
+   * answers how many.
+   *
+   * @example
+   * ```ts
+   * const revoked = await sessions.logoutAll(accessToken); // every device of this user
+   * ```
+   */
   async logoutAll(token: string): Promise<number> {
     await this.#ready();
     const session = await this.#sessions.ofToken(token);
     return (await this.#sessions.revoke({ userId: session.userId }, 'logout_all')).length;
   }
 
-  /** Admin: revokes every session of a user and their access tokens, at once. */
+  /**
+   * Admin: revokes every session of a user and their access tokens, at once.
+   *
+   * @example
+   * ```ts
+   * await sessions.revokeUser('42'); // e.g. when an account is disabled
+   * ```
+   */
   async revokeUser(userId: string, reason: RevocationReason = 'admin'): Promise<number> {
     await this.#ready();
     return (await this.#sessions.revoke({ userId: toSubject(userId) }, reason)).length;
@@ -250,6 +332,17 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     await this.#sessions.revokeOwn(userId, sessionId);
   }
 
+  /**
+   * The user's live sessions (never token values); `currentSessionId` marks one as `current`.
+   *
+   * @example
+   * ```ts
+   * const claims = sessions.verifyAccessToken(accessToken);
+   * for (const session of await sessions.listSessions(claims.sub, claims.sid)) {
+   *   console.log(session.id, session.userAgent, session.lastUsedAt, session.current);
+   * }
+   * ```
+   */
   async listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]> {
     await this.#ready();
     return this.#sessions.listInfo(userId, currentSessionId);

@@ -15,6 +15,14 @@ import type {
  * Every method does its work synchronously before its promise settles, so no
  * other call can interleave with it: that is what makes `rotateSession` an
  * atomic compare-and-set here without any locking.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from 'baton-auth';
+ *
+ * const store = new MemoryStore(); // SessionManager's `store`; lost when the process ends
+ * await store.close();
+ * ```
  */
 export class MemoryStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();

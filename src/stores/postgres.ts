@@ -1,3 +1,9 @@
+/**
+ * `baton-auth/stores/postgres`: `PostgresStore`, for any number of processes,
+ * with the revocation feed over LISTEN/NOTIFY. Needs the `pg` package.
+ *
+ * @module baton-auth/stores/postgres
+ */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { BatonError } from '../core/errors.ts';
@@ -241,6 +247,16 @@ function queriesFor(n: Names) {
  *
  * Tables are created or upgraded by `migrate()` before the first query (or
  * call `await store.migrate()` at startup to fail early).
+ *
+ * @example
+ * ```ts
+ * import { PostgresStore } from 'baton-auth/stores/postgres'; // npm install pg
+ *
+ * const store = new PostgresStore({ connectionString: 'postgres://app@127.0.0.1/app', schema: 'auth' });
+ * await store.migrate(); // optional: fail at startup rather than at the first request
+ * // ... new SessionManager({ store, ... }): revocations reach every process over LISTEN/NOTIFY
+ * await store.close();
+ * ```
  */
 export class PostgresStore implements SessionStore {
   readonly #pool: pg.Pool;

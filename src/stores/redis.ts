@@ -1,3 +1,9 @@
+/**
+ * `baton-auth/stores/redis`: `RedisStore`, for any number of processes, with
+ * the revocation feed over pub/sub. Needs the `ioredis` package.
+ *
+ * @module baton-auth/stores/redis
+ */
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BatonError } from '../core/errors.ts';
@@ -206,6 +212,15 @@ return #members`;
  * TTLs are computed from the times Baton passes in (`now`, `createdAt`...), not
  * from Redis's clock, so an injected or skewed clock never makes Redis drop a
  * live session early.
+ *
+ * @example
+ * ```ts
+ * import { RedisStore } from 'baton-auth/stores/redis'; // npm install ioredis
+ *
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'myapp:baton:' });
+ * // ... new SessionManager({ store, ... }): revocations reach every process over pub/sub
+ * await store.close();
+ * ```
  */
 export class RedisStore implements SessionStore {
   readonly #client: Redis;

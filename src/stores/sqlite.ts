@@ -1,3 +1,9 @@
+/**
+ * `baton-auth/stores/sqlite`: `SqliteStore`, the default store: one file, several
+ * processes on one host. Needs the `better-sqlite3` package.
+ *
+ * @module baton-auth/stores/sqlite
+ */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { BatonError } from '../core/errors.ts';
@@ -180,6 +186,15 @@ function prepareStatements(db: Database.Database) {
  * better-sqlite3 is synchronous, so every method does its whole job before its
  * promise settles; atomicity across processes comes from single statements and
  * IMMEDIATE transactions.
+ *
+ * @example
+ * ```ts
+ * import { SqliteStore } from 'baton-auth/stores/sqlite'; // npm install better-sqlite3
+ *
+ * const store = new SqliteStore({ path: './sessions.db' }); // created and migrated on open
+ * // ... new SessionManager({ store, ... })
+ * await store.close();
+ * ```
  */
 export class SqliteStore implements SessionStore {
   readonly #db: Database.Database;

@@ -38,6 +38,16 @@ const DAY = 24 * HOUR;
 /**
  * Proves that `makeStore()` yields a correct `SessionStore`.
  *
+ * @example
+ * ```ts
+ * // test/my-store.test.ts, run with `node --test`
+ * import { after, describe, it } from 'node:test';
+ * import { MemoryStore } from 'baton-auth';
+ * import { storeConformanceSuite } from 'baton-auth/testing';
+ *
+ * storeConformanceSuite('MemoryStore', () => new MemoryStore(), { describe, it, after });
+ * ```
+ *
  * Stores from separate `makeStore()` calls may share their data (one database,
  * one Redis): every test uses fresh random ids, and the `deleteExpired` tests
  * work in the year 2001 while all others work in 2030 and later, so tests

@@ -145,7 +145,20 @@ export interface GenerateKeyOptions {
   kid?: string;
 }
 
-/** Makes a new key: a random secret for HS*, a fresh key pair otherwise. */
+/**
+ * Makes a new key: a random secret for HS*, a fresh key pair otherwise.
+ * Generate once and keep it (`exportSigningKey`, `importSigningKey`): a new
+ * key at every start invalidates every access token issued before.
+ *
+ * @example
+ * ```ts
+ * import { exportSigningKey, generateSigningKey, importSigningKey } from 'baton-auth';
+ *
+ * const key = await generateSigningKey('EdDSA', { kid: '2026-12' });
+ * const saved = JSON.stringify(exportSigningKey(key, 'jwk')); // private: store it as a secret
+ * const again = await importSigningKey({ alg: 'EdDSA', jwk: JSON.parse(saved) });
+ * ```
+ */
 export async function generateSigningKey(
   alg: Algorithm,
   options: GenerateKeyOptions = {},

@@ -41,6 +41,21 @@ type ManagerFor<User extends BatonUser, O> = O extends { strategy: 'jwt' }
  * Builds the manager of one refresh-token design. Each implements the HTTP
  * layer's `AuthManager`, so `createAuthHandler(createAuthManager(...))`
  * serves the same routes whatever the strategy.
+ *
+ * @example
+ * ```ts
+ * import { createAuthManager, generateSigningKey, MemoryStore } from 'baton-auth';
+ *
+ * // flask-jwt-extended's design: refresh JWTs with a denylist
+ * const manager = createAuthManager({
+ *   strategy: 'jwt',
+ *   issuer: 'https://api.example.com',
+ *   audience: 'example-api',
+ *   keys: [await generateSigningKey('HS256')],
+ *   store: new MemoryStore(),
+ *   loadUser: (id) => ({ id }),
+ * });
+ * ```
  */
 export function createAuthManager<User extends BatonUser, O extends AuthManagerOptions<User>>(
   options: O,
