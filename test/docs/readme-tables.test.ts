@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import ts from 'typescript';
 import { z } from 'zod';
 import {
   errorsMarkdown,
@@ -44,6 +45,17 @@ describe('README tables', () => {
     for (const key of ['cookies.sameSite', 'cookies.implicitRefresh.within', 'tokenLookup.locations']) {
       assert.match(options, rowOf(key));
     }
+  });
+
+  it('draw on schemas that hold every option of the public option types', () => {
+    assert.deepEqual(
+      Object.keys(sessionManagerOptionsSchema.shape).sort(),
+      membersOf('src/sessions/types.ts', 'SessionManagerOptions'),
+    );
+    assert.deepEqual(
+      Object.keys(httpOptionsSchema.shape).sort(),
+      membersOf('src/http/options.ts', 'BatonHttpOptions'),
+    );
   });
 
   it("list the options a strategy or an adapter adds, from its interface's doc comments", () => {
@@ -85,6 +97,16 @@ describe('README tables', () => {
     );
   });
 });
+
+/** The member names an interface declares in a source file. */
+function membersOf(file: string, name: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const declaration = source.statements.find(
+    (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name,
+  );
+  assert.ok(declaration, `${name} in ${file}`);
+  return declaration.members.map((member) => member.name?.getText(source) ?? '').sort();
+}
 
 function rowOf(key: string): RegExp {
   return new RegExp(`^\\| \`${key.replace(/\./g, '\\.')}\` \\|`, 'm');
