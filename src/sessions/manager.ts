@@ -20,16 +20,14 @@ import { SessionRecords } from './session-records.ts';
 import type {
   BatonUser,
   IntrospectionResult,
+  RefreshContext,
   RequestContext,
   SessionInfo,
   SessionManagerOptions,
   TokenPair,
 } from './types.ts';
 
-export interface RefreshContext extends RequestContext {
-  /** jwt-bearer grant: the session's client must be this one. */
-  expectedClientId?: string;
-}
+export type { RefreshContext };
 
 /**
  * Rotating refresh-token sessions: one session per login per device.
@@ -54,7 +52,14 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     this.keys = this.#tokens.keys;
     this.#credentials = new Credentials(o.verifyCredentials, o.rateLimit, o.clock);
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
-    this.#sessions = new SessionRecords(o.store, this.#tokens, this.#deriver, o.clock, o.idleTimeout);
+    this.#sessions = new SessionRecords(
+      o.store,
+      this.#tokens,
+      this.#deriver,
+      o.clock,
+      o.idleTimeout,
+      o.graceWindow,
+    );
   }
 
   /** Resolves once the revoked set is loaded from the store; `verifyAccessToken` refuses before (and retries). */
@@ -125,6 +130,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
         throw new BatonError('invalid_request', 'client_id does not match the session');
       }
     }
+    context.authorizeClient?.(session.clientId);
     const user = await this.#revalidateUser(session.userId);
 
     if (parsed.generation === session.generation) {
@@ -155,12 +161,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   ): Promise<TokenPair> {
     this.#sessions.assertUsable(session);
     const now = this.#clock.now();
-    const graceMs = this.#options.graceWindow * 1000;
-    const inGrace =
-      parsed.generation === session.generation - 1 &&
-      session.rotatedAt !== null &&
-      now - session.rotatedAt < graceMs;
-    if (inGrace) {
+    if (this.#sessions.inGrace(parsed, session, now)) {
       await this.#storeCall(() => this.#store.touchSession(session.id, now));
       const successor = this.#deriver.token(session.id, session.secretSalt, session.generation);
       return this.#pair(session, user, successor, false, context);
@@ -224,17 +225,20 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   // ------------------------------------------------------------ revoking
 
-  /** Revokes the session of an access or refresh token. Revoking twice is not an error. */
+  /**
+   * Revokes the session of a live access or refresh token. A dead token
+   * (revoked, expired, rotated out) is refused and changes nothing.
+   */
   async logout(token: string): Promise<void> {
     await this.#ready();
-    const session = await this.#sessions.ofToken(token);
-    if (session.revokedAt === null) await this.#sessions.revoke({ sessionId: session.id }, 'logout');
+    const session = await this.#sessions.actingFor(token);
+    await this.#sessions.revoke({ sessionId: session.id }, 'logout');
   }
 
-  /** Revokes every session of the user the access or refresh token belongs to. */
+  /** Revokes every session of the user a live access or refresh token belongs to. */
   async logoutAll(token: string): Promise<number> {
     await this.#ready();
-    const session = await this.#sessions.ofToken(token);
+    const session = await this.#sessions.actingFor(token);
     return (await this.#sessions.revoke({ userId: session.userId }, 'logout_all')).length;
   }
 
@@ -257,12 +261,13 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   /**
    * RFC 7009: a refresh token revokes its session; an access token is denied
-   * by `jti` until it expires. Invalid tokens are silently ignored.
+   * by `jti` until it expires. Invalid and dead tokens are silently ignored.
+   * The hint is not trusted (section 2.1: the search extends to every type):
+   * access tokens are JWTs and refresh tokens are not, so the form decides.
    */
-  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
     await this.#ready();
-    const asAccess = hint === 'access_token' || (hint === undefined && looksLikeJwt(token));
-    if (asAccess && looksLikeJwt(token)) {
+    if (looksLikeJwt(token)) {
       await this.#tokens.revokeAccessToken(token);
       return;
     }

@@ -85,6 +85,19 @@ export interface RequestContext {
   extraClaims?: Record<string, unknown>;
 }
 
+/** What a refresh is given besides the token. */
+export interface RefreshContext extends RequestContext {
+  /** The token endpoint's client (jwt-bearer, or an authenticated client): the session's client must be this one. */
+  expectedClientId?: string;
+  /**
+   * Called with the client the session was issued to (`null`: none) once the
+   * token is known to be authentic and before anything changes; it throws to
+   * refuse the refresh. The HTTP layer passes one that demands a confidential
+   * client's authentication (RFC 6749 section 6: `invalid_client`).
+   */
+  authorizeClient?(sessionClientId: string | null): void;
+}
+
 /** What login and refresh hand back; the HTTP layer renders it as the OAuth token response. */
 export interface TokenPair {
   accessToken: string;
