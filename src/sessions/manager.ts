@@ -50,7 +50,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     this.#clock = o.clock;
     this.#tokens = new AccessTokens(o);
     this.keys = this.#tokens.keys;
-    this.#credentials = new Credentials(o.verifyCredentials, o.rateLimit, o.clock);
+    this.#credentials = new Credentials(o);
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
     this.#sessions = new SessionRecords(
       o.store,

@@ -19,6 +19,10 @@ const storeMethods = [
   'close',
 ] as const;
 
+const failuresAllowed = z.union([z.literal(false), z.number().int().positive()], {
+  error: 'must be a positive whole number of failures, or false',
+});
+
 const nullableDuration = (name: string) => z.union([z.null(), durationSchema(name)]);
 
 const schema = z.object({
@@ -54,14 +58,27 @@ const schema = z.object({
   freshness: z.union([z.boolean(), durationSchema('freshness')]).default(true),
   defaultClientId: z.string().min(1).optional(),
   rateLimit: z
-    .union([
-      z.literal(false),
-      z.object({
-        max: z.number().int().positive().default(10),
-        window: durationSchema('rateLimit.window').default(60),
-      }),
-    ])
-    .default({ max: 10, window: 60 }),
+    // `false` turns both limits off; dropped to the object form so that messages name the fields.
+    .preprocess(
+      (value) => (value === false ? { perUsername: false, perIp: false } : value),
+      z.strictObject(
+        {
+          perUsername: failuresAllowed.default(10),
+          perIp: failuresAllowed.default(100),
+          window: durationSchema('rateLimit.window')
+            .default(60)
+            .refine((seconds) => seconds > 0, 'must be positive'),
+        },
+        {
+          error: (issue) =>
+            issue.code === 'unrecognized_keys'
+              ? `unknown ${issue.keys.map((key) => `"${key}"`).join(', ')}; rateLimit takes perUsername, perIp (failures allowed, or false) and window`
+              : undefined,
+        },
+      ),
+    )
+    .default({ perUsername: 10, perIp: 100, window: 60 }),
+  revealDisabledAccounts: z.boolean().default(false),
   verifyCache: z
     .union([
       z.literal(false),

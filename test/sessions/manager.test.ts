@@ -43,9 +43,9 @@ for (const kind of storeKinds) {
         assert.equal(wrong.status, 401);
       });
 
-      it('refuses a disabled user', async () => {
+      it('refuses a disabled user with the answer a wrong password gets', async () => {
         h.users.add({ id: 'u3', username: 'donny', password: 'x', disabled: true });
-        await rejectsWith(h.manager.login('donny', 'x'), 'user_disabled');
+        await rejectsWith(h.manager.login('donny', 'x'), 'invalid_credentials');
       });
     });
 
@@ -184,7 +184,9 @@ for (const kind of storeKinds) {
         await h.manager.logout(login.refreshToken);
         await rejectsWith(() => h.manager.verifyAccessToken(login.accessToken), 'token_revoked');
         await rejectsWith(h.manager.refresh(login.refreshToken), 'token_revoked');
-        await h.manager.logout(login.refreshToken); // idempotent
+        // A dead token acts for nothing: logging out again is refused (RFC 7009 revocation stays 200).
+        await rejectsWith(h.manager.logout(login.refreshToken), 'token_revoked');
+        await h.manager.revokeToken(login.refreshToken);
       });
 
       it('logout with the access token works too', async () => {
@@ -343,7 +345,7 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
   });
 
   it('limits failed password checks per username and per IP, then lets them age out', async () => {
-    const h = await harness(storeKinds[0]!, { rateLimit: { max: 3, window: '1m' } });
+    const h = await harness(storeKinds[0]!, { rateLimit: { perUsername: 3, perIp: 5, window: '1m' } });
     let checks = 0;
     const users = new Users();
     const counting = new SessionManager({
@@ -362,8 +364,13 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
     );
     assert.equal(limited.status, 429);
     assert.ok(limited.retryAfter && limited.retryAfter > 0 && limited.retryAfter <= 60);
-    await rejectsWith(counting.login('walter', 'x', { ip: '10.0.0.1' }), 'too_many_attempts');
     assert.equal(checks, 3, 'no password check once limited');
+    // The username's limit does not lock out the IP: walter logs in from it.
+    assert.ok(await counting.login('walter', 'calmerthanyouare', { ip: '10.0.0.1' }));
+    await rejectsWith(counting.login('walter', 'x', { ip: '10.0.0.1' }), 'invalid_credentials');
+    await rejectsWith(counting.login('donny', 'x', { ip: '10.0.0.1' }), 'invalid_credentials');
+    // Five failures from 10.0.0.1: the IP is limited, whoever asks; other IPs are not.
+    await rejectsWith(counting.login('walter', 'calmerthanyouare', { ip: '10.0.0.1' }), 'too_many_attempts');
     assert.ok(await counting.login('walter', 'calmerthanyouare', { ip: '10.0.0.3' }));
     h.clock.advance(61);
     assert.ok(await counting.login('thedude', 'abides', { ip: '10.0.0.1' }));

@@ -30,7 +30,7 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     this.o = extra(resolveStrategyOptions(options, owner));
     this.tokens = new AccessTokens(this.o);
     this.keys = this.tokens.keys;
-    this.credentials = new Credentials(this.o.verifyCredentials, this.o.rateLimit, this.o.clock);
+    this.credentials = new Credentials(this.o);
   }
 
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
