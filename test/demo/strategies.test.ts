@@ -532,6 +532,55 @@ for (const adapter of DEMO_ADAPTERS) {
   });
 }
 
+for (const adapter of DEMO_ADAPTERS) {
+  describe(`per-client management routes on ${adapter}`, () => {
+    it('binding a token to a confidential client needs its secret, and a long-running token a fresh access token', async () => {
+      const h = await startHarness<'per-client'>({ adapter, strategy: 'per-client', accessTtl: ACCESS_TTL });
+      try {
+        const base = h.demo.url;
+        const t = await login(base);
+        const create = (token: string, json: Record<string, string>, headers: Record<string, string> = {}) =>
+          call(base, '/auth/refresh-tokens', { token, json, headers });
+        assertError(await create(t.access_token, { app: 'demo-client' }), 401, 'invalid_client');
+        assertError(
+          await create(t.access_token, { app: 'demo-client', client_secret: 'nope' }),
+          401,
+          'invalid_client',
+        );
+        const created = await create(t.access_token, { app: 'demo-client', client_secret: 'demo-secret' });
+        assert.equal(created.status, 201, created.text);
+        assert.equal(created.json.app, 'demo-client');
+
+        // The delegate route is a refresh: the confidential client authenticates there too.
+        const fields = {
+          grant_type: JWT_BEARER_GRANT,
+          client_id: 'demo-client',
+          refresh_token: String(created.json.key),
+        };
+        assertError(await call(base, '/delegate/', { form: fields }), 401, 'invalid_client');
+        const delegated = await call(base, '/delegate/', {
+          form: { ...fields, client_secret: 'demo-secret' },
+        });
+        assert.equal(delegated.status, 200, delegated.text);
+
+        const refreshed = await call(base, '/auth/refresh', { json: { refresh_token: t.refresh_token } });
+        assert.equal(refreshed.status, 200, refreshed.text);
+        const stale = String(refreshed.json.access_token);
+        assertError(await create(stale, { app: 'app' }), 401, 'fresh_token_required');
+        const listed = await call(base, '/auth/refresh-tokens', { token: stale });
+        assert.deepEqual(
+          (listed.json.refresh_tokens as { app: string }[]).map((token) => token.app).sort(),
+          ['baton-demo', 'demo-client'],
+          'nothing was created by the refused calls',
+        );
+        assert.deepEqual(h.unexpected, []);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
+
 describe('BATON_STRATEGY from the environment', () => {
   it('an unknown strategy: one line on stderr naming the variable, exit code 2', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
