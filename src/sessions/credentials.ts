@@ -61,7 +61,8 @@ export class Credentials<User extends BatonUser> {
       throw new BatonError('too_many_attempts', 'Too many failed attempts; try again later', { retryAfter });
     }
     const user = await verify(username, password);
-    if (user && user.disabled && this.#revealDisabled) assertEnabled(user);
+    // The password was right: say so only where the policy allows it.
+    if (user && this.#revealDisabled) assertEnabled(user);
     if (!user || user.disabled) {
       this.#byUsername?.recordFailure(userKey);
       if (ip !== undefined) this.#byIp?.recordFailure(ip);
