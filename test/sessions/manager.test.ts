@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { BatonError } from '../../src/core/errors.ts';
 import { SessionManager } from '../../src/sessions/manager.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
@@ -204,6 +205,53 @@ for (const kind of storeKinds) {
         await rejectsWith(() => h.manager.verifyAccessToken(b.accessToken), 'token_revoked');
         assert.equal(h.manager.verifyAccessToken(other.accessToken).sub, 'u2');
         assert.deepEqual(await h.manager.listSessions('u7'), []);
+      });
+
+      it('a dead refresh token acts for nothing: logout and logoutAll refuse it, revokeToken ignores it', async () => {
+        h.users.add({ id: 'u9', username: 'jackie', password: 'treehorn' });
+        const survivor = await h.manager.login('jackie', 'treehorn');
+        const rotated = await h.manager.login('jackie', 'treehorn');
+        const successor = await h.manager.refresh(rotated.refreshToken);
+        h.clock.advance(11);
+        await rejectsWith(h.manager.logoutAll(rotated.refreshToken), 'invalid_token');
+        await rejectsWith(h.manager.logout(rotated.refreshToken), 'invalid_token');
+        await h.manager.revokeToken(rotated.refreshToken);
+        const loggedOut = await h.manager.login('jackie', 'treehorn');
+        await h.manager.logout(loggedOut.refreshToken);
+        await rejectsWith(h.manager.logoutAll(loggedOut.refreshToken), 'token_revoked');
+        await rejectsWith(h.manager.logoutAll(loggedOut.accessToken), 'token_revoked');
+        const ids = (await h.manager.listSessions('u9')).map((session) => session.id).sort();
+        assert.deepEqual(ids, [survivor.sessionId, successor.sessionId].sort(), 'nothing else was revoked');
+        assert.ok(await h.manager.refresh(successor.refreshToken));
+      });
+
+      it('revokeToken does not trust the hint: the form of the token decides', async () => {
+        const a = await h.manager.login('thedude', 'abides');
+        await h.manager.revokeToken(a.refreshToken, 'access_token');
+        await rejectsWith(h.manager.refresh(a.refreshToken), 'token_revoked');
+        const b = await h.manager.login('thedude', 'abides');
+        await h.manager.revokeToken(b.accessToken, 'refresh_token');
+        await rejectsWith(() => h.manager.verifyAccessToken(b.accessToken), 'token_revoked');
+        assert.ok(
+          await h.manager.refresh(b.refreshToken),
+          'an access token revokes its jti, not its session',
+        );
+      });
+
+      it("authorizeClient sees the session's client before anything rotates, and may refuse", async () => {
+        const login = await h.manager.login('thedude', 'abides', { clientId: 'cli' });
+        const seen: (string | null)[] = [];
+        const refuse = (id: string | null) => {
+          seen.push(id);
+          throw new BatonError('invalid_client', 'authenticate');
+        };
+        await rejectsWith(
+          h.manager.refresh(login.refreshToken, { authorizeClient: refuse }),
+          'invalid_client',
+        );
+        assert.deepEqual(seen, ['cli']);
+        h.clock.advance(11);
+        assert.ok(await h.manager.refresh(login.refreshToken), 'not rotated: no reuse past the grace window');
       });
 
       it("revokeSession refuses another user's session with not_found", async () => {
