@@ -33,14 +33,14 @@ export class SessionRecords {
     return storeCall(() => this.store.getSession(id));
   }
 
-  /** The session a refresh token names, if the token was really issued for it (any generation). */
-  async authentic(parsed: ParsedRefreshToken, usable = true): Promise<SessionRecord> {
+  /** The usable session a refresh token names, if the token was really issued for it (any generation). */
+  async authentic(parsed: ParsedRefreshToken): Promise<SessionRecord> {
     const session = await this.get(parsed.sessionId);
     // A guessed secret must never let anyone disturb a session: it is only `invalid_token`.
     if (!session || !this.deriver.isAuthentic(parsed, session.secretSalt)) {
       throw new BatonError('invalid_token', 'Unknown refresh token');
     }
-    if (usable) this.assertUsable(session);
+    this.assertUsable(session);
     return session;
   }
 
