@@ -17,6 +17,8 @@ export default {
   out: 'docs/api',
   name: 'baton-auth',
   readme: 'none',
+  // No source links: they would need a git remote, which a fresh clone in CI may not have.
+  disableSources: true,
   excludePrivate: true,
   excludeProtected: true,
   excludeInternal: true,

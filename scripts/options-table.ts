@@ -27,6 +27,7 @@ export const README = fileURLToPath(new URL('README.md', ROOT));
 const ERROR_MEANINGS: Record<ErrorCode, string> = {
   missing_token: 'no token where one is required',
   invalid_token: 'malformed, bad signature, wrong issuer/audience, unknown refresh secret',
+  invalid_client: "a confidential client's secret missing or wrong (login, refresh, the token endpoint)",
   token_expired: 'access token past `exp` (plus leeway)',
   token_revoked: "the session was revoked (logout, admin, theft), or the access token's `jti` was revoked",
   wrong_token_type: 'an access token where a refresh token belongs, or the reverse',

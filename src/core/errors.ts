@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   session_expired: 401,
   invalid_credentials: 401,
   csrf_failed: 401,
+  /** A confidential OAuth client's secret missing or wrong. */
+  invalid_client: 401,
   user_disabled: 403,
   insufficient_scope: 403,
   not_found: 404,

@@ -6,64 +6,30 @@ import { isBatonError } from '../core/errors.ts';
 import type { TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
+import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
 import { jsonResponse, OAuthError } from './errors.ts';
 import { basicCredentials } from './extract.ts';
 import { emptyResponse, minting } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
-import { secureEqual } from './secure-compare.ts';
 import type { HttpResponse, TokenTypeHint } from './types.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
-interface Client {
-  id: string;
-  /** Proved its secret (confidential) rather than only naming itself (public). */
-  authenticated: boolean;
-}
-
-/** Compared against when the client id is unknown, so unknown and wrong take the same time. */
-const DUMMY_SECRET = 'baton-dummy-client-secret-for-constant-time-compare';
 
 function invalidClient(ctx: RouteContext, description = 'Client authentication failed'): OAuthError {
   return new OAuthError('invalid_client', description, 401, [`Basic realm="${ctx.options.realm}"`]);
 }
 
-function checkSecret(ctx: RouteContext, id: string, secret: string): Client {
-  const client = ctx.options.clients.find((c) => c.id === id);
-  const ok = secureEqual(secret, client?.secret ?? DUMMY_SECRET);
-  if (!client || !ok) throw invalidClient(ctx);
-  return { id, authenticated: true };
+/** RFC 6749 section 5.2: `invalid_client` goes out with the Basic challenge. */
+function withChallenge(ctx: RouteContext, error: unknown): unknown {
+  return isBatonError(error) && error.code === 'invalid_client' ? invalidClient(ctx, error.message) : error;
 }
 
-/**
- * RFC 6749 §2.3: HTTP Basic or `client_id` + `client_secret` in the body,
- * never both. A bare `client_id` is a public client, unless it names a
- * configured (confidential) client, which must then prove its secret.
- */
 function authenticateClient(ctx: RouteContext, fields: Fields, bareIdAllowed = false): Client | undefined {
-  const basic = basicCredentials(ctx.req, ctx.options.headerLimit);
-  const bodyId = optionalString(fields, 'client_id', { maxLength: 256 });
-  const bodySecret = optionalString(fields, 'client_secret', { maxLength: 1024 });
-  if (basic === 'malformed') throw invalidClient(ctx, 'Malformed Basic credentials');
-  if (basic !== undefined) {
-    if (bodySecret !== undefined) {
-      throw new OAuthError('invalid_request', 'Use one client authentication method, not two');
-    }
-    if (bodyId !== undefined && bodyId !== basic.id) {
-      throw new OAuthError('invalid_request', 'client_id does not match the authenticated client');
-    }
-    return checkSecret(ctx, basic.id, basic.secret);
+  try {
+    return authenticate(ctx.req, fields, ctx.options, bareIdAllowed);
+  } catch (error) {
+    throw withChallenge(ctx, error);
   }
-  if (bodySecret !== undefined) {
-    if (bodyId === undefined)
-      throw new OAuthError('invalid_request', '"client_id" is required with "client_secret"');
-    return checkSecret(ctx, bodyId, bodySecret);
-  }
-  if (bodyId === undefined) return undefined;
-  if (!bareIdAllowed && ctx.options.clients.some((c) => c.id === bodyId)) {
-    throw invalidClient(ctx, 'This client must authenticate');
-  }
-  return { id: bodyId, authenticated: false };
 }
 
 function readOAuthBody(ctx: RouteContext): Fields {
@@ -89,24 +55,37 @@ async function grant(ctx: RouteContext, fields: Fields): Promise<TokenPair> {
     }
     case 'refresh_token': {
       const token = requiredString(fields, 'refresh_token', { maxLength: 8192 });
-      const expected = client === undefined ? {} : { expectedClientId: client.id };
-      return ctx.manager.refresh(token, { ...ctx.requestContext, ...expected });
+      return refreshGrant(ctx, token, client?.id, client);
     }
     case JWT_BEARER_GRANT: {
       const token = requiredString(fields, 'refresh_token', { maxLength: 8192 });
       const clientId = requiredString(fields, 'client_id', { maxLength: 256 });
-      try {
-        return await ctx.manager.refresh(token, { ...ctx.requestContext, expectedClientId: clientId });
-      } catch (error) {
-        // The manager reports a client mismatch as invalid_request; RFC 6749 §5.2 calls it invalid_grant.
-        if (isBatonError(error) && error.code === 'invalid_request') {
-          throw new OAuthError('invalid_grant', error.message);
-        }
-        throw error;
-      }
+      return refreshGrant(ctx, token, clientId, client);
     }
     default:
       throw new OAuthError('unsupported_grant_type', `Unsupported grant_type "${grantType}"`);
+  }
+}
+
+/** Both refresh grants: bound to the named client, and a confidential client's session needs that client's secret. */
+async function refreshGrant(
+  ctx: RouteContext,
+  token: string,
+  expectedClientId: string | undefined,
+  client: Client | undefined,
+): Promise<TokenPair> {
+  try {
+    return await ctx.manager.refresh(token, {
+      ...ctx.requestContext,
+      ...(expectedClientId === undefined ? {} : { expectedClientId }),
+      authorizeClient: clientAuthorizer(ctx.options.clients, client),
+    });
+  } catch (error) {
+    // The manager reports a client mismatch as invalid_request; RFC 6749 §5.2 calls it invalid_grant.
+    if (isBatonError(error) && error.code === 'invalid_request') {
+      throw new OAuthError('invalid_grant', error.message);
+    }
+    throw withChallenge(ctx, error);
   }
 }
 

@@ -9,10 +9,11 @@ import type { PerClientStrategy, PerClientToken } from '../sessions/strategies/p
 import type { MaybePromise, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
+import { authenticateClient, clientAuthorizer, requireClientSecret } from './clients.ts';
 import { errorResponse, jsonResponse } from './errors.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
-import { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
+import { type AuthHandler, type AuthHandlerOptions, createAuthHandler, loginClientId } from './routes.ts';
 import { type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
 export interface LoginPayloadInput {
@@ -82,7 +83,11 @@ export function createPerClientHandler(
     const refreshToken = requiredString(body, 'refresh_token', { maxLength: 512 });
     // `api_type` names the API the delegated token is for in the seed; Baton's tokens carry their audience instead.
     optionalString(body, 'api_type', { maxLength: 256 });
-    const pair = await manager.delegate(refreshToken, clientId, requestContext(req));
+    const client = authenticateClient(req, body, base.options, true);
+    const pair = await manager.delegate(refreshToken, clientId, {
+      ...requestContext(req),
+      authorizeClient: clientAuthorizer(base.options.clients, client),
+    });
     return jsonResponse(200, { token: pair.accessToken, refresh_token: pair.refreshToken });
   };
 
@@ -102,12 +107,21 @@ export function createPerClientHandler(
       GET: async (req) =>
         jsonResponse(200, { refresh_tokens: (await manager.listTokens(userOf(req))).map(tokenJson) }),
       POST: async (req, fields) => {
-        const userId = userOf(req);
+        const { claims } = authenticateRequest(manager, req, { cookieMode, lookup, headerLimit });
+        // A token that never expires is a password-strength credential: only a recent password check mints one.
+        if (!manager.isFresh(claims)) {
+          throw new BatonError(
+            'fresh_token_required',
+            'Creating a long-running token needs a fresh access token; log in or reauthenticate first',
+          );
+        }
         const body = fields();
         const clientId =
           optionalString(body, 'app', { maxLength: 256 }) ??
           requiredString(body, 'client_id', { maxLength: 256 });
-        return jsonResponse(201, tokenJson(await manager.createToken(userId, clientId, requestContext(req))));
+        requireClientSecret(req, body, clientId, base.options);
+        const token = await manager.createToken(claims.sub, clientId, requestContext(req));
+        return jsonResponse(201, tokenJson(token));
       },
     },
     'refresh-tokens/:id': {
@@ -123,7 +137,7 @@ export function createPerClientHandler(
         const body = parseBody(req, { accept: ['json'], limit: bodyLimit });
         const username = requiredString(body, 'username', { maxLength: 256 });
         const password = requiredString(body, 'password', { maxLength: 1024 });
-        const clientId = optionalString(body, 'client_id', { maxLength: 256 });
+        const clientId = loginClientId(body, base.options.clients);
         const pair = await manager.login(username, password, {
           ...requestContext(req),
           clientId: clientId ?? null,

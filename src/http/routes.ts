@@ -6,6 +6,7 @@ import { BatonError, isBatonError } from '../core/errors.ts';
 import type { SessionInfo } from '../sessions/types.ts';
 import { type Authenticated, authenticateRequest, implicitRefreshCookies } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
+import { authenticateClient, clientAuthorizer, isConfidential } from './clients.ts';
 import { type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
 import { extractRefreshToken, extractSessionToken } from './extract.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
@@ -14,7 +15,13 @@ import { type BatonHttpOptions, type ResolvedOptions, resolveHttpOptions } from 
 import { emptyResponse, minting } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
 import { checkCsrf, checkCsrfClaim, clearCookies } from './session-cookies.ts';
-import { type AuthManager, type HttpRequest, type HttpResponse, requestContext } from './types.ts';
+import {
+  type AuthManager,
+  type HttpRequest,
+  type HttpResponse,
+  type OAuthClient,
+  requestContext,
+} from './types.ts';
 
 /** Options of `createAuthHandler` (validated: bad ones throw `invalid_options`). */
 export type AuthHandlerOptions = BatonHttpOptions;
@@ -63,15 +70,20 @@ const login: Route = async (ctx) => {
   const fields = jsonBody(ctx);
   const username = requiredString(fields, 'username', { maxLength: 256 });
   const password = requiredString(fields, 'password', { maxLength: 1024 });
-  const clientId = optionalString(fields, 'client_id', { maxLength: 256 });
-  if (clientId !== undefined && ctx.options.clients.some((c) => c.id === clientId)) {
-    // A confidential client's id is earned with its secret at /token, not claimed here.
-    throw new BatonError('invalid_request', 'This client_id must authenticate at the token endpoint');
-  }
+  const clientId = loginClientId(fields, ctx.options.clients);
   const mint = minting(ctx, true);
   const pair = await ctx.manager.login(username, password, { ...mint.context, clientId: clientId ?? null });
   return mint.respond(pair);
 };
+
+/** The `client_id` a login names; a confidential client's id is earned with its secret at /token, not claimed here. */
+export function loginClientId(fields: Fields, clients: readonly OAuthClient[]): string | undefined {
+  const clientId = optionalString(fields, 'client_id', { maxLength: 256 });
+  if (clientId !== undefined && isConfidential(clients, clientId)) {
+    throw new BatonError('invalid_request', 'This client_id must authenticate at the token endpoint');
+  }
+  return clientId;
+}
 
 const refresh: Route = async (ctx) => {
   const fields = jsonBody(ctx, true);
@@ -80,8 +92,15 @@ const refresh: Route = async (ctx) => {
   if (token === undefined) throw new BatonError('missing_token', 'A refresh token is required');
   // The refresh token is opaque, so a refresh cookie is checked by double submit alone.
   checkCsrf(ctx.req, token, cookieMode);
+  // RFC 6749 section 6, here as at the token endpoint: a confidential client's session needs its secret.
+  const client = authenticateClient(ctx.req, fields, ctx.options, true);
   const mint = minting(ctx, false);
-  return mint.respond(await ctx.manager.refresh(token.token, mint.context));
+  const pair = await ctx.manager.refresh(token.token, {
+    ...mint.context,
+    ...(client?.authenticated === true ? { expectedClientId: client.id } : {}),
+    authorizeClient: clientAuthorizer(ctx.options.clients, client),
+  });
+  return mint.respond(pair);
 };
 
 function logoutRoute(all: boolean): Route {

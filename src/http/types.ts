@@ -1,5 +1,11 @@
 import type { Clock } from '../core/clock.ts';
-import type { IntrospectionResult, RequestContext, SessionInfo, TokenPair } from '../sessions/types.ts';
+import type {
+  IntrospectionResult,
+  RefreshContext,
+  RequestContext,
+  SessionInfo,
+  TokenPair,
+} from '../sessions/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
 /**
@@ -57,7 +63,7 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
  */
 export interface AuthManager {
   login(username: string, password: string, context?: RequestContext): Promise<TokenPair>;
-  refresh(refreshToken: string, context?: RequestContext & { expectedClientId?: string }): Promise<TokenPair>;
+  refresh(refreshToken: string, context?: RefreshContext): Promise<TokenPair>;
   reauthenticate(accessToken: string, password: string, context?: RequestContext): Promise<TokenPair>;
   verifyAccessToken(token: string): AccessClaims;
   isFresh(claims: AccessClaims): boolean;

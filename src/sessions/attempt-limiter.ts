@@ -1,10 +1,9 @@
 import type { Clock } from '../core/clock.ts';
-import { BatonError } from '../core/errors.ts';
 
 /**
- * Counts failed password checks per key (a username, an IP) in a sliding
- * window. Checked before any password hashing, so a locked-out caller costs
- * the server nothing; successes do not count.
+ * Counts failed password checks per key (a username, or an IP) in a sliding
+ * window, allowing `max` of them. Checked before any password hashing, so a
+ * locked-out caller costs the server nothing; successes do not count.
  */
 export class AttemptLimiter {
   readonly #failures = new Map<string, number[]>();
@@ -20,34 +19,23 @@ export class AttemptLimiter {
     this.#windowMs = windowSeconds * 1000;
   }
 
-  /** Throws `too_many_attempts` (with `retryAfter`) when any key is over the limit. */
-  check(keys: readonly string[]): void {
+  /** Seconds until `key` may try again: 0 when it is under the limit. */
+  retryAfter(key: string): number {
     const now = this.clock.now();
-    let retryAfterMs = 0;
-    for (const key of keys) {
-      const failures = this.#recent(key, now);
-      if (failures.length >= this.#max) {
-        // Allowed again once enough of the oldest failures have left the window.
-        const freeingFailure = failures[failures.length - this.#max] ?? now;
-        retryAfterMs = Math.max(retryAfterMs, freeingFailure + this.#windowMs - now);
-      }
-    }
-    if (retryAfterMs > 0) {
-      throw new BatonError('too_many_attempts', 'Too many failed attempts; try again later', {
-        retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000)),
-      });
-    }
+    const failures = this.#recent(key, now);
+    if (failures.length < this.#max) return 0;
+    // Allowed again once enough of the oldest failures have left the window.
+    const freeingFailure = failures[failures.length - this.#max] ?? now;
+    return Math.max(1, Math.ceil((freeingFailure + this.#windowMs - now) / 1000));
   }
 
-  recordFailure(keys: readonly string[]): void {
+  recordFailure(key: string): void {
     const now = this.clock.now();
-    for (const key of keys) {
-      const failures = this.#recent(key, now);
-      failures.push(now);
-      // Only the newest `max` failures decide anything; keep memory bounded per key.
-      if (failures.length > this.#max) failures.splice(0, failures.length - this.#max);
-      this.#failures.set(key, failures);
-    }
+    const failures = this.#recent(key, now);
+    failures.push(now);
+    // Only the newest `max` failures decide anything; keep memory bounded per key.
+    if (failures.length > this.#max) failures.splice(0, failures.length - this.#max);
+    this.#failures.set(key, failures);
     if (this.#failures.size > 100_000) this.#sweep(now);
   }
 

@@ -8,34 +8,66 @@ export type VerifyCredentials<User extends BatonUser> = (
   password: string,
 ) => MaybePromise<User | null | undefined>;
 
+/** `rateLimit` as resolved: failures allowed per username and per IP in the window (`false`: that limit is off). */
+export interface ResolvedRateLimit {
+  perUsername: number | false;
+  perIp: number | false;
+  /** Seconds. */
+  window: number;
+}
+
+export interface CredentialsOptions<User extends BatonUser> {
+  verifyCredentials?: VerifyCredentials<User> | undefined;
+  rateLimit: ResolvedRateLimit;
+  /** Answer a disabled user's correct password with `user_disabled` (which confirms the password). */
+  revealDisabledAccounts: boolean;
+  clock: Clock;
+}
+
 /**
- * The password check every strategy shares: rate limited per username and
- * per IP before any hashing, failures counted, disabled users refused.
+ * The password check every strategy shares. Rate limited per username and
+ * per IP before any hashing; failures counted. A disabled account answers
+ * exactly as a wrong password does (same code, same message, same hashing,
+ * counted as a failure), so the answer never confirms a guessed password,
+ * unless `revealDisabledAccounts` says to name the reason after a correct one.
  */
 export class Credentials<User extends BatonUser> {
   readonly #verify: VerifyCredentials<User> | undefined;
-  readonly #limiter: AttemptLimiter | null;
+  readonly #byUsername: AttemptLimiter | null;
+  readonly #byIp: AttemptLimiter | null;
+  readonly #revealDisabled: boolean;
 
-  constructor(
-    verify: VerifyCredentials<User> | undefined,
-    rateLimit: { max: number; window: number } | false,
-    clock: Clock,
-  ) {
-    this.#verify = verify;
-    this.#limiter = rateLimit === false ? null : new AttemptLimiter(rateLimit.max, rateLimit.window, clock);
+  constructor(options: CredentialsOptions<User>) {
+    const { rateLimit, clock } = options;
+    this.#verify = options.verifyCredentials;
+    this.#revealDisabled = options.revealDisabledAccounts;
+    const limiter = (max: number | false) =>
+      max === false ? null : new AttemptLimiter(max, rateLimit.window, clock);
+    this.#byUsername = limiter(rateLimit.perUsername);
+    this.#byIp = limiter(rateLimit.perIp);
   }
 
   async check(username: string, password: string, context: RequestContext = {}): Promise<User> {
     const verify = this.#verify;
     if (!verify) throw new BatonError('invalid_options', 'verifyCredentials is not configured');
-    const keys = [`user:${username.toLowerCase()}`, ...(context.ip ? [`ip:${context.ip}`] : [])];
-    this.#limiter?.check(keys);
+    const userKey = username.toLowerCase();
+    const ip = context.ip || undefined;
+    // Both limits before any hashing: a locked-out caller costs the server nothing.
+    const retryAfter = Math.max(
+      this.#byUsername?.retryAfter(userKey) ?? 0,
+      ip === undefined ? 0 : (this.#byIp?.retryAfter(ip) ?? 0),
+    );
+    if (retryAfter > 0) {
+      throw new BatonError('too_many_attempts', 'Too many failed attempts; try again later', { retryAfter });
+    }
     const user = await verify(username, password);
-    if (!user) {
-      this.#limiter?.recordFailure(keys);
+    // The password was right: say so only where the policy allows it.
+    if (user && this.#revealDisabled) assertEnabled(user);
+    if (!user || user.disabled) {
+      this.#byUsername?.recordFailure(userKey);
+      if (ip !== undefined) this.#byIp?.recordFailure(ip);
       throw new BatonError('invalid_credentials', 'Invalid username or password');
     }
-    assertEnabled(user);
     return user;
   }
 }

@@ -20,16 +20,14 @@ import { SessionRecords } from './session-records.ts';
 import type {
   BatonUser,
   IntrospectionResult,
+  RefreshContext,
   RequestContext,
   SessionInfo,
   SessionManagerOptions,
   TokenPair,
 } from './types.ts';
 
-export interface RefreshContext extends RequestContext {
-  /** jwt-bearer grant: the session's client must be this one. */
-  expectedClientId?: string;
-}
+export type { RefreshContext };
 
 /**
  * Rotating refresh-token sessions: one session per login per device.
@@ -75,9 +73,16 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     this.#clock = o.clock;
     this.#tokens = new AccessTokens(o);
     this.keys = this.#tokens.keys;
-    this.#credentials = new Credentials(o.verifyCredentials, o.rateLimit, o.clock);
+    this.#credentials = new Credentials(o);
     this.#deriver = new RefreshTokenDeriver(o.refreshKey);
-    this.#sessions = new SessionRecords(o.store, this.#tokens, this.#deriver, o.clock, o.idleTimeout);
+    this.#sessions = new SessionRecords(
+      o.store,
+      this.#tokens,
+      this.#deriver,
+      o.clock,
+      o.idleTimeout,
+      o.graceWindow,
+    );
   }
 
   /** Resolves once the revoked set is loaded from the store; `verifyAccessToken` refuses before (and retries). */
@@ -175,6 +180,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
         throw new BatonError('invalid_request', 'client_id does not match the session');
       }
     }
+    context.authorizeClient?.(session.clientId);
     const user = await this.#revalidateUser(session.userId);
 
     if (parsed.generation === session.generation) {
@@ -205,12 +211,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   ): Promise<TokenPair> {
     this.#sessions.assertUsable(session);
     const now = this.#clock.now();
-    const graceMs = this.#options.graceWindow * 1000;
-    const inGrace =
-      parsed.generation === session.generation - 1 &&
-      session.rotatedAt !== null &&
-      now - session.rotatedAt < graceMs;
-    if (inGrace) {
+    if (this.#sessions.inGrace(parsed, session, now)) {
       await this.#storeCall(() => this.#store.touchSession(session.id, now));
       const successor = this.#deriver.token(session.id, session.secretSalt, session.generation);
       return this.#pair(session, user, successor, false, context);
@@ -284,8 +285,9 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   // ------------------------------------------------------------ revoking
 
   /**
-   * Revokes the session of an access or refresh token, and the access tokens
-   * issued under it, at once.
+   * Revokes the session of a live access or refresh token, and the access
+   * tokens issued under it, at once. A dead token (revoked, expired, rotated
+   * out) is refused and changes nothing.
    *
    * @example
    * ```ts
@@ -294,13 +296,13 @@ export class SessionManager<User extends BatonUser = BatonUser> {
    */
   async logout(token: string): Promise<void> {
     await this.#ready();
-    const session = await this.#sessions.ofToken(token);
-    if (session.revokedAt === null) await this.#sessions.revoke({ sessionId: session.id }, 'logout');
+    const session = await this.#sessions.actingFor(token);
+    await this.#sessions.revoke({ sessionId: session.id }, 'logout');
   }
 
   /**
-   * Revokes every session of the user the access or refresh token belongs to;
-   * answers how many.
+   * Revokes every session of the user a live access or refresh token belongs
+   * to; answers how many.
    *
    * @example
    * ```ts
@@ -309,7 +311,7 @@ export class SessionManager<User extends BatonUser = BatonUser> {
    */
   async logoutAll(token: string): Promise<number> {
     await this.#ready();
-    const session = await this.#sessions.ofToken(token);
+    const session = await this.#sessions.actingFor(token);
     return (await this.#sessions.revoke({ userId: session.userId }, 'logout_all')).length;
   }
 
@@ -350,12 +352,13 @@ export class SessionManager<User extends BatonUser = BatonUser> {
 
   /**
    * RFC 7009: a refresh token revokes its session; an access token is denied
-   * by `jti` until it expires. Invalid tokens are silently ignored.
+   * by `jti` until it expires. Invalid and dead tokens are silently ignored.
+   * The hint is not trusted (section 2.1: the search extends to every type):
+   * access tokens are JWTs and refresh tokens are not, so the form decides.
    */
-  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
     await this.#ready();
-    const asAccess = hint === 'access_token' || (hint === undefined && looksLikeJwt(token));
-    if (asAccess && looksLikeJwt(token)) {
+    if (looksLikeJwt(token)) {
       await this.#tokens.revokeAccessToken(token);
       return;
     }

@@ -19,6 +19,10 @@ const storeMethods = [
   'close',
 ] as const;
 
+const failuresAllowed = z.union([z.literal(false), z.number().int().positive()], {
+  error: 'must be a positive whole number of failures, or false',
+});
+
 const nullableDuration = (name: string) => z.union([z.null(), durationSchema(name)]);
 
 /**
@@ -95,23 +99,44 @@ const schema = z.object({
     .optional()
     .meta({ description: '`client_id` of sessions that name none', default: 'the issuer' }),
   rateLimit: z
-    .union([
-      z.literal(false),
-      z.object({
-        max: z
-          .number()
-          .int()
-          .positive()
-          .default(10)
-          .meta({ description: 'failed password checks allowed in the window' }),
-        window: durationSchema('rateLimit.window').default(60).meta({ description: 'the sliding window' }),
-      }),
-    ])
-    .default({ max: 10, window: 60 })
+    // `false` turns both limits off; dropped to the object form so that messages name the fields.
+    .preprocess(
+      (value) => (value === false ? { perUsername: false, perIp: false } : value),
+      z.strictObject(
+        {
+          perUsername: failuresAllowed
+            .default(10)
+            .meta({
+              description: 'failed password checks allowed per username in the window; `false`: no limit',
+            }),
+          perIp: failuresAllowed
+            .default(100)
+            .meta({
+              description: 'failed password checks allowed per client IP in the window; `false`: no limit',
+            }),
+          window: durationSchema('rateLimit.window')
+            .default(60)
+            .refine((seconds) => seconds > 0, 'must be positive')
+            .meta({ description: 'the sliding window' }),
+        },
+        {
+          error: (issue) =>
+            issue.code === 'unrecognized_keys'
+              ? `unknown ${issue.keys.map((key) => `"${key}"`).join(', ')}; rateLimit takes perUsername, perIp (failures allowed, or false) and window`
+              : undefined,
+        },
+      ),
+    )
+    .default({ perUsername: 10, perIp: 100, window: 60 })
     .meta({
-      description: 'failed password checks per username and per IP (sliding); `false` disables',
+      description:
+        'failed password checks counted per username and per client IP (sliding; [Security](#sessions-and-tokens)); `false` turns both off',
       default: 'on',
     }),
+  revealDisabledAccounts: z.boolean().default(false).meta({
+    description:
+      "`true`: a disabled user's correct password answers 403 `user_disabled`; by default it gets the wrong-password answer",
+  }),
   verifyCache: z
     .union([
       z.literal(false),

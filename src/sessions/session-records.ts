@@ -25,20 +25,22 @@ export class SessionRecords {
     private readonly clock: Clock,
     /** Seconds, or null for no idle timeout. */
     private readonly idleTimeout: number | null,
+    /** Seconds a just-rotated token still stands for its session (0: strategies that never rotate). */
+    private readonly graceWindow = 0,
   ) {}
 
   get(id: string): Promise<SessionRecord | null> {
     return storeCall(() => this.store.getSession(id));
   }
 
-  /** The session a refresh token names, if the token was really issued for it (any generation). */
-  async authentic(parsed: ParsedRefreshToken, usable = true): Promise<SessionRecord> {
+  /** The usable session a refresh token names, if the token was really issued for it (any generation). */
+  async authentic(parsed: ParsedRefreshToken): Promise<SessionRecord> {
     const session = await this.get(parsed.sessionId);
     // A guessed secret must never let anyone disturb a session: it is only `invalid_token`.
     if (!session || !this.deriver.isAuthentic(parsed, session.secretSalt)) {
       throw new BatonError('invalid_token', 'Unknown refresh token');
     }
-    if (usable) this.assertUsable(session);
+    this.assertUsable(session);
     return session;
   }
 
@@ -63,15 +65,30 @@ export class SessionRecords {
     return session;
   }
 
-  /** The session of an access token (verified) or of a refresh token (authentic), usable or not. */
-  async ofToken(token: string): Promise<SessionRecord> {
-    if (looksLikeJwt(token)) {
-      const claims = this.tokens.verify(token);
-      const session = await this.get(claims.sid);
-      if (!session) throw new BatonError('token_revoked', 'This session no longer exists');
-      return session;
+  /**
+   * The session a token may act for (logout, logout-all, revocation): a
+   * verified access token of a live session, or a refresh token that is its
+   * live session's current one (or the one just rotated out, inside the grace
+   * window). A revoked, expired or rotated-out token is refused, so that it
+   * can never disturb the user's other sessions nor its successor.
+   */
+  async actingFor(token: string): Promise<SessionRecord> {
+    if (looksLikeJwt(token)) return this.live(this.tokens.verify(token).sid);
+    const parsed = parseRefreshToken(token);
+    const session = await this.authentic(parsed);
+    if (parsed.generation !== session.generation && !this.inGrace(parsed, session, this.clock.now())) {
+      throw new BatonError('invalid_token', 'This refresh token is no longer current');
     }
-    return this.authentic(parseRefreshToken(token), false);
+    return session;
+  }
+
+  /** The token rotated out last, less than the grace window ago. */
+  inGrace(parsed: ParsedRefreshToken, session: SessionRecord, now: number): boolean {
+    return (
+      parsed.generation === session.generation - 1 &&
+      session.rotatedAt !== null &&
+      now - session.rotatedAt < this.graceWindow * 1000
+    );
   }
 
   async revoke(

@@ -20,10 +20,21 @@ export interface BatonUser {
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/**
+ * Failed password checks (login, password grant, reauth) allowed in a sliding
+ * window, per username and per client IP; past either, 429 `too_many_attempts`
+ * before any hashing. Successes do not count.
+ */
 export interface RateLimitOptions {
-  /** Failed password checks allowed per username and per IP in the window. Default 10. */
-  max?: number;
-  /** Sliding window. Default `1m`. */
+  /** Failures allowed per username. Default 10; `false`: no per-username limit. */
+  perUsername?: number | false;
+  /**
+   * Failures allowed per client IP. Default 100 (many users share an IP behind
+   * a NAT). `false`: no per-IP limit. The IP is the adapter's `clientIp`
+   * (by default the peer address; behind a proxy configure the framework's trusted proxies).
+   */
+  perIp?: number | false;
+  /** The sliding window. Default `1m`. */
   window?: Duration;
 }
 
@@ -56,8 +67,14 @@ export interface SessionManagerOptions<User extends BatonUser = BatonUser> {
   freshness?: boolean | Duration;
   /** `client_id` for sessions that name none. Default: the issuer. */
   defaultClientId?: string;
-  /** `false` disables. Default 10 failures per minute. */
+  /** Default 10 failures per username and 100 per IP per minute; `false` disables both. */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * A disabled user's correct password answers 403 `user_disabled` instead of
+   * the 401 `invalid_credentials` a wrong password gets. Default `false`: the
+   * same answer either way, since telling them apart confirms the password.
+   */
+  revealDisabledAccounts?: boolean;
   /**
    * Verified-token cache for `verifyAccessToken`: a token seen before skips the
    * signature check and JSON parse (the time, revoked-session and jti checks
@@ -83,6 +100,19 @@ export interface RequestContext {
   ip?: string | null;
   /** Claims added to the access token minted by this call (cookie mode binds its CSRF value here). */
   extraClaims?: Record<string, unknown>;
+}
+
+/** What a refresh is given besides the token. */
+export interface RefreshContext extends RequestContext {
+  /** The token endpoint's client (jwt-bearer, or an authenticated client): the session's client must be this one. */
+  expectedClientId?: string;
+  /**
+   * Called with the client the session was issued to (`null`: none) once the
+   * token is known to be authentic and before anything changes; it throws to
+   * refuse the refresh. The HTTP layer passes one that demands a confidential
+   * client's authentication (RFC 6749 section 6: `invalid_client`).
+   */
+  authorizeClient?(sessionClientId: string | null): void;
 }
 
 /** What login and refresh hand back; the HTTP layer renders it as the OAuth token response. */

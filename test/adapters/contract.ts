@@ -220,6 +220,36 @@ function contractScenarios(h: Running, m: Mode): void {
     );
   });
 
+  it('a dead refresh token cannot log out, log out everywhere, or revoke: 401 and nothing changes', async () => {
+    const survivor = await signIn();
+    const rotated = await signIn();
+    const successor = m.tokens(await call(h.url, '/auth/refresh', m.refresh(rotated)), rotated);
+    const loggedOut = await signIn();
+    assert.equal((await call(h.url, '/auth/logout', m.logoutWithRefresh(loggedOut))).status, 204);
+    h.clock.advance(11);
+    const dead: [Tokens, string][] = [
+      [rotated, 'invalid_token'],
+      [loggedOut, 'token_revoked'],
+    ];
+    for (const [t, error] of dead) {
+      assertError(await call(h.url, '/auth/logout-all', m.logoutWithRefresh(t)), 401, error);
+      assertError(await call(h.url, '/auth/logout', m.logoutWithRefresh(t)), 401, error);
+      const revoke = await call(h.url, '/auth/revoke', { form: { token: t.refresh_token } });
+      assert.equal(revoke.status, 200, revoke.text);
+    }
+    assert.equal((await call(h.url, '/api/protected', m.auth(survivor))).status, 200, 'other sessions live');
+    assert.equal((await call(h.url, '/api/protected', m.auth(successor))).status, 200, 'the successor lives');
+    m.tokens(await call(h.url, '/auth/refresh', m.refresh(successor)), successor);
+  });
+
+  it('inside the grace window the token just rotated out still logs its session out', async () => {
+    const t = await signIn();
+    const next = m.tokens(await call(h.url, '/auth/refresh', m.refresh(t)), t);
+    h.clock.advance(5);
+    assert.equal((await call(h.url, '/auth/logout', m.logoutWithRefresh(t))).status, 204);
+    assertError(await call(h.url, '/auth/refresh', m.refresh(next)), 401, 'token_revoked');
+  });
+
   it('GET /auth/sessions and DELETE /auth/sessions/:id', async () => {
     const phone = await signIn('thedude', 'abides', { 'user-agent': 'phone/1.0' });
     const laptop = await signIn('thedude', 'abides', { 'user-agent': 'laptop/2.0' });
@@ -370,7 +400,16 @@ function contractScenarios(h: Running, m: Mode): void {
       400,
       'invalid_grant',
     );
-    const bearer = await token({ grant_type: JWT_BEARER, refresh_token: refresh, client_id: 'demo-client' });
+    // Issued to a confidential client: jwt-bearer must authenticate it again (RFC 6749 section 6).
+    assertOAuthError(
+      await token({ grant_type: JWT_BEARER, refresh_token: refresh, client_id: 'demo-client' }),
+      401,
+      'invalid_client',
+    );
+    const bearer = await token(
+      { grant_type: JWT_BEARER, refresh_token: refresh, client_id: 'demo-client' },
+      { authorization: basic('demo-client', 'demo-secret') },
+    );
     assert.equal(bearer.status, 200, bearer.text);
     assert.equal(typeof bearer.json.access_token, 'string');
     assert.notEqual(bearer.json.refresh_token, refresh, 'jwt-bearer rotates');
@@ -400,6 +439,38 @@ function contractScenarios(h: Running, m: Mode): void {
       400,
       'invalid_request',
     );
+  });
+
+  it("/auth/refresh of a confidential client's session needs its secret (Basic or client_secret), and a refusal does not rotate", async () => {
+    const issued = await call(h.url, '/auth/token', {
+      form: { grant_type: 'password', username: 'walter', password: 'calmerthanyouare' },
+      headers: { authorization: basic('demo-client', 'demo-secret') },
+    });
+    assert.equal(issued.status, 200, issued.text);
+    const refreshToken = String(issued.json.refresh_token);
+    assertError(
+      await call(h.url, '/auth/refresh', { json: { refresh_token: refreshToken } }),
+      401,
+      'invalid_client',
+    );
+    assertError(
+      await call(h.url, '/auth/refresh', {
+        json: { refresh_token: refreshToken },
+        headers: { authorization: basic('demo-client', 'wrong') },
+      }),
+      401,
+      'invalid_client',
+    );
+    h.clock.advance(11);
+    const ok = await call(h.url, '/auth/refresh', {
+      json: { refresh_token: refreshToken },
+      headers: { authorization: basic('demo-client', 'demo-secret') },
+    });
+    assert.equal(ok.status, 200, ok.text);
+    const viaBody = await call(h.url, '/auth/refresh', {
+      json: { refresh_token: ok.json.refresh_token, client_id: 'demo-client', client_secret: 'demo-secret' },
+    });
+    assert.equal(viaBody.status, 200, viaBody.text);
   });
 
   it('POST /auth/revoke (RFC 7009): refresh kills the session, access is denylisted, unknown is 200', async () => {
@@ -673,7 +744,7 @@ function contractScenarios(h: Running, m: Mode): void {
     );
   });
 
-  it('disable-user: tokens rejected at once, refresh and login get user_disabled', async () => {
+  it('disable-user: tokens rejected at once, refresh gets user_disabled, login the wrong-password answer', async () => {
     const dude = await signIn();
     const walter = await signIn('walter', 'calmerthanyouare');
     const reply = await call(
@@ -687,11 +758,10 @@ function contractScenarios(h: Running, m: Mode): void {
     assertError(await call(h.url, '/api/protected', m.auth(dude)), 401, 'token_revoked');
     const refresh = await call(h.url, '/auth/refresh', m.refresh(dude));
     assert.equal(refresh.status, refresh.json.error === 'user_disabled' ? 403 : 401, refresh.text);
-    assertError(
-      await call(h.url, '/auth/login', { json: { username: 'thedude', password: 'abides' } }),
-      403,
-      'user_disabled',
-    );
+    const right = await call(h.url, '/auth/login', { json: { username: 'thedude', password: 'abides' } });
+    const wrong = await call(h.url, '/auth/login', { json: { username: 'thedude', password: 'nope' } });
+    assertError(right, 401, 'invalid_credentials');
+    assert.equal(right.text, wrong.text, 'a disabled account does not confirm its password');
   });
 }
 

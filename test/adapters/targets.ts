@@ -74,7 +74,7 @@ function demoTarget(adapter: DemoAdapter, store: StoreSpec): Target {
         cookies: options.cookies,
         implicitRefresh: IMPLICIT_REFRESH_WITHIN,
         passwordCost: FAST_SCRYPT,
-        rateLimit: options.rateLimit ?? { max: 100 },
+        rateLimit: options.rateLimit ?? { perUsername: 100, perIp: 1000 },
         onUnexpectedError: (error) => {
           console.error('unexpected error:', error);
           unexpected.push(error);
@@ -125,7 +125,7 @@ function appTarget(adapter: DemoAdapter, store: StoreSpec): Target {
         accessTokenTtl: 60,
         refreshTokenTtl: 3600,
         graceWindow: 10,
-        rateLimit: options.rateLimit ?? { max: 100 },
+        rateLimit: options.rateLimit ?? { perUsername: 100, perIp: 1000 },
       });
       await manager.ready;
       const batonOptions: BatonHttpOptions = {

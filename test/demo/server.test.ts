@@ -11,39 +11,32 @@ import { assertError, call, login, startHarness } from './helpers.ts';
 
 describe('rate limiting', () => {
   it('past the limit: 429 with Retry-After, before any password hashing, until failures age out', async () => {
-    const h = await startHarness({ rateLimit: { max: 3, window: '1m' } });
+    const h = await startHarness({ rateLimit: { perUsername: 3, perIp: 5, window: '1m' } });
+    const attempt = (username: string, password: string) =>
+      call(h.demo.url, '/auth/login', { json: { username, password } });
     try {
       const base = h.demo.url;
-      for (let i = 0; i < 3; i++) {
-        assertError(
-          await call(base, '/auth/login', { json: { username: 'thedude', password: 'x' } }),
-          401,
-          'invalid_credentials',
-        );
-      }
+      for (let i = 0; i < 3; i++) assertError(await attempt('thedude', 'x'), 401, 'invalid_credentials');
       const hashed = h.demo.users.verifications;
-      const limited = await call(base, '/auth/login', { json: { username: 'thedude', password: 'abides' } });
+      const limited = await attempt('thedude', 'abides');
       assertError(limited, 429, 'too_many_attempts');
       const retryAfter = Number(limited.headers.get('retry-after'));
       assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-      // The IP is over the limit too, so other usernames from it are refused as well.
-      assertError(
-        await call(base, '/auth/login', { json: { username: 'walter', password: 'x' } }),
-        429,
-        'too_many_attempts',
-      );
       const grant = await call(base, '/auth/token', {
         form: { grant_type: 'password', username: 'thedude', password: 'abides' },
       });
       assert.equal(grant.status, 429);
       assert.ok(grant.headers.get('retry-after'));
       assert.equal(h.demo.users.verifications, hashed, 'no password was hashed while limited');
+      // Another user behind the same IP is not locked out by thedude's failures...
+      assert.equal((await attempt('walter', 'calmerthanyouare')).status, 200);
+      // ...until the IP itself reaches its own (higher) limit, whatever the usernames.
+      assertError(await attempt('walter', 'x'), 401, 'invalid_credentials');
+      assertError(await attempt('donny', 'x'), 401, 'invalid_credentials');
+      assertError(await attempt('walter', 'calmerthanyouare'), 429, 'too_many_attempts');
 
       h.clock.advance(61);
-      assert.equal(
-        (await call(base, '/auth/login', { json: { username: 'thedude', password: 'abides' } })).status,
-        200,
-      );
+      assert.equal((await attempt('thedude', 'abides')).status, 200);
     } finally {
       await h.close();
     }

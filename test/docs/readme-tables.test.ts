@@ -38,7 +38,7 @@ describe('README tables', () => {
   it('list every SessionManager option and every HTTP option, nested ones included', () => {
     const options = region('options');
     for (const key of Object.keys(sessionManagerOptionsSchema.shape)) assert.match(options, rowOf(key));
-    for (const key of ['rateLimit.max', 'rateLimit.window', 'verifyCache.max']) {
+    for (const key of ['rateLimit.perUsername', 'rateLimit.perIp', 'rateLimit.window', 'verifyCache.max']) {
       assert.match(options, rowOf(key));
     }
     for (const key of Object.keys(httpOptionsSchema.shape)) assert.match(options, rowOf(key));
@@ -76,7 +76,7 @@ describe('README tables', () => {
     const options = optionsMarkdown();
     assert.match(options, /\| `accessTokenTtl` \| `15m` \|/);
     assert.match(options, /\| `refreshTokenTtl` \| `30d` \|/);
-    assert.match(options, /\| `rateLimit\.max` \| `10` \|/);
+    assert.match(options, /\| `rateLimit\.perIp` \| `100` \|/);
     assert.match(options, /\| `issuer` \| required \|/);
     assert.deepEqual([0, 10, 60, 900, 86400, 90].map(formatSeconds), ['0', '10s', '1m', '15m', '1d', '90s']);
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { BatonError } from '../../src/core/errors.ts';
 import { SessionManager } from '../../src/sessions/manager.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
@@ -43,9 +44,9 @@ for (const kind of storeKinds) {
         assert.equal(wrong.status, 401);
       });
 
-      it('refuses a disabled user', async () => {
+      it('refuses a disabled user with the answer a wrong password gets', async () => {
         h.users.add({ id: 'u3', username: 'donny', password: 'x', disabled: true });
-        await rejectsWith(h.manager.login('donny', 'x'), 'user_disabled');
+        await rejectsWith(h.manager.login('donny', 'x'), 'invalid_credentials');
       });
     });
 
@@ -184,7 +185,9 @@ for (const kind of storeKinds) {
         await h.manager.logout(login.refreshToken);
         await rejectsWith(() => h.manager.verifyAccessToken(login.accessToken), 'token_revoked');
         await rejectsWith(h.manager.refresh(login.refreshToken), 'token_revoked');
-        await h.manager.logout(login.refreshToken); // idempotent
+        // A dead token acts for nothing: logging out again is refused (RFC 7009 revocation stays 200).
+        await rejectsWith(h.manager.logout(login.refreshToken), 'token_revoked');
+        await h.manager.revokeToken(login.refreshToken);
       });
 
       it('logout with the access token works too', async () => {
@@ -202,6 +205,53 @@ for (const kind of storeKinds) {
         await rejectsWith(() => h.manager.verifyAccessToken(b.accessToken), 'token_revoked');
         assert.equal(h.manager.verifyAccessToken(other.accessToken).sub, 'u2');
         assert.deepEqual(await h.manager.listSessions('u7'), []);
+      });
+
+      it('a dead refresh token acts for nothing: logout and logoutAll refuse it, revokeToken ignores it', async () => {
+        h.users.add({ id: 'u9', username: 'jackie', password: 'treehorn' });
+        const survivor = await h.manager.login('jackie', 'treehorn');
+        const rotated = await h.manager.login('jackie', 'treehorn');
+        const successor = await h.manager.refresh(rotated.refreshToken);
+        h.clock.advance(11);
+        await rejectsWith(h.manager.logoutAll(rotated.refreshToken), 'invalid_token');
+        await rejectsWith(h.manager.logout(rotated.refreshToken), 'invalid_token');
+        await h.manager.revokeToken(rotated.refreshToken);
+        const loggedOut = await h.manager.login('jackie', 'treehorn');
+        await h.manager.logout(loggedOut.refreshToken);
+        await rejectsWith(h.manager.logoutAll(loggedOut.refreshToken), 'token_revoked');
+        await rejectsWith(h.manager.logoutAll(loggedOut.accessToken), 'token_revoked');
+        const ids = (await h.manager.listSessions('u9')).map((session) => session.id).sort();
+        assert.deepEqual(ids, [survivor.sessionId, successor.sessionId].sort(), 'nothing else was revoked');
+        assert.ok(await h.manager.refresh(successor.refreshToken));
+      });
+
+      it('revokeToken does not trust the hint: the form of the token decides', async () => {
+        const a = await h.manager.login('thedude', 'abides');
+        await h.manager.revokeToken(a.refreshToken, 'access_token');
+        await rejectsWith(h.manager.refresh(a.refreshToken), 'token_revoked');
+        const b = await h.manager.login('thedude', 'abides');
+        await h.manager.revokeToken(b.accessToken, 'refresh_token');
+        await rejectsWith(() => h.manager.verifyAccessToken(b.accessToken), 'token_revoked');
+        assert.ok(
+          await h.manager.refresh(b.refreshToken),
+          'an access token revokes its jti, not its session',
+        );
+      });
+
+      it("authorizeClient sees the session's client before anything rotates, and may refuse", async () => {
+        const login = await h.manager.login('thedude', 'abides', { clientId: 'cli' });
+        const seen: (string | null)[] = [];
+        const refuse = (id: string | null) => {
+          seen.push(id);
+          throw new BatonError('invalid_client', 'authenticate');
+        };
+        await rejectsWith(
+          h.manager.refresh(login.refreshToken, { authorizeClient: refuse }),
+          'invalid_client',
+        );
+        assert.deepEqual(seen, ['cli']);
+        h.clock.advance(11);
+        assert.ok(await h.manager.refresh(login.refreshToken), 'not rotated: no reuse past the grace window');
       });
 
       it("revokeSession refuses another user's session with not_found", async () => {
@@ -343,7 +393,7 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
   });
 
   it('limits failed password checks per username and per IP, then lets them age out', async () => {
-    const h = await harness(storeKinds[0]!, { rateLimit: { max: 3, window: '1m' } });
+    const h = await harness(storeKinds[0]!, { rateLimit: { perUsername: 3, perIp: 5, window: '1m' } });
     let checks = 0;
     const users = new Users();
     const counting = new SessionManager({
@@ -362,8 +412,13 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
     );
     assert.equal(limited.status, 429);
     assert.ok(limited.retryAfter && limited.retryAfter > 0 && limited.retryAfter <= 60);
-    await rejectsWith(counting.login('walter', 'x', { ip: '10.0.0.1' }), 'too_many_attempts');
     assert.equal(checks, 3, 'no password check once limited');
+    // The username's limit does not lock out the IP: walter logs in from it.
+    assert.ok(await counting.login('walter', 'calmerthanyouare', { ip: '10.0.0.1' }));
+    await rejectsWith(counting.login('walter', 'x', { ip: '10.0.0.1' }), 'invalid_credentials');
+    await rejectsWith(counting.login('donny', 'x', { ip: '10.0.0.1' }), 'invalid_credentials');
+    // Five failures from 10.0.0.1: the IP is limited, whoever asks; other IPs are not.
+    await rejectsWith(counting.login('walter', 'calmerthanyouare', { ip: '10.0.0.1' }), 'too_many_attempts');
     assert.ok(await counting.login('walter', 'calmerthanyouare', { ip: '10.0.0.3' }));
     h.clock.advance(61);
     assert.ok(await counting.login('thedude', 'abides', { ip: '10.0.0.1' }));

@@ -30,7 +30,7 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     this.o = extra(resolveStrategyOptions(options, owner));
     this.tokens = new AccessTokens(this.o);
     this.keys = this.tokens.keys;
-    this.credentials = new Credentials(this.o.verifyCredentials, this.o.rateLimit, this.o.clock);
+    this.credentials = new Credentials(this.o);
   }
 
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
@@ -123,13 +123,20 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     return context.clientId ?? this.o.defaultClientId;
   }
 
+  /** The client a token's `client_id` claim names, or null for the default (a session that named none). */
+  protected recordedClient(clientId: string): string | null {
+    return clientId === this.o.defaultClientId ? null : clientId;
+  }
+
   /**
    * RFC 7009: an access token is denied by `jti` until it expires; any other
-   * token revokes what `logout` would. Invalid tokens are silently ignored.
+   * token revokes what `logout` would. Invalid and dead tokens are silently
+   * ignored. The hint is not trusted (section 2.1: the search extends to every
+   * type): here access tokens are JWTs and refresh tokens are not.
    */
-  async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
     await this.ready;
-    if (hint === 'access_token' || (hint === undefined && looksLikeJwt(token))) {
+    if (looksLikeJwt(token)) {
       await this.tokens.revokeAccessToken(token);
       return;
     }

@@ -7,6 +7,7 @@ import type {
   BatonUser,
   IntrospectionResult,
   MaybePromise,
+  RefreshContext,
   RequestContext,
   SessionInfo,
   StrategyBaseOptions,
@@ -29,13 +30,22 @@ type ResolvedCallbacksOptions<User extends BatonUser> = ResolvedStrategyOptions<
 
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 const USER_PART = /^[A-Za-z0-9_-]{1,340}$/;
+const CLIENT_PART = /^[A-Za-z0-9_-]{1,1400}$/;
+
+/** What a stored refresh token names: its user and, when login named one, its client. */
+interface TokenOwner {
+  userId: string;
+  clientId: string | null;
+}
 
 /**
  * sanic-jwt's design: the application stores and retrieves the refresh token
  * itself, through two callbacks. There is one refresh token per user: a
  * later login replaces the earlier one (upgrade to the rotating strategy for
  * one session per device). The token is `<base64url(userId)>.<secret>`, so
- * refresh can find whose token to retrieve; it is compared in constant time.
+ * refresh can find whose token to retrieve, followed by `.<base64url(clientId)>`
+ * when the login named a client, so that refresh knows (from the stored,
+ * constant-time compared token) which client the session was issued to.
  */
 export class CallbacksStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,
@@ -65,18 +75,28 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
   async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
     const userId = toSubject(user.id);
-    const token = `${Buffer.from(userId, 'utf8').toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+    const clientId = context.clientId ?? null;
+    const token = [
+      base64url(userId),
+      randomBytes(32).toString('base64url'),
+      ...(clientId === null ? [] : [base64url(clientId)]),
+    ].join('.');
     await this.#call(() => this.o.storeRefreshToken(userId, token));
     const fresh = this.tokens.loginFreshness(this.o.freshness);
-    return this.pair(this.#session(userId, token, context), user, token, null, fresh, context);
+    return this.pair(this.#session({ userId, clientId }, token), user, token, null, fresh, context);
   }
 
   /** A new access token; the refresh token stays as stored (sanic-jwt answers only the access token). */
-  async refresh(token: string, context: RequestContext = {}): Promise<TokenPair> {
+  async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
-    const userId = await this.#check(token);
-    const user = await this.revalidateUser(userId);
-    return this.pair(this.#session(userId, token, context), user, '', null, false, context);
+    const owner = await this.#check(token);
+    const expected = context.expectedClientId;
+    if (expected !== undefined && owner.clientId !== null && owner.clientId !== expected) {
+      throw new BatonError('invalid_request', 'client_id does not match the refresh token');
+    }
+    context.authorizeClient?.(owner.clientId);
+    const user = await this.revalidateUser(owner.userId);
+    return this.pair(this.#session(owner, token), user, '', null, false, context);
   }
 
   /** Denies the token's sid (its access tokens too) and, when configured, forgets the stored token. */
@@ -89,7 +109,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
       userId = claims.sub;
       sid = claims.sid;
     } else {
-      userId = await this.#check(token);
+      userId = (await this.#check(token)).userId;
       sid = sidOf(token);
     }
     const denyFor = Math.max(this.o.refreshTokenTtl ?? 0, this.o.accessTokenTtl) + this.o.leeway;
@@ -124,12 +144,13 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     await this.ready;
     if (looksLikeJwt(token)) return this.tokens.introspect(token);
     try {
-      const userId = await this.#check(token);
+      const owner = await this.#check(token);
       return {
         active: true,
         token_type: 'refresh_token',
-        sub: userId,
+        sub: owner.userId,
         sid: sidOf(token),
+        client_id: owner.clientId ?? this.o.defaultClientId,
         iss: this.o.issuer,
       };
     } catch (error) {
@@ -138,34 +159,33 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     }
   }
 
-  /** The user id of a refresh token that matches the stored one (constant time); `invalid_token` otherwise. */
-  async #check(token: string): Promise<string> {
-    if (typeof token !== 'string' || looksLikeJwt(token)) {
+  /** Whose refresh token this is, if it matches the stored one (constant time); `invalid_token` otherwise. */
+  async #check(token: string): Promise<TokenOwner> {
+    if (typeof token !== 'string') throw new BatonError('invalid_token', 'A refresh token is required');
+    const [userPart = '', secret = '', clientPart, ...rest] = token.split('.');
+    const shaped =
+      rest.length === 0 &&
+      USER_PART.test(userPart) &&
+      SECRET.test(secret) &&
+      (clientPart === undefined || CLIENT_PART.test(clientPart));
+    if (!shaped) {
       throw new BatonError(
         looksLikeJwt(token) ? 'wrong_token_type' : 'invalid_token',
-        'A refresh token is required',
+        looksLikeJwt(token) ? 'A refresh token is required' : 'Malformed refresh token',
       );
     }
-    const dot = token.indexOf('.');
-    const userPart = token.slice(0, dot);
-    if (dot < 0 || !USER_PART.test(userPart) || !SECRET.test(token.slice(dot + 1))) {
-      throw new BatonError('invalid_token', 'Malformed refresh token');
-    }
-    const userId = Buffer.from(userPart, 'base64url').toString('utf8');
-    // Only the canonical encoding names a user; anything else was not issued by us.
-    if (Buffer.from(userId, 'utf8').toString('base64url') !== userPart) {
-      throw new BatonError('invalid_token', 'Malformed refresh token');
-    }
+    const userId = canonicalText(userPart);
+    const clientId = clientPart === undefined ? null : canonicalText(clientPart);
     const stored = await this.#call(() => this.o.retrieveRefreshToken(userId));
     if (typeof stored !== 'string' || !constantTimeEqual(stored, token)) {
       throw new BatonError('invalid_token', 'Unknown refresh token');
     }
     this.tokens.assertNotRevoked(sidOf(token), '');
-    return userId;
+    return { userId, clientId };
   }
 
-  #session(userId: string, token: string, context: RequestContext) {
-    return { sub: userId, sid: sidOf(token), client_id: this.clientIdOf(context) };
+  #session(owner: TokenOwner, token: string) {
+    return { sub: owner.userId, sid: sidOf(token), client_id: owner.clientId ?? this.o.defaultClientId };
   }
 
   /** User callbacks may be sync or async; their failures are the storage's, so 503 like a store's. */
@@ -180,6 +200,17 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
       });
     }
   }
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url');
+}
+
+/** Only the canonical encoding names a user or client; anything else was not issued by us. */
+function canonicalText(part: string): string {
+  const text = Buffer.from(part, 'base64url').toString('utf8');
+  if (base64url(text) !== part) throw new BatonError('invalid_token', 'Malformed refresh token');
+  return text;
 }
 
 /** A stable id for a refresh token (its access tokens' `sid`), from which the token cannot be recovered. */

@@ -9,6 +9,7 @@ import { looksLikeJwt, newSessionId } from '../refresh-token.ts';
 import type {
   BatonUser,
   IntrospectionResult,
+  RefreshContext,
   RequestContext,
   SessionInfo,
   StrategyBaseOptions,
@@ -91,10 +92,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   }
 
   /** A new (never fresh) access token; with rotation also a new refresh token, the old one denied. */
-  async refresh(
-    token: string,
-    context: RequestContext & { expectedClientId?: string } = {},
-  ): Promise<TokenPair> {
+  async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
     const claims = this.verifyRefreshToken(token);
     const expected = context.expectedClientId;
@@ -105,6 +103,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     ) {
       throw new BatonError('invalid_request', 'client_id does not match the refresh token');
     }
+    context.authorizeClient?.(this.recordedClient(claims.client_id));
     let user: User;
     try {
       user = await this.revalidateUser(claims.sub);
@@ -168,7 +167,10 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     await this.#denySession(sid, refreshExp);
   }
 
-  async logoutAll(_token: string): Promise<number> {
+  /** Not offered; a dead token is still refused first, as every strategy refuses it. */
+  async logoutAll(token: string): Promise<number> {
+    await this.ready;
+    this.#sessionOf(token);
     this.unsupported('logout-all', 'stateless refresh tokens are listed nowhere; use the rotating strategy');
   }
 
@@ -186,19 +188,20 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     );
   }
 
-  /** RFC 7009: a refresh token revokes its login; an access token its `jti`. Invalid tokens are ignored. */
-  override async revokeToken(token: string, hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  /**
+   * RFC 7009: a refresh token revokes its login; an access token its `jti`.
+   * Both are JWTs, so both kinds are tried whatever the hint says (section
+   * 2.1). Invalid and dead tokens are ignored.
+   */
+  override async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
     await this.ready;
-    if (hint !== 'access_token') {
-      let revoked = false;
-      await ignoringInvalidToken(async () => {
-        const claims = this.verifyRefreshToken(token);
-        await this.#denySession(claims.sid, claims.exp);
-        revoked = true;
-      });
-      if (revoked) return;
-    }
-    await this.tokens.revokeAccessToken(token);
+    let revoked = false;
+    await ignoringInvalidToken(async () => {
+      const claims = this.verifyRefreshToken(token);
+      await this.#denySession(claims.sid, claims.exp);
+      revoked = true;
+    });
+    if (!revoked) await this.tokens.revokeAccessToken(token);
   }
 
   async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {

@@ -15,6 +15,7 @@ import { SessionRecords } from '../session-records.ts';
 import type {
   BatonUser,
   IntrospectionResult,
+  RefreshContext,
   RequestContext,
   SessionInfo,
   StrategyBaseOptions,
@@ -114,10 +115,7 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
   }
 
   /** A new access token; the long-running token is answered unchanged. */
-  async refresh(
-    token: string,
-    context: RequestContext & { expectedClientId?: string } = {},
-  ): Promise<TokenPair> {
+  async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
     const parsed = parseRefreshToken(token);
     const session = await this.#sessions.authentic(parsed);
@@ -127,6 +125,7 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
     if (expected !== undefined && session.clientId !== expected) {
       throw new BatonError('invalid_request', 'client_id does not match the refresh token');
     }
+    context.authorizeClient?.(session.clientId);
     const user = await this.o.loadUser(session.userId);
     if (!user || user.disabled) {
       await this.#sessions.revoke({ userId: session.userId }, 'user_disabled');
@@ -137,19 +136,24 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
   }
 
   /** The DRF delegate endpoint: a refresh bound to its client. */
-  delegate(refreshToken: string, clientId: string, context: RequestContext = {}): Promise<TokenPair> {
+  delegate(
+    refreshToken: string,
+    clientId: string,
+    context: Omit<RefreshContext, 'expectedClientId'> = {},
+  ): Promise<TokenPair> {
     return this.refresh(refreshToken, { ...context, expectedClientId: clientId });
   }
 
+  /** Revokes the session of a live access or refresh token; a dead one is refused and changes nothing. */
   async logout(token: string): Promise<void> {
     await this.ready;
-    const session = await this.#sessions.ofToken(token);
-    if (session.revokedAt === null) await this.#sessions.revoke({ sessionId: session.id }, 'logout');
+    const session = await this.#sessions.actingFor(token);
+    await this.#sessions.revoke({ sessionId: session.id }, 'logout');
   }
 
   async logoutAll(token: string): Promise<number> {
     await this.ready;
-    const session = await this.#sessions.ofToken(token);
+    const session = await this.#sessions.actingFor(token);
     return (await this.#sessions.revoke({ userId: session.userId }, 'logout_all')).length;
   }
 

@@ -9,6 +9,7 @@ import { looksLikeJwt } from '../refresh-token.ts';
 import type {
   BatonUser,
   IntrospectionResult,
+  RefreshContext,
   RequestContext,
   SessionInfo,
   StrategyBaseOptions,
@@ -73,9 +74,15 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
    * expired; before its `exp` it is 425 `early_refresh` (unless allowed),
    * after its `rf_exp` 401 `session_expired`. The user is loaded again.
    */
-  async refresh(token: string, context: RequestContext = {}): Promise<TokenPair> {
+  async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
     const claims = this.#verifyAllowingExpired(token);
+    const expected = context.expectedClientId;
+    const recorded = this.recordedClient(claims.client_id);
+    if (expected !== undefined && recorded !== null && recorded !== expected) {
+      throw new BatonError('invalid_request', 'client_id does not match the token');
+    }
+    context.authorizeClient?.(recorded);
     if (!this.o.allowEarlyRefresh && claims.exp > Math.floor(this.o.clock.now() / 1000)) {
       throw new BatonError('early_refresh', 'This token has not expired yet; keep using it');
     }
@@ -94,7 +101,10 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     });
   }
 
-  async logoutAll(_token: string): Promise<number> {
+  /** Not offered; a dead token is still refused first, as every strategy refuses it. */
+  async logoutAll(token: string): Promise<number> {
+    await this.ready;
+    this.#verifyAllowingExpired(token);
     this.unsupported('logout-all', 'tokens are listed nowhere; use the rotating strategy');
   }
 
@@ -109,7 +119,6 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     );
   }
 
-  /** RFC 7009: the token and its copies are denied. Invalid tokens are ignored. */
   /** RFC 7009: the one token is both, so revoking it logs it out. */
   override async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
     await ignoringInvalidToken(() => this.logout(token));
