@@ -142,7 +142,15 @@ function staticSource(keys: ResourceKeys): KeySource {
   }
   if (keys !== null && typeof keys === 'object' && Array.isArray((keys as { keys?: unknown }).keys)) {
     const jwks = keys as { keys: readonly JWK[] };
-    return { remote: false, load: () => keySetFromJwks(jwks, undefined, true) };
+    return {
+      remote: false,
+      load: async () => {
+        const set = await keySetFromJwks(jwks, undefined, true);
+        if (set === null)
+          throw options('keys: the JWKS has no usable signing key (each needs kid, alg or a known key type)');
+        return set;
+      },
+    };
   }
   throw options('keys must be SigningKeys, a KeySet or a JWKS ({ keys: [...] })');
 }

@@ -20,7 +20,7 @@ import type { ResourceVerifierOptions } from '../../src/resource/verifier.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { openStore } from '../../src/stores/open.ts';
 import { signJws } from '../../src/tokens/jws.ts';
-import { generateSigningKey, importSigningKey } from '../../src/tokens/keys.ts';
+import { generateSigningKey, importSigningKey, publicJwk } from '../../src/tokens/keys.ts';
 import { decodeClaims } from '../adapters/client.ts';
 import { type Listening, listen, serveHono } from '../support/listen.ts';
 import { deleteRedisKeys, REDIS_URL, redisSkip, uniqueName } from '../support/services.ts';
@@ -250,6 +250,36 @@ for (const adapter of ADAPTERS) {
       }
     });
 
+    it('refetches keys older than jwks.maxAge behind a request, so a key the issuer dropped stops verifying', async () => {
+      const first = await startHarness({ clock: h.clock, accessTtl: 3600 });
+      const second = await startHarness({ clock: h.clock, accessTtl: 3600 });
+      let issuer = first.demo.url;
+      const jwks = await countingJwks(() => issuer);
+      const verifier = createResourceVerifier(
+        verifierOptions(h, `${jwks.url}/jwks.json`, { jwks: { maxAge: 120 } }),
+      );
+      const app = await resourceApp(adapter, shared(adapter, verifier));
+      try {
+        const token = (await login(first.demo.url)).access_token;
+        assert.equal((await call(app.url, '/orders', { token })).status, 200);
+        issuer = second.demo.url; // the first key is gone from the JWKS
+        h.clock.advance(121);
+        assert.equal((await call(app.url, '/orders', { token })).status, 200, 'answered by the cached keys');
+        const started = Date.now();
+        for (;;) {
+          const reply = await call(app.url, '/orders', { token });
+          if (reply.status === 401) break;
+          assert.ok(Date.now() - started < 1000, 'the dropped key still verifies');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assertError(await call(app.url, '/orders', { token }), 401, 'invalid_token');
+        assert.equal(jwks.fetches(), 2, 'one background refetch');
+      } finally {
+        verifier.close();
+        await Promise.all([app.close(), jwks.close(), first.close(), second.close()]);
+      }
+    });
+
     it('an attacker spamming unknown kids causes at most one JWKS fetch per cooldown', async () => {
       const jwks = await countingJwks(() => h.demo.url);
       const verifier = createResourceVerifier(verifierOptions(h, `${jwks.url}/jwks.json`));
@@ -395,6 +425,14 @@ describe('createResourceVerifier options', () => {
     assert.throws(() => createResourceVerifier({ ...base, jwksUrl: 'file:///etc/passwd' }), {
       code: 'invalid_options',
     });
+  });
+
+  it('takes keys as a JWKS object, and refuses one without a usable key', async () => {
+    const key = await generateSigningKey('EdDSA');
+    const verifier = createResourceVerifier({ ...base, keys: { keys: [publicJwk(key)] } });
+    await verifier.ready;
+    const empty = createResourceVerifier({ ...base, keys: { keys: [{ kty: 'EC', crv: 'P-384', x: 'AA' }] } });
+    await assert.rejects(empty.ready, { code: 'invalid_options', message: /no usable signing key/ });
   });
 
   it('verifies HS256 tokens with a shared secret given as keys, and nothing else', async () => {
