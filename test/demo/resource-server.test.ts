@@ -23,7 +23,15 @@ import { signJws } from '../../src/tokens/jws.ts';
 import { generateSigningKey, importSigningKey, publicJwk } from '../../src/tokens/keys.ts';
 import { decodeClaims } from '../adapters/client.ts';
 import { type Listening, listen, serveHono } from '../support/listen.ts';
-import { deleteRedisKeys, REDIS_URL, redisSkip, uniqueName } from '../support/services.ts';
+import {
+  DATABASE_URL,
+  deleteRedisKeys,
+  dropSchema,
+  postgresSkip,
+  REDIS_URL,
+  redisSkip,
+  uniqueName,
+} from '../support/services.ts';
 import { assertError, call, type Harness, login, startHarness } from './helpers.ts';
 
 const ADAPTERS = ['express', 'fastify', 'hono'] as const;
@@ -315,90 +323,108 @@ for (const adapter of ADAPTERS) {
   });
 }
 
+/** Calls until the answer is 401 token_revoked; returns how long it took. */
+async function untilRevoked(base: string, token: string, limitMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const reply = await call(base, '/orders', { token });
+    if (reply.status === 401) {
+      assertError(reply, 401, 'token_revoked');
+      return Date.now() - started;
+    }
+    assert.equal(reply.status, 200, reply.text);
+    if (Date.now() - started > limitMs) assert.fail(`still accepted after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Logout and an RFC 7009 revocation at the issuer, seen by a resource server following the same store. */
+async function revocationFollowed(adapter: Adapter, storeUrl: string): Promise<void> {
+  const h = await startHarness({ store: storeUrl });
+  const store = await openStore(storeUrl);
+  const verifier = createResourceVerifier(
+    verifierOptions(h, `${h.demo.url}/.well-known/jwks.json`, { revocations: store }),
+  );
+  const app = await resourceApp(adapter, shared(adapter, verifier));
+  try {
+    const kept = await login(h.demo.url);
+    const loggedOut = await login(h.demo.url);
+    const revoked = await login(h.demo.url);
+    for (const t of [kept, loggedOut, revoked]) {
+      assert.equal((await call(app.url, '/orders', { token: t.access_token })).status, 200);
+    }
+
+    assert.equal(
+      (await call(h.demo.url, '/auth/logout', { method: 'POST', token: loggedOut.access_token })).status,
+      204,
+    );
+    assert.ok((await untilRevoked(app.url, loggedOut.access_token, 1000)) <= 1000);
+
+    const revocation = await call(h.demo.url, '/auth/revoke', {
+      form: { token: revoked.access_token, token_type_hint: 'access_token' },
+    });
+    assert.equal(revocation.status, 200, revocation.text);
+    assert.ok((await untilRevoked(app.url, revoked.access_token, 1000)) <= 1000);
+
+    assert.equal(
+      (await call(app.url, '/orders', { token: kept.access_token })).status,
+      200,
+      'others live on',
+    );
+  } finally {
+    verifier.close();
+    await app.close();
+    await store.close();
+    await h.close();
+  }
+}
+
+/** Revocations made before the verifier started are loaded from the store. */
+async function revocationsLoaded(storeUrl: string): Promise<void> {
+  const h = await startHarness({ store: storeUrl });
+  const store = await openStore(storeUrl);
+  try {
+    const tokens = await login(h.demo.url);
+    assert.equal(
+      (await call(h.demo.url, '/auth/logout', { method: 'POST', token: tokens.access_token })).status,
+      204,
+    );
+    const verifier = createResourceVerifier(
+      verifierOptions(h, `${h.demo.url}/.well-known/jwks.json`, { revocations: store }),
+    );
+    try {
+      await assert.rejects(verifier.verify(tokens.access_token), { code: 'token_revoked' });
+    } finally {
+      verifier.close();
+    }
+  } finally {
+    await store.close();
+    await h.close();
+  }
+}
+
 describe('resource server revocation through the shared Redis store', { skip: await redisSkip() }, () => {
   const prefix = `${uniqueName('baton-resource')}:`;
   const storeUrl = `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}prefix=${encodeURIComponent(prefix)}`;
   after(() => deleteRedisKeys(prefix));
 
-  /** Calls until the answer is 401 token_revoked; returns how long it took. */
-  async function untilRevoked(base: string, token: string, limitMs: number): Promise<number> {
-    const started = Date.now();
-    for (;;) {
-      const reply = await call(base, '/orders', { token });
-      if (reply.status === 401) {
-        assertError(reply, 401, 'token_revoked');
-        return Date.now() - started;
-      }
-      assert.equal(reply.status, 200, reply.text);
-      if (Date.now() - started > limitMs) assert.fail(`still accepted after ${limitMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   for (const adapter of ADAPTERS) {
-    it(`on ${adapter}: a logout or a revoked access token at the issuer is refused within 1 s`, async () => {
-      const h = await startHarness({ store: storeUrl });
-      const store = await openStore(storeUrl);
-      const verifier = createResourceVerifier(
-        verifierOptions(h, `${h.demo.url}/.well-known/jwks.json`, { revocations: store }),
-      );
-      const app = await resourceApp(adapter, shared(adapter, verifier));
-      try {
-        const kept = await login(h.demo.url);
-        const loggedOut = await login(h.demo.url);
-        const revoked = await login(h.demo.url);
-        for (const t of [kept, loggedOut, revoked]) {
-          assert.equal((await call(app.url, '/orders', { token: t.access_token })).status, 200);
-        }
-
-        assert.equal(
-          (await call(h.demo.url, '/auth/logout', { method: 'POST', token: loggedOut.access_token })).status,
-          204,
-        );
-        assert.ok((await untilRevoked(app.url, loggedOut.access_token, 1000)) <= 1000);
-
-        const revocation = await call(h.demo.url, '/auth/revoke', {
-          form: { token: revoked.access_token, token_type_hint: 'access_token' },
-        });
-        assert.equal(revocation.status, 200, revocation.text);
-        assert.ok((await untilRevoked(app.url, revoked.access_token, 1000)) <= 1000);
-
-        assert.equal(
-          (await call(app.url, '/orders', { token: kept.access_token })).status,
-          200,
-          'others live on',
-        );
-      } finally {
-        verifier.close();
-        await app.close();
-        await store.close();
-        await h.close();
-      }
-    });
+    it(`on ${adapter}: a logout or a revoked access token at the issuer is refused within 1 s`, () =>
+      revocationFollowed(adapter, storeUrl));
   }
+  it('loads the revocations made before it started', () => revocationsLoaded(storeUrl));
+});
 
-  it('loads the revocations made before it started', async () => {
-    const h = await startHarness({ store: storeUrl });
-    const store = await openStore(storeUrl);
-    try {
-      const tokens = await login(h.demo.url);
-      assert.equal(
-        (await call(h.demo.url, '/auth/logout', { method: 'POST', token: tokens.access_token })).status,
-        204,
-      );
-      const verifier = createResourceVerifier(
-        verifierOptions(h, `${h.demo.url}/.well-known/jwks.json`, { revocations: store }),
-      );
-      try {
-        await assert.rejects(verifier.verify(tokens.access_token), { code: 'token_revoked' });
-      } finally {
-        verifier.close();
-      }
-    } finally {
-      await store.close();
-      await h.close();
-    }
-  });
+describe('resource server revocation through the shared PostgreSQL store', {
+  skip: await postgresSkip(),
+}, () => {
+  const schema = uniqueName('baton_resource');
+  const storeUrl = `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  after(() => dropSchema(schema));
+
+  it('a logout or a revoked access token at the issuer is refused within 1 s', () =>
+    revocationFollowed('hono', storeUrl));
+  it('loads the revocations made before it started', () => revocationsLoaded(storeUrl));
 });
 
 describe('createResourceVerifier options', () => {
