@@ -11,6 +11,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { DEMO_AUDIENCE, DEMO_ISSUER } from '../../demo/server.ts';
+import { batonPlugin } from '../../src/adapters/fastify.ts';
 import { requireToken as expressGuard } from '../../src/resource/express.ts';
 import { batonResource } from '../../src/resource/fastify.ts';
 import type { ResourceGuardOptions, VerifierSource } from '../../src/resource/guard.ts';
@@ -215,6 +216,26 @@ for (const adapter of ADAPTERS) {
         await Promise.all([app.close(), otherAudience.close(), otherIssuer.close()]);
       }
     });
+
+    if (adapter === 'fastify') {
+      it('registers beside the issuer plugin in one app: both guards share request.auth', async () => {
+        const app = Fastify();
+        await app.register(batonPlugin, { manager: h.demo.manager });
+        await app.register(batonResource, verifierOptions(h, `${h.demo.url}/.well-known/jwks.json`));
+        app.get('/orders', { onRequest: app.requireToken() }, async (request) => ({ sub: request.auth.sub }));
+        try {
+          const tokens = await login(h.demo.url);
+          const reply = await app.inject({
+            url: '/orders',
+            headers: { authorization: `Bearer ${tokens.access_token}` },
+          });
+          assert.equal(reply.statusCode, 200, reply.body);
+          assert.equal(reply.json().sub, decodeClaims(tokens.access_token).sub);
+        } finally {
+          await app.close();
+        }
+      });
+    }
 
     it('requires the roles it is given: 403 insufficient_scope without them', async () => {
       const app = await resourceApp(adapter, verifierOptions(h, `${h.demo.url}/.well-known/jwks.json`));
