@@ -1,6 +1,8 @@
 /**
  * Express guard for resource servers: `requireToken(...)` verifies the
  * bearer token (see ./verifier.ts) and exposes its claims as `req.auth`.
+ *
+ * @module baton-auth/resource/express
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { sendResponse } from '../adapters/express.ts';
@@ -38,7 +40,14 @@ declare global {
  * @example
  * ```ts
  * import { requireToken } from 'baton-auth/resource/express';
- * const auth = requireToken({ issuer: 'https://auth.example.com', audience: 'orders-api', jwksUrl: 'https://auth.example.com/.well-known/jwks.json' });
+ * import express from 'express';
+ *
+ * const app = express();
+ * const auth = requireToken({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'orders-api',
+ *   jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
+ * });
  * app.get('/orders', auth, (req, res) => res.json({ user: req.auth.sub }));
  * ```
  * Pass one `createResourceVerifier(...)` to several guards to share its key cache:

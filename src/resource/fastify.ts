@@ -2,6 +2,8 @@
  * Fastify plugin for resource servers: `app.register(batonResource, {...})`
  * decorates `request.auth` and `app.requireToken()`, a hook that verifies
  * the bearer token (see ./verifier.ts).
+ *
+ * @module baton-auth/resource/fastify
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { sendResponse } from '../adapters/fastify.ts';
@@ -97,7 +99,14 @@ const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options
  * @example
  * ```ts
  * import { batonResource } from 'baton-auth/resource/fastify';
- * await app.register(batonResource, { issuer: 'https://auth.example.com', audience: 'orders-api', jwksUrl: 'https://auth.example.com/.well-known/jwks.json' });
+ * import Fastify from 'fastify';
+ *
+ * const app = Fastify();
+ * await app.register(batonResource, {
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'orders-api',
+ *   jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
+ * });
  * app.get('/orders', { onRequest: app.requireToken() }, async (request) => ({ user: request.auth.sub }));
  * ```
  */

@@ -1,6 +1,8 @@
 /**
  * Hono middleware for resource servers: `requireToken(...)` verifies the
  * bearer token (see ./verifier.ts) and exposes its claims as `c.get('auth')`.
+ *
+ * @module baton-auth/resource/hono
  */
 import type { MiddlewareHandler } from 'hono';
 import { type AuthVariables, toResponse } from '../adapters/hono.ts';
@@ -16,7 +18,14 @@ import { createResourceGuard, type ResourceGuardOptions, type VerifierSource } f
  * @example
  * ```ts
  * import { requireToken } from 'baton-auth/resource/hono';
- * const auth = requireToken({ issuer: 'https://auth.example.com', audience: 'orders-api', jwksUrl: 'https://auth.example.com/.well-known/jwks.json' });
+ * import { Hono } from 'hono';
+ *
+ * const app = new Hono();
+ * const auth = requireToken({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'orders-api',
+ *   jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
+ * });
  * app.get('/orders', auth, (c) => c.json({ user: c.get('auth').sub }));
  * ```
  */

@@ -2,6 +2,8 @@
  * `baton-auth/resource`: verify-only checks of Baton access tokens for
  * resource servers. The guards live in `baton-auth/resource/express`,
  * `baton-auth/resource/fastify` and `baton-auth/resource/hono`.
+ *
+ * @module baton-auth/resource
  */
 export {
   createResourceGuard,

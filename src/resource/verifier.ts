@@ -513,7 +513,8 @@ export class ResourceVerifier {
  *   jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
  *   algorithms: ['EdDSA'],
  * });
- * const claims = await verifier.verify(token); // throws BatonError('invalid_token'), ...
+ * const claims = await verifier.verify(accessToken); // or throws BatonError('invalid_token'), ...
+ * console.log(claims.sub, claims.scope);
  * ```
  */
 export function createResourceVerifier(options: ResourceVerifierOptions): ResourceVerifier {
