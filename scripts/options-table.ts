@@ -46,6 +46,8 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   early_refresh: 'single-token mode: refresh before the access token expired',
   too_many_attempts: 'too many failed password checks; see `Retry-After`',
   store_unavailable: 'the session store cannot be reached; see `Retry-After`',
+  keys_unavailable:
+    "a resource server (`baton-auth/resource`) could not fetch the issuer's JWKS and holds no keys; see `Retry-After`",
   invalid_options: 'thrown at construction for bad options, with a readable message; never sent',
   internal_error: 'a bug or an unexpected failure; logged through `onUnexpectedError`, never detailed',
 };

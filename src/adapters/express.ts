@@ -4,14 +4,7 @@
  *
  * @module baton-auth/express
  */
-import express, {
-  type ErrorRequestHandler,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
-import { BatonError } from '../core/errors.ts';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
 import { LazyHttpRequest, nodeRequestHeaders, type RequestReader } from '../http/lazy-request.ts';
@@ -24,6 +17,7 @@ import {
 } from '../http/middleware.ts';
 import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
+import { installAccessors } from './express-request.ts';
 
 declare global {
   namespace Express {
@@ -62,22 +56,6 @@ export interface ExpressBaton {
   requireScopes(...scopes: string[]): RequestHandler;
   /** `app.use(baton.errorHandler)`, last: errors (yours, body-parser's) in Baton's JSON shape, never an HTML page. */
   errorHandler: ErrorRequestHandler;
-}
-
-/** Once per process: typed `req.auth` is a prototype getter, so it is never silently undefined. */
-function installAccessors(): void {
-  if (Object.hasOwn(express.request, 'authOrNull')) return;
-  Object.defineProperty(express.request, 'authOrNull', { value: null, writable: true, configurable: true });
-  Object.defineProperty(express.request, 'auth', {
-    configurable: true,
-    get(this: Request): AccessClaims {
-      if (this.authOrNull === null) throw new BatonError('missing_token', 'An access token is required');
-      return this.authOrNull;
-    },
-    set(this: Request, value: AccessClaims) {
-      Object.defineProperty(this, 'auth', { value, writable: true, configurable: true, enumerable: true });
-    },
-  });
 }
 
 /** What the neutral request reads from Express's on first use: the request target, and the peer address. */

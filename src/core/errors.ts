@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   early_refresh: 425,
   too_many_attempts: 429,
   store_unavailable: 503,
+  /** A resource server could not fetch the issuer's keys (JWKS) and holds none. */
+  keys_unavailable: 503,
   invalid_options: 500,
   internal_error: 500,
 } as const;

@@ -77,7 +77,7 @@ export function resolveTokenLookup(options: TokenLookupOptions = {}): ResolvedTo
   };
 }
 
-function headerValue(req: HttpRequest, name: string, limit: number): string | undefined {
+function headerValue(req: Pick<HttpRequest, 'headers'>, name: string, limit: number): string | undefined {
   const header = req.headers[name];
   if (header === undefined || header === '') return undefined;
   if (header.length > limit) {
@@ -101,7 +101,7 @@ function checkedToken(value: string, where: string): string {
  * carries the bare token.
  */
 export function headerToken(
-  req: HttpRequest,
+  req: Pick<HttpRequest, 'headers'>,
   name = 'authorization',
   scheme = 'Bearer',
   limit = DEFAULT_HEADER_LIMIT,

@@ -67,11 +67,9 @@ export class AccessTokens {
   readonly keys: KeySet;
   readonly codec: AccessTokenCodec;
   readonly #options: AccessTokensOptions;
+  readonly #followed: StoreRevocations;
   readonly #revoked: RevocationList;
   readonly #cache: VerifiedTokenCache | null;
-  #loaded = false;
-  #loading: Promise<void> | undefined;
-  #unsubscribe: (() => void) | undefined;
 
   constructor(options: AccessTokensOptions) {
     this.#options = options;
@@ -84,28 +82,17 @@ export class AccessTokens {
       leeway: options.leeway,
       clock: options.clock,
     });
-    this.#revoked = new RevocationList(options.clock);
+    this.#followed = new StoreRevocations(options.store, options.clock);
+    this.#revoked = this.#followed.list;
     this.#cache =
       options.verifyCache === false
         ? null
         : new VerifiedTokenCache({ max: options.verifyCache.max, leeway: options.leeway });
-    const store = options.store;
-    this.#unsubscribe = store.subscribeRevocations?.((revocations) => this.#revoked.addAll(revocations));
-    // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
-    this.ready.catch(() => {});
   }
 
-  /**
-   * Resolves once the revoked set is loaded from the store; `verify` refuses
-   * before. A failed load is tried again by the next caller (one attempt at a
-   * time), so a process started while its store was away recovers by itself.
-   */
+  /** Resolves once the revoked set is loaded from the store; `verify` refuses before (see StoreRevocations.ready). */
   get ready(): Promise<void> {
-    if (this.#loaded) return Promise.resolve();
-    this.#loading ??= this.#load().finally(() => {
-      this.#loading = undefined;
-    });
-    return this.#loading;
+    return this.#followed.ready;
   }
 
   /**
@@ -115,10 +102,7 @@ export class AccessTokens {
    * added to the revoked set since this token last passed them.
    */
   verify(token: string): AccessClaims {
-    if (!this.#loaded) {
-      this.ready.catch(() => {});
-      throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
-    }
+    this.#followed.assertLoaded();
     const now = this.#options.clock.now();
     const cache = this.#cache;
     if (cache === null) {
@@ -144,9 +128,7 @@ export class AccessTokens {
 
   /** The in-memory check alone, for tokens of other kinds (refresh JWTs) that share sid/jti. */
   assertNotRevoked(sid: string, jti: string, now = this.#options.clock.now()): void {
-    if (this.#revoked.isSessionRevoked(sid, now) || this.#revoked.isTokenRevoked(jti, now)) {
-      throw new BatonError('token_revoked', 'This token has been revoked');
-    }
+    this.#followed.assertNotRevoked(sid, jti, now);
   }
 
   isFresh(claims: Pick<AccessClaims, 'fresh'>): boolean {
@@ -221,13 +203,71 @@ export class AccessTokens {
   }
 
   close(): void {
+    this.#followed.close();
+  }
+}
+
+/**
+ * The revoked set of one process, following a store: loaded from it once
+ * (`ready`), then kept current by its revocation feed, so that checking a
+ * token needs no I/O. The issuer's AccessTokens and a resource server's
+ * verifier (src/resource/) both keep one.
+ */
+export class StoreRevocations {
+  readonly list: RevocationList;
+  readonly #store: SessionStore;
+  readonly #clock: Clock;
+  #loaded = false;
+  #loading: Promise<void> | undefined;
+  readonly #unsubscribe: (() => void) | undefined;
+
+  constructor(store: SessionStore, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+    this.list = new RevocationList(clock);
+    this.#unsubscribe = store.subscribeRevocations?.((revocations) => this.list.addAll(revocations));
+    // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /**
+   * Resolves once the revoked set is loaded from the store. A failed load is
+   * tried again by the next caller (one attempt at a time), so a process
+   * started while its store was away recovers by itself.
+   */
+  get ready(): Promise<void> {
+    if (this.#loaded) return Promise.resolve();
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  /** Throws `store_unavailable` (503, and starts another load) until the set is loaded. */
+  assertLoaded(): void {
+    if (this.#loaded) return;
+    this.ready.catch(() => {});
+    throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
+  }
+
+  /** `token_revoked` when the session or the token id is in the set. */
+  assertNotRevoked(sid: string, jti: string, now = this.#clock.now()): void {
+    if (this.list.isSessionRevoked(sid, now) || this.list.isTokenRevoked(jti, now)) {
+      throw new BatonError('token_revoked', 'This token has been revoked');
+    }
+  }
+
+  close(): void {
     this.#unsubscribe?.();
   }
 
   async #load(): Promise<void> {
-    const store = this.#options.store;
-    const revocations = await storeCall(() => store.listRevocations(this.#options.clock.now()));
-    this.#revoked.addAll(revocations);
+    const revocations = await storeCall(() => this.#store.listRevocations(this.#clock.now()));
+    this.list.addAll(revocations);
     this.#loaded = true;
   }
 }

@@ -4,56 +4,20 @@
  * README's framework sections are copied from them, not written apart.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { assertError, call } from '../adapters/client.ts';
+import { killExamples, linesInOrder, startExample, stopExample } from '../support/examples.ts';
 
 const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
-const children: ChildProcess[] = [];
-
-after(() => {
-  for (const child of children)
-    if (running(child) && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-});
-
-function running(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-function start(framework: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${framework}/server.ts`], {
-    env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) resolve({ url: url.replace(/\/$/, ''), child });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`${framework} example exited ${code}: ${out}`)));
-    setTimeout(() => reject(new Error(`${framework} example did not start: ${out}`)), 45_000).unref();
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (!running(child) || child.pid === undefined) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid, 'SIGTERM');
-  await exited;
-}
+after(killExamples);
 
 describe('examples', () => {
   it('each example starts, logs in, and guards its routes', async () => {
     // In parallel: three tsx start-ups are most of the time.
-    const started = await Promise.allSettled(FRAMEWORKS.map((framework) => start(framework)));
+    const started = await Promise.allSettled(
+      FRAMEWORKS.map((framework) => startExample(`examples/${framework}/server.ts`)),
+    );
     try {
       for (const [i, result] of started.entries()) {
         if (result.status === 'rejected') throw result.reason;
@@ -75,7 +39,9 @@ describe('examples', () => {
         );
       }
     } finally {
-      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? stop(r.value.child) : undefined)));
+      await Promise.all(
+        started.map((r) => (r.status === 'fulfilled' ? stopExample(r.value.child) : undefined)),
+      );
     }
   });
 
@@ -103,14 +69,12 @@ describe('README "Frameworks"', () => {
       assert.ok(subsection.split('\n').length <= 20, `${title}: ${subsection.split('\n').length} lines`);
       const code = /```ts\n([\s\S]*?)```/.exec(subsection)?.[1];
       assert.ok(code, `${title} has a ts code block`);
-      const example = readFileSync(`examples/${framework}/server.ts`, 'utf8').split('\n');
-      let at = 0;
-      for (const line of code.trimEnd().split('\n')) {
-        if (line.trim() === '') continue;
-        const found = example.indexOf(line, at);
-        assert.ok(found >= 0, `${title}: not in examples/${framework}/server.ts (in order): ${line}`);
-        at = found + 1;
-      }
+      const missing = linesInOrder(code, readFileSync(`examples/${framework}/server.ts`, 'utf8'));
+      assert.equal(
+        missing,
+        undefined,
+        `${title}: not in examples/${framework}/server.ts (in order): ${missing}`,
+      );
     });
   }
 });
