@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
+import { BatonError } from '../core/errors.ts';
 import type { AuthenticateOptions, AuthorizeOptions } from '../http/authenticate.ts';
 import { readBodyLimited } from '../http/body.ts';
 import { type ErrorResponseOptions, frameworkErrorResponse } from '../http/errors.ts';
@@ -165,6 +166,24 @@ function guardMiddleware<V extends object>(
 }
 
 /**
+ * Hono's `c.req.json()` rejects with the bare SyntaxError of JSON.parse, which
+ * would be a 500: a body the client sent that is not JSON is its mistake, a
+ * 400, as body-parser and Fastify answer it. Recognised exactly: a SyntaxError
+ * after the body was read as text, and that text does not parse.
+ */
+async function asBodyError(error: unknown, c: Context): Promise<unknown> {
+  if (!(error instanceof SyntaxError)) return error;
+  const text = (c.req.bodyCache as { text?: Promise<string> }).text;
+  if (text === undefined) return error;
+  try {
+    JSON.parse(await text);
+  } catch {
+    return new BatonError('invalid_request', 'The request body is not valid JSON', { cause: error });
+  }
+  return error;
+}
+
+/**
  * Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`).
  * The complete app: examples/hono/server.ts.
  *
@@ -192,7 +211,7 @@ export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles) => requireAuth({ roles }),
     requireScopes: (...scopes) => requireAuth({ scopes }),
-    errorHandler: (error) => toResponse(http.errorResponse(error)),
+    errorHandler: async (error, c) => toResponse(http.errorResponse(await asBodyError(error, c))),
   };
 }
 
@@ -216,5 +235,5 @@ export function requireAuth(
 
 /** `app.onError(batonErrorHandler())`: errors of your routes in Baton's JSON shape. */
 export function batonErrorHandler(options: ErrorResponseOptions = {}): ErrorHandler {
-  return (error) => toResponse(frameworkErrorResponse(error, options));
+  return async (error, c) => toResponse(frameworkErrorResponse(await asBodyError(error, c), options));
 }

@@ -149,7 +149,10 @@ export class AccessTokens {
       return this.codec.verify(token, now);
     } catch (error) {
       if (isBatonError(error) && error.code === 'invalid_token' && looksLikeOpaqueRefreshToken(token)) {
-        throw new BatonError('wrong_token_type', 'A refresh token was given where an access token is required');
+        throw new BatonError(
+          'wrong_token_type',
+          'A refresh token was given where an access token is required',
+        );
       }
       throw error;
     }
