@@ -22,6 +22,8 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // `/api/protected/` is not `/api/protected`, as on Fastify and Hono.
+  app.enable('strict routing');
   app.use(baton.routes);
   app.get('/{*path}', (req, res, next) => {
     // The web page (demo/public) for browsers; the JSON index for everyone else.
