@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { createBaton, toHttpRequest } from '../../src/adapters/express.ts';
 import { parseBody, readNodeBodyLimited } from '../../src/http/body.ts';
+import { answerClientError } from '../../src/http/client-error.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -65,6 +66,7 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         const server = createServer(app);
+        server.on('clientError', answerClientError);
         server.once('error', reject);
         server.listen(port, host, () => {
           const address = server.address();

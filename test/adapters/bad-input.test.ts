@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Hono } from 'hono';
 import { createBaton } from '../../src/adapters/hono.ts';
 import { assertError, call, HEADER_MODE, login } from './client.ts';
-import { abortMidBody } from './raw.ts';
+import { abortMidBody, rawRequest } from './raw.ts';
 import { type Running, TARGETS } from './targets.ts';
 
 /** Runs `action` with stderr captured; returns what was written. */
@@ -63,6 +63,19 @@ for (const target of Object.values(TARGETS)) {
       }
       assert.deepEqual(h.unexpected, []);
     });
+
+    // The demo hands node:http's clientError to answerClientError; the minimal apps keep Node's default.
+    if (target.name.startsWith('demo/')) {
+      it('headers over the size limit (refused by Node before any framework) are 431 in the Baton shape', async () => {
+        const reply = await rawRequest(h.url, 'GET', '/api/protected', { cookie: 'x'.repeat(20_000) });
+        assert.equal(reply.status, 431);
+        assert.equal(reply.headers['content-type'], 'application/json');
+        assert.deepEqual(JSON.parse(reply.body), {
+          error: 'invalid_request',
+          message: 'The request headers are too large',
+        });
+      });
+    }
 
     it('a client that goes away mid-body is no server error: no onUnexpectedError, no stack trace', async () => {
       const admin = await login(h.url, HEADER_MODE, 'walter', 'calmerthanyouare');

@@ -208,11 +208,11 @@ describe('VerifiedTokenCache', () => {
     // a 500 on whatever route verified a token then (issue 14's intermittent disable-user 500).
     const cache = new VerifiedTokenCache();
     const tokens = Array.from({ length: 80 }, (_, i) => `h${i}.p.${(i * 7919).toString(36)}sigx`);
-    tokens.forEach((token, i) => cache.set(token, fakeClaims(NOW + 60 + (i % 2) * 600), START));
+    for (const [i, token] of tokens.entries()) cache.set(token, fakeClaims(NOW + 60 + (i % 2) * 600), START);
     assert.equal(cache.size, tokens.length);
     for (const token of tokens) cache.delete(token);
     assert.equal(cache.size, 0);
-    tokens.forEach((token, i) => cache.set(token, fakeClaims(NOW + 60 + (i % 2) * 600), START));
+    for (const [i, token] of tokens.entries()) cache.set(token, fakeClaims(NOW + 60 + (i % 2) * 600), START);
     // Half expire: get() drops them, the sweep drops them, and probes run over the freed slots.
     const later = START + 120_000;
     for (const token of tokens) cache.get(token, later);
