@@ -41,6 +41,8 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   insufficient_scope: 'the token lacks a required role or scope',
   not_found: 'a session that is not yours',
   invalid_request: 'malformed body, field or header',
+  malformed_authorization:
+    'a malformed `Authorization` header (`Bearer` and no token, over the limit); sent as `invalid_request` with an RFC 6750 challenge',
   payload_too_large: 'the body is over `bodyLimit`; sent as `invalid_request`',
   unsupported_media_type: 'a content type the route does not take; sent as `invalid_request`',
   early_refresh: 'single-token mode: refresh before the access token expired',

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { createBaton, toHttpRequest } from '../../src/adapters/express.ts';
 import { parseBody, readNodeBodyLimited } from '../../src/http/body.ts';
+import { answerClientError } from '../../src/http/client-error.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -22,6 +23,8 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // `/api/protected/` is not `/api/protected`, as on Fastify and Hono.
+  app.enable('strict routing');
   app.use(baton.routes);
   app.get('/{*path}', (req, res, next) => {
     // The web page (demo/public) for browsers; the JSON index for everyone else.
@@ -63,6 +66,7 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         const server = createServer(app);
+        server.on('clientError', answerClientError);
         server.once('error', reject);
         server.listen(port, host, () => {
           const address = server.address();

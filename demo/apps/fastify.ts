@@ -2,6 +2,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { batonPlugin, toHttpRequest } from '../../src/adapters/fastify.ts';
 import { parseBody } from '../../src/http/body.ts';
+import { answerClientError } from '../../src/http/client-error.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -17,7 +18,8 @@ import { demoPage } from '../page/serve.ts';
 
 export function createFastifyDemo(ctx: DemoContext): DemoApp {
   const limit = ctx.authOptions.bodyLimit ?? 16 * 1024;
-  const app = Fastify();
+  // Requests Node's parser refuses (oversized headers) answered in Baton's shape, as on the other adapters.
+  const app = Fastify({ clientErrorHandler: answerClientError });
   // Registered now; its options are validated when the app loads, in listen().
   app.register(batonPlugin, { manager: ctx.manager, ...ctx.authOptions });
   app.register(async (api) => {

@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createBaton, toHttpRequest } from '../../src/adapters/hono.ts';
 import { parseBody, readBodyLimited } from '../../src/http/body.ts';
+import { answerClientError } from '../../src/http/client-error.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -66,6 +67,7 @@ export function createHonoDemo(ctx: DemoContext): DemoApp {
               }),
           }),
         );
+        server.on('clientError', answerClientError);
         server.once('error', reject);
       }),
   };

@@ -106,6 +106,8 @@ export function sendResponse(res: Response, response: HttpResponse): void {
 function routesMiddleware(http: BatonHttp, reader: RequestReader<Request>): RequestHandler {
   const { handler } = http;
   return async (req, res, next) => {
+    const refused = http.refusedTarget(req.originalUrl);
+    if (refused !== undefined) return sendResponse(res, refused);
     if (!handler.handles(parseRequestTarget(req.originalUrl).path, req.method)) return next();
     let body: Uint8Array | undefined;
     try {

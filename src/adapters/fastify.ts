@@ -129,10 +129,11 @@ function routeHook(
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   const { handler } = http;
   return async (request, reply) => {
-    if (!handler.handles(parseRequestTarget(request.raw.url ?? '/').path, request.method)) {
-      reply.callNotFound();
-      return reply;
-    }
+    const target = request.raw.url ?? '/';
+    const refused = http.refusedTarget(target);
+    if (refused !== undefined) return sendResponse(reply, refused);
+    // Not ours: the request goes on to the app's routes (or its 404).
+    if (!handler.handles(parseRequestTarget(target).path, request.method)) return undefined;
     let body: Uint8Array | undefined;
     try {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -222,13 +223,15 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
       sendResponse(reply, http.errorResponse(error)),
   } satisfies FastifyBaton);
 
-  const onRequest = routeHook(http, reader);
+  // On every request, not only on the auth routes: Fastify would send a method it does not
+  // route (TRACE, PROPFIND) to the 404 handler, and an absolute-form or dot-segment target
+  // elsewhere than Express and Hono do. The hook runs before routing's effects, for 404s too.
+  fastify.addHook('onRequest', routeHook(http, reader));
   for (const url of http.handler.paths) {
     fastify.route({
       method: METHODS,
       url,
       exposeHeadRoute: false,
-      onRequest,
       handler: (_request, reply) => reply.callNotFound(),
     });
   }

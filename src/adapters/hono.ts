@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
+import { BatonError } from '../core/errors.ts';
 import type { AuthenticateOptions, AuthorizeOptions } from '../http/authenticate.ts';
 import { readBodyLimited } from '../http/body.ts';
 import { type ErrorResponseOptions, frameworkErrorResponse } from '../http/errors.ts';
@@ -17,7 +18,7 @@ import {
   type GuardOptions,
   type GuardOutcome,
 } from '../http/middleware.ts';
-import type { AuthManager, HttpRequest, HttpResponse } from '../http/types.ts';
+import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 
 /** `c.get('auth')` behind `requireAuth()` and its variants. */
@@ -50,12 +51,23 @@ export interface HonoBaton {
 }
 
 /** What @hono/node-server passes as `c.env` (or as `c.env.server`, where a wrapper nests it). */
-type NodeBindings = { incoming?: { headers?: IncomingHttpHeaders; socket?: { remoteAddress?: string } } };
+type NodeBindings = {
+  incoming?: { url?: string; headers?: IncomingHttpHeaders; socket?: { remoteAddress?: string } };
+};
 
 /** The Node request under the context, when @hono/node-server serves it; undefined elsewhere (tests' `app.request`, other runtimes). */
 function nodeIncoming(c: Context): NodeBindings['incoming'] {
   const env = c.env as (NodeBindings & { server?: NodeBindings }) | undefined;
   return (env?.server ?? env)?.incoming;
+}
+
+/**
+ * The request target as the client wrote it: on @hono/node-server the Node
+ * request's, which `c.req.url` has already resolved (dot segments); elsewhere
+ * the URL (a fetch client resolved it before sending).
+ */
+function rawTarget(c: Context): string {
+  return nodeIncoming(c)?.url ?? c.req.url;
 }
 
 function nodeClientIp(c: Context): string | undefined {
@@ -82,10 +94,7 @@ function requestHeaders(c: Context): Record<string, string | undefined> {
 /** What the neutral request reads from the context on first use: the URL's path and query, and the peer address. */
 function requestReader(options: HonoAdapterOptions): RequestReader<Context> {
   return {
-    target: (c) => {
-      const url = new URL(c.req.url);
-      return { path: url.pathname, query: url.searchParams };
-    },
+    target: (c) => parseRequestTarget(rawTarget(c)),
     ip: options.clientIp ?? nodeClientIp,
   };
 }
@@ -115,8 +124,10 @@ export function toResponse(res: HttpResponse): Response {
 function routesMiddleware(http: BatonHttp, reader: RequestReader<Context>): MiddlewareHandler {
   const { handler } = http;
   return async (c, next) => {
-    const path = new URL(c.req.url).pathname;
-    if (!handler.handles(path, c.req.method)) return next();
+    const target = rawTarget(c);
+    const refused = http.refusedTarget(target);
+    if (refused !== undefined) return toResponse(refused);
+    if (!handler.handles(parseRequestTarget(target).path, c.req.method)) return next();
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     const body = hasBody ? await readBodyLimited(c.req.raw.body, handler.bodyLimit) : undefined;
     const res = await handler(lazyRequest(c, body, reader));
@@ -165,6 +176,24 @@ function guardMiddleware<V extends object>(
 }
 
 /**
+ * Hono's `c.req.json()` rejects with the bare SyntaxError of JSON.parse, which
+ * would be a 500: a body the client sent that is not JSON is its mistake, a
+ * 400, as body-parser and Fastify answer it. Recognised exactly: a SyntaxError
+ * after the body was read as text, and that text does not parse.
+ */
+async function asBodyError(error: unknown, c: Context): Promise<unknown> {
+  if (!(error instanceof SyntaxError)) return error;
+  const text = (c.req.bodyCache as { text?: Promise<string> }).text;
+  if (text === undefined) return error;
+  try {
+    JSON.parse(await text);
+  } catch {
+    return new BatonError('invalid_request', 'The request body is not valid JSON', { cause: error });
+  }
+  return error;
+}
+
+/**
  * Binds Baton to a manager once; options are validated here (`BatonError('invalid_options')`).
  * The complete app: examples/hono/server.ts.
  *
@@ -192,7 +221,7 @@ export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles) => requireAuth({ roles }),
     requireScopes: (...scopes) => requireAuth({ scopes }),
-    errorHandler: (error) => toResponse(http.errorResponse(error)),
+    errorHandler: async (error, c) => toResponse(http.errorResponse(await asBodyError(error, c))),
   };
 }
 
@@ -216,5 +245,5 @@ export function requireAuth(
 
 /** `app.onError(batonErrorHandler())`: errors of your routes in Baton's JSON shape. */
 export function batonErrorHandler(options: ErrorResponseOptions = {}): ErrorHandler {
-  return (error) => toResponse(frameworkErrorResponse(error, options));
+  return async (error, c) => toResponse(frameworkErrorResponse(await asBodyError(error, c), options));
 }

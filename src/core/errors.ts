@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   insufficient_scope: 403,
   not_found: 404,
   invalid_request: 400,
+  /** A malformed Authorization header (`Bearer` and no token, one over the limit): 400 `invalid_request` with a challenge. */
+  malformed_authorization: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,
   early_refresh: 425,
@@ -33,8 +35,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** Codes that go out on the wire. 413 and 415 are `invalid_request` with another status. */
+/** Codes that go out on the wire. 413 and 415 are `invalid_request` with another status; a malformed Authorization header is one with a challenge. */
 const WIRE_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
+  malformed_authorization: 'invalid_request',
   payload_too_large: 'invalid_request',
   unsupported_media_type: 'invalid_request',
 };

@@ -118,6 +118,19 @@ export function parseBody(req: HttpRequest, options: ParseBodyOptions): Fields {
 }
 
 /**
+ * The request body stream failed: the client went away or broke the
+ * connection (`aborted`, ECONNRESET) mid-body. That is the client's doing, a
+ * 400 that nobody will read, not a server error to log with its stack.
+ */
+function cutShortError(cause?: unknown): BatonError {
+  return new BatonError('invalid_request', 'The request body was cut short', { cause });
+}
+
+function cutShort(cause: unknown): never {
+  throw cutShortError(cause);
+}
+
+/**
  * Reads a web stream, stopping after `max` bytes, so an adapter never
  * buffers more than the limit (plus one byte to know it was exceeded).
  */
@@ -131,7 +144,7 @@ export async function readBodyLimited(
   let total = 0;
   try {
     while (total <= max) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch(cutShort);
       if (done) break;
       chunks.push(value);
       total += value.byteLength;
@@ -184,8 +197,8 @@ export function readNodeBodyLimited(stream: NodeJS.ReadableStream, max: number):
       }
     };
     const onEnd = () => finish();
-    const onError = (error: Error) => finish(error);
-    const onClose = () => finish(new BatonError('invalid_request', 'The request body was cut short'));
+    const onError = (error: Error) => finish(cutShortError(error));
+    const onClose = () => finish(cutShortError());
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);

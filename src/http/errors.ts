@@ -79,7 +79,10 @@ function bearerChallenge(error: BatonError, realm: string): string | undefined {
       : // RFC 9470: the step-up challenge for "authenticate again", which is what freshness asks.
         error.code === 'fresh_token_required'
         ? 'insufficient_user_authentication'
-        : undefined;
+        : // RFC 6750 3.1: a malformed request to a protected resource is challenged too.
+          error.code === 'malformed_authorization'
+          ? 'invalid_request'
+          : undefined;
   if (rfcError === undefined) return undefined;
   return `${base}, error="${rfcError}", error_description="${quoted(error.message)}"`;
 }

@@ -1,4 +1,4 @@
-import { BatonError } from '../core/errors.ts';
+import { BatonError, type ErrorCode } from '../core/errors.ts';
 import type { Fields } from './body.ts';
 import { parseCookies } from './cookies.ts';
 import type { HttpRequest } from './types.ts';
@@ -81,14 +81,15 @@ function headerValue(req: Pick<HttpRequest, 'headers'>, name: string, limit: num
   const header = req.headers[name];
   if (header === undefined || header === '') return undefined;
   if (header.length > limit) {
-    throw new BatonError('invalid_request', `The ${name} header is longer than ${limit} bytes`);
+    throw new BatonError('malformed_authorization', `The ${name} header is longer than ${limit} bytes`);
   }
   return header;
 }
 
-function checkedToken(value: string, where: string): string {
+/** A header's malformed token is `malformed_authorization` (400 with an RFC 6750 challenge); elsewhere `invalid_request`. */
+function checkedToken(value: string, where: string, code: ErrorCode = 'invalid_request'): string {
   if (value.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(value)) {
-    throw new BatonError('invalid_request', `The ${where} must carry exactly one token`);
+    throw new BatonError(code, `The ${where} must carry exactly one token`);
   }
   return value;
 }
@@ -123,13 +124,15 @@ export function headerToken(
   }
   const header = raw.trim();
   if (header === '') return undefined;
-  if (scheme === '') return checkedToken(header, `${name} header`);
+  if (scheme === '') return checkedToken(header, `${name} header`, 'malformed_authorization');
   const space = header.indexOf(' ');
   const given = space < 0 ? header : header.slice(0, space);
   if (given.toLowerCase() !== scheme.toLowerCase()) return undefined;
   const token = space < 0 ? '' : header.slice(space + 1).trimStart();
-  if (token === '') throw new BatonError('invalid_request', `The ${name} header has no ${scheme} token`);
-  return checkedToken(token, `${name} header`);
+  if (token === '') {
+    throw new BatonError('malformed_authorization', `The ${name} header has no ${scheme} token`);
+  }
+  return checkedToken(token, `${name} header`, 'malformed_authorization');
 }
 
 /** `Authorization: Bearer <token>`. */

@@ -21,6 +21,7 @@ export {
   readNodeBodyLimited,
   requiredString,
 } from './body.ts';
+export { answerClientError } from './client-error.ts';
 export { parseCookies, type SameSite, type SetCookieOptions, serializeCookie } from './cookies.ts';
 export {
   type ErrorResponseOptions,

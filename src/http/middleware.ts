@@ -22,7 +22,13 @@ import {
   type PerClientRouteOptions,
 } from './per-client-routes.ts';
 import { type AuthHandler, createAuthHandler } from './routes.ts';
-import { type AuthManager, type HttpRequest, type HttpResponse, requestContext } from './types.ts';
+import {
+  type AuthManager,
+  type HttpRequest,
+  type HttpResponse,
+  isNormalTarget,
+  requestContext,
+} from './types.ts';
 
 /**
  * What `createBatonHttp` and every adapter's `createBaton`/plugin take: the
@@ -68,6 +74,12 @@ export interface BatonHttp {
   guard(options?: GuardOptions): Guard;
   /** For the adapters' error handlers: Baton's errors and frameworks' own 4xx errors, in Baton's shape. */
   errorResponse(error: unknown): HttpResponse;
+  /**
+   * The answer to a request whose raw target is not in normal form (dot
+   * segments, backslashes, ...): 400 on every adapter, whatever the path, so
+   * that no framework's normalisation routes it. Undefined for a normal one.
+   */
+  refusedTarget(target: string): HttpResponse | undefined;
 }
 
 /** The auth routes of a manager: the per-client ones for a per-client manager, the standard ones otherwise. */
@@ -131,5 +143,12 @@ export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {
     guardsReadBody,
     guard,
     errorResponse: (error) => frameworkErrorResponse(error, errorOptions),
+    refusedTarget: (target) =>
+      isNormalTarget(target)
+        ? undefined
+        : errorResponse(
+            new BatonError('invalid_request', 'The request target must not have dot segments or backslashes'),
+            errorOptions,
+          ),
   };
 }

@@ -9,7 +9,7 @@ import { type Fields, optionalString, parseBody, requiredString } from './body.t
 import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
 import { jsonResponse, OAuthError } from './errors.ts';
 import { basicCredentials } from './extract.ts';
-import { emptyResponse, minting } from './responses.ts';
+import { minting } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
 import type { HttpResponse, TokenTypeHint } from './types.ts';
 
@@ -101,7 +101,8 @@ export async function revokeRoute(ctx: RouteContext): Promise<HttpResponse> {
   authenticateClient(ctx, fields);
   const token = requiredString(fields, 'token', { maxLength: 8192 });
   await ctx.manager.revokeToken(token, hint(fields));
-  return emptyResponse(200);
+  // RFC 7009 clients ignore the body; some (simple-oauth2) parse it, so it is JSON.
+  return jsonResponse(200, {});
 }
 
 /** Client credentials, or else an access token with the admin role. */
@@ -150,5 +151,12 @@ export async function introspectRoute(ctx: RouteContext): Promise<HttpResponse> 
   authorizeIntrospection(ctx, fields);
   const token = requiredString(fields, 'token', { maxLength: 8192 });
   const result = await ctx.manager.introspect(token, hint(fields));
-  return jsonResponse(200, result.active ? result : { active: false });
+  return jsonResponse(200, result.active ? withoutInternalClaims(result) : { active: false });
+}
+
+/** Claims that are Baton's own plumbing, not facts about the token for a resource server. */
+const INTERNAL_CLAIMS: ReadonlySet<string> = new Set(['csrf', 'rf_exp']);
+
+function withoutInternalClaims(result: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(result).filter(([name]) => !INTERNAL_CLAIMS.has(name)));
 }

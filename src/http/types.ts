@@ -88,16 +88,50 @@ export interface OAuthClient {
   secret: string;
 }
 
+/** RFC 9112 3.2.2 absolute-form: `http://host/path?query`, which a server must accept like `/path?query`. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/** The origin-form of a request target: an absolute-form target without its scheme and authority. */
+export function originForm(target: string): string {
+  const authority = ABSOLUTE_FORM.exec(target);
+  if (authority === null) return target;
+  const rest = target.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 /**
- * Path and query of a raw request target (`/auth/login?x=1`), the way a
- * fetch-based framework sees them (dot segments resolved, percent-encoding
- * kept), so every adapter routes the same paths alike.
+ * Path and query of a raw request target (`/auth/login?x=1`, or its
+ * absolute-form), the way a fetch-based framework sees them (dot segments
+ * resolved, percent-encoding kept), so every adapter routes the same paths
+ * alike. A target that this rewrites is refused before routing anyway (see
+ * `isNormalTarget`).
  */
 export function parseRequestTarget(target: string): { path: string; query: URLSearchParams } {
+  const origin = originForm(target);
   try {
-    const url = new URL(`http://localhost${target.startsWith('/') ? target : `/${target}`}`);
+    const url = new URL(`http://localhost${origin.startsWith('/') ? origin : `/${origin}`}`);
     return { path: url.pathname, query: url.searchParams };
   } catch {
     return { path: '/', query: new URLSearchParams() };
   }
 }
+
+/**
+ * Whether a raw request target is already in the form a URL parser gives it:
+ * origin-form (or absolute-form) with no dot segments (`/x/../auth/login`,
+ * `%2e` included), no backslashes, nothing a parser would percent-encode.
+ * Frameworks disagree on such targets (some resolve them, some route them as
+ * written), so Baton refuses them on every adapter instead of picking one.
+ */
+export function isNormalTarget(target: string): boolean {
+  const origin = originForm(target);
+  if (!origin.startsWith('/')) return false;
+  const end = origin.search(/[?#]/);
+  const path = end < 0 ? origin : origin.slice(0, end);
+  // Nearly every path: characters a URL parser keeps as they are, and no dot segment.
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) return true;
+  return parseRequestTarget(path).path === path;
+}
+
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;

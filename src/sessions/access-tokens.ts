@@ -6,6 +6,7 @@ import { KeySet } from '../tokens/keys.ts';
 import { randomId } from '../tokens/random.ts';
 import type { AccessClaims, Algorithm, Freshness, SigningKey } from '../tokens/types.ts';
 import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
+import { looksLikeOpaqueRefreshToken } from './refresh-token.ts';
 import { RevocationList } from './revocation-list.ts';
 import type { BatonUser, IntrospectionResult } from './types.ts';
 
@@ -106,7 +107,7 @@ export class AccessTokens {
     const now = this.#options.clock.now();
     const cache = this.#cache;
     if (cache === null) {
-      const claims = this.codec.verify(token, now);
+      const claims = this.#decode(token, now);
       this.assertNotRevoked(claims.sid, claims.jti, now);
       return claims;
     }
@@ -121,9 +122,24 @@ export class AccessTokens {
       }
       return cached;
     }
-    const claims = this.codec.verify(token, now);
+    const claims = this.#decode(token, now);
     this.assertNotRevoked(claims.sid, claims.jti, now);
     return cache.set(token, claims, now, additions);
+  }
+
+  /** The codec's verification, with a refresh token of any form refused as the wrong type (DESIGN). */
+  #decode(token: string, now: number): AccessClaims {
+    try {
+      return this.codec.verify(token, now);
+    } catch (error) {
+      if (isBatonError(error) && error.code === 'invalid_token' && looksLikeOpaqueRefreshToken(token)) {
+        throw new BatonError(
+          'wrong_token_type',
+          'A refresh token was given where an access token is required',
+        );
+      }
+      throw error;
+    }
   }
 
   /** The in-memory check alone, for tokens of other kinds (refresh JWTs) that share sid/jti. */

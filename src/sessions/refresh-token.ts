@@ -82,6 +82,17 @@ export function looksLikeJwt(token: string): boolean {
   return token.startsWith('eyJ') && token.split('.', 4).length === 3;
 }
 
+/**
+ * Has the shape of an opaque refresh token of any strategy, `<id>.<secret>`
+ * with a secret of at least 256 bits in base64url: a refresh token given
+ * where an access token belongs. A JWT has three segments, so never this.
+ */
+export function looksLikeOpaqueRefreshToken(token: string): boolean {
+  return OPAQUE_REFRESH.test(token);
+}
+
+const OPAQUE_REFRESH = /^[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43,200}$/;
+
 export function parseRefreshToken(token: string): ParsedRefreshToken {
   if (typeof token !== 'string') throw new BatonError('invalid_token', 'Malformed refresh token');
   if (looksLikeJwt(token)) {

@@ -183,8 +183,10 @@ export class VerifiedTokenCache {
       entry.stamp = stamp;
       entry.slot = slot;
     }
-    this.#ring[slot] = entry;
+    // Grown before the entry is in the ring: #grow indexes every entry of the ring, and an entry
+    // indexed twice outlives its removal as a position pointing at a freed slot.
     if ((this.#size + 1) * 2 > this.#index.length) this.#grow();
+    this.#ring[slot] = entry;
     this.#insert(entry);
     return claims;
   }

@@ -80,7 +80,7 @@ describe('headerToken: the exact `Bearer <token>` form and its near misses', () 
       return bearerToken(req({ authorization }), limit);
     } catch (error) {
       assert.ok(error instanceof BatonError);
-      return `error:${error.code}`;
+      return `error:${error.wireCode}`;
     }
   };
 
@@ -127,7 +127,7 @@ describe('headerToken: the exact `Bearer <token>` form and its near misses', () 
         return headerToken(req({ 'x-token': value }), 'x-token', scheme);
       } catch (error) {
         assert.ok(error instanceof BatonError);
-        return `error:${error.code}`;
+        return `error:${error.wireCode}`;
       }
     };
     assert.equal(custom('JWT abc', 'JWT'), 'abc');
@@ -166,7 +166,7 @@ describe('headerToken: the fast path never changes a decision', () => {
       return fn();
     } catch (error) {
       assert.ok(error instanceof BatonError);
-      return `error:${error.code}`;
+      return `error:${error.wireCode}`;
     }
   };
 

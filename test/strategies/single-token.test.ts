@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AccessTokenCodec } from '../../src/tokens/access-token.ts';
 import { decodeUnverified } from '../../src/tokens/jws.ts';
+import { KeySet } from '../../src/tokens/keys.ts';
+import { signingKey } from '../sessions/support.ts';
 import { expectError, sender, storeKinds, strategyHarness } from './support.ts';
 
 for (const kind of storeKinds) {
@@ -93,6 +96,36 @@ for (const kind of storeKinds) {
         assert.equal(payload.exp, payload.rf_exp);
         h.clock.advance(30);
         expectError(await send('POST', '/auth/refresh', { token }), 401, 'session_expired');
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('reauth with a genuine access token that carries no rf_exp (another strategy, same keys) is 401 invalid_token', async () => {
+      const h = await harness();
+      try {
+        const send = sender(h.manager);
+        // What a rotating instance sharing the keys mints: a valid access token, without rf_exp.
+        const codec = new AccessTokenCodec({
+          keys: new KeySet([await signingKey()]),
+          issuer: 'https://baton.test',
+          audience: 'baton-api',
+          clock: h.clock,
+        });
+        const foreign = codec.sign({ sub: 'u1', sid: 'another-session', client_id: 'web' });
+        assert.equal((await send('GET', '/protected', { token: foreign })).status, 200);
+        expectError(
+          await send('POST', '/auth/reauth', { token: foreign, json: { password: 'abides' } }),
+          401,
+          'invalid_token',
+        );
+        // One whose rf_exp has passed cannot be renewed by reauth either.
+        const lapsed = codec.sign({ sub: 'u1', sid: 'old', client_id: 'web', rf_exp: 1 });
+        expectError(
+          await send('POST', '/auth/reauth', { token: lapsed, json: { password: 'abides' } }),
+          401,
+          'session_expired',
+        );
       } finally {
         await h.close();
       }

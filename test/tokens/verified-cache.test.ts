@@ -202,6 +202,25 @@ describe('VerifiedTokenCache', () => {
     assert.equal(cache.get('x.x.token-bbbbb', START), undefined);
   });
 
+  it('keeps its index exact across growth: every entry is indexed once, so removing one leaves no trace', () => {
+    // The index grows at 33 entries. An entry indexed twice there outlived its removal as a
+    // position pointing at a freed slot, and the next probe through it threw a TypeError:
+    // a 500 on whatever route verified a token then (issue 14's intermittent disable-user 500).
+    const cache = new VerifiedTokenCache();
+    const tokens = Array.from({ length: 80 }, (_, i) => `h${i}.p.${(i * 7919).toString(36)}sigx`);
+    for (const [i, token] of tokens.entries()) cache.set(token, fakeClaims(NOW + 60 + (i % 2) * 600), START);
+    assert.equal(cache.size, tokens.length);
+    for (const token of tokens) cache.delete(token);
+    assert.equal(cache.size, 0);
+    for (const [i, token] of tokens.entries()) cache.set(token, fakeClaims(NOW + 60 + (i % 2) * 600), START);
+    // Half expire: get() drops them, the sweep drops them, and probes run over the freed slots.
+    const later = START + 120_000;
+    for (const token of tokens) cache.get(token, later);
+    cache.sweep(later);
+    for (let i = 0; i < 2000; i++) assert.equal(cache.get(`z${i}.p.${i.toString(36)}qx`, later), undefined);
+    assert.equal(cache.size, tokens.length / 2);
+  });
+
   it('refuses bad options', () => {
     for (const options of [{ max: 0 }, { max: 1.5 }, { max: -1 }, { leeway: -1 }, { leeway: Number.NaN }]) {
       assert.throws(

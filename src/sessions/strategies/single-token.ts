@@ -130,7 +130,7 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
   }
 
   protected override reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
-    const rfExp = (claims as SingleTokenClaims).rf_exp;
+    const rfExp = this.#refreshLifespan(claims);
     return this.#copy(claims, claims.jti, rfExp, user, this.tokens.loginFreshness(this.o.freshness), context);
   }
 
@@ -170,6 +170,16 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
       throw new BatonError('invalid_token', 'missing exp');
     const now = this.o.clock.now();
     const claims = this.tokens.codec.verify(token, Math.min(now, (exp - 1) * 1000));
+    this.#refreshLifespan(claims, now);
+    this.tokens.assertNotRevoked(claims.sid, claims.jti);
+    return claims as SingleTokenClaims;
+  }
+
+  /**
+   * The token's `rf_exp`, still ahead of `now`. A genuine access token without
+   * one (minted by another strategy with the same keys) is no token of ours.
+   */
+  #refreshLifespan(claims: AccessClaims, now = this.o.clock.now()): number {
     const rfExp = claims.rf_exp;
     if (typeof rfExp !== 'number' || !Number.isFinite(rfExp)) {
       throw new BatonError('invalid_token', 'Not a single-token token (no rf_exp)');
@@ -177,7 +187,6 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     if (rfExp * 1000 <= now) {
       throw new BatonError('session_expired', 'The refresh lifespan of this token has ended; log in again');
     }
-    this.tokens.assertNotRevoked(claims.sid, claims.jti);
-    return claims as SingleTokenClaims;
+    return rfExp;
   }
 }

@@ -16,9 +16,11 @@ export async function startApp(deps: AppDeps): Promise<StartedApp> {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // `/api/protected/` is not `/api/protected`, as on Fastify and Hono.
+  app.enable('strict routing');
   app.use(baton.routes);
 
-  const api = express.Router();
+  const api = express.Router({ strict: true });
   api.get('/protected', baton.requireAuth(), (req, res) => {
     res.json(protectedBody(req.auth));
   });

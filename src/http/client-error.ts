@@ -1,0 +1,57 @@
+/**
+ * Requests that Node's HTTP parser refuses before any framework sees them
+ * (headers over the size limit, a malformed request line): the `clientError`
+ * of node:http. Node's default answers a bare status line and Fastify its own
+ * JSON; this answers in Baton's shape, so a server on any adapter answers
+ * alike. Give it to `server.on('clientError', ...)` or Fastify's
+ * `clientErrorHandler` option.
+ */
+import type { Duplex } from 'node:stream';
+import { jsonResponse } from './errors.ts';
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+};
+
+const MESSAGE: Readonly<Record<number, string>> = {
+  400: 'The request is malformed',
+  408: 'The request took too long',
+  413: 'The request body is too large',
+  414: 'The URL is too long',
+  431: 'The request headers are too large',
+};
+
+function statusOf(error: { code?: unknown }): number {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'HPE_URI_TOO_LONG':
+      return 414;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    default:
+      return 400;
+  }
+}
+
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // A client that went away (or a socket that cannot be written) gets nothing: it is not listening.
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = statusOf(error);
+  const response = jsonResponse(status, {
+    error: 'invalid_request',
+    message: MESSAGE[status] ?? 'Bad request',
+  });
+  const body = response.body ?? '';
+  const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}`, 'connection: close'];
+  for (const [name, value] of Object.entries(response.headers)) head.push(`${name}: ${String(value)}`);
+  head.push(`content-length: ${Buffer.byteLength(body)}`);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
