@@ -298,7 +298,7 @@ for (const adapter of DEMO_ADAPTERS) {
           store,
           cookies: { implicitRefresh: { within: 30 } },
           passwordCost: FAST_SCRYPT,
-          rateLimit: { max: 1000 },
+          rateLimit: { perUsername: 1000, perIp: 1000 },
         });
       });
       after(() => h.close());
