@@ -19,7 +19,7 @@ import {
   type StoreUrl,
   StoreUrlError,
 } from '../stores/open.ts';
-import { migrate as migrateSqlite, SCHEMA_VERSION, SqliteStore } from '../stores/sqlite.ts';
+import { migrate as migrateSqlite, openDatabaseFile, SCHEMA_VERSION, SqliteStore } from '../stores/sqlite.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { CommandFailure, UsageError } from './args.ts';
 
@@ -149,7 +149,7 @@ export async function migrateStore(url: StoreUrl): Promise<MigrateResult> {
 function migrateSqliteFile(path: string): MigrateResult {
   let db: Database.Database;
   try {
-    db = new Database(path, { timeout: 5000 });
+    db = openDatabaseFile(path);
   } catch (error) {
     throw new CommandFailure(`cannot open SQLite database ${path}: ${reasonOf(error)}`);
   }

@@ -4,6 +4,7 @@
  *
  * @module baton-auth/stores/sqlite
  */
+import { closeSync, openSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { BatonError } from '../core/errors.ts';
@@ -86,6 +87,22 @@ export function migrate(db: Database.Database): number {
     return MIGRATIONS.length;
   });
   return run.immediate();
+}
+
+/**
+ * Opens a database file, creating it 0600 when missing: it holds session
+ * hashes and IP addresses. SQLite creates the -wal and -shm files with the
+ * database file's permissions. An existing file keeps the mode it has.
+ */
+export function openDatabaseFile(path: string, options: { timeout?: number } = {}): Database.Database {
+  if (path !== ':memory:' && path !== '') {
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return new Database(path, { timeout: options.timeout ?? 5000 });
 }
 
 export interface SqliteStoreOptions {
@@ -218,7 +235,7 @@ export class SqliteStore implements SessionStore {
       this.#ownsDatabase = false;
     } else {
       try {
-        this.#db = new Database(path ?? ':memory:', { timeout: busyTimeoutMs ?? 5000 });
+        this.#db = openDatabaseFile(path ?? ':memory:', { timeout: busyTimeoutMs ?? 5000 });
       } catch (error) {
         throw new BatonError('invalid_options', `SqliteStore: cannot open ${path}: ${messageOf(error)}`, {
           cause: error,
