@@ -136,16 +136,38 @@ async function fetchDocument(url: string, timeoutSeconds: number): Promise<strin
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > MAX_DOCUMENT_BYTES) {
     await response.body?.cancel().catch(() => undefined);
-    throw new CommandFailure(`${url} is too large`);
+    throw tooLarge(url);
   }
   try {
-    const body = await response.arrayBuffer();
-    if (body.byteLength > MAX_DOCUMENT_BYTES) throw new CommandFailure(`${url} is too large`);
-    return Buffer.from(body).toString('utf8');
+    return await readBounded(response, url);
   } catch (error) {
     if (error instanceof CommandFailure) throw error;
     throw new CommandFailure(`reading ${url} failed: ${reasonOf(error)}`);
   }
+}
+
+function tooLarge(url: string): CommandFailure {
+  return new CommandFailure(`${url} is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB; not a JWKS`);
+}
+
+/** The body, read only up to the limit: a server that sends more (or lies about its length) is cut off. */
+async function readBounded(response: Response, url: string): Promise<string> {
+  const body = response.body;
+  if (body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_DOCUMENT_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(url);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface KeyFileHints {

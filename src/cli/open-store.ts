@@ -8,7 +8,7 @@
  * `memory` (only where a command allows it: a memory store outlives no process).
  */
 import { existsSync, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { isBatonError } from '../core/errors.ts';
 import {
   loadStoreModule,
