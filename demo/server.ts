@@ -251,9 +251,10 @@ async function main(): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     console.error(`baton demo: ${reason}`);
-    process.exit(
-      error instanceof DemoConfigError || (error as { code?: string }).code === 'invalid_options' ? 2 : 1,
-    );
+    const code = (error as { code?: string }).code;
+    const misconfigured =
+      error instanceof DemoConfigError || code === 'invalid_options' || code === 'store_driver_missing';
+    process.exit(misconfigured ? 2 : 1);
   }
   printBanner(demo.url, config.adapter, config.strategy);
   const stop = () => {

@@ -5,8 +5,9 @@
  * @module baton-auth/stores/postgres
  */
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type * as Pg from 'pg';
 import { BatonError } from '../core/errors.ts';
+import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
@@ -19,6 +20,8 @@ import type {
   SessionStore,
 } from './types.ts';
 
+const PgDriver = loadDriver<typeof Pg>('PostgreSQL', 'pg');
+
 export interface PostgresStoreOptions {
   /** `postgres://` URL. Without it (and without `pool`), pg's PG* environment variables apply. */
   connectionString?: string;
@@ -26,7 +29,7 @@ export interface PostgresStoreOptions {
    * A pool to use instead of `connectionString`. The store never ends it, and
    * `subscribeRevocations` holds one of its connections for as long as the store is open.
    */
-  pool?: pg.Pool;
+  pool?: Pg.Pool;
   /** Schema of Baton's tables; created by the migration when missing. Default `'public'`. */
   schema?: string;
   /** Prefix of Baton's table names, so they never clash with the application's. Default `'baton_'`. */
@@ -104,15 +107,15 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * (run `migrate()` with an owner role at deploy time). `PostgresStore` calls it
  * before its first query.
  */
-export async function migrate(db: pg.Pool | pg.ClientBase, options: MigrateOptions = {}): Promise<number> {
+export async function migrate(db: Pg.Pool | Pg.ClientBase, options: MigrateOptions = {}): Promise<number> {
   const schema = options.schema ?? 'public';
   const tablePrefix = options.tablePrefix ?? 'baton_';
   assertNames(schema, tablePrefix, (message) => new BatonError('invalid_options', `migrate: ${message}`));
   const names = namesFor(schema, tablePrefix);
   const pool = isPool(db) ? db : undefined;
-  const client: pg.ClientBase = pool
+  const client: Pg.ClientBase = pool
     ? await pool.connect().catch((error: unknown) => Promise.reject(translate(error)))
-    : (db as pg.ClientBase);
+    : (db as Pg.ClientBase);
   let failure: unknown;
   try {
     if (checkVersion(schema, await readVersion(client, names)) === MIGRATIONS.length)
@@ -141,12 +144,12 @@ export async function migrate(db: pg.Pool | pg.ClientBase, options: MigrateOptio
     await client.query('ROLLBACK').catch(() => {});
     throw translate(error);
   } finally {
-    if (pool) (client as pg.PoolClient).release(isConnectionFailure(failure));
+    if (pool) (client as Pg.PoolClient).release(isConnectionFailure(failure));
   }
 }
 
 /** The applied schema version; 0 when the version table does not exist yet. */
-async function readVersion(client: pg.ClientBase, names: Names): Promise<number> {
+async function readVersion(client: Pg.ClientBase, names: Names): Promise<number> {
   const exists = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
     names.versions,
   ]);
@@ -259,7 +262,7 @@ function queriesFor(n: Names) {
  * ```
  */
 export class PostgresStore implements SessionStore {
-  readonly #pool: pg.Pool;
+  readonly #pool: Pg.Pool;
   readonly #ownsPool: boolean;
   readonly #schema: string;
   readonly #tablePrefix: string;
@@ -279,7 +282,7 @@ export class PostgresStore implements SessionStore {
       this.#pool = pool;
       this.#ownsPool = false;
     } else {
-      this.#pool = new pg.Pool({
+      this.#pool = new PgDriver.Pool({
         connectionString,
         fallback_application_name: 'baton',
         // Fail within seconds rather than hang when the database is away or stuck.
@@ -447,10 +450,10 @@ export class PostgresStore implements SessionStore {
     if (this.#ownsPool) await this.#pool.end().catch(() => {});
   }
 
-  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  async #query<R extends Pg.QueryResultRow = Pg.QueryResultRow>(
     text: string,
     values: unknown[],
-  ): Promise<pg.QueryResult<R>> {
+  ): Promise<Pg.QueryResult<R>> {
     await this.migrate();
     try {
       return await this.#pool.query<R>(text, values);
@@ -459,9 +462,9 @@ export class PostgresStore implements SessionStore {
     }
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(work: (client: Pg.PoolClient) => Promise<T>): Promise<T> {
     await this.migrate();
-    let client: pg.PoolClient;
+    let client: Pg.PoolClient;
     try {
       client = await this.#pool.connect();
     } catch (error) {
@@ -491,14 +494,14 @@ export class PostgresStore implements SessionStore {
 /** The LISTEN connection behind `subscribeRevocations`, shared by a store's listeners. */
 class ListenFeed {
   readonly #listeners = new Set<RevocationListener>();
-  readonly #pool: pg.Pool;
+  readonly #pool: Pg.Pool;
   readonly #channel: string;
   readonly #reload: () => Promise<Revocation[]>;
   readonly #stopped: Promise<void>;
   #stop: () => void = () => {};
   readonly #running: Promise<void>;
 
-  constructor(pool: pg.Pool, channel: string, reload: () => Promise<Revocation[]>) {
+  constructor(pool: Pg.Pool, channel: string, reload: () => Promise<Revocation[]>) {
     this.#pool = pool;
     this.#channel = channel;
     this.#reload = reload;
@@ -538,7 +541,7 @@ class ListenFeed {
 
   /** One connection's life: LISTEN, reload, deliver notifications until it breaks or the feed stops. */
   async #listenUntilLost(onHealthy: () => void): Promise<'lost' | 'stopped'> {
-    let client: pg.PoolClient | undefined;
+    let client: Pg.PoolClient | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     try {
       const connecting = this.#pool.connect();
@@ -560,7 +563,7 @@ class ListenFeed {
           connection.query(`LISTEN ${quote(this.#channel)}`).catch(() => resolve('lost'));
         }, HEARTBEAT_MS).unref();
       });
-      connection.on('notification', (message: pg.Notification) => {
+      connection.on('notification', (message: Pg.Notification) => {
         if (message.channel !== this.#channel || message.payload === undefined) return;
         const revocations = parseRevocations(message.payload);
         if (revocations.length > 0) this.#deliver(revocations);
@@ -610,7 +613,7 @@ function namesFor(schema: string, tablePrefix: string): Names {
 }
 
 /** Duck-typed: the application's pg may be another copy than Baton's. */
-function isPool(db: pg.Pool | pg.ClientBase): db is pg.Pool {
+function isPool(db: Pg.Pool | Pg.ClientBase): db is Pg.Pool {
   return 'totalCount' in db && 'idleCount' in db;
 }
 
@@ -747,7 +750,7 @@ function validateOptions(options: PostgresStoreOptions): PostgresStoreOptions {
     }
   }
   if (pool !== undefined) {
-    const candidate = pool as Partial<pg.Pool> | null;
+    const candidate = pool as Partial<Pg.Pool> | null;
     if (
       typeof candidate !== 'object' ||
       candidate === null ||

@@ -5,8 +5,10 @@
  * @module baton-auth/stores/redis
  */
 import { createHash } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type * as IoRedis from 'ioredis';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { BatonError } from '../core/errors.ts';
+import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
@@ -18,6 +20,9 @@ import type {
   SessionRecord,
   SessionStore,
 } from './types.ts';
+
+const { Redis } = loadDriver<typeof IoRedis>('Redis', 'ioredis');
+type Redis = RedisClient;
 
 /**
  * How long a session's key outlives the moment it stopped being usable (its

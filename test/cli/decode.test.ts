@@ -97,7 +97,9 @@ test('decode escapes control, C1 and bidi characters of claims, in text and in -
     // The only raw control character left is the newline.
     const raw = [...output].filter((char) => {
       const code = char.codePointAt(0) ?? 0;
-      return (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f) || (code >= 0x2028 && code <= 0x202e);
+      return (
+        (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f) || (code >= 0x2028 && code <= 0x202e)
+      );
     });
     assert.deepEqual(raw, []);
     assert.match(output, /a\\u001b\[31m\\u009b31m\\u007f\\u0085\\u202e\\u2028b/);
