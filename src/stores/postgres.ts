@@ -113,8 +113,9 @@ export async function migrate(db: Pg.Pool | Pg.ClientBase, options: MigrateOptio
   assertNames(schema, tablePrefix, (message) => new BatonError('invalid_options', `migrate: ${message}`));
   const names = namesFor(schema, tablePrefix);
   const pool = isPool(db) ? db : undefined;
+  const where = whereOf(db);
   const client: Pg.ClientBase = pool
-    ? await pool.connect().catch((error: unknown) => Promise.reject(translate(error)))
+    ? await pool.connect().catch((error: unknown) => Promise.reject(translate(error, where)))
     : (db as Pg.ClientBase);
   let failure: unknown;
   try {
@@ -142,7 +143,7 @@ export async function migrate(db: Pg.Pool | Pg.ClientBase, options: MigrateOptio
   } catch (error) {
     failure = error;
     await client.query('ROLLBACK').catch(() => {});
-    throw translate(error);
+    throw translate(error, where);
   } finally {
     if (pool) (client as Pg.PoolClient).release(isConnectionFailure(failure));
   }
@@ -271,6 +272,8 @@ export class PostgresStore implements SessionStore {
   #migration: Promise<number> | undefined;
   #feed: ListenFeed | undefined;
   #closed = false;
+  /** `host:port/database`, for messages (never the password). */
+  readonly #where: string;
 
   constructor(options: PostgresStoreOptions = {}) {
     const { connectionString, pool, schema = 'public', tablePrefix = 'baton_' } = validateOptions(options);
@@ -294,6 +297,7 @@ export class PostgresStore implements SessionStore {
       // An idle connection dropped by the server emits here; without a listener it would crash the process.
       this.#pool.on('error', () => {});
     }
+    this.#where = whereOf(this.#pool);
   }
 
   /** The NOTIFY channel revocations are published on. */
@@ -303,7 +307,7 @@ export class PostgresStore implements SessionStore {
 
   /** Creates or upgrades the tables (once per store; a failure is retried by the next call). */
   migrate(): Promise<number> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.#closed) return Promise.reject(unavailable('the store is closed', this.#where));
     this.#migration ??= migrate(this.#pool, { schema: this.#schema, tablePrefix: this.#tablePrefix }).catch(
       (error: unknown) => {
         this.#migration = undefined;
@@ -436,7 +440,7 @@ export class PostgresStore implements SessionStore {
    * `listRevocations`, so a revocation committed while it was away still arrives.
    */
   subscribeRevocations(listener: RevocationListener): () => void {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw unavailable('the store is closed', this.#where);
     this.#feed ??= new ListenFeed(this.#pool, this.#names.channel, () => this.listRevocations(Date.now()));
     return this.#feed.add(listener);
   }
@@ -458,7 +462,7 @@ export class PostgresStore implements SessionStore {
     try {
       return await this.#pool.query<R>(text, values);
     } catch (error) {
-      throw translate(error);
+      throw translate(error, this.#where);
     }
   }
 
@@ -468,7 +472,7 @@ export class PostgresStore implements SessionStore {
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      throw translate(error);
+      throw translate(error, this.#where);
     }
     let failure: unknown;
     try {
@@ -481,7 +485,7 @@ export class PostgresStore implements SessionStore {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         failure = rollbackError;
       });
-      throw translate(error);
+      throw translate(error, this.#where);
     } finally {
       // A broken connection must not go back to the pool.
       client.release(isConnectionFailure(failure));
@@ -700,15 +704,60 @@ function isConnectionFailure(error: unknown): boolean {
   return state === undefined || /^(08|57P)/.test(state);
 }
 
-function translate(error: unknown): unknown {
+/**
+ * SQLSTATEs of a connection the server refused: a database that does not
+ * exist (3D000), a failed login (28). Nothing a query can fix, but the store
+ * is unusable until an operator fixes it, like an outage.
+ */
+const REFUSED_CONNECTION_STATE = /^(3D000|28)/;
+
+function translate(error: unknown, where: string): unknown {
   if (error instanceof BatonError) return error;
   const state = sqlState(error);
-  if (state !== undefined && !TRANSIENT_STATE.test(state)) return error;
-  return unavailable(error instanceof Error ? error.message : String(error), error);
+  if (state !== undefined && !TRANSIENT_STATE.test(state) && !REFUSED_CONNECTION_STATE.test(state)) {
+    return error;
+  }
+  return unavailable(error instanceof Error ? error.message : String(error), where, error);
 }
 
-function unavailable(message: string, cause?: unknown): BatonError {
-  return new BatonError('store_unavailable', `PostgreSQL: ${message}`, { retryAfter: 1, cause });
+/** `PostgreSQL host:port/database: message`: says which server and database, never the password. */
+function unavailable(message: string, where: string, cause?: unknown): BatonError {
+  return new BatonError('store_unavailable', `PostgreSQL ${where}: ${message}`, { retryAfter: 1, cause });
+}
+
+interface ConnectionSettings {
+  host?: unknown;
+  port?: unknown;
+  database?: unknown;
+  user?: unknown;
+  connectionString?: unknown;
+}
+
+/** The server and database a pool or client connects to, as libpq would pick them. */
+function whereOf(db: Pg.Pool | Pg.ClientBase): string {
+  // A pool keeps its settings in `options`; a client has them as fields.
+  const settings = ((db as { options?: ConnectionSettings }).options ?? db) as ConnectionSettings;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  let host = text(settings.host);
+  let port = typeof settings.port === 'number' ? String(settings.port) : text(settings.port);
+  let database = text(settings.database);
+  let user = text(settings.user);
+  const connectionString = text(settings.connectionString);
+  if (connectionString !== undefined) {
+    try {
+      const url = new URL(connectionString);
+      host ??= text(decodeURIComponent(url.hostname)) ?? text(url.searchParams.get('host'));
+      port ??= text(url.port);
+      database ??= text(decodeURIComponent(url.pathname.slice(1)));
+      user ??= text(decodeURIComponent(url.username));
+    } catch {
+      // validateOptions checked our own; a pool's is the application's business.
+    }
+  }
+  host ??= text(process.env.PGHOST) ?? 'localhost';
+  port ??= text(process.env.PGPORT) ?? '5432';
+  database ??= text(process.env.PGDATABASE) ?? user ?? text(process.env.PGUSER) ?? '?';
+  return `${host}:${port}/${database}`;
 }
 
 function assertNames(schema: unknown, tablePrefix: unknown, error: (message: string) => BatonError): void {
