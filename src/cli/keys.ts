@@ -3,7 +3,7 @@
  * PEM or a text secret) or a JWKS from a file or an http(s) URL.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isBatonError } from '../core/errors.ts';
 import { importSigningKey, type JWK } from '../tokens/keys.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
@@ -45,7 +45,7 @@ function jwkAlgorithm(jwk: JWK, hint: Algorithm | undefined): Algorithm | undefi
 async function readDocument(path: string, what: string): Promise<string> {
   let buffer: Buffer;
   try {
-    buffer = await readFile(path);
+    buffer = await readAtMost(path, MAX_DOCUMENT_BYTES + 1);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
@@ -54,6 +54,23 @@ async function readDocument(path: string, what: string): Promise<string> {
   }
   if (buffer.byteLength > MAX_DOCUMENT_BYTES) throw new CommandFailure(`${what} ${path} is too large`);
   return buffer.toString('utf8');
+}
+
+/** The first `limit` bytes of a file: a huge file (or /dev/zero) is never read whole. */
+async function readAtMost(path: string, limit: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let filled = 0;
+    while (filled < limit) {
+      const { bytesRead } = await handle.read(buffer, filled, limit - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Imports every usable signature key of a JWKS; unusable ones are skipped (and counted in the error if none is left). */
