@@ -4,8 +4,8 @@
  * sessions and tokens valid.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isBatonError } from '../src/core/errors.ts';
 import { exportSigningKey, generateSigningKey, importSigningKey, type JWK } from '../src/tokens/keys.ts';
 import type { Algorithm, SigningKey } from '../src/tokens/types.ts';
@@ -13,9 +13,32 @@ import { DemoConfigError } from './config.ts';
 
 function ensureDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir);
   } catch (error) {
     throw configError(`BATON_DATA_DIR ${dir} cannot be created`, error);
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time. Node 20's `mkdirSync(dir, { recursive: true })`
+ * never returns for a path under /proc (mkdir there fails ENOENT though the
+ * parent exists, and it retries forever); here each level is tried at most twice.
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+  }
+  makeDirectory(dirname(dir));
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
   }
 }
 

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../src/core/clock.ts';
 import type { Duration } from '../src/core/duration.ts';
+import { isBatonError } from '../src/core/errors.ts';
 import type { CookieModeOptions } from '../src/http/session-cookies.ts';
 import type { SessionManager } from '../src/sessions/manager.ts';
 import {
@@ -61,6 +62,8 @@ export interface DemoOptions {
   rateLimit?: RateLimitOptions | false;
   /** Receives unexpected errors (default: stderr). */
   onUnexpectedError?: (error: unknown) => void;
+  /** Receives one-line warnings, e.g. a store that is away at startup (default: stderr). */
+  onWarning?: (line: string) => void;
 }
 
 /** The manager each strategy runs on. */
@@ -142,8 +145,15 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   try {
     await manager.ready;
   } catch (error) {
-    await manager.close().catch(() => undefined);
-    throw error;
+    // A store that is away at startup is an outage, not a misconfiguration:
+    // serve 503 store_unavailable meanwhile; the next request that finds the store back loads the revoked set.
+    if (!isBatonError(error) || error.code !== 'store_unavailable') {
+      await manager.close().catch(() => undefined);
+      throw error;
+    }
+    (options.onWarning ?? printWarning)(
+      `the session store is unavailable (${oneLine(error.message)}); answering 503 store_unavailable until it is reachable`,
+    );
   }
   const host = options.host ?? '127.0.0.1';
   const listening = await createDemoApp(options.adapter ?? 'hono', {
@@ -219,6 +229,14 @@ function cookieMode(options: DemoOptions): boolean | CookieModeOptions {
   return { implicitRefresh: implicit, ...(cookies === true ? {} : cookies) };
 }
 
+function printWarning(line: string): void {
+  console.error(`baton demo: warning: ${line}`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
 function printBanner(url: string, adapter: DemoAdapter, strategy: DemoStrategy): void {
   const lines = [
     `Baton demo listening on ${url}`,
@@ -251,9 +269,10 @@ async function main(): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     console.error(`baton demo: ${reason}`);
-    process.exit(
-      error instanceof DemoConfigError || (error as { code?: string }).code === 'invalid_options' ? 2 : 1,
-    );
+    const code = (error as { code?: string }).code;
+    const misconfigured =
+      error instanceof DemoConfigError || code === 'invalid_options' || code === 'store_driver_missing';
+    process.exit(misconfigured ? 2 : 1);
   }
   printBanner(demo.url, config.adapter, config.strategy);
   const stop = () => {

@@ -47,7 +47,10 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   unsupported_media_type: 'a content type the route does not take; sent as `invalid_request`',
   early_refresh: 'single-token mode: refresh before the access token expired',
   too_many_attempts: 'too many failed password checks; see `Retry-After`',
-  store_unavailable: 'the session store cannot be reached; see `Retry-After`',
+  store_unavailable:
+    'the session store cannot be reached; see `Retry-After`. The message names the store (`PostgreSQL host:port/database: …`, never a password); HTTP clients get a generic one',
+  store_driver_missing:
+    "a store's driver package is not installed; the message names it: `npm install better-sqlite3` (or `ioredis`, `pg`); never sent",
   keys_unavailable:
     "a resource server (`baton-auth/resource`) could not fetch the issuer's JWKS and holds no keys; see `Retry-After`",
   invalid_options: 'thrown at construction for bad options, with a readable message; never sent',
@@ -263,7 +266,9 @@ export function errorsMarkdown(): string {
     );
   }
   const status = (code: ErrorCode) =>
-    code === 'invalid_options' ? '— (thrown)' : String(ERROR_STATUS[code] as number);
+    code === 'invalid_options' || code === 'store_driver_missing'
+      ? '— (thrown)'
+      : String(ERROR_STATUS[code] as number);
   const lines = codes.map((code) => `| \`${code}\` | ${status(code)} | ${cell(ERROR_MEANINGS[code])} |`);
   return ['| code | status | when |', '|---|---|---|', ...lines].join('\n');
 }

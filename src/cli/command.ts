@@ -51,4 +51,5 @@ export function defineCommand<Args>(command: Command<Args>): AnyCommand {
 export const EXIT_CODES_HELP = `Exit codes:
   0  success (for verify: the token is valid)
   1  the operation failed: invalid or undecodable token, unreadable key, store unreachable, ...
-  2  bad command line: unknown command or option, missing or extra argument, bad option value`;
+  2  bad command line: unknown command or option, missing or extra argument, bad option value;
+     or the store's driver package (better-sqlite3, ioredis, pg) is not installed`;

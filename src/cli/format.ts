@@ -53,17 +53,48 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** JSON for stdout: pretty, newline-terminated. */
-export function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+/**
+ * Characters a terminal acts on or that disguise text: C0 and C1 controls,
+ * DEL, the line and paragraph separators, and the bidirectional overrides.
+ */
+function isUnsafe(code: number): boolean {
+  return (
+    code < 0x20 ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x200e ||
+    code === 0x200f ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+function escapeWhere(text: string, shouldEscape: (code: number) => boolean): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    out += shouldEscape(code) ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+  }
+  return out;
 }
 
 /** Keeps control characters of untrusted text (token claims, user agents) off the terminal. */
 export function printable(text: string): string {
-  let out = '';
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? `\\u${code.toString(16).padStart(4, '0')}` : char;
-  }
-  return out;
+  return escapeWhere(text, isUnsafe);
+}
+
+/**
+ * Pretty JSON whose strings carry no character `printable` would escape.
+ * JSON.stringify escapes only C0 controls; the rest are escaped here, which
+ * keeps the text valid JSON of the same value (its only raw C0 is the newline
+ * of the indentation).
+ */
+export function jsonText(value: unknown): string {
+  return escapeWhere(JSON.stringify(value, null, 2) ?? 'null', (code) => code >= 0x20 && isUnsafe(code));
+}
+
+/** JSON for stdout: pretty, newline-terminated, safe for a terminal. */
+export function json(value: unknown): string {
+  return `${jsonText(value)}\n`;
 }

@@ -3,7 +3,7 @@
  * PEM or a text secret) or a JWKS from a file or an http(s) URL.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isBatonError } from '../core/errors.ts';
 import { importSigningKey, type JWK } from '../tokens/keys.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
@@ -45,7 +45,7 @@ function jwkAlgorithm(jwk: JWK, hint: Algorithm | undefined): Algorithm | undefi
 async function readDocument(path: string, what: string): Promise<string> {
   let buffer: Buffer;
   try {
-    buffer = await readFile(path);
+    buffer = await readAtMost(path, MAX_DOCUMENT_BYTES + 1);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
@@ -54,6 +54,23 @@ async function readDocument(path: string, what: string): Promise<string> {
   }
   if (buffer.byteLength > MAX_DOCUMENT_BYTES) throw new CommandFailure(`${what} ${path} is too large`);
   return buffer.toString('utf8');
+}
+
+/** The first `limit` bytes of a file: a huge file (or /dev/zero) is never read whole. */
+async function readAtMost(path: string, limit: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let filled = 0;
+    while (filled < limit) {
+      const { bytesRead } = await handle.read(buffer, filled, limit - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Imports every usable signature key of a JWKS; unusable ones are skipped (and counted in the error if none is left). */
@@ -136,16 +153,38 @@ async function fetchDocument(url: string, timeoutSeconds: number): Promise<strin
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > MAX_DOCUMENT_BYTES) {
     await response.body?.cancel().catch(() => undefined);
-    throw new CommandFailure(`${url} is too large`);
+    throw tooLarge(url);
   }
   try {
-    const body = await response.arrayBuffer();
-    if (body.byteLength > MAX_DOCUMENT_BYTES) throw new CommandFailure(`${url} is too large`);
-    return Buffer.from(body).toString('utf8');
+    return await readBounded(response, url);
   } catch (error) {
     if (error instanceof CommandFailure) throw error;
     throw new CommandFailure(`reading ${url} failed: ${reasonOf(error)}`);
   }
+}
+
+function tooLarge(url: string): CommandFailure {
+  return new CommandFailure(`${url} is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB; not a JWKS`);
+}
+
+/** The body, read only up to the limit: a server that sends more (or lies about its length) is cut off. */
+async function readBounded(response: Response, url: string): Promise<string> {
+  const body = response.body;
+  if (body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_DOCUMENT_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(url);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface KeyFileHints {

@@ -179,6 +179,11 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
       io.stderr(`baton: ${oneLine(error.message)} ${helpHint(error.command ?? commandName)}\n`);
       return EXIT.usage;
     }
+    // Not the command line's fault, but nothing this run can fix: the same exit code.
+    if (isBatonError(error) && error.code === 'store_driver_missing') {
+      io.stderr(`baton: ${oneLine(error.message)}\n`);
+      return EXIT.usage;
+    }
     if (error instanceof CommandFailure || isBatonError(error)) {
       io.stderr(`baton: ${oneLine(error.message)}\n`);
       return EXIT.failed;

@@ -1,14 +1,14 @@
 /**
- * The one place the CLI opens stores. SQLite is built in; the Redis and
- * PostgreSQL stores are imported lazily, so the CLI works without them (and
- * without their drivers) until a command names one.
+ * The one place the CLI opens stores. Every store, SQLite included, is
+ * imported when a URL names it, so the CLI works without a driver package
+ * (better-sqlite3, ioredis, pg) until a command needs that one.
  *
  * Store URLs: `sqlite:./path.db`, `sqlite:/abs/path.db` (also `sqlite:///abs`),
  * `redis://...` / `rediss://...`, `postgres://...` / `postgresql://...`, and
  * `memory` (only where a command allows it: a memory store outlives no process).
  */
 import { existsSync, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { isBatonError } from '../core/errors.ts';
 import {
   loadStoreModule,
@@ -19,7 +19,6 @@ import {
   type StoreUrl,
   StoreUrlError,
 } from '../stores/open.ts';
-import { migrate as migrateSqlite, SCHEMA_VERSION, SqliteStore } from '../stores/sqlite.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { CommandFailure, UsageError } from './args.ts';
 
@@ -47,6 +46,17 @@ export function parseStoreUrl(
   } catch (error) {
     if (error instanceof StoreUrlError) throw new UsageError(error.message, command);
     throw error;
+  }
+}
+
+/** The SQLite store module, loaded (with better-sqlite3) only for a sqlite: URL. */
+type SqliteModule = typeof import('../stores/sqlite.ts');
+
+async function loadSqlite(): Promise<SqliteModule> {
+  try {
+    return (await loadStoreModule('sqlite')) as SqliteModule;
+  } catch (error) {
+    throw asFailure(error);
   }
 }
 
@@ -78,7 +88,7 @@ export async function openStore(url: StoreUrl): Promise<OpenedStore> {
   } catch (error) {
     throw asFailure(error);
   }
-  if (store instanceof SqliteStore) {
+  if (url.kind === 'sqlite' && store instanceof (await loadSqlite()).SqliteStore) {
     const count = store.database.prepare<[number, number], number>(
       'SELECT count(*) FROM baton_sessions WHERE expires_at <= ? OR revoked_at <= ?',
     );
@@ -113,7 +123,7 @@ export async function migrateStore(url: StoreUrl): Promise<MigrateResult> {
     case 'memory':
       return { from: null, to: null, message: 'the memory store has no schema' };
     case 'sqlite':
-      return migrateSqliteFile(url.path);
+      return migrateSqliteFile(await loadSqlite(), url.path);
     case 'redis':
     case 'postgres': {
       let module: Record<string, unknown>;
@@ -146,10 +156,10 @@ export async function migrateStore(url: StoreUrl): Promise<MigrateResult> {
   }
 }
 
-function migrateSqliteFile(path: string): MigrateResult {
+function migrateSqliteFile(sqlite: SqliteModule, path: string): MigrateResult {
   let db: Database.Database;
   try {
-    db = new Database(path, { timeout: 5000 });
+    db = sqlite.openDatabaseFile(path);
   } catch (error) {
     throw new CommandFailure(`cannot open SQLite database ${path}: ${reasonOf(error)}`);
   }
@@ -165,7 +175,7 @@ function migrateSqliteFile(path: string): MigrateResult {
         0)
       : 0;
     db.pragma('journal_mode = WAL');
-    const to = migrateSqlite(db);
+    const to = sqlite.migrate(db);
     const message =
       from === to
         ? `${path}: schema already at version ${to}`
@@ -177,8 +187,6 @@ function migrateSqliteFile(path: string): MigrateResult {
     db.close();
   }
 }
-
-export { SCHEMA_VERSION };
 
 const STORE_NAMES = { redis: 'Redis', postgres: 'PostgreSQL' } as const;
 
@@ -208,9 +216,13 @@ export async function withTimeout<T>(operation: Promise<T>, seconds: number, wha
   }
 }
 
-/** Any error of a store operation as a one-line CommandFailure (exit 1). */
-export function storeFailure(error: unknown, what: string): CommandFailure {
+/**
+ * Any error of a store operation as a one-line CommandFailure (exit 1); a
+ * missing driver package stays the library's `store_driver_missing` (exit 2).
+ */
+export function storeFailure(error: unknown, what: string): Error {
   if (error instanceof CommandFailure) return error;
+  if (isBatonError(error) && error.code === 'store_driver_missing') return error;
   if (isBatonError(error) && error.code === 'store_unavailable') {
     return new CommandFailure(`${what} is unavailable: ${error.message}`);
   }

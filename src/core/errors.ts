@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   store_unavailable: 503,
   /** A resource server could not fetch the issuer's keys (JWKS) and holds none. */
   keys_unavailable: 503,
+  /** A store's driver package (better-sqlite3, ioredis, pg) is not installed. */
+  store_driver_missing: 500,
   invalid_options: 500,
   internal_error: 500,
 } as const;

@@ -106,6 +106,14 @@ function internal(error: unknown, options: ErrorResponseOptions): HttpResponse {
     : jsonResponse(500, { error: 'internal_error', message: 'Internal server error' });
 }
 
+/**
+ * What a client may read of an error. A store outage's message names the
+ * store's host, port and database for operators: clients get a generic one.
+ */
+function publicMessage(error: BatonError): string {
+  return error.code === 'store_unavailable' ? 'The session store is unavailable; retry later' : error.message;
+}
+
 function oauthResponse(error: BatonError): HttpResponse {
   const retry = retryHeaders(error);
   let code: string = error.wireCode;
@@ -120,7 +128,7 @@ function oauthResponse(error: BatonError): HttpResponse {
     code = 'invalid_scope';
     status = 400;
   }
-  return jsonResponse(status, { error: code, error_description: error.message }, retry);
+  return jsonResponse(status, { error: code, error_description: publicMessage(error) }, retry);
 }
 
 /** Maps any thrown value to a response. Never exposes a stack trace or an internal message. */
@@ -135,7 +143,7 @@ export function errorResponse(error: unknown, options: ErrorResponseOptions = {}
   const headers: Record<string, string> = retryHeaders(error);
   const challenge = bearerChallenge(error, options.realm ?? 'baton');
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
-  return jsonResponse(error.status, { error: error.wireCode, message: error.message }, headers);
+  return jsonResponse(error.status, { error: error.wireCode, message: publicMessage(error) }, headers);
 }
 
 /** 405 for a known auth path used with another method. */

@@ -316,7 +316,9 @@ export async function storeCall<T>(operation: () => Promise<T>): Promise<T> {
     return await operation();
   } catch (error) {
     if (isBatonError(error)) throw error;
-    throw new BatonError('store_unavailable', 'The session store is unavailable', {
+    // The reason is for logs and operators; HTTP answers show a generic message (http/errors.ts).
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BatonError('store_unavailable', `The session store is unavailable: ${reason}`, {
       retryAfter: 1,
       cause: error,
     });

@@ -132,8 +132,9 @@ function reasonOf(error: unknown): string {
 /**
  * Opens the store a URL names (a SQLite file is created when missing; the
  * PostgreSQL store creates its tables before its first query). Throws
- * StoreUrlError for a bad URL and StoreOpenError when the store cannot be
- * loaded or opened.
+ * StoreUrlError for a bad URL, a BatonError `store_driver_missing` when the
+ * store's driver package is not installed, and StoreOpenError when the store
+ * cannot be loaded or opened.
  */
 export async function openStore(
   url: string | StoreUrl,
@@ -173,7 +174,6 @@ type LazyKind = 'sqlite' | 'redis' | 'postgres';
 const STORE_FILES = { sqlite: 'sqlite', redis: 'redis', postgres: 'postgres' } as const;
 const STORE_NAMES = { sqlite: 'SQLite', redis: 'Redis', postgres: 'PostgreSQL' } as const;
 const STORE_CLASSES = { redis: 'RedisStore', postgres: 'PostgresStore' } as const;
-const DRIVERS = { sqlite: 'better-sqlite3', redis: 'ioredis', postgres: 'pg' } as const;
 /** The constructor option that takes the URL. */
 const URL_OPTION = { redis: 'url', postgres: 'connectionString' } as const;
 
@@ -187,7 +187,10 @@ function pickFunction(target: unknown, name: string): AnyFunction | undefined {
   return typeof value === 'function' ? (value as AnyFunction) : undefined;
 }
 
-/** Imports a store module; a missing driver is a StoreOpenError naming the package to install. */
+/**
+ * Imports a store module. A missing driver is the module's own BatonError
+ * `store_driver_missing`, naming the package to install (see driver.ts).
+ */
 export async function loadStoreModule(kind: LazyKind): Promise<StoreModule> {
   // Running from source (tsx) the sibling is .ts, from dist/ it is .js.
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -199,12 +202,8 @@ export async function loadStoreModule(kind: LazyKind): Promise<StoreModule> {
   try {
     return (await import(moduleUrl.href)) as StoreModule;
   } catch (error) {
-    const message = reasonOf(error);
-    const driver = DRIVERS[kind];
-    if (new RegExp(`['"]${driver}['"]`).test(message)) {
-      throw new StoreOpenError(`the ${name} store needs the ${driver} package: npm install ${driver}`);
-    }
-    throw new StoreOpenError(`the ${name} store is not available: ${message}`);
+    if (isBatonError(error)) throw error;
+    throw new StoreOpenError(`the ${name} store is not available: ${reasonOf(error)}`);
   }
 }
 

@@ -5,8 +5,9 @@
  * @module baton-auth/stores/postgres
  */
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type * as Pg from 'pg';
 import { BatonError } from '../core/errors.ts';
+import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
@@ -19,6 +20,8 @@ import type {
   SessionStore,
 } from './types.ts';
 
+const PgDriver = loadDriver<typeof Pg>('PostgreSQL', 'pg');
+
 export interface PostgresStoreOptions {
   /** `postgres://` URL. Without it (and without `pool`), pg's PG* environment variables apply. */
   connectionString?: string;
@@ -26,7 +29,7 @@ export interface PostgresStoreOptions {
    * A pool to use instead of `connectionString`. The store never ends it, and
    * `subscribeRevocations` holds one of its connections for as long as the store is open.
    */
-  pool?: pg.Pool;
+  pool?: Pg.Pool;
   /** Schema of Baton's tables; created by the migration when missing. Default `'public'`. */
   schema?: string;
   /** Prefix of Baton's table names, so they never clash with the application's. Default `'baton_'`. */
@@ -104,15 +107,16 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * (run `migrate()` with an owner role at deploy time). `PostgresStore` calls it
  * before its first query.
  */
-export async function migrate(db: pg.Pool | pg.ClientBase, options: MigrateOptions = {}): Promise<number> {
+export async function migrate(db: Pg.Pool | Pg.ClientBase, options: MigrateOptions = {}): Promise<number> {
   const schema = options.schema ?? 'public';
   const tablePrefix = options.tablePrefix ?? 'baton_';
   assertNames(schema, tablePrefix, (message) => new BatonError('invalid_options', `migrate: ${message}`));
   const names = namesFor(schema, tablePrefix);
   const pool = isPool(db) ? db : undefined;
-  const client: pg.ClientBase = pool
-    ? await pool.connect().catch((error: unknown) => Promise.reject(translate(error)))
-    : (db as pg.ClientBase);
+  const where = whereOf(db);
+  const client: Pg.ClientBase = pool
+    ? await pool.connect().catch((error: unknown) => Promise.reject(translate(error, where)))
+    : (db as Pg.ClientBase);
   let failure: unknown;
   try {
     if (checkVersion(schema, await readVersion(client, names)) === MIGRATIONS.length)
@@ -139,14 +143,14 @@ export async function migrate(db: pg.Pool | pg.ClientBase, options: MigrateOptio
   } catch (error) {
     failure = error;
     await client.query('ROLLBACK').catch(() => {});
-    throw translate(error);
+    throw translate(error, where);
   } finally {
-    if (pool) (client as pg.PoolClient).release(isConnectionFailure(failure));
+    if (pool) (client as Pg.PoolClient).release(isConnectionFailure(failure));
   }
 }
 
 /** The applied schema version; 0 when the version table does not exist yet. */
-async function readVersion(client: pg.ClientBase, names: Names): Promise<number> {
+async function readVersion(client: Pg.ClientBase, names: Names): Promise<number> {
   const exists = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
     names.versions,
   ]);
@@ -259,7 +263,7 @@ function queriesFor(n: Names) {
  * ```
  */
 export class PostgresStore implements SessionStore {
-  readonly #pool: pg.Pool;
+  readonly #pool: Pg.Pool;
   readonly #ownsPool: boolean;
   readonly #schema: string;
   readonly #tablePrefix: string;
@@ -268,6 +272,8 @@ export class PostgresStore implements SessionStore {
   #migration: Promise<number> | undefined;
   #feed: ListenFeed | undefined;
   #closed = false;
+  /** `host:port/database`, for messages (never the password). */
+  readonly #where: string;
 
   constructor(options: PostgresStoreOptions = {}) {
     const { connectionString, pool, schema = 'public', tablePrefix = 'baton_' } = validateOptions(options);
@@ -279,7 +285,7 @@ export class PostgresStore implements SessionStore {
       this.#pool = pool;
       this.#ownsPool = false;
     } else {
-      this.#pool = new pg.Pool({
+      this.#pool = new PgDriver.Pool({
         connectionString,
         fallback_application_name: 'baton',
         // Fail within seconds rather than hang when the database is away or stuck.
@@ -291,6 +297,7 @@ export class PostgresStore implements SessionStore {
       // An idle connection dropped by the server emits here; without a listener it would crash the process.
       this.#pool.on('error', () => {});
     }
+    this.#where = whereOf(this.#pool);
   }
 
   /** The NOTIFY channel revocations are published on. */
@@ -300,7 +307,7 @@ export class PostgresStore implements SessionStore {
 
   /** Creates or upgrades the tables (once per store; a failure is retried by the next call). */
   migrate(): Promise<number> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.#closed) return Promise.reject(unavailable('the store is closed', this.#where));
     this.#migration ??= migrate(this.#pool, { schema: this.#schema, tablePrefix: this.#tablePrefix }).catch(
       (error: unknown) => {
         this.#migration = undefined;
@@ -433,7 +440,7 @@ export class PostgresStore implements SessionStore {
    * `listRevocations`, so a revocation committed while it was away still arrives.
    */
   subscribeRevocations(listener: RevocationListener): () => void {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw unavailable('the store is closed', this.#where);
     this.#feed ??= new ListenFeed(this.#pool, this.#names.channel, () => this.listRevocations(Date.now()));
     return this.#feed.add(listener);
   }
@@ -447,25 +454,25 @@ export class PostgresStore implements SessionStore {
     if (this.#ownsPool) await this.#pool.end().catch(() => {});
   }
 
-  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  async #query<R extends Pg.QueryResultRow = Pg.QueryResultRow>(
     text: string,
     values: unknown[],
-  ): Promise<pg.QueryResult<R>> {
+  ): Promise<Pg.QueryResult<R>> {
     await this.migrate();
     try {
       return await this.#pool.query<R>(text, values);
     } catch (error) {
-      throw translate(error);
+      throw translate(error, this.#where);
     }
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(work: (client: Pg.PoolClient) => Promise<T>): Promise<T> {
     await this.migrate();
-    let client: pg.PoolClient;
+    let client: Pg.PoolClient;
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      throw translate(error);
+      throw translate(error, this.#where);
     }
     let failure: unknown;
     try {
@@ -478,7 +485,7 @@ export class PostgresStore implements SessionStore {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         failure = rollbackError;
       });
-      throw translate(error);
+      throw translate(error, this.#where);
     } finally {
       // A broken connection must not go back to the pool.
       client.release(isConnectionFailure(failure));
@@ -491,14 +498,14 @@ export class PostgresStore implements SessionStore {
 /** The LISTEN connection behind `subscribeRevocations`, shared by a store's listeners. */
 class ListenFeed {
   readonly #listeners = new Set<RevocationListener>();
-  readonly #pool: pg.Pool;
+  readonly #pool: Pg.Pool;
   readonly #channel: string;
   readonly #reload: () => Promise<Revocation[]>;
   readonly #stopped: Promise<void>;
   #stop: () => void = () => {};
   readonly #running: Promise<void>;
 
-  constructor(pool: pg.Pool, channel: string, reload: () => Promise<Revocation[]>) {
+  constructor(pool: Pg.Pool, channel: string, reload: () => Promise<Revocation[]>) {
     this.#pool = pool;
     this.#channel = channel;
     this.#reload = reload;
@@ -538,7 +545,7 @@ class ListenFeed {
 
   /** One connection's life: LISTEN, reload, deliver notifications until it breaks or the feed stops. */
   async #listenUntilLost(onHealthy: () => void): Promise<'lost' | 'stopped'> {
-    let client: pg.PoolClient | undefined;
+    let client: Pg.PoolClient | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     try {
       const connecting = this.#pool.connect();
@@ -560,7 +567,7 @@ class ListenFeed {
           connection.query(`LISTEN ${quote(this.#channel)}`).catch(() => resolve('lost'));
         }, HEARTBEAT_MS).unref();
       });
-      connection.on('notification', (message: pg.Notification) => {
+      connection.on('notification', (message: Pg.Notification) => {
         if (message.channel !== this.#channel || message.payload === undefined) return;
         const revocations = parseRevocations(message.payload);
         if (revocations.length > 0) this.#deliver(revocations);
@@ -610,7 +617,7 @@ function namesFor(schema: string, tablePrefix: string): Names {
 }
 
 /** Duck-typed: the application's pg may be another copy than Baton's. */
-function isPool(db: pg.Pool | pg.ClientBase): db is pg.Pool {
+function isPool(db: Pg.Pool | Pg.ClientBase): db is Pg.Pool {
   return 'totalCount' in db && 'idleCount' in db;
 }
 
@@ -697,15 +704,60 @@ function isConnectionFailure(error: unknown): boolean {
   return state === undefined || /^(08|57P)/.test(state);
 }
 
-function translate(error: unknown): unknown {
+/**
+ * SQLSTATEs of a connection the server refused: a database that does not
+ * exist (3D000), a failed login (28). Nothing a query can fix, but the store
+ * is unusable until an operator fixes it, like an outage.
+ */
+const REFUSED_CONNECTION_STATE = /^(3D000|28)/;
+
+function translate(error: unknown, where: string): unknown {
   if (error instanceof BatonError) return error;
   const state = sqlState(error);
-  if (state !== undefined && !TRANSIENT_STATE.test(state)) return error;
-  return unavailable(error instanceof Error ? error.message : String(error), error);
+  if (state !== undefined && !TRANSIENT_STATE.test(state) && !REFUSED_CONNECTION_STATE.test(state)) {
+    return error;
+  }
+  return unavailable(error instanceof Error ? error.message : String(error), where, error);
 }
 
-function unavailable(message: string, cause?: unknown): BatonError {
-  return new BatonError('store_unavailable', `PostgreSQL: ${message}`, { retryAfter: 1, cause });
+/** `PostgreSQL host:port/database: message`: says which server and database, never the password. */
+function unavailable(message: string, where: string, cause?: unknown): BatonError {
+  return new BatonError('store_unavailable', `PostgreSQL ${where}: ${message}`, { retryAfter: 1, cause });
+}
+
+interface ConnectionSettings {
+  host?: unknown;
+  port?: unknown;
+  database?: unknown;
+  user?: unknown;
+  connectionString?: unknown;
+}
+
+/** The server and database a pool or client connects to, as libpq would pick them. */
+function whereOf(db: Pg.Pool | Pg.ClientBase): string {
+  // A pool keeps its settings in `options`; a client has them as fields.
+  const settings = ((db as { options?: ConnectionSettings }).options ?? db) as ConnectionSettings;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  let host = text(settings.host);
+  let port = typeof settings.port === 'number' ? String(settings.port) : text(settings.port);
+  let database = text(settings.database);
+  let user = text(settings.user);
+  const connectionString = text(settings.connectionString);
+  if (connectionString !== undefined) {
+    try {
+      const url = new URL(connectionString);
+      host ??= text(decodeURIComponent(url.hostname)) ?? text(url.searchParams.get('host'));
+      port ??= text(url.port);
+      database ??= text(decodeURIComponent(url.pathname.slice(1)));
+      user ??= text(decodeURIComponent(url.username));
+    } catch {
+      // validateOptions checked our own; a pool's is the application's business.
+    }
+  }
+  host ??= text(process.env.PGHOST) ?? 'localhost';
+  port ??= text(process.env.PGPORT) ?? '5432';
+  database ??= text(process.env.PGDATABASE) ?? user ?? text(process.env.PGUSER) ?? '?';
+  return `${host}:${port}/${database}`;
 }
 
 function assertNames(schema: unknown, tablePrefix: unknown, error: (message: string) => BatonError): void {
@@ -747,7 +799,7 @@ function validateOptions(options: PostgresStoreOptions): PostgresStoreOptions {
     }
   }
   if (pool !== undefined) {
-    const candidate = pool as Partial<pg.Pool> | null;
+    const candidate = pool as Partial<Pg.Pool> | null;
     if (
       typeof candidate !== 'object' ||
       candidate === null ||

@@ -5,8 +5,10 @@
  * @module baton-auth/stores/redis
  */
 import { createHash } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type * as IoRedis from 'ioredis';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { BatonError } from '../core/errors.ts';
+import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
@@ -18,6 +20,9 @@ import type {
   SessionRecord,
   SessionStore,
 } from './types.ts';
+
+const { Redis } = loadDriver<typeof IoRedis>('Redis', 'ioredis');
+type Redis = RedisClient;
 
 /**
  * How long a session's key outlives the moment it stopped being usable (its
@@ -233,6 +238,10 @@ export class RedisStore implements SessionStore {
   #startupOver: boolean;
   #readyWait: Promise<boolean> | undefined;
   #closed = false;
+  /** `host:port/db` of the server, for messages (never the password). */
+  readonly #where: string;
+  /** Why the last connection attempt failed, for messages while not connected. */
+  #lastConnectionError: string | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
     const { url, client, prefix = 'baton:' } = validateOptions(options);
@@ -256,9 +265,15 @@ export class RedisStore implements SessionStore {
       };
       this.#client = url === undefined ? new Redis(failFast) : new Redis(url, failFast);
       this.#ownsClient = true;
-      // Failures reach callers as store_unavailable; the event would only be noise.
-      this.#client.on('error', () => {});
+      // Failures reach callers as store_unavailable (with the last one's reason); the event would only be noise.
+      this.#client.on('error', (error: unknown) => {
+        this.#lastConnectionError = error instanceof Error ? error.message : String(error);
+      });
+      this.#client.on('ready', () => {
+        this.#lastConnectionError = undefined;
+      });
     }
+    this.#where = whereOf(this.#client);
     this.#startupOver = this.#client.status === 'ready';
   }
 
@@ -410,7 +425,7 @@ export class RedisStore implements SessionStore {
    * still arrives.
    */
   subscribeRevocations(listener: RevocationListener): () => void {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw unavailable('the store is closed', this.#where);
     this.#feed ??= new RevocationFeed(this.#client, this.#channel, this.#prefix, () =>
       this.listRevocations(Date.now()),
     );
@@ -461,19 +476,19 @@ export class RedisStore implements SessionStore {
 
   /** Runs a command once connected; connection trouble becomes a retryable 503. */
   async #run<T>(command: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw unavailable('the store is closed');
+    if (this.#closed) throw unavailable('the store is closed', this.#where);
     await this.#whenReady();
     try {
       return await command();
     } catch (error) {
-      throw translate(error);
+      throw translate(error, this.#where);
     }
   }
 
   async #whenReady(): Promise<void> {
     const client = this.#client;
     if (client.status === 'ready') return;
-    if (client.status === 'end') throw unavailable('the connection is closed');
+    if (client.status === 'end') throw unavailable('the connection is closed', this.#where);
     if (client.status === 'wait') client.connect().catch(() => {});
     // One shared wait: a burst of requests during a reconnect adds one listener, not hundreds.
     this.#readyWait ??= waitForReady(
@@ -484,7 +499,8 @@ export class RedisStore implements SessionStore {
       this.#startupOver = true;
     });
     if (await this.#readyWait) return;
-    throw unavailable(`not connected (${client.status})`);
+    const reason = this.#lastConnectionError === undefined ? '' : `: ${this.#lastConnectionError}`;
+    throw unavailable(`not connected (${client.status})${reason}`, this.#where);
   }
 }
 
@@ -613,16 +629,24 @@ function waitForReady(client: Redis, timeoutMs: number): Promise<boolean> {
 /** Reply errors that mean "not now" rather than "wrong command". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
 
-function translate(error: unknown): unknown {
+function translate(error: unknown, where: string): unknown {
   if (error instanceof BatonError) return error;
   if (error instanceof Error && error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message)) {
     return error;
   }
-  return unavailable(error instanceof Error ? error.message : String(error), error);
+  return unavailable(error instanceof Error ? error.message : String(error), where, error);
 }
 
-function unavailable(message: string, cause?: unknown): BatonError {
-  return new BatonError('store_unavailable', `Redis: ${message}`, { retryAfter: 1, cause });
+/** `Redis host:port/db: message`: says which server, so an operator can tell a wrong address from an outage. */
+function unavailable(message: string, where: string, cause?: unknown): BatonError {
+  return new BatonError('store_unavailable', `Redis ${where}: ${message}`, { retryAfter: 1, cause });
+}
+
+/** The server a client talks to: `host:port/db`, or the socket path. Never the password. */
+function whereOf(client: Redis): string {
+  const { host, port, db, path } = client.options;
+  const server = path ? String(path) : `${host ?? 'localhost'}:${port ?? 6379}`;
+  return db ? `${server}/${db}` : server;
 }
 
 function unexpectedReply(what: string, reply: unknown): BatonError {

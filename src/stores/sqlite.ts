@@ -4,9 +4,11 @@
  *
  * @module baton-auth/stores/sqlite
  */
+import { closeSync, openSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { BatonError } from '../core/errors.ts';
+import { loadDriver } from './driver.ts';
 import type {
   Revocation,
   RevocationReason,
@@ -16,6 +18,8 @@ import type {
   SessionRecord,
   SessionStore,
 } from './types.ts';
+
+const Database = loadDriver<typeof BetterSqlite3>('SQLite', 'better-sqlite3');
 
 /**
  * Schema migrations, applied in order; entry i brings the schema to version i + 1.
@@ -63,7 +67,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * any number of times, from several processes at once: the check and the
  * migrations run in one IMMEDIATE transaction, so only one process migrates.
  */
-export function migrate(db: Database.Database): number {
+export function migrate(db: BetterSqlite3.Database): number {
   const run = db.transaction(() => {
     db.exec(
       'CREATE TABLE IF NOT EXISTS baton_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
@@ -88,6 +92,22 @@ export function migrate(db: Database.Database): number {
   return run.immediate();
 }
 
+/**
+ * Opens a database file, creating it 0600 when missing: it holds session
+ * hashes and IP addresses. SQLite creates the -wal and -shm files with the
+ * database file's permissions. An existing file keeps the mode it has.
+ */
+export function openDatabaseFile(path: string, options: { timeout?: number } = {}): BetterSqlite3.Database {
+  if (path !== ':memory:' && path !== '') {
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return new Database(path, { timeout: options.timeout ?? 5000 });
+}
+
 export interface SqliteStoreOptions {
   /** Database file; `':memory:'` (the default) keeps everything in this process. */
   path?: string;
@@ -95,7 +115,7 @@ export interface SqliteStoreOptions {
    * An open better-sqlite3 database to use instead of `path`. The store migrates
    * it but leaves its pragmas and its closing to you.
    */
-  database?: Database.Database;
+  database?: BetterSqlite3.Database;
   /** How long a write waits for another connection's lock before failing, in ms. Default 5000. */
   busyTimeoutMs?: number;
 }
@@ -129,7 +149,7 @@ interface RevokeParams {
 
 const REVOKE = `UPDATE baton_sessions SET revoked_at = @now, revoked_reason = @reason WHERE revoked_at IS NULL`;
 
-function prepareStatements(db: Database.Database) {
+function prepareStatements(db: BetterSqlite3.Database) {
   return {
     insert: db.prepare<SessionRow>(
       `INSERT INTO baton_sessions (id, user_id, client_id, created_at, last_used_at, expires_at, user_agent, ip,
@@ -197,13 +217,13 @@ function prepareStatements(db: Database.Database) {
  * ```
  */
 export class SqliteStore implements SessionStore {
-  readonly #db: Database.Database;
+  readonly #db: BetterSqlite3.Database;
   readonly #ownsDatabase: boolean;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #revoke: (request: RevokeSessionsRequest) => SessionRecord[];
 
   /** The underlying connection, for backups, inspection and a CLI's `migrate`. */
-  get database(): Database.Database {
+  get database(): BetterSqlite3.Database {
     return this.#db;
   }
 
@@ -218,7 +238,7 @@ export class SqliteStore implements SessionStore {
       this.#ownsDatabase = false;
     } else {
       try {
-        this.#db = new Database(path ?? ':memory:', { timeout: busyTimeoutMs ?? 5000 });
+        this.#db = openDatabaseFile(path ?? ':memory:', { timeout: busyTimeoutMs ?? 5000 });
       } catch (error) {
         throw new BatonError('invalid_options', `SqliteStore: cannot open ${path}: ${messageOf(error)}`, {
           cause: error,

@@ -85,3 +85,27 @@ test('decode with a missing key file: exit 1, one line', async () => {
   const result = await baton(['decode', fixture.token, '--key', fixture.dir.file('nope.json')]);
   assertOneErrorLine(result, 1, /no such file/);
 });
+
+test('decode escapes control, C1 and bidi characters of claims, in text and in --json', async () => {
+  const hostile = 'a\u001b[31m\u009b31m\u007f\u0085\u202e\u2028b';
+  const token = fixture.sign({ name: hostile, 'k\u009bey': 1 });
+  const text = await baton(['decode', token]);
+  assertOk(text);
+  const json = await baton(['decode', token, '--json']);
+  assertOk(json);
+  for (const output of [text.stdout, json.stdout]) {
+    // The only raw control character left is the newline.
+    const raw = [...output].filter((char) => {
+      const code = char.codePointAt(0) ?? 0;
+      return (
+        (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f) || (code >= 0x2028 && code <= 0x202e)
+      );
+    });
+    assert.deepEqual(raw, []);
+    assert.match(output, /a\\u001b\[31m\\u009b31m\\u007f\\u0085\\u202e\\u2028b/);
+  }
+  // Still JSON, of the same value.
+  const claims = parseJson(json.stdout).claims as Record<string, unknown>;
+  assert.equal(claims.name, hostile);
+  assert.equal(claims['k\u009bey'], 1);
+});

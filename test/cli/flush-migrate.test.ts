@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SessionManager } from '../../src/sessions/manager.ts';
@@ -23,6 +23,7 @@ describe('baton migrate', () => {
     assertOk(first);
     assert.equal(first.stdout, `${path}: migrated schema from version 0 to 1\n`);
     assert.ok(existsSync(path));
+    assert.equal((statSync(path).mode & 0o777).toString(8), '600', 'the new file is private');
     const second = await baton(['migrate', '--store', `sqlite:${path}`, '--json']);
     assertOk(second);
     assert.deepEqual(parseJson(second.stdout), { from: 1, to: 1 });

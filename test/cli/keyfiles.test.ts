@@ -65,3 +65,13 @@ describe('baton jwks', () => {
     assertOneErrorLine(await baton(['jwks', secret]), 1, /no public JWK/);
   });
 });
+
+describe('key and JWKS files are read only up to 1 MiB', () => {
+  test('an endless file (/dev/zero) as a key file or a --jwks file: exit 1 at once, one line', async () => {
+    const results = await Promise.all([
+      baton(['jwks', '/dev/zero'], { timeoutMs: 20_000 }),
+      baton(['verify', fixture.token, '--jwks', '/dev/zero'], { timeoutMs: 20_000 }),
+    ]);
+    for (const result of results) assertOneErrorLine(result, 1, /\/dev\/zero is too large/);
+  });
+});

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { withoutPackages } from '../support/hidden-packages.ts';
+import { deleteRedisKeys, REDIS_URL, redisSkip } from '../support/services.ts';
 import {
   assertOk,
   assertOneErrorLine,
@@ -134,4 +136,39 @@ test('serve: a taken port is exit 1, a bad environment variable exit 2', { timeo
   const exited = new Promise<number | null>((resolve) => running.once('exit', (code) => resolve(code)));
   process.kill(running.pid, 'SIGTERM');
   assert.equal(await exited, 0);
+});
+
+test('serve on Redis never loads better-sqlite3; serve on SQLite without it: one line, exit 2', {
+  timeout: 90000,
+  skip: await redisSkip(),
+}, async () => {
+  const prefix = `baton-test:serve-${Date.now().toString(36)}:`;
+  const store = `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`;
+  try {
+    const url = await startServe(['--port', '0', '--store', store], {
+      BATON_DATA_DIR: dir.path,
+      ...withoutPackages(['better-sqlite3']),
+    });
+    const login = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'thedude', password: 'abides' }),
+    });
+    assert.equal(login.status, 200);
+    const running = child;
+    assert.ok(running?.pid !== undefined);
+    const exited = new Promise<number | null>((resolve) => running.once('exit', (code) => resolve(code)));
+    process.kill(running.pid, 'SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    await deleteRedisKeys(prefix);
+  }
+  const sqlite = await baton(['serve', '--port', '0'], {
+    env: { BATON_DATA_DIR: dir.path, ...withoutPackages(['better-sqlite3']) },
+  });
+  assert.equal(sqlite.code, 2, sqlite.stderr);
+  assert.equal(
+    sqlite.stderr,
+    'baton: the SQLite store needs the "better-sqlite3" package: npm install better-sqlite3\n',
+  );
 });

@@ -1,6 +1,7 @@
 /** Demo server lifecycle: rate limiting, restarts, configuration from the environment. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +216,30 @@ describe('configuration from the environment', () => {
     });
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /BATON_DATA_DIR/);
+  });
+
+  it('a data dir under /proc: one line and exit code 2 at once, no hang', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=baton-source', '--import', 'tsx', 'demo/server.ts'],
+      {
+        env: { ...process.env, BATON_DATA_DIR: '/proc/baton-test/x', PORT: '0', BATON_STORE: 'memory' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.stdout.resume();
+    const killer = setTimeout(() => {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    }, 20_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(killer);
+    assert.equal(signal, null, `the demo hung and was killed: ${stderr}`);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /^baton demo: BATON_DATA_DIR \/proc\/baton-test\/x cannot be created: [^\n]+\n$/);
   });
 
   it('a signing key that does not fit the algorithm: exit code 2', () => {

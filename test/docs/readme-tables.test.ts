@@ -84,7 +84,8 @@ describe('README tables', () => {
   it('list every error code with its HTTP status', () => {
     const errors = region('errors');
     for (const [code, status] of Object.entries(ERROR_STATUS)) {
-      const expected = code === 'invalid_options' ? '— \\(thrown\\)' : String(status);
+      const thrown = code === 'invalid_options' || code === 'store_driver_missing';
+      const expected = thrown ? '— \\(thrown\\)' : String(status);
       assert.match(errors, new RegExp(`\\| \`${code}\` \\| ${expected} \\|`));
     }
     assert.equal(errorsMarkdown().split('\n').length, Object.keys(ERROR_STATUS).length + 2);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -91,6 +91,28 @@ describe('SqliteStore', () => {
       } finally {
         await store.close();
       }
+    });
+
+    it('creates the database file, its -wal and its -shm readable by the owner only (0600)', async () => {
+      const path = newFile();
+      const store = SqliteStore.open(path);
+      try {
+        await store.createSession(record('private'));
+        for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+          assert.equal((statSync(file).mode & 0o777).toString(8), '600', file);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('leaves the mode of an existing file alone', async () => {
+      const path = newFile();
+      writeFileSync(path, '', { mode: 0o640 });
+      chmodSync(path, 0o640);
+      const store = SqliteStore.open(path);
+      await store.close();
+      assert.equal((statSync(path).mode & 0o777).toString(8), '640');
     });
 
     it('leaves a given database open, with its own pragmas', async () => {

@@ -14,7 +14,7 @@ import {
   UsageError,
 } from '../args.ts';
 import { type CommandContext, type CommandResult, defineCommand, EXIT_CODES_HELP } from '../command.ts';
-import { humanDuration, isoFromSeconds, json, relative } from '../format.ts';
+import { humanDuration, isoFromSeconds, json, jsonText, printable, relative } from '../format.ts';
 import { DEFAULT_FETCH_TIMEOUT_SECONDS, isAlgorithm, loadJwks, loadKeyFile } from '../keys.ts';
 import { readToken } from '../token-input.ts';
 
@@ -178,7 +178,7 @@ export function renderDecoded(
   verification: Verification,
   nowSeconds: number,
 ): string {
-  const lines = ['Header:', JSON.stringify(header, null, 2), 'Claims:', JSON.stringify(claims, null, 2)];
+  const lines = ['Header:', jsonText(header), 'Claims:', jsonText(claims)];
   const times = [
     timeLine('Issued:', claims.iat, nowSeconds),
     timeLine('Not before:', claims.nbf, nowSeconds),
@@ -191,7 +191,7 @@ export function renderDecoded(
     ? 'not verified (pass --key or --jwks to verify)'
     : verification.valid
       ? 'valid (signature, algorithm and exp/nbf; iss and aud not checked)'
-      : `invalid: ${verification.error} (${verification.message})`;
+      : `invalid: ${verification.error} (${printable(verification.message)})`;
   lines.push(`${'Signature:'.padEnd(14)}${verdict}`);
   return `${lines.join('\n')}\n`;
 }

@@ -168,6 +168,7 @@ export async function runServe(args: ServeArgs, context: CommandContext): Promis
       ? error.code === 'invalid_options'
       : (error as { code?: string }).code === 'invalid_options';
     if (demo.isConfigError(error) || invalidOptions) throw new UsageError(reasonOf(error), NAME);
+    if (isBatonError(error) && error.code === 'store_driver_missing') throw error;
     throw new CommandFailure(`the demo server cannot start: ${reasonOf(error)}`);
   }
   context.print(

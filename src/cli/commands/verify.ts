@@ -217,7 +217,7 @@ export async function runVerify(args: VerifyArgs, context: CommandContext): Prom
       code: EXIT.failed,
       stdout: args.json
         ? json({ valid: false, error: outcome.error, message: outcome.message })
-        : `invalid: ${outcome.error} (${outcome.message})\n`,
+        : `invalid: ${outcome.error} (${printable(outcome.message)})\n`,
     };
   }
   return {
