@@ -32,7 +32,11 @@ describe('examples', () => {
         });
         assert.equal(browser.headers.getSetCookie().length, 3, `${label}: cookie transfer`);
         assert.equal(browser.json.access_token, undefined, `${label}: cookie transfer, no token in the body`);
-        assert.equal(browser.json.refresh_token, undefined, `${label}: cookie transfer, no token in the body`);
+        assert.equal(
+          browser.json.refresh_token,
+          undefined,
+          `${label}: cookie transfer, no token in the body`,
+        );
         const token = String(login.json.access_token);
         const me = await call(url, '/api/me', { token });
         assert.equal(me.status, 200, `${label}: ${me.text}`);
