@@ -42,7 +42,7 @@ export interface CookieModeOptions {
   /** Default `Lax`. `None` requires `secure`. */
   sameSite?: SameSite;
   domain?: string;
-  /** Cookie names. Defaults `baton_access`, `baton_refresh`, `baton_csrf`. */
+  /** Cookie names, before the prefixes (see `prefixes`). Defaults `baton_access`, `baton_refresh`, `baton_csrf`. */
   names?: { access?: string; refresh?: string; csrf?: string };
   /** Double-submit CSRF protection for cookie-authenticated unsafe requests. Default true. */
   csrf?: boolean;

@@ -203,6 +203,20 @@ describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
         }
         assert.notEqual(bodies[1]?.csrf_token, bodies[0]?.csrf_token, 'a new CSRF value at every refresh');
         assert.doesNotMatch(JSON.stringify(bodies), new RegExp(refresh.value.replace(/\./g, '\\.')));
+        // Reauth by the cookie: a fresh access cookie, the body again without tokens.
+        const fresh = await page.evaluate(async () => {
+          const w = window as unknown as TestWindow;
+          await w.c.reauth('calmerthanyouare');
+          const res = await w.c.authFetch('/api/sensitive', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          });
+          return { status: res.status, body: w.bodies.at(-1) };
+        });
+        assert.equal(fresh.status, 200);
+        assert.equal(fresh.body?.access_token, undefined);
+        assert.equal(fresh.body?.claims && (fresh.body.claims as { fresh?: unknown }).fresh !== false, true);
         await page.evaluate(() => (window as unknown as TestWindow).c.logout());
         const left = (await ctx.cookies()).map((c) => c.name).filter((n) => n.includes('baton_'));
         assert.deepEqual(left, []);
