@@ -597,7 +597,7 @@ for (const adapter of DEMO_ADAPTERS) {
 /** The strategies that can renew an access cookie without the refresh token (reissueAccessToken). */
 const IMPLICIT_REFRESH: readonly DemoStrategy[] = ['rotating', 'jwt', 'per-client'];
 const IMPLICIT_WITHIN = 30;
-const SESSION_TTL = 200;
+const COOKIE_SESSION_TTL = 200;
 
 /**
  * Browser mode on every strategy: tokens as cookies only, never in the body;
@@ -645,7 +645,7 @@ async function cookieWalk(strategy: DemoStrategy, h: Harness<DemoStrategy>, base
       assert.ok(line, "the victim's current generation is renewed");
       current = { ...current, access_token: cookieValue(line) };
     }
-    const end = Number(decodeClaims(t.access_token).iat) + SESSION_TTL;
+    const end = Number(decodeClaims(t.access_token).iat) + COOKIE_SESSION_TTL;
     let renewals = 0;
     let access = current.access_token;
     for (let i = 0; i < 10; i++) {
@@ -698,7 +698,7 @@ for (const adapter of DEMO_ADAPTERS) {
           adapter,
           strategy,
           accessTtl: ACCESS_TTL,
-          refreshTtl: SESSION_TTL,
+          refreshTtl: COOKIE_SESSION_TTL,
           cookies: true,
           ...(IMPLICIT_REFRESH.includes(strategy) ? { implicitRefresh: IMPLICIT_WITHIN } : {}),
         });
