@@ -2,6 +2,11 @@
  * The demo's web page: baton/client in cookie mode, a log of every request,
  * live token timers, sessions, and buttons for the grace window and reuse
  * detection. Bundled by scripts/build-page.mjs into demo/public/assets/app.js.
+ *
+ * The page's own session travels in HttpOnly cookies only: no response body
+ * carries a token, so this script never sees its refresh token. The race and
+ * theft buttons therefore work on a second session that the page opens the
+ * way an API client would (tokens in the body), which it can copy and replay.
  */
 import {
   type AuthState,
@@ -60,6 +65,7 @@ async function loggingFetch(input: Request | string | URL, init?: RequestInit): 
 }
 
 // ---- the client ----
+/** The API-client session of the race and theft buttons (body transfer). */
 let previousRefresh: { token: string; rotatedAt: number } | undefined;
 let latestRefresh: string | undefined;
 
@@ -74,12 +80,6 @@ const client = createAuthClient<DemoClaims>({
   baseUrl: location.origin,
   mode: 'cookie',
   fetch: loggingFetch,
-  onTokens: (body: TokenResponse) => {
-    if (body.refresh_token && body.refresh_token !== latestRefresh) {
-      if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
-      latestRefresh = body.refresh_token;
-    }
-  },
   onSessionEnd: (reason: SessionEndReason) => {
     const text: Record<SessionEndReason, string> = {
       logged_out: 'Logged out.',
@@ -235,31 +235,52 @@ on('clear-log', async () => {
   $('log').replaceChildren();
 });
 
+/** Rotates the API-client session's refresh token: the one it replaces becomes `previousRefresh`. */
+function rotated(next: string | undefined): void {
+  if (next && next !== latestRefresh) {
+    if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
+    latestRefresh = next;
+  }
+}
+
+/** The API-client session: opened with the credentials above, tokens in the body (no Baton-Transfer header). */
+async function apiSession(): Promise<string> {
+  if (latestRefresh) return latestRefresh;
+  const res = await loggingFetch('/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      username: $<HTMLInputElement>('username').value,
+      password: $<HTMLInputElement>('password').value,
+    }),
+    credentials: 'omit',
+  });
+  const body = (await res.json().catch(() => ({}))) as TokenResponse & { error?: string };
+  if (!res.ok || !body.refresh_token) throw new Error(`API-client login failed: ${body.error ?? res.status}`);
+  rotated(body.refresh_token);
+  return body.refresh_token;
+}
+
+function bodyRefresh(token: string) {
+  return loggingFetch('/auth/refresh', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: token }),
+    credentials: 'omit',
+  }).then(async (res) => ({
+    status: res.status,
+    body: (await res.json().catch(() => ({}))) as TokenResponse & { error?: string },
+  }));
+}
+
 on('refresh-burst', async () => {
   // Five refreshes of the same refresh token, at once: the first rotates, the
   // other four fall in the grace window and receive the same successor.
-  if (!latestRefresh) throw new Error('Log in first');
-  const body = JSON.stringify({ refresh_token: latestRefresh });
-  const results = await Promise.all(
-    Array.from({ length: 5 }, () =>
-      loggingFetch('/auth/refresh', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        credentials: 'include',
-      }).then(async (res) => ({
-        status: res.status,
-        body: (await res.json().catch(() => ({}))) as TokenResponse,
-      })),
-    ),
-  );
+  const token = await apiSession();
+  const results = await Promise.all(Array.from({ length: 5 }, () => bodyRefresh(token)));
   const ok = results.filter((r) => r.status === 200);
   const successors = new Set(ok.map((r) => r.body.refresh_token));
-  const last = ok.at(-1)?.body;
-  if (last?.refresh_token && last.refresh_token !== latestRefresh) {
-    if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
-    latestRefresh = last.refresh_token;
-  }
+  rotated(ok.at(-1)?.body.refresh_token);
   banner(
     `${ok.length} of 5 refreshes succeeded with ${successors.size} distinct successor token(s): the grace window made concurrent callers converge.`,
     'info',
@@ -269,27 +290,23 @@ on('refresh-burst', async () => {
 on('replay', async () => {
   if (!previousRefresh) {
     // Make an old token: rotate once, keeping the one it replaces.
-    await client.refresh();
+    rotated((await bodyRefresh(await apiSession())).body.refresh_token);
   }
   if (!previousRefresh) throw new Error('No earlier refresh token to replay yet');
   const age = Math.round((Date.now() - previousRefresh.rotatedAt) / 1000);
-  const res = await loggingFetch('/auth/refresh', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: previousRefresh.token }),
-    credentials: 'omit',
-  });
-  const body = (await res.json().catch(() => ({}))) as { error?: string };
-  if (res.ok) {
+  const { status, body } = await bodyRefresh(previousRefresh.token);
+  if (status === 200) {
     banner(
       `Replayed a token rotated ${age} s ago: inside the grace window, the server answered with the successor.`,
       'info',
     );
     return;
   }
-  banner(`Replay rejected: ${body.error}. The whole session is revoked.`);
-  // This tab's own tokens died with the session: the next call shows it.
-  await client.authFetch('/auth/me');
+  banner(`Replay rejected: ${body.error}. The API-client session is revoked, its successor token too.`);
+  document.body.dataset.replay = body.error ?? 'failed';
+  previousRefresh = undefined;
+  latestRefresh = undefined;
+  if (client.state()) await loadSessions();
 });
 
 $('disable-form').addEventListener('submit', (event) => {

@@ -31,7 +31,7 @@ await sessions.ready;
 const app = Fastify();
 await app.register(batonPlugin, {
   manager: sessions,
-  cookies: { implicitRefresh: { within: '5m' } }, // browsers: HttpOnly cookies + CSRF
+  cookies: { implicitRefresh: { within: '5m' } }, // logins with Baton-Transfer: cookie
 }); // /auth/login, /auth/refresh, /auth/logout, ...; options checked here
 app.setErrorHandler(app.baton.errorHandler); // Baton's JSON errors
 

@@ -30,7 +30,7 @@ const sessions = new SessionManager({
 await sessions.ready;
 
 const baton = createBaton(sessions, {
-  cookies: { implicitRefresh: { within: '5m' } }, // browsers: HttpOnly cookies + CSRF
+  cookies: { implicitRefresh: { within: '5m' } }, // logins with Baton-Transfer: cookie
 });
 
 const app = new Hono();

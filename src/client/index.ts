@@ -109,6 +109,9 @@ async function errorCode(res: Response): Promise<string | undefined> {
   }
 }
 
+/** Where a Baton server keeps the CSRF value, most specific first. */
+const DEFAULT_CSRF_COOKIES = ['__Host-baton_csrf', '__Secure-baton_csrf', 'baton_csrf'];
+
 function readCookie(name: string): string | undefined {
   const doc = (globalThis as { document?: { cookie?: string } }).document;
   if (typeof doc?.cookie !== 'string') return undefined;
@@ -149,7 +152,9 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   const key = `baton:${baseText}${prefix}`;
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const now = options.now ?? Date.now;
-  const csrfCookie = options.csrfCookie ?? 'baton_csrf';
+  // A secure deployment prefixes its cookies (__Host-); the plain name is a plain-http one's.
+  const csrfCookies = options.csrfCookie ? [options.csrfCookie] : DEFAULT_CSRF_COOKIES;
+  const csrfValue = () => csrfCookies.map(readCookie).find((value) => value !== undefined);
   const csrfHeader = options.csrfHeader ?? 'X-CSRF-Token';
   const maxFailures = options.maxRefreshFailures ?? 3;
   const hasWindow = typeof (globalThis as { window?: unknown }).window !== 'undefined';
@@ -293,7 +298,8 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   // ---- state from responses ----
   function fromResponse(body: TokenResponse, previous: Held | null): Held {
     const local = now();
-    const payload = decodeJwtPayload(body.access_token) ?? {};
+    // Cookie transfer: no token in the body (page script must not read them), the claims instead.
+    const payload = (body.access_token ? decodeJwtPayload(body.access_token) : body.claims) ?? {};
     const iat = typeof payload.iat === 'number' ? payload.iat : Math.floor(local / 1000);
     const exp = typeof payload.exp === 'number' ? payload.exp : iat + body.expires_in;
     // The token was minted moments ago on the server's clock; iat is whole seconds, so +0.5 s on average.
@@ -313,7 +319,7 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
       sessionEnd,
     };
     if (!cookieMode) {
-      next.access = body.access_token;
+      if (body.access_token !== undefined) next.access = body.access_token;
       const refresh = body.refresh_token ?? previous?.refresh;
       if (refresh !== undefined) next.refresh = refresh;
     }
@@ -352,7 +358,7 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   // ---- requests ----
   function authHeaders(headers: Headers, method: string): void {
     if (cookieMode) {
-      const csrf = readCookie(csrfCookie);
+      const csrf = csrfValue();
       if (csrf !== undefined && UNSAFE(method) && !headers.has(csrfHeader)) headers.set(csrfHeader, csrf);
     } else if (held?.access && !headers.has('authorization')) {
       headers.set('authorization', `Bearer ${held.access}`);
@@ -362,6 +368,8 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   async function authRequest(path: string, method: string, body?: unknown, auth = true): Promise<Response> {
     const headers = new Headers();
     if (body !== undefined) headers.set('content-type', 'application/json');
+    // Cookie mode: the login asks for its tokens as HttpOnly cookies; later calls follow the cookie.
+    if (cookieMode && path === '/login') headers.set('baton-transfer', 'cookie');
     if (cookieMode) authHeaders(headers, method);
     else if (auth) authHeaders(headers, method);
     const init: RequestInit = { method, headers, credentials: cookieMode ? 'include' : 'same-origin' };
@@ -388,7 +396,7 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
 
   /** Whether there is a session to refresh. */
   function canRefresh(): boolean {
-    if (cookieMode) return held !== null || (!sessionOver && readCookie(csrfCookie) !== undefined);
+    if (cookieMode) return held !== null || (!sessionOver && csrfValue() !== undefined);
     return held?.refresh !== undefined;
   }
 

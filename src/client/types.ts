@@ -23,11 +23,20 @@ export interface BatonClaims {
   [claim: string]: unknown;
 }
 
-/** The body of login, refresh and reauth responses. */
+/**
+ * The body of login, refresh and reauth responses. In cookie mode the tokens
+ * come as HttpOnly cookies and not here: the body has `claims` and
+ * `csrf_token` instead of `access_token` and `refresh_token`.
+ */
 export interface TokenResponse {
-  access_token: string;
-  /** Absent after reauth (the session's refresh token is unchanged). */
+  /** Bearer mode only. */
+  access_token?: string;
+  /** Bearer mode only; absent after reauth (the session's refresh token is unchanged). */
   refresh_token?: string;
+  /** Cookie mode: the access token's claims. */
+  claims?: Record<string, unknown>;
+  /** Cookie mode: the CSRF value (also in the readable CSRF cookie). */
+  csrf_token?: string;
   token_type: string;
   expires_in: number;
   refresh_expires_in: number | null;
@@ -88,7 +97,10 @@ export interface AuthClientOptions {
    * Default: on in browsers, off in Node.
    */
   crossTab?: boolean;
-  /** Cookie mode: the readable CSRF cookie and the header echoing it. Defaults `baton_csrf`, `X-CSRF-Token`. */
+  /**
+   * Cookie mode: the readable CSRF cookie and the header echoing it. Defaults:
+   * the first of `__Host-baton_csrf`, `__Secure-baton_csrf`, `baton_csrf`, and `X-CSRF-Token`.
+   */
   csrfCookie?: string;
   csrfHeader?: string;
   /** The local clock, epoch ms (tests). Default `Date.now`. */

@@ -111,7 +111,11 @@ export function authenticateRequest(
   return { claims, token };
 }
 
-/** Failures after which the still-valid token simply keeps working until its own `exp`. */
+/**
+ * Failures after which the still-valid token simply keeps working until its
+ * own `exp`, with no successor: a store outage, or a session that cannot be
+ * renewed any more (expired, or rotated past this token's refresh generation).
+ */
 const SKIP_REFRESH = new Set(['store_unavailable', 'session_expired']);
 
 /**
@@ -148,6 +152,8 @@ export async function implicitRefreshCookie(
       ...context,
       ...(typeof csrf === 'string' ? { extraClaims: { csrf } } : {}),
     });
+    // At the session's absolute expiry the successor lives no longer: nothing gained by sending it.
+    if (pair.claims.exp <= auth.claims.exp) return [];
     return [accessCookie(pair, mode)];
   } catch (error) {
     if (isBatonError(error) && SKIP_REFRESH.has(error.code)) return [];

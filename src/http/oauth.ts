@@ -9,7 +9,7 @@ import { type Fields, optionalString, parseBody, requiredString } from './body.t
 import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
 import { jsonResponse, OAuthError } from './errors.ts';
 import { basicCredentials } from './extract.ts';
-import { minting } from './responses.ts';
+import { tokenResponse } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
 import type { HttpResponse, TokenTypeHint } from './types.ts';
 
@@ -89,10 +89,13 @@ async function refreshGrant(
   }
 }
 
+/**
+ * Always answers in the body and never sets a cookie: a cross-site form post
+ * of `grant_type=password` must not log a victim's browser in (login CSRF).
+ */
 export async function tokenRoute(ctx: RouteContext): Promise<HttpResponse> {
   const fields = readOAuthBody(ctx);
-  const mint = minting(ctx, fields.grant_type === 'password');
-  return mint.respond(await grant({ ...ctx, requestContext: mint.context }, fields));
+  return tokenResponse(await grant(ctx, fields));
 }
 
 /** RFC 7009: the token is the credential; unknown or invalid tokens still get 200. */

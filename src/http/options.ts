@@ -21,7 +21,11 @@ export interface BatonHttpOptions {
   prefix?: string;
   /** Where the JWKS is served (outside the prefix). Default `/.well-known/jwks.json`; `false` disables. */
   jwksPath?: string | false;
-  /** Browser mode: tokens also in HttpOnly cookies, with double-submit CSRF. Default `false`. */
+  /**
+   * Browser mode: logins that send `Baton-Transfer: cookie` get their tokens
+   * in HttpOnly cookies (never also in the body), with double-submit CSRF.
+   * Default `false`: tokens in the body only.
+   */
   cookies?: CookieModeOptions | boolean;
   /** Where access tokens are looked for. */
   tokenLookup?: TokenLookupOptions;
@@ -73,6 +77,21 @@ const cookieSchema = z
         '`Secure` cookies (browsers accept them from http://localhost); off only for plain-http hosts',
       default: '`true`',
     }),
+    prefixes: z.boolean().optional().meta({
+      description:
+        'browser-enforced name prefixes: `__Host-` on the access and CSRF cookies, `__Secure-` on the refresh cookie (and on all three with `domain`)',
+      default: 'on when `secure`',
+    }),
+    transfer: z
+      .array(z.enum(['body', 'cookie']))
+      .min(1)
+      .refine((t) => new Set(t).size === t.length, 'must not repeat a transfer')
+      .optional()
+      .meta({
+        description:
+          "token transfers accepted: a login asks for cookies with `Baton-Transfer: cookie`; `['cookie']` refuses body logins",
+        default: "`['body', 'cookie']`",
+      }),
     sameSite: z
       .enum(['Strict', 'Lax', 'None'])
       .optional()
@@ -86,13 +105,13 @@ const cookieSchema = z
       .strictObject({
         access: token('a cookie name')
           .optional()
-          .meta({ description: 'access-token cookie', default: '`baton_access`' }),
+          .meta({ description: 'access-token cookie, before its prefix', default: '`baton_access`' }),
         refresh: token('a cookie name')
           .optional()
-          .meta({ description: 'refresh-token cookie', default: '`baton_refresh`' }),
+          .meta({ description: 'refresh-token cookie, before its prefix', default: '`baton_refresh`' }),
         csrf: token('a cookie name')
           .optional()
-          .meta({ description: 'readable CSRF cookie', default: '`baton_csrf`' }),
+          .meta({ description: 'readable CSRF cookie, before its prefix', default: '`baton_csrf`' }),
       })
       .optional()
       .meta({ description: 'cookie names', default: 'below' }),
@@ -118,6 +137,9 @@ const cookieSchema = z
   })
   .refine((c) => c.sameSite !== 'None' || c.secure !== false, {
     message: 'sameSite "None" requires secure cookies (browsers drop them otherwise)',
+  })
+  .refine((c) => c.prefixes !== true || c.secure !== false, {
+    message: 'prefixes (__Host-, __Secure-) require secure cookies (browsers drop them otherwise)',
   });
 
 const lookupSchema = z.strictObject({

@@ -14,6 +14,7 @@ import { errorResponse, jsonResponse } from './errors.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
 import { type AuthHandler, type AuthHandlerOptions, createAuthHandler, loginClientId } from './routes.ts';
+import { TRANSFER_HEADER } from './session-cookies.ts';
 import { type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
 export interface LoginPayloadInput {
@@ -134,6 +135,10 @@ export function createPerClientHandler(
   if (loginResponse !== undefined) {
     routes.login = {
       POST: async (req) => {
+        if (req.headers[TRANSFER_HEADER]?.trim().toLowerCase() === 'cookie') {
+          // The hook's payload is the seed's body, tokens included: never for a browser's cookie login.
+          throw new BatonError('invalid_request', 'This login answers in the body only (loginResponse)');
+        }
         const body = parseBody(req, { accept: ['json'], limit: bodyLimit });
         const username = requiredString(body, 'username', { maxLength: 256 });
         const password = requiredString(body, 'password', { maxLength: 1024 });

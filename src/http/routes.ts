@@ -12,7 +12,7 @@ import { extractRefreshToken, extractSessionToken } from './extract.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { introspectRoute, revokeRoute, tokenRoute } from './oauth.ts';
 import { type BatonHttpOptions, type ResolvedOptions, resolveHttpOptions } from './options.ts';
-import { emptyResponse, minting } from './responses.ts';
+import { emptyResponse, minting, requestedTransfer } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
 import { checkCsrf, checkCsrfClaim, clearCookies } from './session-cookies.ts';
 import {
@@ -48,8 +48,6 @@ interface RouteEntry {
   methods: Partial<Record<string, Route>>;
   /** Errors in RFC 6749 shape. */
   oauth?: boolean;
-  /** Clears the cookies even when it fails: a client whose session is already gone should lose them. */
-  clearsCookies?: boolean;
 }
 
 function jsonBody(ctx: RouteContext, optional = false) {
@@ -71,7 +69,7 @@ const login: Route = async (ctx) => {
   const username = requiredString(fields, 'username', { maxLength: 256 });
   const password = requiredString(fields, 'password', { maxLength: 1024 });
   const clientId = loginClientId(fields, ctx.options.clients);
-  const mint = minting(ctx, true);
+  const mint = minting(ctx, requestedTransfer(ctx));
   const pair = await ctx.manager.login(username, password, { ...mint.context, clientId: clientId ?? null });
   return mint.respond(pair);
 };
@@ -94,7 +92,8 @@ const refresh: Route = async (ctx) => {
   checkCsrf(ctx.req, token, cookieMode);
   // RFC 6749 section 6, here as at the token endpoint: a confidential client's session needs its secret.
   const client = authenticateClient(ctx.req, fields, ctx.options, true);
-  const mint = minting(ctx, false);
+  // The answer follows the credential, whatever the request's headers ask for.
+  const mint = minting(ctx, token.source === 'cookie' ? 'cookie' : 'body');
   const pair = await ctx.manager.refresh(token.token, {
     ...mint.context,
     ...(client?.authenticated === true ? { expectedClientId: client.id } : {}),
@@ -110,18 +109,39 @@ function logoutRoute(all: boolean): Route {
     const token = extractSessionToken(ctx.req, fields, cookieMode?.names, headerLimit, lookup);
     if (token === undefined) throw new BatonError('missing_token', 'An access or refresh token is required');
     const csrf = checkCsrf(ctx.req, token, cookieMode);
-    if (cookieMode && token.cookie === 'access') {
-      checkCsrfClaim(ctx.manager.verifyAccessToken(token.token), csrf, cookieMode);
+    // Only a logout that came with our cookies, and passed the CSRF check, clears them: a
+    // cross-site post (no CSRF header) or a body-transfer client must not lose a browser's session.
+    const cleared: Record<string, string[]> =
+      cookieMode && token.source === 'cookie' ? { 'set-cookie': clearCookies(cookieMode) } : {};
+    try {
+      if (cookieMode && token.cookie === 'access') {
+        checkCsrfClaim(ctx.manager.verifyAccessToken(token.token), csrf, cookieMode);
+      }
+      if (!all) {
+        await ctx.manager.logout(token.token);
+        return emptyResponse(204, cleared);
+      }
+      const revoked = await ctx.manager.logoutAll(token.token);
+      return jsonResponse(200, { revoked }, cleared);
+    } catch (error) {
+      // Our own token, for a session already gone: the browser should lose the dead cookies too.
+      if (!isBatonError(error) || !SESSION_GONE.has(error.code) || cleared['set-cookie'] === undefined) {
+        throw error;
+      }
+      const response = errorResponse(error, ctx.errorOptions);
+      response.headers['set-cookie'] = cleared['set-cookie'];
+      return response;
     }
-    const cleared: Record<string, string[]> = cookieMode ? { 'set-cookie': clearCookies(cookieMode) } : {};
-    if (!all) {
-      await ctx.manager.logout(token.token);
-      return emptyResponse(204, cleared);
-    }
-    const revoked = await ctx.manager.logoutAll(token.token);
-    return jsonResponse(200, { revoked }, cleared);
   };
 }
+
+/** Failures of an authentic token whose session can no longer be used. */
+const SESSION_GONE: ReadonlySet<string> = new Set([
+  'token_revoked',
+  'token_expired',
+  'session_expired',
+  'refresh_token_reused',
+]);
 
 /** Parsed only where the body is a token location, so a GET's (absent) body is never required. */
 function lookupFields(ctx: RouteContext): Fields | undefined {
@@ -164,7 +184,7 @@ const reauth: Route = async (ctx) => {
   const { token } = await access(ctx, early, false);
   const fields = early ?? jsonBody(ctx);
   const password = requiredString(fields, 'password', { maxLength: 1024 });
-  const mint = minting(ctx, false);
+  const mint = minting(ctx, token.source === 'cookie' ? 'cookie' : 'body');
   return mint.respond(await ctx.manager.reauthenticate(token.token, password, mint.context));
 };
 
@@ -183,8 +203,8 @@ const ROUTES: Record<string, RouteEntry> = {
   login: { methods: { POST: login } },
   refresh: { methods: { POST: refresh } },
   token: { methods: { POST: tokenRoute }, oauth: true },
-  logout: { methods: { POST: logoutRoute(false) }, clearsCookies: true },
-  'logout-all': { methods: { POST: logoutRoute(true) }, clearsCookies: true },
+  logout: { methods: { POST: logoutRoute(false) } },
+  'logout-all': { methods: { POST: logoutRoute(true) } },
   me: { methods: { GET: me } },
   sessions: { methods: { GET: listSessions } },
   'sessions/:id': { methods: { DELETE: deleteSession } },
@@ -246,9 +266,6 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
       if (ctx.cookies.length > 0) response.headers['set-cookie'] = [...setCookies(response), ...ctx.cookies];
     } catch (error) {
       response = errorResponse(error, { ...errorOptions, oauth: entry.oauth === true });
-      if (resolved.cookieMode && entry.clearsCookies && isBatonError(error) && error.status === 401) {
-        response.headers['set-cookie'] = clearCookies(resolved.cookieMode);
-      }
     }
     return answerFor(method, response);
   };

@@ -3,7 +3,8 @@
  * CSRF cookie whose value must come back in a header on unsafe requests
  * that authenticate with a cookie. The CSRF value is also a claim of the
  * access token, so a cookie planted by a sibling subdomain (which can set
- * the CSRF cookie but cannot mint a token) does not pass.
+ * the CSRF cookie but cannot mint a token) does not pass. Tokens travel as
+ * cookies or in the body, never both (DESIGN.md "Token transfer").
  */
 import { randomBytes } from 'node:crypto';
 import type { Duration } from '../core/duration.ts';
@@ -15,13 +16,33 @@ import type { ExtractedToken, TokenCookieNames } from './extract.ts';
 import { secureEqual } from './secure-compare.ts';
 import { type HttpRequest, SAFE_METHODS } from './types.ts';
 
+/** How a token response carries its tokens: in the JSON body, or as cookies only. */
+export type Transfer = 'body' | 'cookie';
+
+/** The request header with which a login asks for cookie transfer. */
+export const TRANSFER_HEADER = 'baton-transfer';
+
 export interface CookieModeOptions {
   /** Default true. Browsers accept Secure cookies from http://localhost; turn off only for plain-http hosts. */
   secure?: boolean;
+  /**
+   * Name prefixes that browsers enforce (RFC 6265bis): `__Host-` on the access
+   * and CSRF cookies (Secure, Path=/, no Domain: no sibling subdomain or
+   * plain-http page can set or shadow them), `__Secure-` on the refresh
+   * cookie (its Path is the auth prefix) and, with `domain`, on all three.
+   * Default: on when `secure` is (browsers accept both from http://localhost).
+   */
+  prefixes?: boolean;
+  /**
+   * Transfers this server accepts (DESIGN.md "Token transfer"). Default both:
+   * a login chooses with `Baton-Transfer: cookie`, and refresh and reauth
+   * answer the way their credential came. `['cookie']`: browsers only.
+   */
+  transfer?: readonly Transfer[];
   /** Default `Lax`. `None` requires `secure`. */
   sameSite?: SameSite;
   domain?: string;
-  /** Cookie names. Defaults `baton_access`, `baton_refresh`, `baton_csrf`. */
+  /** Cookie names, before the prefixes (see `prefixes`). Defaults `baton_access`, `baton_refresh`, `baton_csrf`. */
   names?: { access?: string; refresh?: string; csrf?: string };
   /** Double-submit CSRF protection for cookie-authenticated unsafe requests. Default true. */
   csrf?: boolean;
@@ -37,7 +58,9 @@ export interface CookieModeOptions {
 }
 
 export interface ResolvedCookieMode {
+  /** With their prefixes, as they go on the wire. */
   names: TokenCookieNames & { csrf: string };
+  transfer: readonly Transfer[];
   secure: boolean;
   sameSite: SameSite;
   domain: string | undefined;
@@ -51,7 +74,6 @@ export interface ResolvedCookieMode {
 
 /** Browsers cap Max-Age at 400 days; a session that never expires gets that. */
 const MAX_COOKIE_AGE = 400 * 86400;
-const CSRF_TOKEN = /^[A-Za-z0-9_-]{22,128}$/;
 
 /** Options must already be validated (see options.ts); `within` is in seconds here. */
 export function resolveCookieMode(
@@ -63,18 +85,27 @@ export function resolveCookieMode(
 ): ResolvedCookieMode | undefined {
   if (!options) return undefined;
   const o = options === true ? {} : options;
+  const secure = o.secure ?? true;
+  const refreshPath = o.refreshPath ?? (prefix === '' ? '/' : prefix);
+  const prefixed = o.prefixes ?? secure;
+  // `__Host-` needs Secure, Path=/ and no Domain; `__Secure-` needs Secure alone.
+  const name = (base: string, path: string) => {
+    if (!prefixed || /^__(Host|Secure)-/.test(base)) return base;
+    return `${path === '/' && o.domain === undefined ? '__Host-' : '__Secure-'}${base}`;
+  };
   return {
     names: {
-      access: o.names?.access ?? 'baton_access',
-      refresh: o.names?.refresh ?? 'baton_refresh',
-      csrf: o.names?.csrf ?? 'baton_csrf',
+      access: name(o.names?.access ?? 'baton_access', '/'),
+      refresh: name(o.names?.refresh ?? 'baton_refresh', refreshPath),
+      csrf: name(o.names?.csrf ?? 'baton_csrf', '/'),
     },
-    secure: o.secure ?? true,
+    transfer: [...(o.transfer ?? ['body', 'cookie'])],
+    secure,
     sameSite: o.sameSite ?? 'Lax',
     domain: o.domain,
     csrf: o.csrf ?? true,
     csrfHeader: (o.csrfHeader ?? 'x-csrf-token').toLowerCase(),
-    refreshPath: o.refreshPath ?? (prefix === '' ? '/' : prefix),
+    refreshPath,
     implicitRefreshWithin: o.implicitRefresh ? o.implicitRefresh.within : undefined,
   };
 }
@@ -118,13 +149,13 @@ export function checkCsrfClaim(
 }
 
 /**
- * The CSRF value for tokens about to be minted. Login (`fresh`) draws a new
- * one, so a value planted before login is useless; refresh and reauth keep
- * the current one, so open tabs keep working.
+ * The CSRF value for tokens about to be sent as cookies: a new one for every
+ * login, refresh and reauth, never one read from the request, where a
+ * sibling subdomain may have planted it. Open tabs share the cookie jar, and
+ * the client reads the CSRF cookie at each request, so they follow.
  */
-export function csrfValue(req: HttpRequest, mode: ResolvedCookieMode, fresh: boolean): string {
-  const existing = parseCookies(req.headers.cookie)[mode.names.csrf];
-  return !fresh && existing && CSRF_TOKEN.test(existing) ? existing : randomBytes(32).toString('base64url');
+export function newCsrfValue(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 function base(mode: ResolvedCookieMode) {

@@ -27,6 +27,9 @@ const RESERVED_CLAIMS = new Set([
   'scope',
   'csrf',
   'rf_exp',
+  'rf_gen',
+  'rf_jti',
+  'sess_exp',
 ]);
 
 export interface AccessTokensOptions {

@@ -273,11 +273,21 @@ export class SessionManager<User extends BatonUser = BatonUser> {
   /**
    * Implicit refresh (cookie mode): a new, non-fresh access token for the
    * still-valid access token's session, without the refresh token. The session
-   * and the user are checked in the store, as a refresh would.
+   * and the user are checked in the store, as a refresh would; and only a token
+   * of the session's current refresh generation gets a successor, so a stolen
+   * access token stops being renewed once the session rotates
+   * (`session_expired`, which the HTTP layer treats as "no renewal").
+   * Successors never outlive the session's absolute expiry.
    */
   async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
     const session = await this.#sessions.live(claims.sid);
+    if (claims.rf_gen !== session.generation) {
+      throw new BatonError(
+        'session_expired',
+        'This access token is from a rotated-out refresh generation; refresh to continue',
+      );
+    }
     const user = await this.#revalidateUser(session.userId);
     return this.#pair(session, user, '', false, context);
   }
@@ -433,7 +443,13 @@ export class SessionManager<User extends BatonUser = BatonUser> {
     context: RequestContext,
   ): TokenPair {
     const now = this.#clock.now();
+    const seconds = Math.floor(now / 1000);
     const ttl = this.#options.accessTokenTtl;
+    // No access token outlives its session's absolute expiry (implicit refresh included).
+    const exp =
+      session.expiresAt === null
+        ? seconds + ttl
+        : Math.min(seconds + ttl, Math.floor(session.expiresAt / 1000));
     const claims = this.#tokens.mint({
       user,
       extraClaims: context.extraClaims,
@@ -441,12 +457,15 @@ export class SessionManager<User extends BatonUser = BatonUser> {
       sid: session.id,
       clientId: session.clientId ?? this.#options.defaultClientId,
       fresh,
+      // The refresh generation it was minted at: implicit refresh renews only the current one.
+      strategyClaims: { rf_gen: session.generation },
+      exp,
     });
     return {
       accessToken: claims.token,
       refreshToken,
       tokenType: 'Bearer',
-      expiresIn: ttl,
+      expiresIn: exp - seconds,
       refreshExpiresIn:
         session.expiresAt === null ? null : Math.max(0, Math.round((session.expiresAt - now) / 1000)),
       sessionId: session.id,

@@ -332,11 +332,11 @@ describe('implicit refresh hands the manager the client IP and user agent', () =
         try {
           seen.length = 0;
           const reply = await call(app.url, '/me', {
-            headers: { cookie: 'baton_access=soon', 'user-agent': 'agent/1.0' },
+            headers: { cookie: '__Host-baton_access=soon', 'user-agent': 'agent/1.0' },
           });
           assert.equal(reply.status, 200, reply.text);
           assert.deepEqual(reply.json, { sub: 'u1' });
-          assert.match(reply.headers.get('set-cookie') ?? '', /^baton_access=successor;/);
+          assert.match(reply.headers.get('set-cookie') ?? '', /^__Host-baton_access=successor;/);
           assert.equal(seen.length, 1);
           assert.equal(seen[0]?.userAgent, 'agent/1.0');
           if (clientIp === undefined) assert.match(seen[0]?.ip ?? '', /^(::ffff:)?127\.0\.0\.1$/);

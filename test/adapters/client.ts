@@ -113,6 +113,36 @@ export function merge(...parts: RequestOptions[]): RequestOptions {
 }
 
 /**
+ * The cookie names of a secure deployment (the default): `__Host-` where the
+ * cookie's Path is `/`, `__Secure-` for the refresh cookie (Path=/auth).
+ */
+export const COOKIE = {
+  access: '__Host-baton_access',
+  refresh: '__Secure-baton_refresh',
+  csrf: '__Host-baton_csrf',
+} as const;
+
+/** The Cookie header a browser would send with these cookies, in this order. */
+export function cookieHeader(parts: Record<string, string>): string {
+  return Object.entries(parts)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
+}
+
+/** What a login asks for to get its tokens as cookies. */
+export const COOKIE_TRANSFER = { 'baton-transfer': 'cookie' } as const;
+
+/** The keys of a cookie-transfer token response: no token (page script must not read them). */
+export const COOKIE_BODY_KEYS = [
+  'claims',
+  'csrf_token',
+  'expires_in',
+  'refresh_expires_in',
+  'session_id',
+  'token_type',
+];
+
+/**
  * How a client carries its session. Header mode: Bearer header and JSON
  * body, as an API client does. Cookie mode: what a browser sends (the
  * cookies the server set, and the CSRF header echoing the CSRF cookie).
@@ -120,13 +150,15 @@ export function merge(...parts: RequestOptions[]): RequestOptions {
 export interface Mode {
   name: 'header' | 'cookie';
   cookies: boolean;
+  /** What a login of this mode sends (cookie mode: `Baton-Transfer: cookie`). */
+  loginHeaders: Record<string, string>;
   /** Authenticates a request as this session's access token. */
   auth(t: Pick<Tokens, 'access_token' | 'csrf'>): RequestOptions;
   /** A refresh of this session. */
   refresh(t: Pick<Tokens, 'refresh_token' | 'csrf'>): RequestOptions;
   /** A logout with what the client still has when its access token is gone. */
   logoutWithRefresh(t: Pick<Tokens, 'refresh_token' | 'csrf'>): RequestOptions;
-  /** The session's tokens after a token response; in cookie mode the cookies must agree with the body. */
+  /** The session's tokens after a token response: from the body (header mode) or the cookies only (cookie mode). */
   tokens(reply: Reply, previous?: Tokens): Tokens;
 }
 
@@ -138,12 +170,14 @@ function csrfOf(t: { csrf?: string | undefined }): string {
 export const HEADER_MODE: Mode = {
   name: 'header',
   cookies: false,
+  loginHeaders: {},
   auth: (t) => ({ token: t.access_token }),
   refresh: (t) => ({ json: { refresh_token: t.refresh_token } }),
   logoutWithRefresh: (t) => ({ json: { refresh_token: t.refresh_token } }),
   tokens(reply) {
     assert.equal(reply.status, 200, reply.text);
-    assert.equal(reply.headers.get('set-cookie'), null, 'header mode sets no cookies');
+    assert.equal(reply.headers.get('set-cookie'), null, 'body transfer sets no cookies');
+    assert.equal(typeof reply.json.access_token, 'string', reply.text);
     return reply.json as Tokens;
   },
 };
@@ -151,13 +185,17 @@ export const HEADER_MODE: Mode = {
 export const COOKIE_MODE: Mode = {
   name: 'cookie',
   cookies: true,
+  loginHeaders: COOKIE_TRANSFER,
   auth: (t) => ({
-    headers: { cookie: `baton_access=${t.access_token}; baton_csrf=${csrfOf(t)}`, 'x-csrf-token': csrfOf(t) },
+    headers: {
+      cookie: cookieHeader({ [COOKIE.access]: t.access_token, [COOKIE.csrf]: csrfOf(t) }),
+      'x-csrf-token': csrfOf(t),
+    },
   }),
   refresh: (t) => ({
     method: 'POST',
     headers: {
-      cookie: `baton_refresh=${t.refresh_token}; baton_csrf=${csrfOf(t)}`,
+      cookie: cookieHeader({ [COOKIE.refresh]: t.refresh_token, [COOKIE.csrf]: csrfOf(t) }),
       'x-csrf-token': csrfOf(t),
     },
   }),
@@ -165,13 +203,23 @@ export const COOKIE_MODE: Mode = {
   tokens(reply, previous) {
     assert.equal(reply.status, 200, reply.text);
     const set = setCookies(reply);
-    const body = reply.json as Tokens;
-    assert.equal(cookieValue(set.get('baton_access')), body.access_token);
-    if (body.refresh_token !== undefined)
-      assert.equal(cookieValue(set.get('baton_refresh')), body.refresh_token);
-    const csrf = cookieValue(set.get('baton_csrf'));
-    assert.equal(decodeClaims(body.access_token).csrf, csrf, 'the access token carries the CSRF value');
-    return { ...previous, ...body, refresh_token: body.refresh_token ?? previous?.refresh_token ?? '', csrf };
+    const body = reply.json;
+    assert.equal(body.access_token, undefined, 'cookie transfer: no access token in the body');
+    assert.equal(body.refresh_token, undefined, 'cookie transfer: no refresh token in the body');
+    const access = cookieValue(set.get(COOKIE.access));
+    const refresh = set.has(COOKIE.refresh) ? cookieValue(set.get(COOKIE.refresh)) : previous?.refresh_token;
+    const csrf = cookieValue(set.get(COOKIE.csrf));
+    assert.equal(body.csrf_token, csrf, 'the body names the CSRF value');
+    assert.equal(decodeClaims(access).csrf, csrf, 'the access token carries the CSRF value');
+    assert.deepEqual(body.claims, decodeClaims(access), 'the body carries the claims');
+    return {
+      ...previous,
+      ...(body as Partial<Tokens>),
+      access_token: access,
+      refresh_token: refresh ?? '',
+      session_id: String(body.session_id),
+      csrf,
+    };
   },
 };
 
@@ -184,5 +232,10 @@ export async function login(
   password = 'abides',
   headers: Record<string, string> = {},
 ): Promise<Tokens> {
-  return mode.tokens(await call(base, '/auth/login', { json: { username, password }, headers }));
+  return mode.tokens(
+    await call(base, '/auth/login', {
+      json: { username, password },
+      headers: { ...mode.loginHeaders, ...headers },
+    }),
+  );
 }

@@ -10,10 +10,15 @@ import {
   assertError,
   assertOAuthError,
   basic,
+  COOKIE,
+  COOKIE_BODY_KEYS,
   COOKIE_MODE,
+  COOKIE_TRANSFER,
   call,
+  cookieHeader,
   cookieValue,
   decodeClaims,
+  HEADER_MODE,
   login,
   MODES,
   type Mode,
@@ -67,7 +72,8 @@ function contractScenarios(h: Running, m: Mode): void {
     const claims = decodeClaims(String(reply.json.access_token));
     assert.equal(claims.sid, reply.json.session_id);
     assert.equal(claims.sub, '1');
-    m.tokens(reply);
+    // Without Baton-Transfer: cookie, the tokens come in the body and no cookie is set, in either mode.
+    HEADER_MODE.tokens(reply);
   });
 
   it('wrong password and unknown user get the same answer', async () => {
@@ -320,7 +326,7 @@ function contractScenarios(h: Running, m: Mode): void {
     assert.equal(typeof form.json.refresh_token, 'string');
     assert.equal(form.headers.get('cache-control'), 'no-store');
     assert.equal(form.headers.get('pragma'), 'no-cache');
-    m.tokens(form);
+    HEADER_MODE.tokens(form);
     const json = await call(h.url, '/auth/token', {
       json: { grant_type: 'password', username: 'walter', password: 'calmerthanyouare' },
     });
@@ -773,47 +779,138 @@ function contractScenarios(h: Running, m: Mode): void {
   });
 }
 
-/** Browser mode only: cookie attributes, double-submit CSRF bound to the token, implicit refresh. */
+/**
+ * Browser mode only: token transfer (cookies only, never also in the body),
+ * cookie attributes and prefixes, double-submit CSRF bound to the token,
+ * logout CSRF, and implicit refresh bound to the session.
+ */
 function cookieScenarios(h: Running): void {
   const m = COOKIE_MODE;
   // Runs after disable-user (thedude is disabled): walter from here on.
   const signIn = () => login(h.url, m, 'walter', 'calmerthanyouare');
-  const cookieHeader = (parts: Record<string, string>) =>
-    Object.entries(parts)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('; ');
+  const walter = { username: 'walter', password: 'calmerthanyouare' };
+  const { access: ACCESS, refresh: REFRESH, csrf: CSRF } = COOKIE;
 
-  it('login sets HttpOnly Secure SameSite=Lax token cookies (scoped, with Max-Age) and a readable CSRF cookie', async () => {
-    const reply = await call(h.url, '/auth/login', {
-      json: { username: 'walter', password: 'calmerthanyouare' },
-    });
+  it('login with Baton-Transfer: cookie gets the tokens as cookies only: the body carries none', async () => {
+    const reply = await call(h.url, '/auth/login', { json: walter, headers: COOKIE_TRANSFER });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(Object.keys(reply.json).sort(), COOKIE_BODY_KEYS);
+    assert.equal(reply.headers.get('cache-control'), 'no-store');
+    const t = m.tokens(reply);
+    assert.doesNotMatch(reply.text, new RegExp(t.access_token.replace(/\./g, '\\.')));
+    assert.doesNotMatch(reply.text, new RegExp(t.refresh_token.replace(/\./g, '\\.')));
+    assert.equal((reply.json.claims as Record<string, unknown>).sub, '2');
+    const plain = await call(h.url, '/auth/login', { json: walter });
+    HEADER_MODE.tokens(plain);
+    assertError(
+      await call(h.url, '/auth/login', { json: walter, headers: { 'baton-transfer': 'both' } }),
+      400,
+      'invalid_request',
+    );
+  });
+
+  it('login sets __Host- HttpOnly Secure SameSite=Lax token cookies (scoped, with Max-Age) and a readable CSRF cookie', async () => {
+    const reply = await call(h.url, '/auth/login', { json: walter, headers: COOKIE_TRANSFER });
     const t = m.tokens(reply);
     const set = setCookies(reply);
-    const access = set.get('baton_access') ?? '';
-    const refresh = set.get('baton_refresh') ?? '';
-    const csrf = set.get('baton_csrf') ?? '';
+    assert.deepEqual([...set.keys()].sort(), [ACCESS, CSRF, REFRESH].sort());
+    const access = set.get(ACCESS) ?? '';
+    const refresh = set.get(REFRESH) ?? '';
+    const csrf = set.get(CSRF) ?? '';
     for (const c of [access, refresh]) {
       assert.match(c, /; HttpOnly/);
       assert.match(c, /; Secure/);
       assert.match(c, /; SameSite=Lax/);
     }
+    for (const c of [access, refresh, csrf]) assert.doesNotMatch(c, /Domain=/i);
     assert.match(access, /; Path=\/;/);
     assert.match(access, /Max-Age=60;/);
     assert.match(refresh, /; Path=\/auth;/);
     assert.match(refresh, /Max-Age=3600;/);
     assert.doesNotMatch(csrf, /HttpOnly/);
+    assert.match(csrf, /; Path=\/;/);
     assert.match(csrf, /; Secure/);
     assert.match(csrf, /Max-Age=3600;/);
     assert.ok((t.csrf ?? '').length >= 22);
-    const again = m.tokens(
-      await call(h.url, '/auth/login', { json: { username: 'walter', password: 'calmerthanyouare' } }),
-    );
+    const again = m.tokens(await call(h.url, '/auth/login', { json: walter, headers: COOKIE_TRANSFER }));
     assert.notEqual(again.csrf, t.csrf, 'every login draws a new CSRF value');
+  });
+
+  it('refresh and reauth answer the way their credential came, whatever the headers ask', async () => {
+    const t = await signIn();
+    // Through the cookie: cookies only, even when the request asks for the body.
+    const byCookie = await call(
+      h.url,
+      '/auth/refresh',
+      merge(m.refresh(t), { headers: { 'baton-transfer': 'body' } }),
+    );
+    const next = m.tokens(byCookie, t);
+    assert.deepEqual(Object.keys(byCookie.json).sort(), COOKIE_BODY_KEYS);
+    // Through the body: the body only, even when the request asks for cookies.
+    const byBody = await call(h.url, '/auth/refresh', {
+      json: { refresh_token: next.refresh_token },
+      headers: COOKIE_TRANSFER,
+    });
+    const inBody = HEADER_MODE.tokens(byBody);
+    const byHeader = await call(h.url, '/auth/refresh', {
+      method: 'POST',
+      token: inBody.refresh_token,
+      headers: COOKIE_TRANSFER,
+    });
+    HEADER_MODE.tokens(byHeader);
+    // Reauth likewise: by the access cookie, cookies only; by the Bearer header, the body only.
+    const u = await signIn();
+    const reCookie = await call(
+      h.url,
+      '/auth/reauth',
+      merge({ json: { password: walter.password } }, m.auth(u)),
+    );
+    const re = m.tokens(reCookie, u);
+    assert.equal(setCookies(reCookie).has(REFRESH), false, 'reauth leaves the refresh cookie alone');
+    const reHeader = await call(h.url, '/auth/reauth', {
+      json: { password: walter.password },
+      token: re.access_token,
+      headers: COOKIE_TRANSFER,
+    });
+    assert.equal(reHeader.status, 200, reHeader.text);
+    assert.equal(reHeader.headers.get('set-cookie'), null);
+    assert.equal(typeof reHeader.json.access_token, 'string');
+  });
+
+  it('the OAuth routes never set or clear cookies (no login CSRF through a cross-site form post)', async () => {
+    const t = await signIn();
+    const browser = { ...m.auth(t).headers, ...COOKIE_TRANSFER };
+    const replies = [
+      await call(h.url, '/auth/token', {
+        form: { grant_type: 'password', ...walter },
+        headers: browser,
+      }),
+      await call(h.url, '/auth/token', {
+        form: { grant_type: 'refresh_token', refresh_token: t.refresh_token },
+        headers: browser,
+      }),
+      await call(h.url, '/auth/token', {
+        form: { grant_type: 'password', username: 'walter', password: 'wrong' },
+        headers: browser,
+      }),
+      await call(h.url, '/auth/introspect', {
+        form: { token: t.access_token },
+        headers: { ...browser, authorization: basic('demo-client', 'demo-secret') },
+      }),
+      await call(h.url, '/auth/revoke', { form: { token: t.access_token }, headers: browser }),
+      await call(h.url, '/auth/revoke', { form: { token: 'junk' }, headers: browser }),
+    ];
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 400, 200, 200, 200],
+    );
+    for (const reply of replies) assert.equal(reply.headers.get('set-cookie'), null, reply.text);
+    assert.equal(typeof replies[0]?.json.access_token, 'string', 'the token endpoint answers in the body');
   });
 
   it('safe requests authenticate with the access cookie alone', async () => {
     const t = await signIn();
-    const cookie = cookieHeader({ baton_access: t.access_token });
+    const cookie = cookieHeader({ [ACCESS]: t.access_token });
     assert.equal((await call(h.url, '/api/protected', { headers: { cookie } })).status, 200);
     assert.equal((await call(h.url, '/auth/me', { headers: { cookie } })).status, 200);
   });
@@ -821,13 +918,13 @@ function cookieScenarios(h: Running): void {
   it('unsafe requests with a cookie token need header == cookie == token claim (csrf_failed otherwise)', async () => {
     const t = await signIn();
     const csrf = t.csrf ?? '';
-    const both = cookieHeader({ baton_access: t.access_token, baton_csrf: csrf });
+    const both = cookieHeader({ [ACCESS]: t.access_token, [CSRF]: csrf });
     const post = (headers: Record<string, string>) =>
       call(h.url, '/api/sensitive', { method: 'POST', headers });
     assertError(await post({ cookie: both }), 401, 'csrf_failed');
     assertError(await post({ cookie: both, 'x-csrf-token': `${csrf}x` }), 401, 'csrf_failed');
     assertError(
-      await post({ cookie: cookieHeader({ baton_access: t.access_token }), 'x-csrf-token': csrf }),
+      await post({ cookie: cookieHeader({ [ACCESS]: t.access_token }), 'x-csrf-token': csrf }),
       401,
       'csrf_failed',
     );
@@ -835,7 +932,7 @@ function cookieScenarios(h: Running): void {
     const planted = 'p'.repeat(43);
     assertError(
       await post({
-        cookie: cookieHeader({ baton_access: t.access_token, baton_csrf: planted }),
+        cookie: cookieHeader({ [ACCESS]: t.access_token, [CSRF]: planted }),
         'x-csrf-token': planted,
       }),
       401,
@@ -849,9 +946,9 @@ function cookieScenarios(h: Running): void {
     );
   });
 
-  it('refresh from the cookie: CSRF required, cookies rotated, CSRF value kept and bound to the new token', async () => {
+  it('refresh from the cookie: CSRF required, cookies rotated, a new CSRF value bound to the new token', async () => {
     const t = await signIn();
-    const cookie = cookieHeader({ baton_refresh: t.refresh_token, baton_csrf: t.csrf ?? '' });
+    const cookie = cookieHeader({ [REFRESH]: t.refresh_token, [CSRF]: t.csrf ?? '' });
     assertError(
       await call(h.url, '/auth/refresh', { method: 'POST', headers: { cookie } }),
       401,
@@ -860,70 +957,111 @@ function cookieScenarios(h: Running): void {
     const next = m.tokens(await call(h.url, '/auth/refresh', m.refresh(t)), t);
     assert.notEqual(next.refresh_token, t.refresh_token);
     assert.notEqual(next.access_token, t.access_token);
-    assert.equal(next.csrf, t.csrf);
+    assert.notEqual(next.csrf, t.csrf, 'every cookie refresh draws a new CSRF value');
+    assertError(
+      await call(h.url, '/api/sensitive', merge({ method: 'POST' }, m.auth({ ...next, csrf: t.csrf }))),
+      401,
+      'csrf_failed',
+    );
     const bodyWins = await call(h.url, '/auth/refresh', {
       json: { refresh_token: next.refresh_token },
-      headers: { cookie: 'baton_refresh=junk' },
+      headers: { cookie: `${REFRESH}=junk` },
     });
     assert.equal(bodyWins.status, 200, 'the body token wins over the cookie, and needs no CSRF token');
   });
 
-  it('logout from the cookies clears all three cookies, same Path and Domain', async () => {
+  it('a planted CSRF cookie is never adopted: the refreshed token carries a new value', async () => {
+    const t = await signIn();
+    const planted = 'P'.repeat(43);
+    // First in the header, so it is the one the server reads (browsers send the most specific first).
+    const cookie = `${CSRF}=${planted}; ${cookieHeader({ [REFRESH]: t.refresh_token, [CSRF]: t.csrf ?? '' })}`;
+    const reply = await call(h.url, '/auth/refresh', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': planted },
+    });
+    const next = m.tokens(reply, t);
+    assert.notEqual(next.csrf, planted);
+    assert.notEqual(
+      decodeClaims(next.access_token).csrf,
+      planted,
+      'the new token is not bound to the planted value',
+    );
+    const forged = await call(h.url, '/api/sensitive', {
+      method: 'POST',
+      headers: {
+        cookie: cookieHeader({ [ACCESS]: next.access_token, [CSRF]: planted }),
+        'x-csrf-token': planted,
+      },
+    });
+    assertError(forged, 401, 'csrf_failed');
+  });
+
+  it('logout from the cookies, CSRF-checked, clears all three cookies, same Path and Domain', async () => {
     const t = await signIn();
     const cookie = cookieHeader({
-      baton_access: t.access_token,
-      baton_refresh: t.refresh_token,
-      baton_csrf: t.csrf ?? '',
+      [ACCESS]: t.access_token,
+      [REFRESH]: t.refresh_token,
+      [CSRF]: t.csrf ?? '',
     });
-    assertError(
-      await call(h.url, '/auth/logout', { method: 'POST', headers: { cookie } }),
-      401,
-      'csrf_failed',
-    );
     const out = await call(h.url, '/auth/logout', {
       method: 'POST',
       headers: { cookie, 'x-csrf-token': t.csrf ?? '' },
     });
     assert.equal(out.status, 204, out.text);
     const cleared = setCookies(out);
-    for (const name of ['baton_access', 'baton_refresh', 'baton_csrf']) {
-      assert.match(cleared.get(name) ?? '', /^[a-z_]+=; Max-Age=0;/, name);
+    for (const name of [ACCESS, REFRESH, CSRF]) {
+      assert.match(cleared.get(name) ?? '', /^[A-Za-z_-]+=; Max-Age=0;/, name);
+      assert.match(
+        cleared.get(name) ?? '',
+        /; Secure/,
+        `${name}: a __Host-/__Secure- cookie is only cleared Secure`,
+      );
     }
-    assert.match(cleared.get('baton_refresh') ?? '', /Path=\/auth/);
+    assert.match(cleared.get(REFRESH) ?? '', /Path=\/auth/);
     assertError(await call(h.url, '/api/protected', { token: t.access_token }), 401, 'token_revoked');
-    const forged = cookieHeader({
-      baton_refresh: `${t.session_id}.${'A'.repeat(43)}`,
-      baton_csrf: t.csrf ?? '',
-    });
-    const failed = await call(h.url, '/auth/logout', {
+    // The session is gone: a CSRF-checked logout with its dead cookies still clears them.
+    const again = await call(h.url, '/auth/logout', {
       method: 'POST',
-      headers: { cookie: forged, 'x-csrf-token': t.csrf ?? '' },
+      headers: { cookie, 'x-csrf-token': t.csrf ?? '' },
     });
-    assertError(failed, 401, 'invalid_token');
-    assert.equal(
-      setCookies(failed).get('baton_access')?.startsWith('baton_access=;'),
-      true,
-      'a failed logout still clears',
-    );
+    assert.ok([204, 401].includes(again.status), again.text);
+    assert.equal(setCookies(again).get(ACCESS)?.startsWith(`${ACCESS}=;`), true, 'dead cookies are cleared');
   });
 
-  it('reauth through cookies sets a fresh access cookie and leaves the refresh cookie alone', async () => {
+  it('logout CSRF: a cross-site logout (no cookies, no CSRF header, or a forged token) clears nothing', async () => {
     const t = await signIn();
-    const refreshed = m.tokens(await call(h.url, '/auth/refresh', m.refresh(t)), t);
-    assertError(
-      await call(h.url, '/api/sensitive', merge({ method: 'POST' }, m.auth(refreshed))),
-      401,
-      'fresh_token_required',
-    );
-    const reply = await call(
-      h.url,
-      '/auth/reauth',
-      merge({ json: { password: 'calmerthanyouare' } }, m.auth(refreshed)),
-    );
-    const re = m.tokens(reply, refreshed);
-    assert.equal(setCookies(reply).has('baton_refresh'), false);
-    assert.equal(re.csrf, t.csrf);
-    assert.equal((await call(h.url, '/api/sensitive', merge({ method: 'POST' }, m.auth(re)))).status, 200);
+    const cookie = cookieHeader({
+      [ACCESS]: t.access_token,
+      [REFRESH]: t.refresh_token,
+      [CSRF]: t.csrf ?? '',
+    });
+    for (const path of ['/auth/logout', '/auth/logout-all']) {
+      const none = await call(h.url, path, { method: 'POST' });
+      assertError(none, 401, 'missing_token');
+      assert.equal(none.headers.get('set-cookie'), null, `${path} with no cookies`);
+      const noHeader = await call(h.url, path, { method: 'POST', headers: { cookie } });
+      assertError(noHeader, 401, 'csrf_failed');
+      assert.equal(noHeader.headers.get('set-cookie'), null, `${path} without the CSRF header`);
+      const form = await call(h.url, path, {
+        body: 'x=1',
+        contentType: 'application/x-www-form-urlencoded',
+        headers: { cookie },
+      });
+      assert.equal(form.status >= 400, true, form.text);
+      assert.equal(form.headers.get('set-cookie'), null, `${path} as a cross-site form post`);
+    }
+    const forged = await call(h.url, '/auth/logout', {
+      method: 'POST',
+      headers: {
+        cookie: cookieHeader({ [REFRESH]: `${t.session_id}.${'A'.repeat(43)}`, [CSRF]: t.csrf ?? '' }),
+        'x-csrf-token': t.csrf ?? '',
+      },
+    });
+    assertError(forged, 401, 'invalid_token');
+    assert.equal(forged.headers.get('set-cookie'), null, 'a forged token clears nothing');
+    const bearer = await call(h.url, '/auth/logout', { method: 'POST', token: t.access_token });
+    assert.equal(bearer.status, 204, bearer.text);
+    assert.equal(bearer.headers.get('set-cookie'), null, 'a body-transfer logout has no cookies to clear');
   });
 
   async function nearExpiry(): Promise<Tokens> {
@@ -935,10 +1073,9 @@ function cookieScenarios(h: Running): void {
   function renewed(reply: Reply, old: Tokens): string {
     assert.equal(reply.status, 200, reply.text);
     const set = setCookies(reply);
-    assert.deepEqual([...set.keys()], ['baton_access'], 'only the access cookie is renewed');
-    const line = set.get('baton_access') ?? '';
+    assert.deepEqual([...set.keys()], [ACCESS], 'only the access cookie is renewed');
+    const line = set.get(ACCESS) ?? '';
     assert.match(line, /; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
-    assert.match(line, /Max-Age=60;/);
     const fresh = cookieValue(line);
     assert.notEqual(fresh, old.access_token);
     const claims = decodeClaims(fresh);
@@ -961,7 +1098,9 @@ function cookieScenarios(h: Running): void {
       null,
       'header tokens: the client refreshes',
     );
-    const fresh = renewed(await call(h.url, '/api/protected', m.auth(t)), t);
+    const reply = await call(h.url, '/api/protected', m.auth(t));
+    assert.match(setCookies(reply).get(ACCESS) ?? '', /Max-Age=60;/);
+    const fresh = renewed(reply, t);
     assert.equal(
       (await call(h.url, '/api/sensitive', merge({ method: 'POST' }, m.auth({ ...t, access_token: fresh }))))
         .status,
@@ -997,6 +1136,43 @@ function cookieScenarios(h: Running): void {
     const plain = await call(h.url, '/api/stream', m.auth(far));
     assert.deepEqual(plain.json, { sub: '2', streamed: true });
     assert.equal(plain.headers.get('set-cookie'), null);
+  });
+
+  it('implicit refresh: a stolen access cookie mints no successor once the victim has rotated', async () => {
+    const victim = await signIn();
+    const stolen = { ...victim };
+    m.tokens(await call(h.url, '/auth/refresh', m.refresh(victim)), victim);
+    h.clock.advance(60 - IMPLICIT_REFRESH_WITHIN + 1);
+    const reply = await call(h.url, '/api/protected', m.auth(stolen));
+    assert.equal(reply.status, 200, 'still valid until its own exp');
+    assert.equal(reply.headers.get('set-cookie'), null, 'but never renewed: its refresh generation is gone');
+    h.clock.advance(IMPLICIT_REFRESH_WITHIN);
+    assertError(await call(h.url, '/api/protected', m.auth(stolen)), 401, 'token_expired');
+  });
+
+  it("implicit refresh never extends an access token past the session's absolute expiry", async () => {
+    const t = await signIn();
+    const sessionEnd = Number(decodeClaims(t.access_token).iat) + 3600;
+    let current = t.access_token;
+    for (let i = 0; i < 70; i++) {
+      h.clock.advance(59);
+      const reply = await call(h.url, '/api/protected', m.auth({ ...t, access_token: current }));
+      if (reply.status !== 200) {
+        assertError(reply, 401, 'token_expired');
+        break;
+      }
+      const line = setCookies(reply).get(ACCESS);
+      if (line !== undefined) current = cookieValue(line);
+      assert.ok(
+        Number(decodeClaims(current).exp) <= sessionEnd,
+        `exp ${decodeClaims(current).exp} > ${sessionEnd}`,
+      );
+    }
+    assertError(
+      await call(h.url, '/api/protected', m.auth({ ...t, access_token: current })),
+      401,
+      'token_expired',
+    );
   });
 
   it('implicit refresh of a revoked session fails the request', async () => {

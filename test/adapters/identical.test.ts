@@ -31,6 +31,7 @@ const RANDOM_KEYS = new Set([
   'jti',
   'sid',
   'csrf',
+  'csrf_token',
   'kid',
   'x',
 ]);
@@ -125,6 +126,7 @@ function script(h: Running, m: Mode): Step[] {
       async () => {
         const reply = await call(h.url, '/auth/login', {
           json: { username: 'walter', password: 'calmerthanyouare' },
+          headers: m.loginHeaders,
         });
         t = m.tokens(reply);
         return reply;
@@ -222,14 +224,14 @@ function script(h: Running, m: Mode): Step[] {
     ...steps,
     [
       'cookie, safe',
-      () => call(h.url, '/api/protected', { headers: { cookie: `baton_access=${t.access_token}` } }),
+      () => call(h.url, '/api/protected', { headers: { cookie: `__Host-baton_access=${t.access_token}` } }),
     ],
     [
       'cookie, no CSRF',
       () =>
         call(h.url, '/api/sensitive', {
           method: 'POST',
-          headers: { cookie: `baton_access=${t.access_token}` },
+          headers: { cookie: `__Host-baton_access=${t.access_token}` },
         }),
     ],
     ['cookie, CSRF', () => call(h.url, '/api/sensitive', cookieAuth(t, { method: 'POST' }))],

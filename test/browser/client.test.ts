@@ -17,6 +17,8 @@ interface TestWindow {
   c: AuthClient;
   ends: SessionEndReason[];
   changes: number;
+  /** Every token response body page script saw. */
+  bodies: Record<string, unknown>[];
 }
 
 const skip = browserSkip();
@@ -56,10 +58,12 @@ describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
       const w = window as unknown as TestWindow;
       w.ends = [];
       w.changes = 0;
+      w.bodies = [];
       w.c = w.baton.createAuthClient({
         baseUrl: location.origin,
         mode,
         onSessionEnd: (reason) => w.ends.push(reason),
+        onTokens: (body) => w.bodies.push({ ...body }),
       });
       w.c.subscribe(() => {
         w.changes++;
@@ -141,7 +145,7 @@ describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
     await ctx.close();
   });
 
-  it('cookie mode: tokens in HttpOnly cookies page script cannot read; CSRF cookie readable', async () => {
+  it('cookie mode: tokens in __Host-/__Secure- HttpOnly cookies and never in a body page script can read; CSRF cookie readable', async () => {
     const ctx = await context();
     const page = await open(ctx, 'cookie');
     await withScreenshots(
@@ -150,9 +154,9 @@ describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
       async () => {
         await login(page, 'walter', 'calmerthanyouare');
         const cookies = new Map((await ctx.cookies()).map((c) => [c.name, c]));
-        const access = cookies.get('baton_access');
-        const refresh = cookies.get('baton_refresh');
-        const csrf = cookies.get('baton_csrf');
+        const access = cookies.get('__Host-baton_access');
+        const refresh = cookies.get('__Secure-baton_refresh');
+        const csrf = cookies.get('__Host-baton_csrf');
         assert.ok(access && refresh && csrf, [...cookies.keys()].join(','));
         assert.equal(access.httpOnly, true);
         assert.equal(refresh.httpOnly, true);
@@ -165,7 +169,7 @@ describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
         assert.equal(refresh.path, '/auth');
         const visible = await page.evaluate(() => document.cookie);
         assert.doesNotMatch(visible, /baton_access|baton_refresh/);
-        assert.match(visible, /baton_csrf=/);
+        assert.match(visible, /__Host-baton_csrf=/);
         // An unsafe call works only with the CSRF header, which authFetch adds.
         const raw = await page.evaluate(async () => {
           const res = await fetch('/api/sensitive', {
@@ -185,8 +189,36 @@ describe('baton-auth/client in chromium', { skip, timeout: 60_000 }, () => {
           return res.status;
         });
         assert.equal(viaClient, 200);
+        // The login and a refresh answered with cookies only: no token in any body page script saw.
+        const state = await page.evaluate(
+          async () => (await (window as unknown as TestWindow).c.refresh()).claims.sub,
+        );
+        assert.equal(state, '2');
+        const bodies = await page.evaluate(() => (window as unknown as TestWindow).bodies);
+        assert.equal(bodies.length, 2);
+        for (const body of bodies) {
+          assert.equal(body.access_token, undefined, JSON.stringify(body));
+          assert.equal(body.refresh_token, undefined, JSON.stringify(body));
+          assert.equal(typeof body.csrf_token, 'string');
+        }
+        assert.notEqual(bodies[1]?.csrf_token, bodies[0]?.csrf_token, 'a new CSRF value at every refresh');
+        assert.doesNotMatch(JSON.stringify(bodies), new RegExp(refresh.value.replace(/\./g, '\\.')));
+        // Reauth by the cookie: a fresh access cookie, the body again without tokens.
+        const fresh = await page.evaluate(async () => {
+          const w = window as unknown as TestWindow;
+          await w.c.reauth('calmerthanyouare');
+          const res = await w.c.authFetch('/api/sensitive', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          });
+          return { status: res.status, body: w.bodies.at(-1) };
+        });
+        assert.equal(fresh.status, 200);
+        assert.equal(fresh.body?.access_token, undefined);
+        assert.equal(fresh.body?.claims && (fresh.body.claims as { fresh?: unknown }).fresh !== false, true);
         await page.evaluate(() => (window as unknown as TestWindow).c.logout());
-        const left = (await ctx.cookies()).map((c) => c.name).filter((n) => n.startsWith('baton_'));
+        const left = (await ctx.cookies()).map((c) => c.name).filter((n) => n.includes('baton_'));
         assert.deepEqual(left, []);
       },
     );

@@ -322,12 +322,39 @@ describe('BATON_ADAPTER', () => {
           json: { username: 'walter', password: 'calmerthanyouare' },
         });
         assert.equal(t.status, 200, t.text);
-        assert.equal(t.headers.getSetCookie().length, 3, 'cookie mode by default');
+        assert.deepEqual(t.headers.getSetCookie(), [], 'without Baton-Transfer: the body only');
+        const browser = await call(demo.url, '/auth/login', {
+          json: { username: 'walter', password: 'calmerthanyouare' },
+          headers: { 'baton-transfer': 'cookie' },
+        });
+        assert.equal(browser.headers.getSetCookie().length, 3, 'cookie transfer offered by default');
+        assert.equal(browser.json.refresh_token, undefined, 'and then no token in the body');
         const token = String(t.json.access_token);
         assert.equal((await call(demo.url, '/api/protected', { token })).status, 200);
       }
     } finally {
       await Promise.all(demos.map(({ demo }) => demo.stop()));
+    }
+  });
+});
+
+describe('BATON_COOKIES', () => {
+  it('0: tokens in the body only; a login asking for cookie transfer is refused', async () => {
+    const h = await startHarness({ cookies: false });
+    try {
+      const body = await call(h.demo.url, '/auth/login', {
+        json: { username: 'thedude', password: 'abides' },
+      });
+      assert.equal(body.status, 200, body.text);
+      assert.deepEqual(body.headers.getSetCookie(), []);
+      const asked = await call(h.demo.url, '/auth/login', {
+        json: { username: 'thedude', password: 'abides' },
+        headers: { 'baton-transfer': 'cookie' },
+      });
+      assertError(asked, 400, 'invalid_request');
+      assert.deepEqual(asked.headers.getSetCookie(), []);
+    } finally {
+      await h.close();
     }
   });
 });

@@ -12,7 +12,20 @@ import { describe, it } from 'node:test';
 import { DEMO_ADAPTERS } from '../../demo/app.ts';
 import type { DemoStrategy } from '../../demo/config.ts';
 import { JWT_BEARER_GRANT } from '../../src/http/oauth.ts';
-import { assertOAuthError, basic, decodeClaims, type Reply } from '../adapters/client.ts';
+import {
+  assertOAuthError,
+  basic,
+  COOKIE,
+  COOKIE_MODE,
+  COOKIE_TRANSFER,
+  cookieHeader,
+  cookieValue,
+  decodeClaims,
+  merge,
+  type Reply,
+  setCookies,
+  login as signIn,
+} from '../adapters/client.ts';
 import { assertError, call, type Harness, login, startHarness } from './helpers.ts';
 
 type Walk = (h: Harness<DemoStrategy>, base: string) => Promise<void>;
@@ -578,6 +591,125 @@ for (const adapter of DEMO_ADAPTERS) {
         await h.close();
       }
     });
+  });
+}
+
+/** The strategies that can renew an access cookie without the refresh token (reissueAccessToken). */
+const IMPLICIT_REFRESH: readonly DemoStrategy[] = ['rotating', 'jwt', 'per-client'];
+const IMPLICIT_WITHIN = 30;
+const COOKIE_SESSION_TTL = 200;
+
+/**
+ * Browser mode on every strategy: tokens as cookies only, never in the body;
+ * the OAuth routes set no cookie; a cookie refresh answers cookies only with
+ * a new CSRF value, never a planted one; implicit refresh bound to the
+ * session; logout clears cookies only when CSRF-checked.
+ */
+async function cookieWalk(strategy: DemoStrategy, h: Harness<DemoStrategy>, base: string): Promise<void> {
+  const t = await signIn(base, COOKIE_MODE);
+  assert.equal((await call(base, '/api/protected', COOKIE_MODE.auth(t))).status, 200);
+  const oauth = await call(base, '/auth/token', {
+    // Walter: the callbacks strategy keeps one refresh token per user, which a second login replaces.
+    form: { grant_type: 'password', username: 'walter', password: 'calmerthanyouare' },
+    headers: { ...COOKIE_MODE.auth(t).headers, ...COOKIE_TRANSFER },
+  });
+  assert.equal(oauth.status, 200, oauth.text);
+  assert.equal(oauth.headers.get('set-cookie'), null, 'the token endpoint sets no cookie');
+  assert.equal(typeof oauth.json.access_token, 'string');
+
+  if (strategy === 'single-token') h.clock.advance(ACCESS_TTL + 1); // refresh before expiry is refused
+  const planted = 'P'.repeat(43);
+  const refreshCookies = cookieHeader({ [COOKIE.refresh]: t.refresh_token, [COOKIE.csrf]: t.csrf ?? '' });
+  const refreshed = await call(base, '/auth/refresh', {
+    method: 'POST',
+    headers: {
+      cookie: `${COOKIE.csrf}=${planted}; ${refreshCookies}`,
+      'x-csrf-token': planted,
+      'baton-transfer': 'body',
+    },
+  });
+  let current = COOKIE_MODE.tokens(refreshed, t);
+  assert.notEqual(current.csrf, planted, 'a planted CSRF value is never adopted');
+  assert.notEqual(current.csrf, t.csrf, 'a cookie refresh draws a new CSRF value');
+
+  if (IMPLICIT_REFRESH.includes(strategy)) {
+    if (strategy === 'rotating') {
+      const stolen = current;
+      current = COOKIE_MODE.tokens(await call(base, '/auth/refresh', COOKIE_MODE.refresh(current)), current);
+      h.clock.advance(ACCESS_TTL - IMPLICIT_WITHIN + 1);
+      const replay = await call(base, '/api/protected', COOKIE_MODE.auth(stolen));
+      assert.equal(replay.status, 200);
+      assert.equal(replay.headers.get('set-cookie'), null, 'a rotated-out generation mints no successor');
+      const own = await call(base, '/api/protected', COOKIE_MODE.auth(current));
+      const line = setCookies(own).get(COOKIE.access);
+      assert.ok(line, "the victim's current generation is renewed");
+      current = { ...current, access_token: cookieValue(line) };
+    }
+    const end = Number(decodeClaims(t.access_token).iat) + COOKIE_SESSION_TTL;
+    let renewals = 0;
+    let access = current.access_token;
+    for (let i = 0; i < 10; i++) {
+      h.clock.advance(ACCESS_TTL - 1);
+      const reply = await call(
+        base,
+        '/api/protected',
+        COOKIE_MODE.auth({ ...current, access_token: access }),
+      );
+      if (reply.status !== 200) {
+        assertError(reply, 401, 'token_expired');
+        break;
+      }
+      const line = setCookies(reply).get(COOKIE.access);
+      if (line !== undefined) {
+        renewals++;
+        access = cookieValue(line);
+      }
+      assert.ok(Number(decodeClaims(access).exp) <= end, 'never past the session end');
+    }
+    assert.ok(renewals > 0, 'implicit refresh renewed the cookie');
+    assertError(
+      await call(base, '/api/protected', COOKIE_MODE.auth({ ...current, access_token: access })),
+      401,
+      'token_expired',
+    );
+    current = await signIn(base, COOKIE_MODE);
+  }
+
+  const crossSite = await call(base, '/auth/logout', { method: 'POST' });
+  assertError(crossSite, 401, 'missing_token');
+  assert.equal(crossSite.headers.get('set-cookie'), null, 'a cross-site logout clears nothing');
+  const noCsrf = await call(base, '/auth/logout', {
+    method: 'POST',
+    headers: { cookie: cookieHeader({ [COOKIE.access]: current.access_token }) },
+  });
+  assertError(noCsrf, 401, 'csrf_failed');
+  assert.equal(noCsrf.headers.get('set-cookie'), null);
+  const out = await call(base, '/auth/logout', merge({ method: 'POST' }, COOKIE_MODE.auth(current)));
+  assert.equal(out.status, 204, out.text);
+  assert.deepEqual([...setCookies(out).keys()].sort(), [COOKIE.access, COOKIE.csrf, COOKIE.refresh].sort());
+  assertError(await call(base, '/api/protected', { token: current.access_token }), 401, 'token_revoked');
+}
+
+for (const adapter of DEMO_ADAPTERS) {
+  describe(`demo strategies in cookie mode on ${adapter}`, () => {
+    for (const strategy of Object.keys(walks) as DemoStrategy[]) {
+      it(`BATON_STRATEGY=${strategy}: cookie transfer, CSRF, implicit refresh, logout`, async () => {
+        const h = await startHarness<DemoStrategy>({
+          adapter,
+          strategy,
+          accessTtl: ACCESS_TTL,
+          refreshTtl: COOKIE_SESSION_TTL,
+          cookies: true,
+          ...(IMPLICIT_REFRESH.includes(strategy) ? { implicitRefresh: IMPLICIT_WITHIN } : {}),
+        });
+        try {
+          await cookieWalk(strategy, h, h.demo.url);
+          assert.deepEqual(h.unexpected, []);
+        } finally {
+          await h.close();
+        }
+      });
+    }
   });
 }
 

@@ -25,7 +25,18 @@ describe('examples', () => {
         const label = FRAMEWORKS[i];
         const login = await call(url, '/auth/login', { json: { username: 'thedude', password: 'abides' } });
         assert.equal(login.status, 200, `${label}: ${login.text}`);
-        assert.equal(login.headers.getSetCookie().length, 3, `${label}: cookie mode`);
+        assert.deepEqual(login.headers.getSetCookie(), [], `${label}: body transfer sets no cookie`);
+        const browser = await call(url, '/auth/login', {
+          json: { username: 'thedude', password: 'abides' },
+          headers: { 'baton-transfer': 'cookie' },
+        });
+        assert.equal(browser.headers.getSetCookie().length, 3, `${label}: cookie transfer`);
+        assert.equal(browser.json.access_token, undefined, `${label}: cookie transfer, no token in the body`);
+        assert.equal(
+          browser.json.refresh_token,
+          undefined,
+          `${label}: cookie transfer, no token in the body`,
+        );
         const token = String(login.json.access_token);
         const me = await call(url, '/api/me', { token });
         assert.equal(me.status, 200, `${label}: ${me.text}`);

@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { BatonError } from '../../src/core/errors.ts';
 import { frameworkErrorResponse } from '../../src/http/errors.ts';
 import { createBatonHttp } from '../../src/http/middleware.ts';
-import { resolveHttpOptions } from '../../src/http/options.ts';
+import { type BatonHttpOptions, resolveHttpOptions } from '../../src/http/options.ts';
 import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
 import type { TokenPair } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
@@ -86,6 +86,13 @@ describe('options are validated at creation', () => {
     invalid(() => resolveHttpOptions(m, { cookies: { sameSite: 'None', secure: false } }), /requires secure/);
     invalid(() => resolveHttpOptions(m, { cookies: { names: { access: 'a b' } } }), /cookies\.names\.access/);
     invalid(() => resolveHttpOptions(m, { cookies: { domain: 'x;y' } }), /cookies\.domain/);
+    invalid(() => resolveHttpOptions(m, { cookies: { transfer: [] } }), /cookies\.transfer/);
+    invalid(() => resolveHttpOptions(m, { cookies: { transfer: ['body', 'body'] } }), /repeat/);
+    invalid(
+      () => resolveHttpOptions(m, { cookies: { transfer: ['header' as 'body'] } }),
+      /cookies\.transfer/,
+    );
+    invalid(() => resolveHttpOptions(m, { cookies: { prefixes: true, secure: false } }), /prefixes/);
     invalid(() => resolveHttpOptions(m, { cookies: { implicitRefresh: { within: 'soon' } } }), /within/);
     invalid(() => resolveHttpOptions(m, { tokenLookup: { locations: [] } }), /locations/);
     invalid(() => resolveHttpOptions(m, { tokenLookup: { locations: ['header', 'header'] } }), /repeat/);
@@ -109,12 +116,43 @@ describe('options are validated at creation', () => {
     assert.equal(o.cookieMode?.refreshPath, '/api/auth');
     assert.equal(o.cookieMode?.implicitRefreshWithin, 300);
     assert.deepEqual(o.lookup.locations, ['header', 'cookie']);
+    assert.deepEqual(o.cookieMode?.transfer, ['body', 'cookie']);
+  });
+
+  it('cookie names: __Host- where Path=/ and no Domain, __Secure- otherwise, none without Secure', () => {
+    const names = (cookies: BatonHttpOptions['cookies']) =>
+      resolveHttpOptions(manager(), { cookies }).cookieMode?.names;
+    assert.deepEqual(names(true), {
+      access: '__Host-baton_access',
+      refresh: '__Secure-baton_refresh',
+      csrf: '__Host-baton_csrf',
+    });
+    assert.deepEqual(names({ refreshPath: '/' }), {
+      access: '__Host-baton_access',
+      refresh: '__Host-baton_refresh',
+      csrf: '__Host-baton_csrf',
+    });
+    assert.deepEqual(names({ domain: 'example.com' }), {
+      access: '__Secure-baton_access',
+      refresh: '__Secure-baton_refresh',
+      csrf: '__Secure-baton_csrf',
+    });
+    assert.deepEqual(names({ secure: false }), {
+      access: 'baton_access',
+      refresh: 'baton_refresh',
+      csrf: 'baton_csrf',
+    });
+    assert.deepEqual(names({ prefixes: false, names: { access: 'a' } }), {
+      access: 'a',
+      refresh: 'baton_refresh',
+      csrf: 'baton_csrf',
+    });
   });
 });
 
 describe('guards', () => {
   const http = createBatonHttp(manager(), { cookies: { implicitRefresh: { within: 30 } } });
-  const cookie = (token: string) => ({ cookie: `baton_access=${token}` });
+  const cookie = (token: string) => ({ cookie: `__Host-baton_access=${token}` });
 
   it('claims, or the mapped error response', async () => {
     const ok = await http.guard()(req({ authorization: 'Bearer good' }));
@@ -149,7 +187,7 @@ describe('guards', () => {
     assert.equal(soon.cookies.length, 1);
     assert.match(
       soon.cookies[0] ?? '',
-      /^baton_access=successor; Max-Age=60; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      /^__Host-baton_access=successor; Max-Age=60; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
   });
 

@@ -204,6 +204,48 @@ describe('createAuthHandler', () => {
   });
 });
 
+describe('token transfer: the modes a server accepts', () => {
+  const login = (transfer?: string) =>
+    req('POST', '/auth/login', {
+      headers: { 'content-type': 'application/json', ...(transfer ? { 'baton-transfer': transfer } : {}) },
+      body: '{"username":"a","password":"b"}',
+    });
+  const code = (body: string | undefined) => (JSON.parse(body ?? '{}') as { error?: string }).error;
+
+  it('without cookie mode (BATON_COOKIES=0): the body only; a login asking for cookies is refused', async () => {
+    const handler = createAuthHandler(fakeManager());
+    const plain = await handler(login());
+    assert.equal(plain?.status, 200);
+    assert.equal(plain?.headers['set-cookie'], undefined);
+    const asked = await handler(login('cookie'));
+    assert.equal(asked?.status, 400);
+    assert.equal(code(asked?.body), 'invalid_request');
+  });
+
+  it("transfer: ['cookie'] refuses body transfer at login and refresh, and answers cookies only", async () => {
+    const handler = createAuthHandler(fakeManager(), { cookies: { transfer: ['cookie'] } });
+    assert.equal((await handler(login()))?.status, 400);
+    assert.equal((await handler(login('body')))?.status, 400);
+    const byBody = await handler(
+      req('POST', '/auth/refresh', {
+        headers: { 'content-type': 'application/json' },
+        body: '{"refresh_token":"s1.secret"}',
+      }),
+    );
+    assert.equal(byBody?.status, 400);
+    const ok = await handler(login('cookie'));
+    assert.equal(ok?.status, 200);
+    assert.equal(JSON.parse(ok?.body ?? '{}').access_token, undefined);
+    assert.equal(ok?.headers['set-cookie']?.length, 3);
+  });
+
+  it("transfer: ['body'] with cookie mode: a login asking for cookies is refused", async () => {
+    const handler = createAuthHandler(fakeManager(), { cookies: { transfer: ['body'] } });
+    assert.equal((await handler(login()))?.status, 200);
+    assert.equal((await handler(login('cookie')))?.status, 400);
+  });
+});
+
 describe('authenticate', () => {
   const manager = fakeManager();
   const withToken = (method = 'GET') => req(method, '/api', { headers: { authorization: 'Bearer good' } });
@@ -236,9 +278,9 @@ describe('authenticate', () => {
         return { ...claims, csrf: 'c5rf' };
       },
     });
-    const cookie = { cookie: 'baton_access=good; baton_csrf=c5rf' };
+    const cookie = { cookie: '__Host-baton_access=good; __Host-baton_csrf=c5rf' };
     const planted = req('POST', '/api', {
-      headers: { cookie: 'baton_access=good; baton_csrf=other', 'x-csrf-token': 'other' },
+      headers: { cookie: '__Host-baton_access=good; __Host-baton_csrf=other', 'x-csrf-token': 'other' },
     });
     assert.throws(() => authenticate(bound, planted, { cookies: true }), { code: 'csrf_failed' });
     assert.throws(
@@ -321,7 +363,8 @@ describe('Hono adapter', () => {
       },
       reissueAccessToken: async (_token, context) => {
         seen.push(context);
-        return { ...pair, accessToken: 'successor' };
+        const exp = Math.floor(Date.now() / 1000) + 60;
+        return { ...pair, accessToken: 'successor', claims: { ...claims, exp } };
       },
     });
     const baton = createBaton(manager, {
@@ -335,10 +378,10 @@ describe('Hono adapter', () => {
     assert.equal(byQuery.headers.get('set-cookie'), null);
     assert.equal((await a.request('/api/me?jwt=good&jwt=good')).status, 400);
     const renewed = await a.request('/api/me', {
-      headers: { cookie: 'baton_access=soon', 'user-agent': 'agent/1.0' },
+      headers: { cookie: '__Host-baton_access=soon', 'user-agent': 'agent/1.0' },
     });
     assert.deepEqual(await renewed.json(), { sub: 'u1' });
-    assert.match(renewed.headers.get('set-cookie') ?? '', /^baton_access=successor;/);
+    assert.match(renewed.headers.get('set-cookie') ?? '', /^__Host-baton_access=successor;/);
     assert.deepEqual(seen, [{ userAgent: 'agent/1.0', ip: null }]);
   });
 

@@ -173,5 +173,41 @@ for (const kind of storeKinds) {
         await h.close();
       }
     });
+
+    it('implicit reissue: only while the refresh token it descends from lives, never past its expiry', async () => {
+      const h = await strategyHarness(kind, (base) => ({
+        ...base,
+        strategy: 'jwt' as const,
+        rotateRefreshTokens: true,
+        accessTokenTtl: 60,
+        refreshTokenTtl: 300,
+      }));
+      try {
+        const login = await h.manager.login('thedude', 'abides');
+        const stolen = login.accessToken;
+        const renewed = await h.manager.reissueAccessToken(stolen);
+        assert.equal(renewed.claims.rf_jti, login.claims.rf_jti, 'the successor keeps its lineage');
+        // The victim rotates: the stolen token's refresh token is denied, so it mints nothing more.
+        const rotated = await h.manager.refresh(login.refreshToken);
+        await assert.rejects(h.manager.reissueAccessToken(stolen), { code: 'session_expired' });
+        await assert.rejects(h.manager.reissueAccessToken(renewed.accessToken), { code: 'session_expired' });
+        // The victim's own token renews, up to the login's absolute expiry and not a second past it.
+        const end = Number(decodeUnverified(login.refreshToken).payload.exp);
+        let current = rotated.accessToken;
+        let exp = 0;
+        for (let i = 0; i < 5; i++) {
+          h.clock.advance(55);
+          const next = await h.manager.reissueAccessToken(current);
+          exp = next.claims.exp;
+          assert.ok(exp <= end, `exp ${exp} > session end ${end}`);
+          current = next.accessToken;
+        }
+        assert.equal(exp, end, 'capped at the session end');
+        h.clock.advance(30);
+        await assert.rejects(h.manager.reissueAccessToken(current), { code: 'token_expired' });
+      } finally {
+        await h.close();
+      }
+    });
   });
 }

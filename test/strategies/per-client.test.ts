@@ -122,6 +122,16 @@ for (const kind of storeKinds) {
         });
         assert.deepEqual(Object.keys(first.json).sort(), ['refresh_token', 'token']);
         assert.equal(first.json.refresh_token, null, 'no token for app "test" yet');
+        // The hook's body carries tokens: a browser asking for cookie transfer is refused, not answered in it.
+        const browser = await handler({
+          method: 'POST',
+          path: '/auth/login',
+          headers: { 'content-type': 'application/json', 'baton-transfer': 'cookie' },
+          query: new URLSearchParams(),
+          body: JSON.stringify({ username: 'thedude', password: 'abides' }),
+        });
+        assert.equal(browser?.status, 400);
+        assert.equal(browser?.headers['set-cookie'], undefined);
         const created = await send('POST', '/auth/refresh-tokens', {
           token: first.json.token as string,
           json: { app: 'test' },

@@ -81,6 +81,7 @@ async function errorCode(res) {
     return void 0;
   }
 }
+var DEFAULT_CSRF_COOKIES = ["__Host-baton_csrf", "__Secure-baton_csrf", "baton_csrf"];
 function readCookie(name) {
   const doc = globalThis.document;
   if (typeof doc?.cookie !== "string") return void 0;
@@ -99,7 +100,8 @@ function createAuthClient(options) {
   const key = `baton:${baseText}${prefix}`;
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const now = options.now ?? Date.now;
-  const csrfCookie = options.csrfCookie ?? "baton_csrf";
+  const csrfCookies = options.csrfCookie ? [options.csrfCookie] : DEFAULT_CSRF_COOKIES;
+  const csrfValue = () => csrfCookies.map(readCookie).find((value) => value !== void 0);
   const csrfHeader = options.csrfHeader ?? "X-CSRF-Token";
   const maxFailures = options.maxRefreshFailures ?? 3;
   const hasWindow = typeof globalThis.window !== "undefined";
@@ -224,7 +226,7 @@ function createAuthClient(options) {
   }
   function fromResponse(body, previous) {
     const local = now();
-    const payload = decodeJwtPayload(body.access_token) ?? {};
+    const payload = (body.access_token ? decodeJwtPayload(body.access_token) : body.claims) ?? {};
     const iat = typeof payload.iat === "number" ? payload.iat : Math.floor(local / 1e3);
     const exp = typeof payload.exp === "number" ? payload.exp : iat + body.expires_in;
     const skew = iat * 1e3 + 500 - local;
@@ -240,7 +242,7 @@ function createAuthClient(options) {
       sessionEnd
     };
     if (!cookieMode) {
-      next.access = body.access_token;
+      if (body.access_token !== void 0) next.access = body.access_token;
       const refresh = body.refresh_token ?? previous?.refresh;
       if (refresh !== void 0) next.refresh = refresh;
     }
@@ -273,7 +275,7 @@ function createAuthClient(options) {
   }
   function authHeaders(headers, method) {
     if (cookieMode) {
-      const csrf = readCookie(csrfCookie);
+      const csrf = csrfValue();
       if (csrf !== void 0 && UNSAFE(method) && !headers.has(csrfHeader)) headers.set(csrfHeader, csrf);
     } else if (held?.access && !headers.has("authorization")) {
       headers.set("authorization", `Bearer ${held.access}`);
@@ -282,6 +284,7 @@ function createAuthClient(options) {
   async function authRequest(path, method, body, auth = true) {
     const headers = new Headers();
     if (body !== void 0) headers.set("content-type", "application/json");
+    if (cookieMode && path === "/login") headers.set("baton-transfer", "cookie");
     if (cookieMode) authHeaders(headers, method);
     else if (auth) authHeaders(headers, method);
     const init = { method, headers, credentials: cookieMode ? "include" : "same-origin" };
@@ -304,7 +307,7 @@ function createAuthClient(options) {
     return new AuthError(res.status, code, message);
   }
   function canRefresh() {
-    if (cookieMode) return held !== null || !sessionOver && readCookie(csrfCookie) !== void 0;
+    if (cookieMode) return held !== null || !sessionOver && csrfValue() !== void 0;
     return held?.refresh !== void 0;
   }
   async function doRefresh() {
@@ -540,12 +543,6 @@ var client = createAuthClient({
   baseUrl: location.origin,
   mode: "cookie",
   fetch: loggingFetch,
-  onTokens: (body) => {
-    if (body.refresh_token && body.refresh_token !== latestRefresh) {
-      if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
-      latestRefresh = body.refresh_token;
-    }
-  },
   onSessionEnd: (reason) => {
     const text = {
       logged_out: "Logged out.",
@@ -687,30 +684,45 @@ on("load-sessions", loadSessions);
 on("clear-log", async () => {
   $("log").replaceChildren();
 });
+function rotated(next) {
+  if (next && next !== latestRefresh) {
+    if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
+    latestRefresh = next;
+  }
+}
+async function apiSession() {
+  if (latestRefresh) return latestRefresh;
+  const res = await loggingFetch("/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      username: $("username").value,
+      password: $("password").value
+    }),
+    credentials: "omit"
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok || !body.refresh_token) throw new Error(`API-client login failed: ${body.error ?? res.status}`);
+  rotated(body.refresh_token);
+  return body.refresh_token;
+}
+function bodyRefresh(token) {
+  return loggingFetch("/auth/refresh", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh_token: token }),
+    credentials: "omit"
+  }).then(async (res) => ({
+    status: res.status,
+    body: await res.json().catch(() => ({}))
+  }));
+}
 on("refresh-burst", async () => {
-  if (!latestRefresh) throw new Error("Log in first");
-  const body = JSON.stringify({ refresh_token: latestRefresh });
-  const results = await Promise.all(
-    Array.from(
-      { length: 5 },
-      () => loggingFetch("/auth/refresh", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        credentials: "include"
-      }).then(async (res) => ({
-        status: res.status,
-        body: await res.json().catch(() => ({}))
-      }))
-    )
-  );
+  const token = await apiSession();
+  const results = await Promise.all(Array.from({ length: 5 }, () => bodyRefresh(token)));
   const ok = results.filter((r) => r.status === 200);
   const successors = new Set(ok.map((r) => r.body.refresh_token));
-  const last = ok.at(-1)?.body;
-  if (last?.refresh_token && last.refresh_token !== latestRefresh) {
-    if (latestRefresh) previousRefresh = { token: latestRefresh, rotatedAt: Date.now() };
-    latestRefresh = last.refresh_token;
-  }
+  rotated(ok.at(-1)?.body.refresh_token);
   banner(
     `${ok.length} of 5 refreshes succeeded with ${successors.size} distinct successor token(s): the grace window made concurrent callers converge.`,
     "info"
@@ -718,26 +730,23 @@ on("refresh-burst", async () => {
 });
 on("replay", async () => {
   if (!previousRefresh) {
-    await client.refresh();
+    rotated((await bodyRefresh(await apiSession())).body.refresh_token);
   }
   if (!previousRefresh) throw new Error("No earlier refresh token to replay yet");
   const age = Math.round((Date.now() - previousRefresh.rotatedAt) / 1e3);
-  const res = await loggingFetch("/auth/refresh", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ refresh_token: previousRefresh.token }),
-    credentials: "omit"
-  });
-  const body = await res.json().catch(() => ({}));
-  if (res.ok) {
+  const { status, body } = await bodyRefresh(previousRefresh.token);
+  if (status === 200) {
     banner(
       `Replayed a token rotated ${age} s ago: inside the grace window, the server answered with the successor.`,
       "info"
     );
     return;
   }
-  banner(`Replay rejected: ${body.error}. The whole session is revoked.`);
-  await client.authFetch("/auth/me");
+  banner(`Replay rejected: ${body.error}. The API-client session is revoked, its successor token too.`);
+  document.body.dataset.replay = body.error ?? "failed";
+  previousRefresh = void 0;
+  latestRefresh = void 0;
+  if (client.state()) await loadSessions();
 });
 $("disable-form").addEventListener("submit", (event) => {
   event.preventDefault();

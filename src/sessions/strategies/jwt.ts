@@ -49,6 +49,12 @@ export interface RefreshClaims {
   type: 'refresh';
 }
 
+/** An access token's `exp` and the claims that tie it to its refresh token. */
+interface Lineage {
+  exp: number;
+  strategyClaims: { rf_jti: string; sess_exp: number };
+}
+
 /**
  * Stateless refresh tokens (flask-jwt-extended, fastjwt/AuthX): the refresh
  * token is a long-lived JWT with `type: "refresh"`. Login issues an access
@@ -88,7 +94,25 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     const now = Math.floor(this.o.clock.now() / 1000);
     const refresh = this.#signRefresh(session, now + this.o.refreshTokenTtl);
     const fresh = this.tokens.loginFreshness(this.o.freshness);
-    return this.pair(session, user, refresh.token, refresh.claims.exp * 1000, fresh, context);
+    return this.pair(
+      session,
+      user,
+      refresh.token,
+      refresh.claims.exp * 1000,
+      fresh,
+      context,
+      this.#lineage(refresh.claims.jti, refresh.claims.exp),
+    );
+  }
+
+  /**
+   * What ties an access token to the refresh token it came from, for implicit
+   * refresh: that token's `jti` (denied once it is rotated out) and its `exp`
+   * (the login's absolute expiry, which no access token outlives).
+   */
+  #lineage(refreshJti: string, refreshExp: number): Lineage {
+    const exp = Math.min(Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl, refreshExp);
+    return { exp, strategyClaims: { rf_jti: refreshJti, sess_exp: refreshExp } };
   }
 
   /** A new (never fresh) access token; with rotation also a new refresh token, the old one denied. */
@@ -114,12 +138,23 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
       throw error;
     }
     let refreshToken = '';
+    let refreshJti = claims.jti;
     if (this.o.rotateRefreshTokens) {
       await this.tokens.revoke({ kind: 'token', id: claims.jti, expiresAt: this.tokens.horizon(claims.exp) });
       // The successor keeps the absolute expiry: rotation must not extend a login forever.
-      refreshToken = this.#signRefresh(claims, claims.exp).token;
+      const successor = this.#signRefresh(claims, claims.exp);
+      refreshToken = successor.token;
+      refreshJti = successor.claims.jti;
     }
-    return this.pair(claims, user, refreshToken, claims.exp * 1000, false, context);
+    return this.pair(
+      claims,
+      user,
+      refreshToken,
+      claims.exp * 1000,
+      false,
+      context,
+      this.#lineage(refreshJti, claims.exp),
+    );
   }
 
   /**
@@ -215,11 +250,40 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return this.tokens.introspect(token);
   }
 
-  /** Implicit refresh (cookie mode): a new access token for a still-valid one, the user checked again. */
+  /** Reauth keeps the token's lineage, so that the fresh token can be renewed like the one it replaces. */
+  protected override reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
+    const fresh = this.tokens.loginFreshness(this.o.freshness);
+    const lineage = this.#lineageOf(claims);
+    return this.pair(claims, user, '', null, fresh, context, lineage ?? {});
+  }
+
+  /**
+   * Implicit refresh (cookie mode): a new access token for a still-valid one,
+   * the user checked again. Only while the refresh token it descends from is
+   * live (a rotated-out one is denied) and never past that token's expiry:
+   * otherwise `session_expired`, which the HTTP layer treats as "no renewal".
+   */
   async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
+    const lineage = this.#lineageOf(claims);
+    if (lineage === undefined) {
+      throw new BatonError('session_expired', 'This access token cannot be renewed; refresh to continue');
+    }
     const user = await this.revalidateUser(claims.sub);
-    return this.pair(claims, user, '', null, false, context);
+    return this.pair(claims, user, '', lineage.strategyClaims.sess_exp * 1000, false, context, lineage);
+  }
+
+  /** The lineage of an access token whose refresh token still lives, else undefined. */
+  #lineageOf(claims: AccessClaims): Lineage | undefined {
+    const { rf_jti: refreshJti, sess_exp: refreshExp } = claims;
+    if (typeof refreshJti !== 'string' || typeof refreshExp !== 'number') return undefined;
+    if (refreshExp <= Math.floor(this.o.clock.now() / 1000)) return undefined;
+    try {
+      this.tokens.assertNotRevoked(claims.sid, refreshJti);
+    } catch {
+      return undefined;
+    }
+    return this.#lineage(refreshJti, refreshExp);
   }
 
   #signRefresh(session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>, exp: number) {

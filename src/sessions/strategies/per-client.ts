@@ -187,6 +187,7 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
     }
   }
 
+  /** Implicit refresh (cookie mode): a new access token for a live session, never past its expiry. */
   async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
     const session = await this.#sessions.live(claims.sid);
@@ -241,6 +242,13 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
       sid: session.id,
       client_id: session.clientId ?? this.o.defaultClientId,
     };
-    return this.pair(claims, user, this.#tokenOf(session), session.expiresAt, fresh, context);
+    // No access token outlives its long-running token (implicit refresh included).
+    const ttl = this.o.accessTokenTtl;
+    const seconds = Math.floor(this.o.clock.now() / 1000);
+    const exp =
+      session.expiresAt === null
+        ? seconds + ttl
+        : Math.min(seconds + ttl, Math.floor(session.expiresAt / 1000));
+    return this.pair(claims, user, this.#tokenOf(session), session.expiresAt, fresh, context, { exp });
   }
 }
