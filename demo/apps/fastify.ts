@@ -1,7 +1,9 @@
-/** The demo on Fastify 5, through baton/fastify. */
+/** The demo on Fastify 5, through baton-auth/fastify. */
+
+import { batonPlugin, toHttpRequest } from 'baton-auth/fastify';
+import { parseBody } from 'baton-auth/http';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { batonPlugin, toHttpRequest } from '../../src/adapters/fastify.ts';
-import { parseBody } from '../../src/http/body.ts';
+import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -12,8 +14,7 @@ import {
   sensitiveBody,
   streamChunks,
   whoamiBody,
-} from '../app.ts';
-import { demoPage } from '../page/serve.ts';
+} from '../routes.ts';
 
 export function createFastifyDemo(ctx: DemoContext): DemoApp {
   const limit = ctx.authOptions.bodyLimit ?? 16 * 1024;

@@ -94,7 +94,7 @@ function lazyRequest(
 }
 
 /** `res.end`, not `res.send`: no ETag or charset added, so every adapter answers byte for byte alike. */
-export function sendResponse(res: Response, response: HttpResponse): void {
+function sendResponse(res: Response, response: HttpResponse): void {
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers)) {
     if (name === 'set-cookie') res.append(name, value);
