@@ -1,6 +1,6 @@
 /**
- * The package as a user gets it: `npm pack` from this checkout (prepack
- * builds dist/), the tarball installed into empty Express, Fastify and Hono
+ * The package as a user gets it: `npm pack` from a clean copy of this
+ * checkout (its files as git sees them, no dist/; prepack builds it), the tarball installed into empty Express, Fastify and Hono
  * projects with only the packages the README's Install section names, a
  * strict app typechecked in each (exactOptionalPropertyTypes, skipLibCheck
  * off: Baton's .d.ts files are checked too), run on a free port and driven
@@ -10,11 +10,21 @@
  * better-sqlite3's native build, so only the Express project uses SQLite.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -81,9 +91,15 @@ function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Result> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: Record<string, string> = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: consumerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: consumerEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -184,6 +200,27 @@ function pinned(name: string): string {
   return `${name}@${version}`;
 }
 
+/**
+ * The checkout's files as a fresh clone has them (tracked, or new and not
+ * ignored: no dist/, no databases), sharing its node_modules. Packing here,
+ * not in the checkout, leaves the checkout's dist/ alone for the tests
+ * running beside this one.
+ */
+function cleanCopy(target: string): string {
+  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  for (const file of listed.split('\0')) {
+    // Regular files only: a worktree's node_modules is a symlink, which `node_modules/` does not ignore.
+    if (file === '' || !existsSync(join(ROOT, file)) || !lstatSync(join(ROOT, file)).isFile()) continue;
+    mkdirSync(dirname(join(target, file)), { recursive: true });
+    copyFileSync(join(ROOT, file), join(target, file));
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(target, 'node_modules'));
+  return target;
+}
+
 function consumerDir(name: Consumer['name']): string {
   return join(dir, name);
 }
@@ -205,7 +242,8 @@ function compile(name: Consumer['name']): Promise<void> {
 before(
   async () => {
     dir = mkdtempSync(join(tmpdir(), 'baton-consumer-'));
-    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], ROOT, 180_000);
+    const checkout = cleanCopy(join(dir, 'checkout'));
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], checkout, 180_000);
     assertOk(packed, 'npm pack');
     // Lifecycle output (prepack's build) may precede the JSON on stdout.
     const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as {
@@ -366,6 +404,30 @@ describe('the installed package at runtime', { timeout: 120_000 }, () => {
     );
     assertOk(list, 'baton sessions list');
     assert.deepEqual(JSON.parse(list.stdout), { user: '1', sessions: [] });
+  });
+
+  it('baton serve on a framework the project lacks names the package to install, in one line', async () => {
+    const cwd = consumerDir('express');
+    const result = await run(
+      process.execPath,
+      [
+        join(cwd, 'node_modules', '.bin', 'baton'),
+        'serve',
+        '--port',
+        '0',
+        '--store',
+        'memory',
+        '--data-dir',
+        join(cwd, '.baton'),
+      ],
+      cwd,
+      60_000,
+      { BATON_ADAPTER: 'fastify' },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^baton: .*needs fastify: npm install fastify/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
   });
 
   it('baton serve runs the built demo from the install, on the framework the project has', async () => {
