@@ -2,6 +2,8 @@
  * `baton-auth/jws`: the compact-JWS primitives Baton's tokens are built on,
  * for code that signs or checks JWTs other than Baton's access tokens.
  * Synchronous, on node:crypto, with the algorithm list pinned by the caller.
+ *
+ * @module baton-auth/jws
  */
 export {
   DEFAULT_MAX_TOKEN_LENGTH,

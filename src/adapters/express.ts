@@ -105,7 +105,7 @@ function lazyRequest(
 }
 
 /** `res.end`, not `res.send`: no ETag or charset added, so every adapter answers byte for byte alike. */
-function sendResponse(res: Response, response: HttpResponse): void {
+export function sendResponse(res: Response, response: HttpResponse): void {
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers)) {
     if (name === 'set-cookie') res.append(name, value);

@@ -112,7 +112,7 @@ function lazyRequest(
 }
 
 /** A Buffer, not a string: Fastify would add `; charset=utf-8` to a string's JSON content type. */
-function sendResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {
+export function sendResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {
   reply.code(response.status);
   for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
   return reply.send(response.body === undefined ? undefined : Buffer.from(response.body));

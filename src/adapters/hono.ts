@@ -111,7 +111,7 @@ function lazyRequest(c: Context, body: Uint8Array | undefined, reader: RequestRe
   return new LazyHttpRequest(c, reader, { method: c.req.method, headers: requestHeaders(c), body });
 }
 
-function toResponse(res: HttpResponse): Response {
+export function toResponse(res: HttpResponse): Response {
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);

@@ -104,16 +104,12 @@ const schema = z.object({
       (value) => (value === false ? { perUsername: false, perIp: false } : value),
       z.strictObject(
         {
-          perUsername: failuresAllowed
-            .default(10)
-            .meta({
-              description: 'failed password checks allowed per username in the window; `false`: no limit',
-            }),
-          perIp: failuresAllowed
-            .default(100)
-            .meta({
-              description: 'failed password checks allowed per client IP in the window; `false`: no limit',
-            }),
+          perUsername: failuresAllowed.default(10).meta({
+            description: 'failed password checks allowed per username in the window; `false`: no limit',
+          }),
+          perIp: failuresAllowed.default(100).meta({
+            description: 'failed password checks allowed per client IP in the window; `false`: no limit',
+          }),
           window: durationSchema('rateLimit.window')
             .default(60)
             .refine((seconds) => seconds > 0, 'must be positive')
