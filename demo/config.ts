@@ -1,8 +1,12 @@
 /** Demo settings from the environment. Bad values fail fast with one clear line (exit code 2). */
-import { type Duration, parseDuration } from '../src/core/duration.ts';
-import { isBatonError } from '../src/core/errors.ts';
-import { parseStoreUrl, StoreUrlError } from '../src/stores/open.ts';
-import type { Algorithm } from '../src/tokens/types.ts';
+import {
+  type Algorithm,
+  type Duration,
+  isBatonError,
+  parseDuration,
+  parseStoreUrl,
+  StoreUrlError,
+} from 'baton-auth';
 import { DEMO_ADAPTERS, type DemoAdapter } from './app.ts';
 
 export const DEMO_ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'HS256', 'ES256', 'RS256'];

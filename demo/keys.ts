@@ -6,9 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isBatonError } from '../src/core/errors.ts';
-import { exportSigningKey, generateSigningKey, importSigningKey, type JWK } from '../src/tokens/keys.ts';
-import type { Algorithm, SigningKey } from '../src/tokens/types.ts';
+import {
+  type Algorithm,
+  exportSigningKey,
+  generateSigningKey,
+  importSigningKey,
+  isBatonError,
+  type JWK,
+  type SigningKey,
+} from 'baton-auth';
 import { DemoConfigError } from './config.ts';
 
 function ensureDir(dir: string): void {

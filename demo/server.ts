@@ -6,23 +6,25 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '../src/core/clock.ts';
-import type { Duration } from '../src/core/duration.ts';
-import { isBatonError } from '../src/core/errors.ts';
-import type { CookieModeOptions } from '../src/http/session-cookies.ts';
-import type { SessionManager } from '../src/sessions/manager.ts';
 import {
+  type Algorithm,
   type AnyAuthManager,
   type CallbacksStrategy,
+  type Clock,
   createAuthManager,
+  type Duration,
+  isBatonError,
   type JwtStrategy,
+  openStore,
   type PerClientStrategy,
+  type RateLimitOptions,
+  type SessionManager,
+  type SessionStore,
   type SingleTokenStrategy,
-} from '../src/sessions/strategies/index.ts';
-import type { RateLimitOptions, StrategyBaseOptions } from '../src/sessions/types.ts';
-import { openStore, StoreUrlError } from '../src/stores/open.ts';
-import type { SessionStore } from '../src/stores/types.ts';
-import type { Algorithm } from '../src/tokens/types.ts';
+  StoreUrlError,
+  type StrategyBaseOptions,
+} from 'baton-auth';
+import type { CookieModeOptions } from 'baton-auth/http';
 import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
 import { checkStoreSpec, configFromEnv, DemoConfigError, type DemoStrategy } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';

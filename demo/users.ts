@@ -3,7 +3,7 @@
  * users are checked against a dummy hash so they take as long as wrong passwords.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { BatonUser } from '../src/sessions/types.ts';
+import type { BatonUser } from 'baton-auth';
 
 export interface DemoUser extends BatonUser {
   id: string;

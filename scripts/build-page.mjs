@@ -7,6 +7,8 @@ import { build } from 'esbuild';
 const outfile = 'demo/public/assets/app.js';
 const options = {
   entryPoints: ['demo/page/main.ts'],
+  // The page imports baton-auth/client by name; bundle its source, as the demo runs it.
+  conditions: ['baton-source'],
   bundle: true,
   format: 'esm',
   target: 'es2022',

@@ -22,7 +22,10 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=120000', ...files],
+  // The timeout also bounds each file: test/package/consumer.test.ts packs the
+  // package and installs it into three projects: about 80 s on an idle 2-core
+  // machine, several minutes when it is shared.
+  ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=600000', ...files],
   {
     stdio: 'inherit',
     // The demo, the examples and the CLI import the package by its name; this

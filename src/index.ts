@@ -1,7 +1,9 @@
 /**
  * `baton-auth`: JWT access tokens and rotating refresh-token sessions.
  * Framework adapters, stores and the testing kit live under subpaths
- * (`baton-auth/hono`, `baton-auth/stores/sqlite`, `baton-auth/testing`, ...).
+ * (`baton-auth/hono`, `baton-auth/stores/sqlite`, `baton-auth/testing`, ...),
+ * the JWS primitives under `baton-auth/jws`. Every export here is listed on
+ * purpose (test/package/exports.test.ts pins the list): internals stay out.
  *
  * @module baton-auth
  */
@@ -47,4 +49,21 @@ export type {
   SessionRecord,
   SessionStore,
 } from './stores/types.ts';
-export * from './tokens/index.ts';
+export { ACCESS_TOKEN_TYP } from './tokens/access-token.ts';
+export {
+  exportSigningKey,
+  type GenerateKeyOptions,
+  generateSigningKey,
+  type ImportKeyInput,
+  importSigningKey,
+  type JWK,
+  type KeySet,
+  publicJwk,
+} from './tokens/keys.ts';
+export {
+  type AccessClaims,
+  ALGORITHMS,
+  type Algorithm,
+  type Freshness,
+  type SigningKey,
+} from './tokens/types.ts';

@@ -1,9 +1,9 @@
-/** The demo on Express 5, through baton/express. */
+/** The demo on Express 5, through baton-auth/express. */
 import { createServer } from 'node:http';
+import { createBaton, toHttpRequest } from 'baton-auth/express';
+import { answerClientError, parseBody, readNodeBodyLimited } from 'baton-auth/http';
 import express from 'express';
-import { createBaton, toHttpRequest } from '../../src/adapters/express.ts';
-import { parseBody, readNodeBodyLimited } from '../../src/http/body.ts';
-import { answerClientError } from '../../src/http/client-error.ts';
+import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -14,8 +14,7 @@ import {
   sensitiveBody,
   streamChunks,
   whoamiBody,
-} from '../app.ts';
-import { demoPage } from '../page/serve.ts';
+} from '../routes.ts';
 
 export function createExpressDemo(ctx: DemoContext): DemoApp {
   const baton = createBaton(ctx.manager, ctx.authOptions);

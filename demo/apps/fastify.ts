@@ -1,8 +1,9 @@
-/** The demo on Fastify 5, through baton/fastify. */
+/** The demo on Fastify 5, through baton-auth/fastify. */
+
+import { batonPlugin, toHttpRequest } from 'baton-auth/fastify';
+import { answerClientError, parseBody } from 'baton-auth/http';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { batonPlugin, toHttpRequest } from '../../src/adapters/fastify.ts';
-import { parseBody } from '../../src/http/body.ts';
-import { answerClientError } from '../../src/http/client-error.ts';
+import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -13,8 +14,7 @@ import {
   sensitiveBody,
   streamChunks,
   whoamiBody,
-} from '../app.ts';
-import { demoPage } from '../page/serve.ts';
+} from '../routes.ts';
 
 export function createFastifyDemo(ctx: DemoContext): DemoApp {
   const limit = ctx.authOptions.bodyLimit ?? 16 * 1024;

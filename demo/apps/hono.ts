@@ -1,9 +1,9 @@
-/** The demo on Hono, through baton/hono. */
+/** The demo on Hono, through baton-auth/hono. */
 import { serve } from '@hono/node-server';
+import { createBaton, toHttpRequest } from 'baton-auth/hono';
+import { answerClientError, parseBody, readBodyLimited } from 'baton-auth/http';
 import { Hono } from 'hono';
-import { createBaton, toHttpRequest } from '../../src/adapters/hono.ts';
-import { parseBody, readBodyLimited } from '../../src/http/body.ts';
-import { answerClientError } from '../../src/http/client-error.ts';
+import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
   type DemoApp,
@@ -14,8 +14,7 @@ import {
   sensitiveBody,
   streamChunks,
   whoamiBody,
-} from '../app.ts';
-import { demoPage } from '../page/serve.ts';
+} from '../routes.ts';
 
 export function createHonoDemo(ctx: DemoContext): DemoApp {
   const baton = createBaton(ctx.manager, ctx.authOptions);

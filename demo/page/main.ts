@@ -14,7 +14,7 @@ import {
   createAuthClient,
   type SessionEndReason,
   type TokenResponse,
-} from '../../src/client/index.ts';
+} from 'baton-auth/client';
 
 interface DemoClaims extends BatonClaims {
   roles?: string[];

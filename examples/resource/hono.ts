@@ -5,7 +5,7 @@
  */
 import { serve } from '@hono/node-server';
 import { createResourceVerifier } from 'baton-auth/resource';
-import { type AuthVariables, requireToken } from 'baton-auth/resource/hono';
+import { type BatonVariables, requireToken } from 'baton-auth/resource/hono';
 import { Hono } from 'hono';
 
 // What the issuer signs with (the demo's issuer and audience options) and where it publishes its keys.
@@ -14,7 +14,7 @@ const audience = 'baton-demo-api';
 const jwksUrl = `${process.env.ISSUER_URL ?? 'http://127.0.0.1:3000'}/.well-known/jwks.json`;
 
 // Declared Variables type c.get('auth') on routes behind app.use(...) too.
-const app = new Hono<{ Variables: AuthVariables }>();
+const app = new Hono<{ Variables: BatonVariables }>();
 
 const auth = requireToken({ issuer, audience, jwksUrl });
 app.get('/orders', auth, (c) => c.json({ user: c.get('auth').sub }));

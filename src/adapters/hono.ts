@@ -22,9 +22,16 @@ import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarg
 import type { AccessClaims } from '../tokens/types.ts';
 
 /** `c.get('auth')` behind `requireAuth()` and its variants. */
-export type AuthVariables = { auth: AccessClaims };
+export type BatonVariables = { auth: AccessClaims };
 /** `c.get('auth')` behind `optionalAuth()`: null without a token. */
-export type OptionalAuthVariables = { auth: AccessClaims | null };
+export type OptionalBatonVariables = { auth: AccessClaims | null };
+/**
+ * The env of an app that mounts a guard by path (`app.use('/api/*',
+ * baton.requireAuth())`): with `new Hono<BatonEnv>()`, `c.get('auth')` is
+ * typed in the routes behind it, as Hono cannot see which `use` ran. A guard
+ * in the route's own handler list types it without this.
+ */
+export type BatonEnv = { Variables: BatonVariables };
 
 export interface HonoAdapterOptions {
   /**
@@ -39,13 +46,13 @@ export type HonoBatonOptions = BatonHttpInit & HonoAdapterOptions;
 export interface HonoBaton {
   /** Middleware serving every auth route (and the JWKS); other requests pass through untouched. */
   routes: MiddlewareHandler;
-  requireAuth(options?: AuthorizeOptions): MiddlewareHandler<{ Variables: AuthVariables }>;
-  optionalAuth(): MiddlewareHandler<{ Variables: OptionalAuthVariables }>;
-  requireFresh(): MiddlewareHandler<{ Variables: AuthVariables }>;
+  requireAuth(options?: AuthorizeOptions): MiddlewareHandler<{ Variables: BatonVariables }>;
+  optionalAuth(): MiddlewareHandler<{ Variables: OptionalBatonVariables }>;
+  requireFresh(): MiddlewareHandler<{ Variables: BatonVariables }>;
   /** Every listed role is required. */
-  requireRoles(...roles: string[]): MiddlewareHandler<{ Variables: AuthVariables }>;
+  requireRoles(...roles: string[]): MiddlewareHandler<{ Variables: BatonVariables }>;
   /** Every listed scope is required. */
-  requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: AuthVariables }>;
+  requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: BatonVariables }>;
   /** `app.onError(baton.errorHandler)`: errors of your routes in Baton's JSON shape. */
   errorHandler: ErrorHandler;
 }
@@ -155,7 +162,7 @@ function guardMiddleware<V extends object>(
   const guard = http.guard(guardOptions);
   const proceed = (outcome: GuardOutcome, c: Context, next: Next): ReturnType<MiddlewareHandler> => {
     if (!outcome.ok) return Promise.resolve(toResponse(outcome.response));
-    (c as unknown as Context<{ Variables: OptionalAuthVariables }>).set('auth', outcome.claims);
+    (c as unknown as Context<{ Variables: OptionalBatonVariables }>).set('auth', outcome.claims);
     // Without cookies (nearly always), nothing to do after the route: its own promise is ours.
     return outcome.cookies.length === 0 ? next() : withCookies(outcome.cookies, c, next);
   };
@@ -213,11 +220,11 @@ export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}
   const { clientIp, ...httpOptions } = options;
   const reader = clientIp ? requestReader({ clientIp }) : DEFAULT_READER;
   const http = createBatonHttp(manager, httpOptions);
-  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware<AuthVariables>(http, o, reader);
+  const requireAuth = (o: AuthorizeOptions = {}) => guardMiddleware<BatonVariables>(http, o, reader);
   return {
     routes: routesMiddleware(http, reader),
     requireAuth,
-    optionalAuth: () => guardMiddleware<OptionalAuthVariables>(http, { optional: true }, reader),
+    optionalAuth: () => guardMiddleware<OptionalBatonVariables>(http, { optional: true }, reader),
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles) => requireAuth({ roles }),
     requireScopes: (...scopes) => requireAuth({ scopes }),
@@ -234,7 +241,7 @@ export function batonRoutes(manager: AuthManager, options: HonoBatonOptions = {}
 export function requireAuth(
   manager: AuthManager,
   options: AuthenticateOptions & HonoAdapterOptions & Pick<ErrorResponseOptions, 'realm'> = {},
-): MiddlewareHandler<{ Variables: AuthVariables }> {
+): MiddlewareHandler<{ Variables: BatonVariables }> {
   const { roles, scopes, fresh, ...rest } = options;
   return createBaton(manager, rest).requireAuth({
     ...(roles ? { roles } : {}),

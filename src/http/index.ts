@@ -2,6 +2,8 @@
  * `baton-auth/http`: the framework-neutral HTTP layer the adapters are made of.
  * `createBatonHttp(manager, options)` gives every auth route of docs/http-contract.md
  * and the guards, on a plain request object, for a framework Baton has no adapter for.
+ * Every export is listed on purpose (test/package/exports.test.ts pins the
+ * list); the adapters' plumbing stays internal.
  *
  * @module baton-auth/http
  */
@@ -12,7 +14,6 @@ export {
   authorize,
 } from './authenticate.ts';
 export {
-  DEFAULT_BODY_LIMIT,
   type Fields,
   optionalString,
   type ParseBodyOptions,
@@ -23,23 +24,12 @@ export {
 } from './body.ts';
 export { answerClientError } from './client-error.ts';
 export { parseCookies, type SameSite, type SetCookieOptions, serializeCookie } from './cookies.ts';
+export { type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
 export {
-  type ErrorResponseOptions,
-  errorResponse,
-  frameworkErrorResponse,
-  jsonResponse,
-  OAuthError,
-} from './errors.ts';
-export {
-  basicCredentials,
   bearerToken,
-  DEFAULT_HEADER_LIMIT,
   type ExtractedToken,
   extractAccessToken,
   extractRefreshToken,
-  extractSessionToken,
-  headerToken,
-  resolveTokenLookup,
   type TokenLocation,
   type TokenLookupOptions,
   type TokenSource,
@@ -52,15 +42,8 @@ export {
   type GuardOptions,
   type GuardOutcome,
 } from './middleware.ts';
-export { JWT_BEARER_GRANT } from './oauth.ts';
 export type { BatonHttpOptions } from './options.ts';
-export {
-  createPerClientHandler,
-  isPerClientManager,
-  type LoginPayloadInput,
-  type PerClientHandlerOptions,
-  type PerClientRouteOptions,
-} from './per-client-routes.ts';
+export type { LoginPayloadInput, PerClientRouteOptions } from './per-client-routes.ts';
 export { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
 export type { CookieModeOptions } from './session-cookies.ts';
 export {

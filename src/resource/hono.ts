@@ -5,7 +5,7 @@
  * @module baton-auth/resource/hono
  */
 import type { MiddlewareHandler } from 'hono';
-import { type AuthVariables, toResponse } from '../adapters/hono.ts';
+import { type BatonVariables, toResponse } from '../adapters/hono.ts';
 import { createResourceGuard, type ResourceGuardOptions, type VerifierSource } from './guard.ts';
 
 /**
@@ -13,7 +13,7 @@ import { createResourceGuard, type ResourceGuardOptions, type VerifierSource } f
  * token (and the roles/scopes asked for); `c.get('auth')` holds its claims.
  * Mounted per route it types `c.get('auth')` by itself; mounted with
  * `app.use('/api/*', ...)`, declare the variables on the app:
- * `new Hono<{ Variables: AuthVariables }>()`.
+ * `new Hono<{ Variables: BatonVariables }>()`.
  *
  * @example
  * ```ts
@@ -32,7 +32,7 @@ import { createResourceGuard, type ResourceGuardOptions, type VerifierSource } f
 export function requireToken(
   source: VerifierSource,
   options: ResourceGuardOptions = {},
-): MiddlewareHandler<{ Variables: AuthVariables }> {
+): MiddlewareHandler<{ Variables: BatonVariables }> {
   const guard = createResourceGuard(source, options);
   return async (c, next) => {
     const outcome = await guard({ authorization: c.req.header('authorization') });
@@ -43,6 +43,6 @@ export function requireToken(
   };
 }
 
-export type { AuthVariables } from '../adapters/hono.ts';
+export type { BatonVariables } from '../adapters/hono.ts';
 export type { ResourceGuardOptions, VerifierSource } from './guard.ts';
 export { createResourceVerifier, ResourceVerifier, type ResourceVerifierOptions } from './verifier.ts';

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { DEMO_ADAPTERS, DEMO_INDEX } from '../../demo/app.ts';
+import { DEMO_ADAPTERS } from '../../demo/app.ts';
+import { DEMO_INDEX } from '../../demo/routes.ts';
 import { FAST_SCRYPT, type Harness, startHarness } from '../demo/helpers.ts';
 import { basic } from './client.ts';
 

@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createAuthManager, generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
-import { createAuthHandler, createPerClientHandler } from 'baton-auth/http';
+import { createAuthHandler } from 'baton-auth/http';
 import { ERROR_STATUS } from '../../src/core/errors.ts';
+import { createPerClientHandler } from '../../src/http/per-client-routes.ts';
 
 const contract = readFileSync('docs/http-contract.md', 'utf8');
 const readme = readFileSync('README.md', 'utf8');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Hono } from 'hono';
 import {
-  type AuthVariables,
+  type BatonEnv,
   batonErrorHandler,
   batonRoutes,
   createBaton,
@@ -311,7 +311,7 @@ describe('authenticate', () => {
 describe('Hono adapter', () => {
   function app() {
     const manager = fakeManager();
-    const a = new Hono<{ Variables: AuthVariables }>();
+    const a = new Hono<BatonEnv>();
     a.use('*', batonRoutes(manager));
     a.get('/api/me', requireAuth(manager), (c) => c.json({ sub: c.get('auth').sub }));
     a.post('/api/echo', async (c) => c.json(await c.req.json()));
@@ -371,7 +371,7 @@ describe('Hono adapter', () => {
       cookies: { implicitRefresh: { within: 60 } },
       tokenLookup: { locations: ['query', 'header', 'cookie'] },
     });
-    const a = new Hono<{ Variables: AuthVariables }>();
+    const a = new Hono<BatonEnv>();
     a.get('/api/me', baton.requireAuth(), (c) => c.json({ sub: c.get('auth').sub }));
     const byQuery = await a.request('/api/me?x=1&jwt=good');
     assert.deepEqual(await byQuery.json(), { sub: 'u1' });

@@ -34,7 +34,9 @@ Options:
   -h, --help       show this help
 
 Other variables: BATON_ACCESS_TTL, BATON_REFRESH_TTL, BATON_GRACE,
-BATON_SIGNING_KEY, BATON_COOKIES (see the README).
+BATON_SIGNING_KEY, BATON_COOKIES, BATON_ADAPTER (see the README). The demo
+runs on Hono by default: install hono and @hono/node-server, or set
+BATON_ADAPTER=express or fastify and install that framework.
 
 ${EXIT_CODES_HELP}
   serve: 2 also for a bad environment variable; 1 when the server cannot start
@@ -106,37 +108,39 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * The demo is TypeScript shipped as source. Running from source, tsx is
- * already loaded; from dist/ it is registered first (a failed import of a .ts
- * file would stay failed in Node's module cache, so no try-then-register).
+ * The demo as this CLI runs: its TypeScript source next to src/ in a checkout
+ * (the CLI itself then runs from source, under tsx), or the build in
+ * dist/demo/ next to dist/cli/ (`npm run build`, an installed package).
  */
-async function enableTypeScript(): Promise<void> {
-  if (import.meta.url.endsWith('.ts')) return;
-  let register: () => unknown;
-  try {
-    ({ register } = await import('tsx/esm/api'));
-  } catch {
-    throw new CommandFailure(
-      'baton serve runs the demo from its TypeScript source and needs tsx: npm install tsx',
-    );
-  }
-  register();
+function demoModules(): { server: URL; config: URL } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const dir = new URL(fromSource ? '../../../demo/' : '../../demo/', import.meta.url);
+  const ext = fromSource ? '.ts' : '.js';
+  return { server: new URL(`server${ext}`, dir), config: new URL(`config${ext}`, dir) };
+}
+
+/** The package a missing module belongs to (`@hono/node-server/x` -> `@hono/node-server`). */
+function missingPackage(error: unknown): string | undefined {
+  if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const name = /Cannot find package '([^']+)'/.exec(reasonOf(error))?.[1];
+  if (name === undefined) return undefined;
+  const parts = name.split('/');
+  return name.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 async function loadDemo(): Promise<Demo> {
-  const serverUrl = new URL('../../../demo/server.ts', import.meta.url);
-  const configUrl = new URL('../../../demo/config.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(serverUrl)) || !existsSync(fileURLToPath(configUrl))) {
-    throw new CommandFailure('the demo server is not available in this installation (demo/ is missing)');
+  const urls = demoModules();
+  if (!existsSync(fileURLToPath(urls.server)) || !existsSync(fileURLToPath(urls.config))) {
+    throw new CommandFailure(
+      `the demo server is not available in this installation (${fileURLToPath(urls.server)} is missing)`,
+    );
   }
   let server: Record<string, unknown>;
   let config: Record<string, unknown>;
-  await enableTypeScript();
   try {
-    config = (await import(configUrl.href)) as Record<string, unknown>;
-    server = (await import(serverUrl.href)) as Record<string, unknown>;
+    config = (await import(urls.config.href)) as Record<string, unknown>;
+    server = (await import(urls.server.href)) as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof CommandFailure) throw error;
     throw new CommandFailure(`cannot load the demo server: ${reasonOf(error)}`);
   }
   const { startDemo } = server;
@@ -169,6 +173,15 @@ export async function runServe(args: ServeArgs, context: CommandContext): Promis
       : (error as { code?: string }).code === 'invalid_options';
     if (demo.isConfigError(error) || invalidOptions) throw new UsageError(reasonOf(error), NAME);
     if (isBatonError(error) && error.code === 'store_driver_missing') throw error;
+    const missing = missingPackage(error);
+    if (missing !== undefined) {
+      // The demo runs on one framework (BATON_ADAPTER), which the app installs, not Baton.
+      const install =
+        missing === 'hono' || missing === '@hono/node-server' ? 'hono @hono/node-server' : missing;
+      throw new CommandFailure(
+        `the demo server needs ${missing}: npm install ${install} (or BATON_ADAPTER=express|fastify|hono)`,
+      );
+    }
     throw new CommandFailure(`the demo server cannot start: ${reasonOf(error)}`);
   }
   context.print(

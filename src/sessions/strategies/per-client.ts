@@ -1,3 +1,4 @@
+import type { Duration } from '../../core/duration.ts';
 import { BatonError, isBatonError } from '../../core/errors.ts';
 import type { SessionRecord } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
@@ -29,9 +30,11 @@ export interface PerClientStrategyOptions<User extends BatonUser = BatonUser>
   refreshKey: string | Uint8Array;
   /**
    * Lifetime of a long-running token; by default it never expires (the DRF seed's behaviour).
+   * Spelled out rather than `StrategyBaseOptions['refreshTokenTtl']`, whose `| undefined` breaks
+   * the `extends` for apps compiled with exactOptionalPropertyTypes.
    * @defaultValue `null`
    */
-  refreshTokenTtl?: StrategyBaseOptions<User>['refreshTokenTtl'];
+  refreshTokenTtl?: Duration | null;
 }
 
 /** One long-running token as the management API shows it. `token` only when just created. */

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import express from 'express';
-import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/app.ts';
+import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/routes.ts';
 import { createBaton } from '../../../src/adapters/express.ts';
 import { requiredString } from '../../../src/http/body.ts';
 import { listen } from '../../support/listen.ts';

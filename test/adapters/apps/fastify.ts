@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import Fastify from 'fastify';
-import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/app.ts';
+import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/routes.ts';
 import { batonPlugin } from '../../../src/adapters/fastify.ts';
 import { type AppDeps, disable, type StartedApp } from './types.ts';
 

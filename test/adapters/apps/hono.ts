@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { validator } from 'hono/validator';
-import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/app.ts';
+import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/routes.ts';
 import { createBaton } from '../../../src/adapters/hono.ts';
 import { type Fields, requiredString } from '../../../src/http/body.ts';
 import { serveHono } from '../../support/listen.ts';
