@@ -32,6 +32,8 @@ export default {
     'ManagerFor',
     'OpenStoreOptions',
     'ParseStoreUrlOptions',
+    'Redis',
+    'Transfer',
     'RefreshClaims',
     'StoreQueryOptions',
     'StringFieldOptions',

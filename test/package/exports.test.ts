@@ -48,6 +48,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
   'baton-auth/resource/fastify': ['ResourceVerifier', 'batonResource', 'createResourceVerifier', 'default'],
   'baton-auth/resource/hono': ['ResourceVerifier', 'createResourceVerifier', 'requireToken'],
   'baton-auth/http': [
+    'answerClientError',
     'authenticate',
     'authorize',
     'bearerToken',
@@ -74,7 +75,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'signJws',
     'verifyJws',
   ],
-  'baton-auth/stores/sqlite': ['SCHEMA_VERSION', 'SqliteStore', 'migrate'],
+  'baton-auth/stores/sqlite': ['SCHEMA_VERSION', 'SqliteStore', 'migrate', 'openDatabaseFile'],
   'baton-auth/stores/redis': ['RedisStore', 'SESSION_RETENTION_MS'],
   'baton-auth/stores/postgres': ['PostgresStore', 'SCHEMA_VERSION', 'migrate'],
   'baton-auth/client': [

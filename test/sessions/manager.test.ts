@@ -124,7 +124,7 @@ for (const kind of storeKinds) {
           await rejectsWith(h.manager.refresh(junk), 'invalid_token');
         }
         await rejectsWith(h.manager.refresh(login.accessToken), 'wrong_token_type');
-        await rejectsWith(() => h.manager.verifyAccessToken(login.refreshToken), 'invalid_token');
+        await rejectsWith(() => h.manager.verifyAccessToken(login.refreshToken), 'wrong_token_type');
       });
 
       it('expires the session at its absolute lifetime', async () => {
