@@ -146,11 +146,14 @@ export function errorResponse(error: unknown, options: ErrorResponseOptions = {}
   return jsonResponse(error.status, { error: error.wireCode, message: publicMessage(error) }, headers);
 }
 
-/** 405 for a known auth path used with another method. */
-export function methodNotAllowed(allow: readonly string[]): HttpResponse {
+/** 405 for a known auth path used with another method; an OAuth route answers in its RFCs' shape. */
+export function methodNotAllowed(allow: readonly string[], oauth = false): HttpResponse {
+  const text = `Method not allowed; use ${allow.join(', ')}`;
   return jsonResponse(
     405,
-    { error: 'invalid_request', message: `Method not allowed; use ${allow.join(', ')}` },
+    oauth
+      ? { error: 'invalid_request', error_description: text }
+      : { error: 'invalid_request', message: text },
     { allow: allow.join(', ') },
   );
 }

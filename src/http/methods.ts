@@ -15,9 +15,9 @@ export function routeForMethod<Route>(
 }
 
 /** 405 with the route's methods in Allow, HEAD wherever GET is. */
-export function wrongMethod(methods: object): HttpResponse {
+export function wrongMethod(methods: object, oauth = false): HttpResponse {
   const allow = Object.keys(methods);
-  return methodNotAllowed(allow.includes('GET') ? [...allow, 'HEAD'] : allow);
+  return methodNotAllowed(allow.includes('GET') ? [...allow, 'HEAD'] : allow, oauth);
 }
 
 /** The response as the method gets it: without a body for HEAD. */

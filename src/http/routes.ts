@@ -250,7 +250,7 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     if (found === undefined) return undefined;
     const { entry, param } = found;
     const route = routeForMethod(entry.methods, method);
-    if (route === undefined) return wrongMethod(entry.methods);
+    if (route === undefined) return wrongMethod(entry.methods, entry.oauth === true);
     const ctx: RouteContext = {
       manager,
       options: resolved,

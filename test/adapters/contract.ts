@@ -711,6 +711,11 @@ function contractScenarios(h: Running, m: Mode): void {
     const deleteMe = await call(h.url, '/auth/me', { method: 'DELETE' });
     assertError(deleteMe, 405, 'invalid_request');
     assert.equal(deleteMe.headers.get('allow'), 'GET, HEAD');
+    // The OAuth routes answer a wrong method in their RFCs' shape too.
+    const tokenByGet = await call(h.url, '/auth/token');
+    assert.equal(tokenByGet.status, 405);
+    assert.equal(tokenByGet.headers.get('allow'), 'POST');
+    assert.deepEqual(Object.keys(tokenByGet.json).sort(), ['error', 'error_description']);
     // HEAD is GET without the body.
     const jwksHead = await call(h.url, '/.well-known/jwks.json', { method: 'HEAD' });
     assert.equal(jwksHead.status, 200);

@@ -261,10 +261,15 @@ function checkAnswer(req: FuzzRequest, answer: Answer): void {
   assert.match(type, /^application\/json/, `errors are JSON: ${label}`);
   const body = JSON.parse(answer.body) as Record<string, unknown>;
   const keys = Object.keys(body).sort().join(',');
-  // OAuth routes answer their RFC shape; a wrong method or a refused target there is Baton's own answer.
+  // OAuth routes answer their RFC shape (a wrong method there too); a refused target is Baton's own answer.
   const path = req.path.split('?')[0] ?? '';
-  const oauth = OAUTH_ROUTES.has(path) && req.method === 'POST' && answer.status !== 405;
-  const shapes = oauth ? ['error,error_description', 'error,message'] : ['error,message'];
+  const oauth = OAUTH_ROUTES.has(path);
+  const shapes =
+    oauth && answer.status === 405
+      ? ['error,error_description']
+      : oauth && req.method === 'POST'
+        ? ['error,error_description', 'error,message']
+        : ['error,message'];
   assert.ok(shapes.includes(keys), `error shape ${keys}: ${label}`);
   assert.equal(typeof body.error, 'string', label);
 }

@@ -130,7 +130,7 @@ function startServer(
   args: string[],
   cwd: string,
   env: Record<string, string> = {},
-): Promise<{ url: string; child: ChildProcess }> {
+): Promise<{ url: string; child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, args, {
     cwd,
     env: consumerEnv(env),
@@ -148,7 +148,7 @@ function startServer(
       const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
       if (url) {
         clearTimeout(timer);
-        resolve({ url: url.replace(/\/$/, ''), child });
+        resolve({ url: url.replace(/\/$/, ''), child, output: () => output });
       }
     };
     child.stdout?.on('data', onData);
@@ -326,18 +326,29 @@ describe('the packed tarball', () => {
 
 describe('a strict TypeScript app in an empty project', { timeout: 300_000 }, () => {
   for (const consumer of CONSUMERS) {
-    it(`on ${consumer.name}: typechecks with exactOptionalPropertyTypes and skipLibCheck off, then logs in, refreshes and logs out over HTTP`, async () => {
+    it(`on ${consumer.name}: typechecks with exactOptionalPropertyTypes and skipLibCheck off, then logs in, refreshes and logs out over HTTP, and a verify-only resource server accepts its tokens`, async () => {
       const cwd = consumerDir(consumer.name);
       await compile(consumer.name);
-      const { url, child } = await startServer(['dist/server.js'], cwd, {
+      const { url, child, output } = await startServer(['dist/server.js'], cwd, {
         SQLITE_PATH: join(cwd, 'sessions.db'),
       });
       try {
+        const resourceUrl = /resource server on (http:\/\/\S+)/.exec(output())?.[1];
+        assert.ok(resourceUrl, output());
         const login = await post(`${url}/auth/login`, { username: 'thedude', password: 'abides' });
         assert.equal(login.status, 200, JSON.stringify(login.body));
         const access = String(login.body.access_token);
         const guarded = await get(`${url}/api/users/42`, access);
         assert.deepEqual(guarded, { status: 200, body: { userId: '42', sub: '1' } });
+
+        // The resource server fetched the issuer's JWKS and checks the same token.
+        assert.deepEqual(await get(`${resourceUrl}/orders`, access), { status: 200, body: { user: '1' } });
+        const forged = await get(`${resourceUrl}/orders`, `${access.slice(0, -4)}AAAA`);
+        assert.equal(forged.status, 401);
+        assert.equal(forged.body.error, 'invalid_token');
+        const refreshAsAccess = await get(`${resourceUrl}/orders`, String(login.body.refresh_token));
+        assert.equal(refreshAsAccess.status, 401);
+        assert.equal(refreshAsAccess.body.error, 'wrong_token_type');
 
         const refreshed = await post(`${url}/auth/refresh`, { refresh_token: login.body.refresh_token });
         assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));

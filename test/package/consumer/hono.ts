@@ -2,8 +2,9 @@
 import { serve } from '@hono/node-server';
 import { MemoryStore } from 'baton-auth';
 import { type BatonEnv, createBaton } from 'baton-auth/hono';
+import { requireToken } from 'baton-auth/resource/hono';
 import { Hono } from 'hono';
-import { announce, createSessions } from './sessions.js';
+import { AUDIENCE, announce, createSessions, ISSUER, jwksUrlOf } from './sessions.js';
 
 const sessions = await createSessions(new MemoryStore());
 const baton = createBaton(sessions);
@@ -15,7 +16,14 @@ app.get('/api/users/:userId', (c) => {
   const sub: string = c.get('auth').sub;
   return c.json({ userId: c.req.param('userId'), sub });
 });
-// RESOURCE SERVER GUARD: the verify-only guard (another branch) goes here, checking the same tokens by JWKS.
 app.onError(baton.errorHandler);
 
-serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => announce(info.port));
+serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (issuer) => {
+  // A second service that only verifies: the issuer's keys by JWKS, no store.
+  const resource = new Hono();
+  const auth = requireToken({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: jwksUrlOf(issuer.port) });
+  resource.get('/orders', auth, (c) => c.json({ user: c.get('auth').sub }));
+  serve({ fetch: resource.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+    announce(issuer.port, info.port),
+  );
+});

@@ -37,7 +37,13 @@ export async function createSessions(store: SessionStore): Promise<SessionManage
   return sessions;
 }
 
-/** The line the test waits for. */
-export function announce(port: number): void {
+/** Where a resource server finds the issuer's keys: the app's own JWKS route. */
+export function jwksUrlOf(port: number): string {
+  return `http://127.0.0.1:${port}/.well-known/jwks.json`;
+}
+
+/** The lines the test waits for: the resource server's URL first, then the issuer's. */
+export function announce(port: number, resourcePort: number): void {
+  console.log(`resource server on http://127.0.0.1:${resourcePort}`);
   console.log(`listening on http://127.0.0.1:${port}`);
 }
