@@ -41,7 +41,6 @@ export default {
     'src/adapters/fastify.ts:AdapterOptions',
     'src/http/extract.ts:ResolvedTokenLookup',
     'src/http/options.ts:ResolvedOptions',
-    'src/sessions/options.ts:ResolvedOptions',
   ],
   externalSymbolLinkMappings: {
     jose: { JWKParameters: 'https://github.com/panva/jose/blob/main/docs/types/interfaces/JWKParameters.md' },

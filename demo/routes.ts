@@ -72,7 +72,7 @@ export async function disableUser(ctx: DemoContext, fields: Fields) {
   const username = requiredString(fields, 'username', { maxLength: 256 });
   const user = ctx.users.disable(username);
   if (user === undefined) throw new BatonError('not_found', 'No such user');
-  if ('revokeUser' in ctx.manager) {
+  if (ctx.manager.capabilities.revokeUser) {
     return { username, disabled: true, revoked_sessions: await ctx.manager.revokeUser(user.id) };
   }
   // Strategies without a per-user session index check the user at their next refresh

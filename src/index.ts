@@ -10,7 +10,6 @@
 export { type Clock, ManualClock, systemClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
 export { BatonError, ERROR_STATUS, type ErrorCode, isBatonError } from './core/errors.ts';
-export { type RefreshContext, SessionManager } from './sessions/manager.ts';
 export {
   type AnyAuthManager,
   type AuthManagerOptions,
@@ -21,21 +20,28 @@ export {
   type JwtStrategyOptions,
   PerClientStrategy,
   type PerClientStrategyOptions,
-  type PerClientToken,
+  SessionManager,
   SingleTokenStrategy,
   type SingleTokenStrategyOptions,
-  type StrategyName,
 } from './sessions/strategies/index.ts';
 export type {
+  AuthManager,
   BatonUser,
-  IntrospectionResult,
+  ClientTokens,
   MaybePromise,
+  PerClientToken,
   RateLimitOptions,
+  RefreshContext,
+  RefreshTokenFacts,
   RequestContext,
   SessionInfo,
   SessionManagerOptions,
   StrategyBaseOptions,
+  StrategyCapabilities,
+  StrategyName,
+  TokenDescription,
   TokenPair,
+  TokenTypeHint,
 } from './sessions/types.ts';
 export { MemoryStore } from './stores/memory.ts';
 export { openStore, parseStoreUrl, StoreOpenError, type StoreUrl, StoreUrlError } from './stores/open.ts';

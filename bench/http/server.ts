@@ -33,7 +33,7 @@ import { BatonError } from '../../src/core/errors.ts';
 import { errorResponse } from '../../src/http/errors.ts';
 import { bearerToken } from '../../src/http/extract.ts';
 import type { HttpRequest, HttpResponse } from '../../src/http/types.ts';
-import type { SessionManager } from '../../src/sessions/manager.ts';
+import type { SessionManager } from '../../src/index.ts';
 import type { BatonUser } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
 import { floorVerifier } from '../floor.ts';

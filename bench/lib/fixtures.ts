@@ -1,6 +1,6 @@
 /** Keys, a realistic access-token payload, token pools and SessionManagers shared by the suites. */
 import { randomBytes } from 'node:crypto';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import type { BatonUser, SessionManagerOptions } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import type { SessionStore } from '../../src/stores/types.ts';

@@ -8,7 +8,7 @@
  * loading the user and signing a new HS256 access token). The floor clients
  * do one read + one compare-and-set of their own row with the driver.
  */
-import type { SessionManager } from '../../src/sessions/manager.ts';
+import type { SessionManager } from '../../src/index.ts';
 import type { BatonUser } from '../../src/sessions/types.ts';
 import { algFixture, benchUser, managerFor } from '../lib/fixtures.ts';
 import { latencyUs, type Spread, spread } from '../lib/measure.ts';

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { SessionManager } from '../../src/sessions/manager.ts';
+import type { SessionManager } from '../../src/index.ts';
 import type { BatonUser } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import type { Revocation } from '../../src/stores/types.ts';

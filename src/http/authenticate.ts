@@ -1,4 +1,3 @@
-import { systemClock } from '../core/clock.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
 import type { RequestContext } from '../sessions/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
@@ -124,14 +123,14 @@ const SKIP_REFRESH = new Set(['store_unavailable', 'session_expired']);
  * guard for which it is false never waits.
  */
 export function implicitRefreshDue(
-  manager: Pick<AuthManager, 'reissueAccessToken' | 'options'>,
+  manager: Pick<AuthManager, 'capabilities' | 'clock'>,
   auth: Authenticated,
   mode: ResolvedCookieMode,
 ): boolean {
   const within = mode.implicitRefreshWithin;
   if (within === undefined || auth.token.source !== 'cookie') return false;
-  const now = Math.floor((manager.options?.clock ?? systemClock).now() / 1000);
-  return auth.claims.exp - now <= within && manager.reissueAccessToken !== undefined;
+  if (!manager.capabilities.implicitRefresh) return false;
+  return auth.claims.exp - Math.floor(manager.clock.now() / 1000) <= within;
 }
 
 /**
@@ -145,7 +144,6 @@ export async function implicitRefreshCookie(
   mode: ResolvedCookieMode,
   context: RequestContext,
 ): Promise<string[]> {
-  if (manager.reissueAccessToken === undefined) return []; // implicitRefreshDue said no already
   const csrf = auth.claims.csrf;
   try {
     const pair = await manager.reissueAccessToken(auth.token.token, {
@@ -163,7 +161,7 @@ export async function implicitRefreshCookie(
 
 /** Both of the above: the Set-Cookie values implicit refresh adds to the response, if any. */
 export async function implicitRefreshCookies(
-  manager: Pick<AuthManager, 'reissueAccessToken' | 'options'>,
+  manager: Pick<AuthManager, 'reissueAccessToken' | 'capabilities' | 'clock'>,
   auth: Authenticated,
   mode: ResolvedCookieMode | undefined,
   context: RequestContext,

@@ -15,12 +15,8 @@ import {
   implicitRefreshDue,
 } from './authenticate.ts';
 import { type ErrorResponseOptions, errorResponse, frameworkErrorResponse } from './errors.ts';
-import type { BatonHttpOptions, ResolvedOptions } from './options.ts';
-import {
-  createPerClientHandler,
-  isPerClientManager,
-  type PerClientRouteOptions,
-} from './per-client-routes.ts';
+import { assertAuthManager, type BatonHttpOptions, type ResolvedOptions } from './options.ts';
+import { createPerClientHandler, type PerClientRouteOptions } from './per-client-routes.ts';
 import { type AuthHandler, createAuthHandler } from './routes.ts';
 import {
   type AuthManager,
@@ -85,7 +81,9 @@ export interface BatonHttp {
 /** The auth routes of a manager: the per-client ones for a per-client manager, the standard ones otherwise. */
 function handlerFor(manager: AuthManager, options: BatonHttpInit): AuthHandler {
   const { perClient, ...httpOptions } = options;
-  if (isPerClientManager(manager)) return createPerClientHandler(manager, { ...httpOptions, ...perClient });
+  assertAuthManager(manager);
+  if (manager.capabilities.clientTokens)
+    return createPerClientHandler(manager, { ...httpOptions, ...perClient });
   if (perClient !== undefined) {
     throw new BatonError(
       'invalid_options',

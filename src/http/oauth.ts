@@ -3,7 +3,7 @@
  * as the DRF seed uses it), revocation (RFC 7009), introspection (RFC 7662).
  */
 import { isBatonError } from '../core/errors.ts';
-import type { TokenPair } from '../sessions/types.ts';
+import type { TokenDescription, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
@@ -153,13 +153,16 @@ export async function introspectRoute(ctx: RouteContext): Promise<HttpResponse> 
   const fields = readOAuthBody(ctx);
   authorizeIntrospection(ctx, fields);
   const token = requiredString(fields, 'token', { maxLength: 8192 });
-  const result = await ctx.manager.introspect(token, hint(fields));
-  return jsonResponse(200, result.active ? withoutInternalClaims(result) : { active: false });
+  const description = await ctx.manager.describeToken(token, hint(fields));
+  return jsonResponse(200, description === null ? { active: false } : introspectionResponse(description));
 }
 
 /** Claims that are Baton's own plumbing, not facts about the token for a resource server. */
 const INTERNAL_CLAIMS: ReadonlySet<string> = new Set(['csrf', 'rf_exp']);
 
-function withoutInternalClaims(result: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(result).filter(([name]) => !INTERNAL_CLAIMS.has(name)));
+/** RFC 7662 section 2.2: the token's claims, `active`, and `token_type` (RFC 7009's hint values). */
+function introspectionResponse(description: TokenDescription): Record<string, unknown> {
+  const claims: Record<string, unknown> = description.claims;
+  const shown = Object.fromEntries(Object.entries(claims).filter(([name]) => !INTERNAL_CLAIMS.has(name)));
+  return { ...shown, active: true, token_type: description.tokenType };
 }

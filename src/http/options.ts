@@ -230,29 +230,24 @@ const schema = z
 /** For the README's options table (scripts/options-table.ts); not part of the package's API. */
 export const httpOptionsSchema = schema;
 
-const MANAGER_METHODS = [
-  'login',
-  'refresh',
-  'reauthenticate',
-  'verifyAccessToken',
-  'isFresh',
-  'logout',
-  'logoutAll',
-  'listSessions',
-  'revokeSession',
-  'revokeToken',
-  'introspect',
-  'jwks',
-] as const;
-
-function checkManager(manager: unknown, implicitRefresh: boolean): void {
-  const m = manager as Record<string, unknown> | null | undefined;
-  const needed: string[] = [...MANAGER_METHODS, ...(implicitRefresh ? ['reissueAccessToken'] : [])];
-  const missing = needed.filter((name) => typeof m?.[name] !== 'function');
-  if (m === null || typeof m !== 'object' || missing.length > 0) {
+/** The manager must be one of the family (`createAuthManager`, `new SessionManager`): told by its declared capabilities. */
+export function assertAuthManager(manager: unknown): asserts manager is AuthManager {
+  const m = manager as Partial<AuthManager> | null | undefined;
+  if (typeof m !== 'object' || m === null || typeof m.capabilities !== 'object' || m.capabilities === null) {
     throw new BatonError(
       'invalid_options',
-      `Invalid Baton HTTP options: manager must be a SessionManager${missing.length > 0 && m ? ` (missing ${missing.join(', ')})` : ''}`,
+      'Invalid Baton HTTP options: manager must be an AuthManager (createAuthManager(...) or new SessionManager(...))',
+    );
+  }
+}
+
+function checkManager(manager: unknown, implicitRefresh: boolean): void {
+  assertAuthManager(manager);
+  const m = manager;
+  if (implicitRefresh && !m.capabilities.implicitRefresh) {
+    throw new BatonError(
+      'invalid_options',
+      `Invalid Baton HTTP options: cookies.implicitRefresh is not available with the "${m.strategy}" strategy (no implicit refresh); leave it out`,
     );
   }
 }

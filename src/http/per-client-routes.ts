@@ -5,8 +5,7 @@
  * seed's JWT_RESPONSE_PAYLOAD_HANDLER). Every other route is createAuthHandler's.
  */
 import { BatonError } from '../core/errors.ts';
-import type { PerClientStrategy, PerClientToken } from '../sessions/strategies/per-client.ts';
-import type { MaybePromise, TokenPair } from '../sessions/types.ts';
+import type { ClientTokens, MaybePromise, PerClientToken, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient, clientAuthorizer, requireClientSecret } from './clients.ts';
@@ -15,7 +14,7 @@ import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
 import { type AuthHandler, type AuthHandlerOptions, createAuthHandler, loginClientId } from './routes.ts';
 import { TRANSFER_HEADER } from './session-cookies.ts';
-import { type HttpRequest, type HttpResponse, requestContext } from './types.ts';
+import { type AuthManager, type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
 export interface LoginPayloadInput {
   /** The access token (the seed's `token`). */
@@ -43,27 +42,26 @@ export interface PerClientRouteOptions {
 
 export interface PerClientHandlerOptions extends AuthHandlerOptions, PerClientRouteOptions {}
 
-/** A per-client strategy's manager (structural, so the HTTP layer does not load the class). */
-export function isPerClientManager(manager: unknown): manager is PerClientStrategy {
-  const m = manager as Partial<Record<string, unknown>> | null;
-  return (
-    typeof m === 'object' &&
-    m !== null &&
-    m.strategy === 'per-client' &&
-    ['delegate', 'listTokens', 'createToken', 'deleteToken', 'refreshTokenFor'].every(
-      (name) => typeof m[name] === 'function',
-    )
-  );
+function clientTokensOf(manager: AuthManager): ClientTokens {
+  if (!manager.capabilities.clientTokens || manager.clientTokens === undefined) {
+    throw new BatonError(
+      'invalid_options',
+      'Invalid Baton HTTP options: the per-client routes need a per-client manager (createAuthManager({ strategy: "per-client" }))',
+    );
+  }
+  return manager.clientTokens;
 }
 
 type Own = (req: HttpRequest, fields: () => Fields, param?: string) => Promise<HttpResponse>;
 
 const TOKEN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** The per-client routes over a manager with the `clientTokens` capability (the per-client strategy's). */
 export function createPerClientHandler(
-  manager: PerClientStrategy,
+  manager: AuthManager,
   options: PerClientHandlerOptions = {},
 ): AuthHandler {
+  const clientTokens = clientTokensOf(manager);
   const { delegatePath = '/delegate/', loginResponse, ...baseOptions } = options;
   const base = createAuthHandler(manager, baseOptions);
   const { prefix, bodyLimit, cookieMode, lookup, headerLimit, realm } = base.options;
@@ -85,7 +83,7 @@ export function createPerClientHandler(
     // `api_type` names the API the delegated token is for in the seed; Baton's tokens carry their audience instead.
     optionalString(body, 'api_type', { maxLength: 256 });
     const client = authenticateClient(req, body, base.options, true);
-    const pair = await manager.delegate(refreshToken, clientId, {
+    const pair = await clientTokens.delegate(refreshToken, clientId, {
       ...requestContext(req),
       authorizeClient: clientAuthorizer(base.options.clients, client),
     });
@@ -106,7 +104,7 @@ export function createPerClientHandler(
     delegate: { POST: delegate },
     'refresh-tokens': {
       GET: async (req) =>
-        jsonResponse(200, { refresh_tokens: (await manager.listTokens(userOf(req))).map(tokenJson) }),
+        jsonResponse(200, { refresh_tokens: (await clientTokens.listTokens(userOf(req))).map(tokenJson) }),
       POST: async (req, fields) => {
         const { claims } = authenticateRequest(manager, req, { cookieMode, lookup, headerLimit });
         // A token that never expires is a password-strength credential: only a recent password check mints one.
@@ -121,13 +119,13 @@ export function createPerClientHandler(
           optionalString(body, 'app', { maxLength: 256 }) ??
           requiredString(body, 'client_id', { maxLength: 256 });
         requireClientSecret(req, body, clientId, base.options);
-        const token = await manager.createToken(claims.sub, clientId, requestContext(req));
+        const token = await clientTokens.createToken(claims.sub, clientId, requestContext(req));
         return jsonResponse(201, tokenJson(token));
       },
     },
     'refresh-tokens/:id': {
       DELETE: async (req, _fields, id) => {
-        await manager.deleteToken(userOf(req), id ?? '');
+        await clientTokens.deleteToken(userOf(req), id ?? '');
         return { status: 204, headers: { 'cache-control': 'no-store' } };
       },
     },
@@ -152,7 +150,7 @@ export function createPerClientHandler(
           token: pair.accessToken,
           pair,
           userId,
-          refreshTokenFor: (app) => manager.refreshTokenFor(userId, app),
+          refreshTokenFor: (app) => clientTokens.refreshTokenFor(userId, app),
         });
         return jsonResponse(200, payload);
       },

@@ -1,12 +1,4 @@
-import type { Clock } from '../core/clock.ts';
-import type {
-  IntrospectionResult,
-  RefreshContext,
-  RequestContext,
-  SessionInfo,
-  TokenPair,
-} from '../sessions/types.ts';
-import type { AccessClaims } from '../tokens/types.ts';
+import type { RequestContext } from '../sessions/types.ts';
 
 /**
  * The neutral request/response shapes the HTTP layer works on. An adapter
@@ -56,31 +48,8 @@ export function requestContext(req: HttpRequest): RequestContext {
 /** Methods that never change state and so need no CSRF token. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/**
- * What the HTTP layer needs from a SessionManager. Structural, so `http/`
- * depends on the documented contract rather than on the class, and tests can
- * hand it a fake.
- */
-export interface AuthManager {
-  login(username: string, password: string, context?: RequestContext): Promise<TokenPair>;
-  refresh(refreshToken: string, context?: RefreshContext): Promise<TokenPair>;
-  reauthenticate(accessToken: string, password: string, context?: RequestContext): Promise<TokenPair>;
-  verifyAccessToken(token: string): AccessClaims;
-  isFresh(claims: AccessClaims): boolean;
-  logout(token: string): Promise<void>;
-  logoutAll(token: string): Promise<number>;
-  listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]>;
-  revokeSession(userId: string, sessionId: string): Promise<void>;
-  revokeToken(token: string, hint?: TokenTypeHint): Promise<void>;
-  introspect(token: string, hint?: TokenTypeHint): Promise<IntrospectionResult>;
-  jwks(): { keys: Record<string, unknown>[] };
-  /** Implicit refresh (cookie mode) needs it: a new access token for a still-valid one's session. */
-  reissueAccessToken?(accessToken: string, context?: RequestContext): Promise<TokenPair>;
-  /** The manager's clock, so that "expires within" is judged on the same time as `exp`. */
-  readonly options?: { readonly clock?: Clock };
-}
-
-export type TokenTypeHint = 'access_token' | 'refresh_token';
+/** The manager the HTTP layer serves: any strategy's (sessions/types.ts). */
+export type { AuthManager, TokenTypeHint } from '../sessions/types.ts';
 
 /** A confidential OAuth client (token endpoint, revocation, introspection). */
 export interface OAuthClient {

@@ -12,6 +12,7 @@ import { type Duration, parseDuration } from '../core/duration.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
 import { StoreRevocations } from '../sessions/access-tokens.ts';
 import { looksLikeJwt, parseRefreshToken } from '../sessions/refresh-token.ts';
+import { StoreCalls } from '../sessions/store-calls.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { AccessTokenCodec, isFresh } from '../tokens/access-token.ts';
 import { decodeUnverified } from '../tokens/jws.ts';
@@ -314,7 +315,7 @@ export class ResourceVerifier {
           'the revocations store has no revocation feed (subscribeRevocations); use Redis, PostgreSQL or SQLite',
         );
       }
-      this.#revocations = new StoreRevocations(store, clock);
+      this.#revocations = new StoreRevocations(new StoreCalls(store), clock);
     }
     if (!remote) {
       // Keys given locally: a mistake in them is the application's, reported at once.

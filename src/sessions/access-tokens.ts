@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
-import type { Revocation, SessionStore } from '../stores/types.ts';
+import type { Revocation } from '../stores/types.ts';
 import { AccessTokenCodec, isFresh } from '../tokens/access-token.ts';
 import { KeySet } from '../tokens/keys.ts';
 import { randomId } from '../tokens/random.ts';
@@ -8,7 +8,8 @@ import type { AccessClaims, Algorithm, Freshness, SigningKey } from '../tokens/t
 import { VerifiedTokenCache } from '../tokens/verified-cache.ts';
 import { looksLikeOpaqueRefreshToken } from './refresh-token.ts';
 import { RevocationList } from './revocation-list.ts';
-import type { BatonUser, IntrospectionResult } from './types.ts';
+import type { StoreCalls } from './store-calls.ts';
+import type { BatonUser, MaybePromise, TokenDescription } from './types.ts';
 
 /** Claims Baton sets itself; a user's custom claims may not override them. */
 const RESERVED_CLAIMS = new Set([
@@ -42,7 +43,7 @@ export interface AccessTokensOptions {
   /** Seconds. */
   accessTokenTtl: number;
   clock: Clock;
-  store: SessionStore;
+  store: StoreCalls;
   verifyCache: { max: number } | false;
 }
 
@@ -187,7 +188,7 @@ export class AccessTokens {
 
   /** Records a revocation in the store (so other processes load it) and in this process. */
   async revoke(revocation: Revocation): Promise<void> {
-    await storeCall(() => this.#options.store.addRevocation(revocation));
+    await this.#options.store.addRevocation(revocation);
     this.#revoked.add(revocation);
   }
 
@@ -202,9 +203,9 @@ export class AccessTokens {
     await this.revoke({ kind: 'token', id: claims.jti, expiresAt: this.horizon(claims.exp) });
   }
 
-  /** RFC 7662 for an access token; an inactive one says nothing more. */
-  introspect(token: string): IntrospectionResult {
-    return inactiveOnInvalid(() => ({ ...this.verify(token), active: true, token_type: 'access_token' }));
+  /** What an access token is, for introspection: its claims while it would pass `verify`. */
+  describe(token: string): TokenDescription {
+    return { tokenType: 'access_token', claims: this.verify(token) };
   }
 
   /** When a revoked access jti can be forgotten: once the token could no longer pass the `exp` check. */
@@ -234,17 +235,17 @@ export class AccessTokens {
  */
 export class StoreRevocations {
   readonly list: RevocationList;
-  readonly #store: SessionStore;
+  readonly #store: StoreCalls;
   readonly #clock: Clock;
   #loaded = false;
   #loading: Promise<void> | undefined;
   readonly #unsubscribe: (() => void) | undefined;
 
-  constructor(store: SessionStore, clock: Clock) {
+  constructor(store: StoreCalls, clock: Clock) {
     this.#store = store;
     this.#clock = clock;
     this.list = new RevocationList(clock);
-    this.#unsubscribe = store.subscribeRevocations?.((revocations) => this.list.addAll(revocations));
+    this.#unsubscribe = store.subscribeRevocations((revocations) => this.list.addAll(revocations));
     // A failed initial load is reported by the calls that await `ready`; never as an unhandled rejection.
     this.ready.catch(() => {});
   }
@@ -285,7 +286,7 @@ export class StoreRevocations {
   }
 
   async #load(): Promise<void> {
-    const revocations = await storeCall(() => this.#store.listRevocations(this.#clock.now()));
+    const revocations = await this.#store.listRevocations(this.#clock.now());
     this.list.addAll(revocations);
     this.#loaded = true;
   }
@@ -303,28 +304,18 @@ export async function ignoringInvalidToken(operation: () => Promise<unknown>): P
   }
 }
 
-/** Like `ignoringInvalidToken`, for introspection: any token problem reads as `{ active: false }`. */
-export function inactiveOnInvalid(operation: () => IntrospectionResult): IntrospectionResult {
-  try {
-    return operation();
-  } catch (error) {
-    if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-    return { active: false };
-  }
-}
-
-/** Store failures that are not Baton's own become `store_unavailable` (503, retry soon). */
-export async function storeCall<T>(operation: () => Promise<T>): Promise<T> {
+/**
+ * Introspection's rule (RFC 7662): any token problem reads as "not active"
+ * (`null`). A store outage still surfaces (503): the answer is unknown.
+ */
+export async function describeOrNull(
+  operation: () => MaybePromise<TokenDescription>,
+): Promise<TokenDescription | null> {
   try {
     return await operation();
   } catch (error) {
-    if (isBatonError(error)) throw error;
-    // The reason is for logs and operators; HTTP answers show a generic message (http/errors.ts).
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BatonError('store_unavailable', `The session store is unavailable: ${reason}`, {
-      retryAfter: 1,
-      cause: error,
-    });
+    if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+    return null;
   }
 }
 

@@ -1,15 +1,30 @@
 import type { Clock } from '../core/clock.ts';
 import { BatonError } from '../core/errors.ts';
-import type { RevocationReason, SessionRecord, SessionStore } from '../stores/types.ts';
+import type { RevocationReason, RotateResult, SessionRecord } from '../stores/types.ts';
 import type { AccessTokens } from './access-tokens.ts';
-import { storeCall } from './access-tokens.ts';
 import {
+  hashSecret,
   looksLikeJwt,
+  newSecretSalt,
+  newSessionId,
   type ParsedRefreshToken,
   parseRefreshToken,
   type RefreshTokenDeriver,
 } from './refresh-token.ts';
-import type { SessionInfo } from './types.ts';
+import type { StoreCalls } from './store-calls.ts';
+import type { RequestContext, SessionInfo } from './types.ts';
+
+/** What opening a session needs besides the request that asks for it. */
+export interface NewSession {
+  userId: string;
+  clientId: string | null;
+  /** Seconds until the absolute expiry, or null for none. */
+  ttl: number | null;
+  context: RequestContext;
+}
+
+/** Longest user agent or IP kept with a session: the client fills them. */
+const MAX_REQUEST_FIELD = 512;
 
 /**
  * The stored-session rules shared by the strategies that keep a session row
@@ -19,7 +34,7 @@ import type { SessionInfo } from './types.ts';
  */
 export class SessionRecords {
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: StoreCalls,
     private readonly tokens: AccessTokens,
     private readonly deriver: RefreshTokenDeriver,
     private readonly clock: Clock,
@@ -30,7 +45,68 @@ export class SessionRecords {
   ) {}
 
   get(id: string): Promise<SessionRecord | null> {
-    return storeCall(() => this.store.getSession(id));
+    return this.store.getSession(id);
+  }
+
+  /** Creates a session row at generation 0 and answers it with its first refresh token. */
+  async open(request: NewSession): Promise<{ session: SessionRecord; refreshToken: string }> {
+    const now = this.clock.now();
+    const id = newSessionId();
+    const secretSalt = newSecretSalt();
+    const refreshToken = this.deriver.token(id, secretSalt, 0);
+    const session: SessionRecord = {
+      id,
+      userId: request.userId,
+      clientId: request.clientId,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: request.ttl === null ? null : now + request.ttl * 1000,
+      userAgent: requestField(request.context.userAgent),
+      ip: requestField(request.context.ip),
+      secretSalt,
+      tokenHash: hashSecret(refreshToken.slice(id.length + 1)),
+      generation: 0,
+      rotatedAt: null,
+      revokedAt: null,
+      revokedReason: null,
+    };
+    await this.store.createSession(session);
+    return { session, refreshToken };
+  }
+
+  /** The refresh token of a session at a generation (derived, never stored). */
+  tokenOf(session: SessionRecord, generation = session.generation): string {
+    return this.deriver.token(session.id, session.secretSalt, generation);
+  }
+
+  /**
+   * Rotates the session from the generation of `parsed` to the next, atomically:
+   * exactly one of many concurrent callers gets `rotated: true` and the successor.
+   */
+  async rotate(
+    parsed: ParsedRefreshToken,
+    session: SessionRecord,
+  ): Promise<{ result: RotateResult; successor: string }> {
+    const successor = this.tokenOf(session, parsed.generation + 1);
+    const result = await this.store.rotateSession({
+      id: session.id,
+      expectedGeneration: parsed.generation,
+      expectedTokenHash: hashSecret(parsed.secret),
+      newTokenHash: hashSecret(successor.slice(session.id.length + 1)),
+      now: this.clock.now(),
+    });
+    return { result, successor };
+  }
+
+  /** Marks a session used now (grace answers, reauth, non-rotating refresh). */
+  touch(session: SessionRecord): Promise<void> {
+    return this.store.touchSession(session.id, this.clock.now());
+  }
+
+  /** Deletes expired sessions and revocations; revoked sessions are kept a day to answer `token_revoked`. */
+  deleteExpired(): Promise<number> {
+    const now = this.clock.now();
+    return this.store.deleteExpired({ now, revokedBefore: now - 86_400_000 });
   }
 
   /** The usable session a refresh token names, if the token was really issued for it (any generation). */
@@ -97,9 +173,7 @@ export class SessionRecords {
   ): Promise<SessionRecord[]> {
     const now = this.clock.now();
     const revocationExpiresAt = this.tokens.sessionHorizon();
-    const revoked = await storeCall(() =>
-      this.store.revokeSessions({ ...target, reason, now, revocationExpiresAt }),
-    );
+    const revoked = await this.store.revokeSessions({ ...target, reason, now, revocationExpiresAt });
     this.tokens.markSessionsRevoked(
       revoked.map((session) => session.id),
       revocationExpiresAt,
@@ -119,7 +193,7 @@ export class SessionRecords {
   /** Live sessions of a user, newest first. */
   async list(userId: string): Promise<SessionRecord[]> {
     const now = this.clock.now();
-    const sessions = await storeCall(() => this.store.listSessions(userId, now));
+    const sessions = await this.store.listSessions(userId, now);
     return sessions.filter((session) => !this.idleExpired(session, now));
   }
 
@@ -135,4 +209,9 @@ export class SessionRecords {
       current: session.id === currentSessionId,
     }));
   }
+}
+
+function requestField(value: string | null | undefined): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  return value.length > MAX_REQUEST_FIELD ? value.slice(0, MAX_REQUEST_FIELD) : value;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Duration } from '../core/duration.ts';
-import type { SessionStore } from '../stores/types.ts';
+import type { RevocationReason, SessionStore } from '../stores/types.ts';
 import type { AccessClaims, Algorithm, SigningKey } from '../tokens/types.ts';
 
 /** What Baton needs to know about one of your users. */
@@ -140,6 +140,124 @@ export interface SessionInfo {
   current: boolean;
 }
 
-export type IntrospectionResult =
-  | { active: false }
-  | ({ active: true; token_type: 'access_token' | 'refresh_token' } & Record<string, unknown>);
+/**
+ * What an active token is, as `describeToken` finds it; the HTTP layer renders
+ * it as the RFC 7662 introspection response. The claims are the token's own
+ * (access tokens, refresh JWTs) or those its session stands for (opaque
+ * refresh tokens: `sub`, `sid`, `client_id`, `iss`, `iat`, `exp`).
+ */
+export type TokenDescription =
+  | { tokenType: 'access_token'; claims: AccessClaims }
+  | { tokenType: 'refresh_token'; claims: RefreshTokenFacts };
+
+/** What is known of a refresh token's session; `exp` is absent when it never expires. */
+export interface RefreshTokenFacts {
+  sub: string;
+  sid: string;
+  client_id: string;
+  iss: string;
+  iat?: number;
+  exp?: number;
+  [claim: string]: unknown;
+}
+
+/** One long-running token as the per-client management API shows it. `token` only when just created. */
+export interface PerClientToken {
+  id: string;
+  clientId: string;
+  userId: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date | null;
+  token?: string;
+}
+
+/**
+ * The per-client strategy's own operations (djangorestframework-jwt-refresh-token):
+ * one long-running token per (user, client), managed by the user. A manager
+ * that has them serves the per-client routes (`/delegate/`, `/auth/refresh-tokens`).
+ */
+export interface ClientTokens {
+  /** A new token for (user, client); the one it had is revoked. The only time the token is shown. */
+  createToken(userId: string, clientId: string, context?: RequestContext): Promise<PerClientToken>;
+  /** The user's live tokens, values left out. */
+  listTokens(userId: string): Promise<PerClientToken[]>;
+  /** Revokes one of the user's tokens; another user's is `not_found`. */
+  deleteToken(userId: string, id: string): Promise<void>;
+  /** The live token of (user, client), or null: what a login response hook includes. */
+  refreshTokenFor(userId: string, clientId: string): Promise<string | null>;
+  /** The DRF delegate endpoint: a refresh bound to its client. */
+  delegate(
+    refreshToken: string,
+    clientId: string,
+    context?: Omit<RefreshContext, 'expectedClientId'>,
+  ): Promise<TokenPair>;
+}
+
+/** The refresh-token designs Baton offers (see `createAuthManager`). */
+export type StrategyName = 'rotating' | 'jwt' | 'single-token' | 'per-client' | 'callbacks';
+
+/**
+ * What a strategy can do beyond what every strategy does. A strategy without
+ * a capability still has the method: it answers 400 `invalid_request` saying
+ * why and what to use instead. The HTTP layer and apps read these instead of
+ * probing for methods.
+ */
+export interface StrategyCapabilities {
+  /** `listSessions` and `revokeSession`: the user's sessions are listed in the store. */
+  readonly listSessions: boolean;
+  /** `logoutAll`: every session of the user behind a token. */
+  readonly logoutAll: boolean;
+  /** `revokeUser`: every session of a user at once, access tokens included (admin). */
+  readonly revokeUser: boolean;
+  /** `reissueAccessToken`: cookie mode's implicit refresh. */
+  readonly implicitRefresh: boolean;
+  /** `clientTokens`: the per-client management routes. */
+  readonly clientTokens: boolean;
+}
+
+/**
+ * The one interface of every strategy's manager (`createAuthManager`,
+ * `new SessionManager`): what the HTTP layer, the adapters and apps use.
+ * Knows nothing of HTTP.
+ */
+export interface AuthManager<User extends BatonUser = BatonUser> {
+  readonly strategy: StrategyName;
+  readonly capabilities: StrategyCapabilities;
+  /** The manager's clock, so that callers judge "expires within" on the same time as `exp`. */
+  readonly clock: Clock;
+  /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
+  readonly ready: Promise<void>;
+  /** Checks a username and password with `verifyCredentials` and opens a session. */
+  login(username: string, password: string, context?: RequestContext): Promise<TokenPair>;
+  /** Opens a session for a user the caller has authenticated itself. */
+  issueSession(user: User, context?: RequestContext): Promise<TokenPair>;
+  refresh(refreshToken: string, context?: RefreshContext): Promise<TokenPair>;
+  /** The password again: a fresh access token for the same session (`refreshToken` is `''`). */
+  reauthenticate(accessToken: string, password: string, context?: RequestContext): Promise<TokenPair>;
+  /** Implicit refresh (capability `implicitRefresh`): a new access token for a still-valid one's session. */
+  reissueAccessToken(accessToken: string, context?: RequestContext): Promise<TokenPair>;
+  /** Signature, claims, time and the revoked set. Synchronous, no I/O. */
+  verifyAccessToken(token: string): AccessClaims;
+  isFresh(claims: AccessClaims): boolean;
+  /** Revokes the session of a live access or refresh token; a dead token is refused and changes nothing. */
+  logout(token: string): Promise<void>;
+  /** Capability `logoutAll`: every session of the token's user; answers how many. */
+  logoutAll(token: string): Promise<number>;
+  /** Capability `listSessions`. */
+  listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]>;
+  /** Capability `listSessions`: one of the user's sessions; another user's is `not_found`. */
+  revokeSession(userId: string, sessionId: string): Promise<void>;
+  /** Capability `revokeUser`: every session of a user and their access tokens, at once. */
+  revokeUser(userId: string, reason?: RevocationReason): Promise<number>;
+  /** RFC 7009: silent on invalid and dead tokens; the hint is not trusted. */
+  revokeToken(token: string, hint?: TokenTypeHint): Promise<void>;
+  /** What an active token is (introspection), or `null` for any token that is not. */
+  describeToken(token: string, hint?: TokenTypeHint): Promise<TokenDescription | null>;
+  jwks(): { keys: Record<string, unknown>[] };
+  /** Capability `clientTokens`: the per-client strategy's management. */
+  readonly clientTokens?: ClientTokens;
+  close(): Promise<void>;
+}
+
+export type TokenTypeHint = 'access_token' | 'refresh_token';

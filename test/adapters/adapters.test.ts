@@ -20,6 +20,7 @@ import type { BatonHttpOptions } from '../../src/http/options.ts';
 import type { AuthManager } from '../../src/http/types.ts';
 import type { RequestContext, TokenPair } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
+import { fakeManager } from '../support/fake-manager.ts';
 import { type Listening, listen, serveHono } from '../support/listen.ts';
 import { assertError, call } from './client.ts';
 
@@ -49,7 +50,7 @@ const pair: TokenPair = {
   claims,
 };
 
-const manager: AuthManager = {
+const manager: AuthManager = fakeManager({
   login: async () => pair,
   refresh: async () => pair,
   reauthenticate: async () => pair,
@@ -63,9 +64,8 @@ const manager: AuthManager = {
   listSessions: async () => [],
   revokeSession: async () => {},
   revokeToken: async () => {},
-  introspect: async () => ({ active: false }),
   jwks: () => ({ keys: [] }),
-};
+});
 
 type Started = Listening;
 
@@ -185,7 +185,7 @@ describe('invalid options fail at creation, with invalid_options', () => {
     await app.close();
     const noManager = Fastify();
     noManager.register(batonPlugin, {} as never);
-    await assert.rejects(async () => noManager.ready(), /manager must be a SessionManager/);
+    await assert.rejects(async () => noManager.ready(), /manager must be an AuthManager/);
     await noManager.close();
   });
 });

@@ -12,7 +12,7 @@ import { DEMO_AUDIENCE, DEMO_ISSUER, startDemo } from '../../demo/server.ts';
 import { type DemoUser, DemoUsers } from '../../demo/users.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import type { BatonHttpOptions } from '../../src/http/options.ts';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import type { RateLimitOptions } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';

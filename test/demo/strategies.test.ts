@@ -151,13 +151,14 @@ const walks: Record<DemoStrategy, Walk> = {
     assertError(await call(base, '/delegate/', { json: fields }), 401, 'token_revoked');
     assert.equal((await call(base, '/auth/logout', { token: jwt, method: 'POST' })).status, 204);
     assertError(await call(base, '/api/protected', { token: jwt }), 401, 'token_revoked');
-    // disable-user: the next refresh is refused and the user's tokens die.
+    // disable-user revokes at once (revokeUser): the user's tokens die with the sessions.
     const other = await login(base);
-    await disable(base);
+    assert.equal((await disable(base)).revoked_sessions, 1);
+    assertError(await call(base, '/api/protected', { token: other.access_token }), 401, 'token_revoked');
     assertError(
       await call(base, '/auth/refresh', { json: { refresh_token: other.refresh_token } }),
-      403,
-      'user_disabled',
+      401,
+      'token_revoked',
     );
   },
 

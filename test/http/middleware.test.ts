@@ -9,6 +9,7 @@ import { type BatonHttpOptions, resolveHttpOptions } from '../../src/http/option
 import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
 import type { TokenPair } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
+import { fakeManager } from '../support/fake-manager.ts';
 
 const clock = new ManualClock(1_000_000);
 const now = () => Math.floor(clock.now() / 1000);
@@ -43,8 +44,8 @@ function manager(overrides: Partial<AuthManager> = {}): AuthManager {
     sessionId: 's1',
     claims: claims(),
   });
-  return {
-    options: { clock },
+  return fakeManager({
+    clock,
     login: async () => pair('at'),
     refresh: async () => pair('at'),
     reauthenticate: async () => pair('at'),
@@ -60,10 +61,9 @@ function manager(overrides: Partial<AuthManager> = {}): AuthManager {
     listSessions: async () => [],
     revokeSession: async () => {},
     revokeToken: async () => {},
-    introspect: async () => ({ active: false }),
     jwks: () => ({ keys: [] }),
     ...overrides,
-  };
+  });
 }
 
 function req(headers: Record<string, string> = {}, method = 'GET'): HttpRequest {
@@ -100,10 +100,10 @@ describe('options are validated at creation', () => {
     invalid(() => resolveHttpOptions(m, { tokenLookup: { headerName: 'x y' } }), /headerName/);
     invalid(() => resolveHttpOptions(m, { cookie: true } as never), /cookie/);
     invalid(() => resolveHttpOptions({} as AuthManager), /manager/);
-    const { reissueAccessToken: _r, ...old } = m;
+    const noImplicitRefresh = { ...m, capabilities: { ...m.capabilities, implicitRefresh: false } };
     invalid(
-      () => resolveHttpOptions(old, { cookies: { implicitRefresh: { within: 60 } } }),
-      /reissueAccessToken/,
+      () => resolveHttpOptions(noImplicitRefresh, { cookies: { implicitRefresh: { within: 60 } } }),
+      /implicitRefresh is not available/,
     );
   });
 

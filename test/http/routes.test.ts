@@ -16,6 +16,7 @@ import { createAuthHandler } from '../../src/http/routes.ts';
 import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
 import type { TokenPair } from '../../src/sessions/types.ts';
 import type { AccessClaims } from '../../src/tokens/types.ts';
+import { fakeManager } from '../support/fake-manager.ts';
 
 const claims: AccessClaims = {
   iss: 'i',
@@ -43,8 +44,8 @@ const pair: TokenPair = {
   claims,
 };
 
-function fakeManager(overrides: Partial<AuthManager> = {}): AuthManager {
-  return {
+function answering(overrides: Partial<AuthManager> = {}): AuthManager {
+  return fakeManager({
     login: async () => pair,
     refresh: async () => pair,
     reauthenticate: async () => ({ ...pair, refreshToken: '' }),
@@ -58,10 +59,9 @@ function fakeManager(overrides: Partial<AuthManager> = {}): AuthManager {
     listSessions: async () => [],
     revokeSession: async () => {},
     revokeToken: async () => {},
-    introspect: async () => ({ active: false }),
     jwks: () => ({ keys: [] }),
     ...overrides,
-  };
+  });
 }
 
 function req(method: string, path: string, init: Partial<HttpRequest> = {}): HttpRequest {
@@ -75,7 +75,7 @@ const jsonLogin = req('POST', '/auth/login', {
 
 describe('createAuthHandler', () => {
   it('answers undefined outside its routes, 405 on a wrong method', async () => {
-    const handler = createAuthHandler(fakeManager());
+    const handler = createAuthHandler(answering());
     assert.equal(await handler(req('GET', '/api/x')), undefined);
     assert.equal(await handler(req('GET', '/auth/unknown')), undefined);
     assert.equal(await handler(req('GET', '/auth/__proto__')), undefined);
@@ -91,7 +91,7 @@ describe('createAuthHandler', () => {
   });
 
   it('answers HEAD as GET without the body', async () => {
-    const handler = createAuthHandler(fakeManager());
+    const handler = createAuthHandler(answering());
     const get = await handler(req('GET', '/.well-known/jwks.json'));
     const head = await handler(req('HEAD', '/.well-known/jwks.json'));
     assert.equal(get?.status, 200);
@@ -104,7 +104,7 @@ describe('createAuthHandler', () => {
   });
 
   it('honours a custom prefix and JWKS path', async () => {
-    const handler = createAuthHandler(fakeManager(), { prefix: '/v1/auth/', jwksPath: false });
+    const handler = createAuthHandler(answering(), { prefix: '/v1/auth/', jwksPath: false });
     assert.equal((await handler({ ...jsonLogin, path: '/v1/auth/login' }))?.status, 200);
     assert.equal(await handler(jsonLogin), undefined);
     assert.equal(await handler(req('GET', '/.well-known/jwks.json')), undefined);
@@ -113,7 +113,7 @@ describe('createAuthHandler', () => {
   it('passes IP, user agent and client_id to the manager', async () => {
     let seen: unknown;
     const handler = createAuthHandler(
-      fakeManager({
+      answering({
         login: async (_u, _p, context) => {
           seen = context;
           return pair;
@@ -130,7 +130,7 @@ describe('createAuthHandler', () => {
   });
 
   it("upper-casing the method keeps the fields an adapter's request computes on first read", async () => {
-    const handler = createAuthHandler(fakeManager(), { tokenLookup: { locations: ['query'] } });
+    const handler = createAuthHandler(answering(), { tokenLookup: { locations: ['query'] } });
     const reader = {
       target: () => ({ path: '/auth/me', query: new URLSearchParams('jwt=good') }),
       ip: () => '10.0.0.2',
@@ -142,14 +142,14 @@ describe('createAuthHandler', () => {
   });
 
   it('renders refresh_expires_in null for sessions that never expire', async () => {
-    const res = await createAuthHandler(fakeManager())(jsonLogin);
+    const res = await createAuthHandler(answering())(jsonLogin);
     assert.equal(JSON.parse(res?.body ?? '').refresh_expires_in, null);
   });
 
   it('a crashing manager is a 500 internal_error without details; a 503 carries Retry-After', async () => {
     const logged: unknown[] = [];
     const crash = createAuthHandler(
-      fakeManager({
+      answering({
         login: async () => {
           throw new Error('SQLITE_CORRUPT at /var/lib/secret.db');
         },
@@ -165,7 +165,7 @@ describe('createAuthHandler', () => {
     assert.equal(logged.length, 1);
 
     const down = createAuthHandler(
-      fakeManager({
+      answering({
         refresh: async () => {
           throw new BatonError('store_unavailable', 'store down', { retryAfter: 5 });
         },
@@ -184,13 +184,10 @@ describe('createAuthHandler', () => {
     assert.equal(t?.headers['retry-after'], '5');
   });
 
-  it('introspection answers exactly {"active": false} whatever the manager adds', async () => {
-    const handler = createAuthHandler(
-      fakeManager({
-        introspect: async () => ({ active: false, leaked: 'x' }) as unknown as { active: false },
-      }),
-      { clients: [{ id: 'c', secret: 's' }] },
-    );
+  const introspect = async (answer: AuthManager['describeToken']) => {
+    const handler = createAuthHandler(answering({ describeToken: answer }), {
+      clients: [{ id: 'c', secret: 's' }],
+    });
     const res = await handler(
       req('POST', '/auth/introspect', {
         headers: {
@@ -200,7 +197,34 @@ describe('createAuthHandler', () => {
         body: 'token=abc',
       }),
     );
-    assert.equal(res?.body, '{"active":false}');
+    return JSON.parse(res?.body ?? 'null') as Record<string, unknown>;
+  };
+
+  it('introspection of a token that is not active answers exactly {"active": false}', async () => {
+    assert.deepEqual(await introspect(async () => null), { active: false });
+  });
+
+  it("introspection renders RFC 7662 from the description, without Baton's plumbing claims", async () => {
+    const access = await introspect(async () => ({
+      tokenType: 'access_token',
+      claims: { ...claims, csrf: 'c'.repeat(43), rf_exp: 1 },
+    }));
+    assert.equal(access.active, true);
+    assert.equal(access.token_type, 'access_token');
+    assert.equal(access.sub, claims.sub);
+    assert.equal('csrf' in access || 'rf_exp' in access, false);
+    const refresh = await introspect(async () => ({
+      tokenType: 'refresh_token',
+      claims: { sub: 'u', sid: 's', client_id: 'c', iss: 'i' },
+    }));
+    assert.deepEqual(refresh, {
+      sub: 'u',
+      sid: 's',
+      client_id: 'c',
+      iss: 'i',
+      active: true,
+      token_type: 'refresh_token',
+    });
   });
 });
 
@@ -213,7 +237,7 @@ describe('token transfer: the modes a server accepts', () => {
   const code = (body: string | undefined) => (JSON.parse(body ?? '{}') as { error?: string }).error;
 
   it('without cookie mode (BATON_COOKIES=0): the body only; a login asking for cookies is refused', async () => {
-    const handler = createAuthHandler(fakeManager());
+    const handler = createAuthHandler(answering());
     const plain = await handler(login());
     assert.equal(plain?.status, 200);
     assert.equal(plain?.headers['set-cookie'], undefined);
@@ -223,7 +247,7 @@ describe('token transfer: the modes a server accepts', () => {
   });
 
   it("transfer: ['cookie'] refuses body transfer at login and refresh, and answers cookies only", async () => {
-    const handler = createAuthHandler(fakeManager(), { cookies: { transfer: ['cookie'] } });
+    const handler = createAuthHandler(answering(), { cookies: { transfer: ['cookie'] } });
     assert.equal((await handler(login()))?.status, 400);
     assert.equal((await handler(login('body')))?.status, 400);
     const byBody = await handler(
@@ -240,14 +264,14 @@ describe('token transfer: the modes a server accepts', () => {
   });
 
   it("transfer: ['body'] with cookie mode: a login asking for cookies is refused", async () => {
-    const handler = createAuthHandler(fakeManager(), { cookies: { transfer: ['body'] } });
+    const handler = createAuthHandler(answering(), { cookies: { transfer: ['body'] } });
     assert.equal((await handler(login()))?.status, 200);
     assert.equal((await handler(login('cookie')))?.status, 400);
   });
 });
 
 describe('authenticate', () => {
-  const manager = fakeManager();
+  const manager = answering();
   const withToken = (method = 'GET') => req(method, '/api', { headers: { authorization: 'Bearer good' } });
 
   it('returns claims, checks roles, scopes and freshness', () => {
@@ -272,7 +296,7 @@ describe('authenticate', () => {
   });
 
   it('cookie tokens only in cookie mode, with CSRF (header == cookie == claim) on unsafe methods', () => {
-    const bound = fakeManager({
+    const bound = answering({
       verifyAccessToken: (token) => {
         if (token !== 'good') throw new BatonError('invalid_token', 'bad token');
         return { ...claims, csrf: 'c5rf' };
@@ -310,7 +334,7 @@ describe('authenticate', () => {
 
 describe('Hono adapter', () => {
   function app() {
-    const manager = fakeManager();
+    const manager = answering();
     const a = new Hono<BatonEnv>();
     a.use('*', batonRoutes(manager));
     a.get('/api/me', requireAuth(manager), (c) => c.json({ sub: c.get('auth').sub }));
@@ -355,7 +379,7 @@ describe('Hono adapter', () => {
 
   it('without a Node request under it (app.request): the query location, implicit refresh, no IP', async () => {
     const seen: unknown[] = [];
-    const manager = fakeManager({
+    const manager = answering({
       verifyAccessToken: (token) => {
         if (token === 'good') return claims;
         if (token === 'soon') return { ...claims, exp: Math.floor(Date.now() / 1000) + 10 };

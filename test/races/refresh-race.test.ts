@@ -5,7 +5,7 @@
 // neither duplicated nor lost.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { SessionManager } from '../../src/sessions/manager.ts';
+import type { SessionManager } from '../../src/index.ts';
 import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
 import type { TokenPair } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';

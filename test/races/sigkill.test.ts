@@ -9,7 +9,7 @@
 // SQLite, Redis and PostgreSQL alike.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { SessionManager } from '../../src/sessions/manager.ts';
+import type { SessionManager } from '../../src/index.ts';
 import { hashSecret, RefreshTokenDeriver } from '../../src/sessions/refresh-token.ts';
 import { locationArgs, openStore, raceManager, type StoreLocation } from '../fixtures/race-env.ts';
 import { Child, type SharedBackend, sharedBackends, sharedSettings } from './support.ts';

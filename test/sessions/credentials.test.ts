@@ -1,7 +1,7 @@
 /** Password checks: the two rate limits (per username, per IP) and the answer a disabled account gets. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
 

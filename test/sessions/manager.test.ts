@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BatonError } from '../../src/core/errors.ts';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
 
@@ -312,17 +312,20 @@ for (const kind of storeKinds) {
         await h.manager.revokeToken('garbage'); // silently ignored
       });
 
-      it('introspects live and dead tokens', async () => {
+      it('describes live tokens, and nothing of dead ones', async () => {
         const login = await h.manager.login('thedude', 'abides');
-        const access = await h.manager.introspect(login.accessToken);
-        assert.equal(access.active, true);
-        assert.equal(access.active && access.token_type, 'access_token');
-        const refresh = await h.manager.introspect(login.refreshToken);
-        assert.equal(refresh.active && refresh.sub, 'u1');
-        await h.manager.logout(login.refreshToken);
-        assert.deepEqual(await h.manager.introspect(login.accessToken), { active: false });
-        assert.deepEqual(await h.manager.introspect(login.refreshToken), { active: false });
-        assert.deepEqual(await h.manager.introspect('nonsense'), { active: false });
+        const access = await h.manager.describeToken(login.accessToken);
+        assert.equal(access?.tokenType, 'access_token');
+        const refresh = await h.manager.describeToken(login.refreshToken);
+        assert.equal(refresh?.tokenType, 'refresh_token');
+        assert.equal(refresh?.claims.sub, 'u1');
+        const rotated = await h.manager.refresh(login.refreshToken);
+        assert.equal(await h.manager.describeToken(login.refreshToken), null, 'rotated out: not active');
+        assert.equal((await h.manager.describeToken(rotated.refreshToken))?.claims.sid, login.sessionId);
+        await h.manager.logout(rotated.refreshToken);
+        assert.equal(await h.manager.describeToken(rotated.accessToken), null);
+        assert.equal(await h.manager.describeToken(rotated.refreshToken), null);
+        assert.equal(await h.manager.describeToken('nonsense'), null);
       });
     });
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.ts';
 import { BatonError } from '../../src/core/errors.ts';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import type { BatonUser, SessionManagerOptions } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';

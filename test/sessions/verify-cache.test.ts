@@ -3,7 +3,7 @@
 // without it, whatever happened since it was cached.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
 

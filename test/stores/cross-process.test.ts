@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { SessionManager } from '../../src/sessions/manager.ts';
+import { SessionManager } from '../../src/index.ts';
 import type { BatonUser } from '../../src/sessions/types.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { RedisStore } from '../../src/stores/redis.ts';

@@ -1,36 +1,78 @@
+import type { Clock } from '../../core/clock.ts';
 import { BatonError } from '../../core/errors.ts';
+import type { RevocationReason } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import type { KeySet } from '../../tokens/keys.ts';
-import type { AccessClaims } from '../../tokens/types.ts';
-import { AccessTokens, ignoringInvalidToken } from '../access-tokens.ts';
+import type { AccessClaims, Freshness } from '../../tokens/types.ts';
+import { AccessTokens, describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
 import { Credentials, usernameOf } from '../credentials.ts';
-import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
+import type { ResolvedStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
-import type { BatonUser, RequestContext, StrategyBaseOptions, TokenPair } from '../types.ts';
+import { StoreCalls } from '../store-calls.ts';
+import type {
+  AuthManager,
+  BatonUser,
+  RefreshContext,
+  RequestContext,
+  SessionInfo,
+  StrategyCapabilities,
+  StrategyName,
+  TokenDescription,
+  TokenPair,
+  TokenTypeHint,
+} from '../types.ts';
 
-export type StrategyName = 'rotating' | 'jwt' | 'single-token' | 'per-client' | 'callbacks';
+/** The claims that name a session in every access token. */
+export type SessionClaims = Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>;
+
+/** How `pair` mints: the refresh token to hand back and the access token's lifetime rules. */
+export interface PairRequest {
+  /** The refresh token to answer, `''` when it is not re-sent (reauth, implicit refresh). */
+  refreshToken: string;
+  /** When the refresh credential expires (ms), for `refreshExpiresIn`; null: never. */
+  refreshExpiresAt: number | null;
+  fresh: Freshness;
+  /** No access token outlives this instant (ms), e.g. the session's absolute expiry. Default `refreshExpiresAt`. */
+  notAfter?: number | null;
+  jti?: string;
+  /** The strategy's own claims (`rf_gen`, `rf_exp`, ...), set after the checks on user claims. */
+  strategyClaims?: Record<string, unknown>;
+}
 
 /**
- * What the non-rotating strategies share beyond AccessTokens and
- * Credentials: the login and reauth flow, the user check at refresh, access
- * token verification, and a clear error for what a strategy cannot do.
+ * The family every strategy belongs to. It owns what they share: the login
+ * and reauth flow, the user check at refresh, access tokens (minting,
+ * verification, the revoked set), the store (through `StoreCalls`, the one
+ * way to it), logout and logout-all from a live token, revocation and
+ * introspection, and a 400 that says why for what a strategy cannot do
+ * (its `capabilities`).
+ *
+ * A strategy says how it refreshes and what a session is to it (`Session`:
+ * a stored row, a refresh JWT's claims, ...): which session a token acts for
+ * and how that session ends.
  */
-export abstract class StrategyBase<User extends BatonUser, Resolved extends ResolvedStrategyOptions<User>> {
+export abstract class StrategyBase<
+  User extends BatonUser,
+  Resolved extends ResolvedStrategyOptions<User>,
+  Session,
+> implements AuthManager<User>
+{
   abstract readonly strategy: StrategyName;
+  abstract readonly capabilities: StrategyCapabilities;
   readonly keys: KeySet;
   protected readonly o: Resolved;
+  protected readonly store: StoreCalls;
   protected readonly tokens: AccessTokens;
   protected readonly credentials: Credentials<User>;
+  /** Why the capabilities this strategy lacks are missing, and what to use instead. */
+  protected abstract readonly unsupportedBecause: string;
 
-  constructor(
-    options: StrategyBaseOptions<User>,
-    owner: string,
-    extra: (resolved: ResolvedStrategyOptions<User>) => Resolved,
-  ) {
-    this.o = extra(resolveStrategyOptions(options, owner));
-    this.tokens = new AccessTokens(this.o);
+  constructor(resolved: Resolved) {
+    this.o = resolved;
+    this.store = new StoreCalls(resolved.store);
+    this.tokens = new AccessTokens({ ...resolved, store: this.store });
     this.keys = this.tokens.keys;
-    this.credentials = new Credentials(this.o);
+    this.credentials = new Credentials(resolved);
   }
 
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
@@ -42,16 +84,48 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     return this.o;
   }
 
-  /** Checks a username and password with `verifyCredentials` and issues tokens. */
+  get clock(): Clock {
+    return this.o.clock;
+  }
+
+  /**
+   * Checks a username and password with `verifyCredentials` and opens a
+   * session. Fails with `invalid_credentials`, `user_disabled` or
+   * `too_many_attempts` (rate limit).
+   *
+   * @example
+   * ```ts
+   * const pair = await sessions.login('thedude', 'abides', { userAgent: 'curl/8', ip: '203.0.113.7' });
+   * pair.accessToken; // a JWT, `typ: at+jwt`
+   * pair.refreshToken; // the strategy's refresh credential
+   * pair.expiresIn; // seconds, e.g. 900
+   * ```
+   */
   async login(username: string, password: string, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
     const user = await this.credentials.check(username, password, context);
-    return this.issueFor(user, context);
+    return this.issueSession(user, context);
   }
 
-  /** Issues tokens for a user you have authenticated yourself. */
-  abstract issueFor(user: User, context?: RequestContext): Promise<TokenPair>;
+  /** Opens a session for a user you have authenticated yourself. */
+  abstract issueSession(user: User, context?: RequestContext): Promise<TokenPair>;
 
+  abstract refresh(refreshToken: string, context?: RefreshContext): Promise<TokenPair>;
+
+  /**
+   * Verifies an access token: signature, claims, time, and the revoked set. Synchronous, no I/O.
+   * A token verified before is answered from the verified-token cache (option `verifyCache`);
+   * the time checks and the revoked-session and jti checks still run on every call.
+   * Throws a `BatonError`: `invalid_token`, `token_expired`, `token_revoked`, `wrong_token_type`.
+   *
+   * @example
+   * ```ts
+   * const claims = sessions.verifyAccessToken(accessToken);
+   * claims.sub; // the user id, always a string
+   * claims.sid; // the session id
+   * sessions.isFresh(claims); // true right after login or reauth
+   * ```
+   */
   verifyAccessToken(token: string): AccessClaims {
     return this.tokens.verify(token);
   }
@@ -60,51 +134,80 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     return this.tokens.isFresh(claims);
   }
 
-  /** Checks the password again and mints a fresh access token for the same session (refresh token unchanged, not re-sent). */
+  /** Checks the password again and mints a fresh access token for the same session (refresh token not re-sent). */
   async reauthenticate(
     accessToken: string,
     password: string,
     context: RequestContext = {},
   ): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
-    const known = await this.o.loadUser(claims.sub);
-    const username = known ? usernameOf(known, toSubject(known.id)) : claims.sub;
-    const user = await this.credentials.check(username, password, context);
-    if (toSubject(user.id) !== claims.sub) {
-      throw new BatonError('invalid_credentials', 'Invalid username or password');
-    }
+    const user = await this.checkPasswordOf(claims.sub, password, context);
     return this.reauthPair(claims, user, context);
   }
 
-  protected reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
-    return this.pair(claims, user, '', null, this.tokens.loginFreshness(this.o.freshness), context);
+  /** The reauth answer: by default a fresh token for the same session, nothing else renewed. */
+  protected async reauthPair(claims: AccessClaims, user: User, context: RequestContext): Promise<TokenPair> {
+    return this.pair(
+      claims,
+      user,
+      { refreshToken: '', refreshExpiresAt: null, fresh: this.loginFreshness() },
+      context,
+    );
   }
 
-  /** An access token for the session of `claims` (same sid and client), with the given refresh token. */
+  /** The password check of reauth: the password must be that of the token's own user. */
+  protected async checkPasswordOf(userId: string, password: string, context: RequestContext): Promise<User> {
+    const known = await this.o.loadUser(userId);
+    const username = known ? usernameOf(known, toSubject(known.id)) : userId;
+    const user = await this.credentials.check(username, password, context);
+    if (toSubject(user.id) !== userId) {
+      throw new BatonError('invalid_credentials', 'Invalid username or password');
+    }
+    return user;
+  }
+
+  /** `fresh` of a token minted by a password check (login, reauth). */
+  protected loginFreshness(): Freshness {
+    return this.tokens.loginFreshness(this.o.freshness);
+  }
+
+  /** Cookie mode's implicit refresh; capability `implicitRefresh`. */
+  async reissueAccessToken(_accessToken: string, _context?: RequestContext): Promise<TokenPair> {
+    this.unsupported('Implicit refresh');
+  }
+
+  /** An access token for a session, with the refresh token to hand back. */
   protected pair(
-    session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>,
+    session: SessionClaims,
     user: User,
-    refreshToken: string,
-    refreshExpiresAt: number | null,
-    fresh: boolean | number,
+    request: PairRequest,
     context: RequestContext,
-    extra: { jti?: string; exp?: number; strategyClaims?: Record<string, unknown> } = {},
   ): TokenPair {
+    const now = this.o.clock.now();
+    const seconds = Math.floor(now / 1000);
+    const notAfter = request.notAfter === undefined ? request.refreshExpiresAt : request.notAfter;
+    // No access token outlives its session (implicit refresh included).
+    const exp =
+      notAfter === null
+        ? seconds + this.o.accessTokenTtl
+        : Math.min(seconds + this.o.accessTokenTtl, Math.floor(notAfter / 1000));
     const minted = this.tokens.mint({
       user,
       extraClaims: context.extraClaims,
       sub: session.sub,
       sid: session.sid,
       clientId: session.client_id,
-      fresh,
-      ...extra,
+      fresh: request.fresh,
+      exp,
+      ...(request.jti === undefined ? {} : { jti: request.jti }),
+      ...(request.strategyClaims === undefined ? {} : { strategyClaims: request.strategyClaims }),
     });
-    const now = this.o.clock.now();
+    const { refreshExpiresAt } = request;
     return {
       accessToken: minted.token,
-      refreshToken,
+      refreshToken: request.refreshToken,
       tokenType: 'Bearer',
-      expiresIn: minted.claims.exp - Math.floor(now / 1000),
+      expiresIn: exp - seconds,
       refreshExpiresIn:
         refreshExpiresAt === null ? null : Math.max(0, Math.round((refreshExpiresAt - now) / 1000)),
       sessionId: session.sid,
@@ -112,11 +215,34 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     };
   }
 
-  /** Users are checked again at refresh: missing or disabled ones get `user_disabled`. */
-  protected async revalidateUser(userId: string): Promise<User> {
+  /**
+   * Users are checked again at refresh: a missing or disabled one gets
+   * `user_disabled`, and the strategy ends what it can of their sessions.
+   */
+  protected async revalidateUser(userId: string, sid: string): Promise<User> {
     const user = await this.o.loadUser(userId);
-    if (!user || user.disabled) throw new BatonError('user_disabled', 'This account is disabled');
+    if (!user || user.disabled) {
+      await this.userDisabled(userId, sid);
+      throw new BatonError('user_disabled', 'This account is disabled');
+    }
     return user;
+  }
+
+  /** What a strategy revokes when refresh finds the user disabled; by default nothing (the next refresh refuses too). */
+  protected async userDisabled(_userId: string, _sid: string): Promise<void> {}
+
+  /**
+   * Refuses a refresh whose session belongs to another client than the
+   * token endpoint's (`invalid_request`), then lets the HTTP layer demand a
+   * confidential client's authentication. `recorded` is the session's client,
+   * null when it named none.
+   */
+  protected authorizeRefresh(recorded: string | null, context: RefreshContext): void {
+    const expected = context.expectedClientId;
+    if (expected !== undefined && recorded !== null && recorded !== expected) {
+      throw new BatonError('invalid_request', 'client_id does not match the refresh token');
+    }
+    context.authorizeClient?.(recorded);
   }
 
   protected clientIdOf(context: RequestContext): string {
@@ -128,13 +254,72 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     return clientId === this.o.defaultClientId ? null : clientId;
   }
 
+  // ------------------------------------------------------------ sessions
+
+  /** The session a live access or refresh token acts for; a dead token is refused (401). */
+  protected abstract sessionActingFor(token: string): Promise<Session>;
+
+  /** Revokes one session, with the access tokens issued under it. */
+  protected abstract endSession(session: Session): Promise<void>;
+
+  /**
+   * Revokes the session of a live access or refresh token, and the access
+   * tokens issued under it, at once. A dead token (revoked, expired, rotated
+   * out) is refused and changes nothing.
+   *
+   * @example
+   * ```ts
+   * await sessions.logout(refreshToken); // or the access token
+   * ```
+   */
+  async logout(token: string): Promise<void> {
+    await this.ready;
+    await this.endSession(await this.sessionActingFor(token));
+  }
+
+  /**
+   * Revokes every session of the user a live access or refresh token belongs
+   * to; answers how many. Capability `logoutAll`.
+   *
+   * @example
+   * ```ts
+   * const revoked = await sessions.logoutAll(accessToken); // every device of this user
+   * ```
+   */
+  async logoutAll(token: string): Promise<number> {
+    await this.ready;
+    // A dead token is refused first, whatever the strategy can do.
+    return this.endEverySession(await this.sessionActingFor(token));
+  }
+
+  protected async endEverySession(_session: Session): Promise<number> {
+    this.unsupported('logout-all');
+  }
+
+  /** The user's live sessions (never token values). Capability `listSessions`. */
+  async listSessions(_userId: string, _currentSessionId?: string): Promise<SessionInfo[]> {
+    this.unsupported('Listing sessions');
+  }
+
+  /** Revokes one of the user's sessions; another user's is `not_found`. Capability `listSessions`. */
+  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
+    this.unsupported('Revoking a session by id');
+  }
+
+  /** Admin: every session of a user and their access tokens, at once. Capability `revokeUser`. */
+  async revokeUser(_userId: string, _reason?: RevocationReason): Promise<number> {
+    this.unsupported('Revoking every session of a user');
+  }
+
+  // ------------------------------------------------ revocation, introspection
+
   /**
    * RFC 7009: an access token is denied by `jti` until it expires; any other
    * token revokes what `logout` would. Invalid and dead tokens are silently
    * ignored. The hint is not trusted (section 2.1: the search extends to every
    * type): here access tokens are JWTs and refresh tokens are not.
    */
-  async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  async revokeToken(token: string, _hint?: TokenTypeHint): Promise<void> {
     await this.ready;
     if (looksLikeJwt(token)) {
       await this.tokens.revokeAccessToken(token);
@@ -143,13 +328,24 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
     await ignoringInvalidToken(() => this.logout(token));
   }
 
-  abstract logout(token: string): Promise<void>;
+  /** What an active token is (introspection); `null` for any token that is not. The hint is not trusted. */
+  async describeToken(token: string, _hint?: TokenTypeHint): Promise<TokenDescription | null> {
+    await this.ready;
+    return describeOrNull(() =>
+      looksLikeJwt(token) ? this.tokens.describe(token) : this.describeRefreshToken(token),
+    );
+  }
+
+  /** An opaque refresh token's description; by default there are none (`invalid_token`). */
+  protected async describeRefreshToken(_token: string): Promise<TokenDescription> {
+    throw new BatonError('invalid_token', 'Unknown token');
+  }
 
   /** A method this strategy cannot offer: a 400 that says why and what to use instead. */
-  protected unsupported(what: string, why: string): never {
+  protected unsupported(what: string): never {
     throw new BatonError(
       'invalid_request',
-      `${what} is not available with the "${this.strategy}" strategy: ${why}`,
+      `${what} is not available with the "${this.strategy}" strategy: ${this.unsupportedBecause}`,
     );
   }
 
@@ -159,6 +355,6 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
 
   async close(): Promise<void> {
     this.tokens.close();
-    await this.o.store.close();
+    await this.store.close();
   }
 }

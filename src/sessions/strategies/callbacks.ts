@@ -1,16 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BatonError, isBatonError } from '../../core/errors.ts';
+import { BatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
+import { storeCall } from '../store-calls.ts';
 import type {
   BatonUser,
-  IntrospectionResult,
   MaybePromise,
   RefreshContext,
   RequestContext,
-  SessionInfo,
   StrategyBaseOptions,
+  StrategyCapabilities,
+  TokenDescription,
   TokenPair,
 } from '../types.ts';
 import { StrategyBase } from './base.ts';
@@ -49,30 +50,25 @@ interface TokenOwner {
  */
 export class CallbacksStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,
-  ResolvedCallbacksOptions<User>
+  ResolvedCallbacksOptions<User>,
+  CallbacksSession
 > {
   readonly strategy = 'callbacks' as const;
+  readonly capabilities: StrategyCapabilities = {
+    listSessions: false,
+    logoutAll: true,
+    revokeUser: false,
+    implicitRefresh: false,
+    clientTokens: false,
+  };
+  protected readonly unsupportedBecause =
+    'there is one refresh token per user, kept by your callbacks; log out instead';
 
   constructor(options: CallbacksStrategyOptions<User>) {
-    super(options, 'callbacks strategy', (resolved) => {
-      for (const name of ['storeRefreshToken', 'retrieveRefreshToken'] as const) {
-        if (typeof options[name] !== 'function') {
-          throw new BatonError('invalid_options', `The callbacks strategy needs ${name}(userId, ...)`);
-        }
-      }
-      if (options.revokeRefreshToken !== undefined && typeof options.revokeRefreshToken !== 'function') {
-        throw new BatonError('invalid_options', 'revokeRefreshToken must be a function');
-      }
-      return {
-        ...resolved,
-        storeRefreshToken: options.storeRefreshToken,
-        retrieveRefreshToken: options.retrieveRefreshToken,
-        revokeRefreshToken: options.revokeRefreshToken,
-      };
-    });
+    super(callbacksOptions(options));
   }
 
-  async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
+  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
     const userId = toSubject(user.id);
     const clientId = context.clientId ?? null;
@@ -82,36 +78,36 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
       ...(clientId === null ? [] : [base64url(clientId)]),
     ].join('.');
     await this.#call(() => this.o.storeRefreshToken(userId, token));
-    const fresh = this.tokens.loginFreshness(this.o.freshness);
-    return this.pair(this.#session({ userId, clientId }, token), user, token, null, fresh, context);
+    const session = this.#session({ userId, clientId }, token);
+    return this.pair(
+      session,
+      user,
+      { refreshToken: token, refreshExpiresAt: null, fresh: this.loginFreshness() },
+      context,
+    );
   }
 
   /** A new access token; the refresh token stays as stored (sanic-jwt answers only the access token). */
   async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
     const owner = await this.#check(token);
-    const expected = context.expectedClientId;
-    if (expected !== undefined && owner.clientId !== null && owner.clientId !== expected) {
-      throw new BatonError('invalid_request', 'client_id does not match the refresh token');
+    this.authorizeRefresh(owner.clientId, context);
+    const session = this.#session(owner, token);
+    const user = await this.revalidateUser(owner.userId, session.sid);
+    return this.pair(session, user, { refreshToken: '', refreshExpiresAt: null, fresh: false }, context);
+  }
+
+  /** The user and sid of a live access token, or of the stored refresh token. */
+  protected async sessionActingFor(token: string): Promise<CallbacksSession> {
+    if (looksLikeJwt(token)) {
+      const claims = this.verifyAccessToken(token);
+      return { userId: claims.sub, sid: claims.sid };
     }
-    context.authorizeClient?.(owner.clientId);
-    const user = await this.revalidateUser(owner.userId);
-    return this.pair(this.#session(owner, token), user, '', null, false, context);
+    return { userId: (await this.#check(token)).userId, sid: sidOf(token) };
   }
 
   /** Denies the token's sid (its access tokens too) and, when configured, forgets the stored token. */
-  async logout(token: string): Promise<void> {
-    await this.ready;
-    let userId: string;
-    let sid: string;
-    if (looksLikeJwt(token)) {
-      const claims = this.verifyAccessToken(token);
-      userId = claims.sub;
-      sid = claims.sid;
-    } else {
-      userId = (await this.#check(token)).userId;
-      sid = sidOf(token);
-    }
+  protected async endSession({ userId, sid }: CallbacksSession): Promise<void> {
     const denyFor = Math.max(this.o.refreshTokenTtl ?? 0, this.o.accessTokenTtl) + this.o.leeway;
     await this.tokens.revoke({
       kind: 'session',
@@ -127,36 +123,22 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
   }
 
   /** One refresh token per user: logging out everywhere is logging out. */
-  async logoutAll(token: string): Promise<number> {
-    await this.logout(token);
+  protected override async endEverySession(session: CallbacksSession): Promise<number> {
+    await this.endSession(session);
     return 1;
   }
 
-  async listSessions(_userId: string, _current?: string): Promise<SessionInfo[]> {
-    this.unsupported('Listing sessions', 'there is one refresh token per user, kept by your callbacks');
-  }
-
-  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
-    this.unsupported('Revoking a session by id', 'there is one refresh token per user; log out instead');
-  }
-
-  async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
-    await this.ready;
-    if (looksLikeJwt(token)) return this.tokens.introspect(token);
-    try {
-      const owner = await this.#check(token);
-      return {
-        active: true,
-        token_type: 'refresh_token',
+  protected override async describeRefreshToken(token: string): Promise<TokenDescription> {
+    const owner = await this.#check(token);
+    return {
+      tokenType: 'refresh_token',
+      claims: {
         sub: owner.userId,
         sid: sidOf(token),
         client_id: owner.clientId ?? this.o.defaultClientId,
         iss: this.o.issuer,
-      };
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-      return { active: false };
-    }
+      },
+    };
   }
 
   /** Whose refresh token this is, if it matches the stored one (constant time); `invalid_token` otherwise. */
@@ -189,17 +171,35 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
   }
 
   /** User callbacks may be sync or async; their failures are the storage's, so 503 like a store's. */
-  async #call<T>(run: () => MaybePromise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (isBatonError(error)) throw error;
-      throw new BatonError('store_unavailable', 'The refresh-token callback failed', {
-        retryAfter: 1,
-        cause: error,
-      });
+  #call<T>(run: () => MaybePromise<T>): Promise<T> {
+    return storeCall(run, 'The refresh-token callback');
+  }
+}
+
+/** What a session is to this strategy: the user's one stored token, named by its sid. */
+interface CallbacksSession {
+  userId: string;
+  sid: string;
+}
+
+function callbacksOptions<User extends BatonUser>(
+  options: CallbacksStrategyOptions<User>,
+): ResolvedCallbacksOptions<User> {
+  const resolved = resolveStrategyOptions(options, 'callbacks strategy');
+  for (const name of ['storeRefreshToken', 'retrieveRefreshToken'] as const) {
+    if (typeof options[name] !== 'function') {
+      throw new BatonError('invalid_options', `The callbacks strategy needs ${name}(userId, ...)`);
     }
   }
+  if (options.revokeRefreshToken !== undefined && typeof options.revokeRefreshToken !== 'function') {
+    throw new BatonError('invalid_options', 'revokeRefreshToken must be a function');
+  }
+  return {
+    ...resolved,
+    storeRefreshToken: options.storeRefreshToken,
+    retrieveRefreshToken: options.retrieveRefreshToken,
+    revokeRefreshToken: options.revokeRefreshToken,
+  };
 }
 
 function base64url(text: string): string {

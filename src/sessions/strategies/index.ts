@@ -1,15 +1,15 @@
 import { BatonError } from '../../core/errors.ts';
-import { SessionManager } from '../manager.ts';
 import type { BatonUser, SessionManagerOptions } from '../types.ts';
 import { CallbacksStrategy, type CallbacksStrategyOptions } from './callbacks.ts';
 import { JwtStrategy, type JwtStrategyOptions } from './jwt.ts';
 import { PerClientStrategy, type PerClientStrategyOptions } from './per-client.ts';
+import { SessionManager } from './rotating.ts';
 import { SingleTokenStrategy, type SingleTokenStrategyOptions } from './single-token.ts';
 
-export type { StrategyName } from './base.ts';
 export { CallbacksStrategy, type CallbacksStrategyOptions } from './callbacks.ts';
 export { JwtStrategy, type JwtStrategyOptions, REFRESH_TOKEN_TYP, type RefreshClaims } from './jwt.ts';
-export { PerClientStrategy, type PerClientStrategyOptions, type PerClientToken } from './per-client.ts';
+export { PerClientStrategy, type PerClientStrategyOptions } from './per-client.ts';
+export { SessionManager } from './rotating.ts';
 export { SingleTokenStrategy, type SingleTokenStrategyOptions } from './single-token.ts';
 
 /** `createAuthManager`'s options: one `strategy` field selects the design, the rest are that strategy's options. */
@@ -38,8 +38,8 @@ type ManagerFor<User extends BatonUser, O> = O extends { strategy: 'jwt' }
         : SessionManager<User>;
 
 /**
- * Builds the manager of one refresh-token design. Each implements the HTTP
- * layer's `AuthManager`, so `createAuthHandler(createAuthManager(...))`
+ * Builds the manager of one refresh-token design. Each is an `AuthManager`
+ * (one family on one base, told apart by `strategy` and `capabilities`), so `createAuthHandler(createAuthManager(...))`
  * serves the same routes whatever the strategy.
  *
  * @example

@@ -2,20 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { BatonError, isBatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { JwsVerifier, signJws, typMatches } from '../../tokens/jws.ts';
-import type { AccessClaims } from '../../tokens/types.ts';
-import { ignoringInvalidToken } from '../access-tokens.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import type { AccessClaims, Freshness } from '../../tokens/types.ts';
+import { describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt, newSessionId } from '../refresh-token.ts';
 import type {
   BatonUser,
-  IntrospectionResult,
   RefreshContext,
   RequestContext,
-  SessionInfo,
   StrategyBaseOptions,
+  StrategyCapabilities,
+  TokenDescription,
   TokenPair,
+  TokenTypeHint,
 } from '../types.ts';
-import { StrategyBase } from './base.ts';
+import { type SessionClaims, StrategyBase } from './base.ts';
 
 /** flask-jwt-extended and AuthX put `typ: "JWT"` on refresh tokens; the `type` claim tells them apart. */
 export const REFRESH_TOKEN_TYP = 'JWT';
@@ -49,10 +50,18 @@ export interface RefreshClaims {
   type: 'refresh';
 }
 
-/** An access token's `exp` and the claims that tie it to its refresh token. */
+/** What ties an access token to the refresh token it came from (implicit refresh renews only while that one lives). */
 interface Lineage {
-  exp: number;
-  strategyClaims: { rf_jti: string; sess_exp: number };
+  /** The refresh token's `jti`, denied once it is rotated out. */
+  rf_jti: string;
+  /** Its `exp`: the login's absolute expiry, which no access token outlives. */
+  sess_exp: number;
+}
+
+/** What a session is to this strategy: its `sid`, and until when its refresh tokens may live (when known). */
+interface JwtSession {
+  sid: string;
+  refreshExp: number | undefined;
 }
 
 /**
@@ -65,78 +74,43 @@ interface Lineage {
  */
 export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,
-  ResolvedJwtOptions<User>
+  ResolvedJwtOptions<User>,
+  JwtSession
 > {
   readonly strategy = 'jwt' as const;
+  readonly capabilities: StrategyCapabilities = {
+    listSessions: false,
+    logoutAll: false,
+    revokeUser: false,
+    implicitRefresh: true,
+    clientTokens: false,
+  };
+  protected readonly unsupportedBecause =
+    'stateless refresh tokens are listed nowhere; log out with the token, or use the rotating strategy';
   readonly #verifier: JwsVerifier;
 
   constructor(options: JwtStrategyOptions<User>) {
-    super(options, 'jwt strategy', (resolved) => {
-      const rotate = options.rotateRefreshTokens ?? false;
-      if (typeof rotate !== 'boolean') {
-        throw new BatonError('invalid_options', 'rotateRefreshTokens must be a boolean');
-      }
-      if (resolved.refreshTokenTtl === null) {
-        // A denied jti must be forgettable once the token expires; a token that never expires never could be.
-        throw new BatonError(
-          'invalid_options',
-          'The jwt strategy needs a refreshTokenTtl (refresh JWTs must expire)',
-        );
-      }
-      return { ...resolved, rotateRefreshTokens: rotate, refreshTokenTtl: resolved.refreshTokenTtl };
-    });
+    super(jwtOptions(options));
     this.#verifier = new JwsVerifier({ keys: this.keys, algorithms: this.tokens.codec.algorithms });
   }
 
-  async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
+  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
     const session = { sub: toSubject(user.id), sid: newSessionId(), client_id: this.clientIdOf(context) };
     const now = Math.floor(this.o.clock.now() / 1000);
     const refresh = this.#signRefresh(session, now + this.o.refreshTokenTtl);
-    const fresh = this.tokens.loginFreshness(this.o.freshness);
-    return this.pair(
-      session,
-      user,
-      refresh.token,
-      refresh.claims.exp * 1000,
-      fresh,
-      context,
-      this.#lineage(refresh.claims.jti, refresh.claims.exp),
-    );
-  }
-
-  /**
-   * What ties an access token to the refresh token it came from, for implicit
-   * refresh: that token's `jti` (denied once it is rotated out) and its `exp`
-   * (the login's absolute expiry, which no access token outlives).
-   */
-  #lineage(refreshJti: string, refreshExp: number): Lineage {
-    const exp = Math.min(Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl, refreshExp);
-    return { exp, strategyClaims: { rf_jti: refreshJti, sess_exp: refreshExp } };
+    return this.#pair(session, user, refresh.token, this.loginFreshness(), context, {
+      rf_jti: refresh.claims.jti,
+      sess_exp: refresh.claims.exp,
+    });
   }
 
   /** A new (never fresh) access token; with rotation also a new refresh token, the old one denied. */
   async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
     const claims = this.verifyRefreshToken(token);
-    const expected = context.expectedClientId;
-    if (
-      expected !== undefined &&
-      claims.client_id !== this.o.defaultClientId &&
-      claims.client_id !== expected
-    ) {
-      throw new BatonError('invalid_request', 'client_id does not match the refresh token');
-    }
-    context.authorizeClient?.(this.recordedClient(claims.client_id));
-    let user: User;
-    try {
-      user = await this.revalidateUser(claims.sub);
-    } catch (error) {
-      // A disabled user's refresh tokens and access tokens die together, as logout's do.
-      if (isBatonError(error) && error.code === 'user_disabled')
-        await this.#denySession(claims.sid, claims.exp);
-      throw error;
-    }
+    this.authorizeRefresh(this.recordedClient(claims.client_id), context);
+    const user = await this.revalidateUser(claims.sub, claims.sid);
     let refreshToken = '';
     let refreshJti = claims.jti;
     if (this.o.rotateRefreshTokens) {
@@ -146,15 +120,33 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
       refreshToken = successor.token;
       refreshJti = successor.claims.jti;
     }
+    return this.#pair(claims, user, refreshToken, false, context, {
+      rf_jti: refreshJti,
+      sess_exp: claims.exp,
+    });
+  }
+
+  /** An access token of a lineage; none outlives the refresh token's expiry. */
+  #pair(
+    session: SessionClaims,
+    user: User,
+    refreshToken: string,
+    fresh: Freshness,
+    context: RequestContext,
+    lineage: Lineage,
+  ): TokenPair {
+    const refreshExpiresAt = lineage.sess_exp * 1000;
     return this.pair(
-      claims,
+      session,
       user,
-      refreshToken,
-      claims.exp * 1000,
-      false,
+      { refreshToken, refreshExpiresAt, fresh, strategyClaims: { ...lineage } },
       context,
-      this.#lineage(refreshJti, claims.exp),
     );
+  }
+
+  /** A disabled user's refresh tokens and access tokens die together, as logout's do. */
+  protected override async userDisabled(_userId: string, sid: string): Promise<void> {
+    await this.#denySession(sid, undefined);
   }
 
   /**
@@ -195,32 +187,12 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return claims;
   }
 
-  /** Revokes the login of an access or refresh token: both kinds of token, by their shared `sid`. */
-  async logout(token: string): Promise<void> {
-    await this.ready;
-    const { sid, refreshExp } = this.#sessionOf(token);
-    await this.#denySession(sid, refreshExp);
+  protected sessionActingFor(token: string): Promise<JwtSession> {
+    return Promise.resolve(this.#sessionOf(token));
   }
 
-  /** Not offered; a dead token is still refused first, as every strategy refuses it. */
-  async logoutAll(token: string): Promise<number> {
-    await this.ready;
-    this.#sessionOf(token);
-    this.unsupported('logout-all', 'stateless refresh tokens are listed nowhere; use the rotating strategy');
-  }
-
-  async listSessions(_userId: string, _current?: string): Promise<SessionInfo[]> {
-    this.unsupported(
-      'Listing sessions',
-      'stateless refresh tokens are listed nowhere; use the rotating strategy',
-    );
-  }
-
-  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
-    this.unsupported(
-      'Revoking a session by id',
-      'log out with its token instead; or use the rotating strategy',
-    );
+  protected endSession(session: JwtSession): Promise<void> {
+    return this.#denySession(session.sid, session.refreshExp);
   }
 
   /**
@@ -239,22 +211,31 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     if (!revoked) await this.tokens.revokeAccessToken(token);
   }
 
-  async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
+  /** Both kinds of token are JWTs: a refresh token is tried first, then an access token (the hint is not trusted). */
+  override async describeToken(token: string, _hint?: TokenTypeHint): Promise<TokenDescription | null> {
     await this.ready;
-    try {
-      const claims = this.verifyRefreshToken(token);
-      return { ...claims, active: true, token_type: 'refresh_token' };
-    } catch (error) {
-      if (isBatonError(error) && error.code === 'store_unavailable') throw error;
-    }
-    return this.tokens.introspect(token);
+    return describeOrNull(() => {
+      try {
+        return { tokenType: 'refresh_token', claims: { ...this.verifyRefreshToken(token) } };
+      } catch (error) {
+        if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+      }
+      return this.tokens.describe(token);
+    });
   }
 
   /** Reauth keeps the token's lineage, so that the fresh token can be renewed like the one it replaces. */
-  protected override reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
-    const fresh = this.tokens.loginFreshness(this.o.freshness);
+  protected override async reauthPair(
+    claims: AccessClaims,
+    user: User,
+    context: RequestContext,
+  ): Promise<TokenPair> {
     const lineage = this.#lineageOf(claims);
-    return this.pair(claims, user, '', null, fresh, context, lineage ?? {});
+    if (lineage === undefined) return super.reauthPair(claims, user, context);
+    return {
+      ...this.#pair(claims, user, '', this.loginFreshness(), context, lineage),
+      refreshExpiresIn: null,
+    };
   }
 
   /**
@@ -263,14 +244,14 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
    * live (a rotated-out one is denied) and never past that token's expiry:
    * otherwise `session_expired`, which the HTTP layer treats as "no renewal".
    */
-  async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
+  override async reissueAccessToken(accessToken: string, context: RequestContext = {}): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
     const lineage = this.#lineageOf(claims);
     if (lineage === undefined) {
       throw new BatonError('session_expired', 'This access token cannot be renewed; refresh to continue');
     }
-    const user = await this.revalidateUser(claims.sub);
-    return this.pair(claims, user, '', lineage.strategyClaims.sess_exp * 1000, false, context, lineage);
+    const user = await this.revalidateUser(claims.sub, claims.sid);
+    return this.#pair(claims, user, '', false, context, lineage);
   }
 
   /** The lineage of an access token whose refresh token still lives, else undefined. */
@@ -283,7 +264,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     } catch {
       return undefined;
     }
-    return this.#lineage(refreshJti, refreshExp);
+    return { rf_jti: refreshJti, sess_exp: refreshExp };
   }
 
   #signRefresh(session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>, exp: number) {
@@ -305,8 +286,8 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return { token, claims };
   }
 
-  /** The sid of an access or refresh token, and until when its refresh tokens may live. */
-  #sessionOf(token: string): { sid: string; refreshExp: number | undefined } {
+  /** The sid of a live access or refresh token, and until when its refresh tokens may live. */
+  #sessionOf(token: string): JwtSession {
     try {
       const claims = this.verifyRefreshToken(token);
       return { sid: claims.sid, refreshExp: claims.exp };
@@ -326,4 +307,20 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   #accessExpBound(): number {
     return Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl;
   }
+}
+
+function jwtOptions<User extends BatonUser>(options: JwtStrategyOptions<User>): ResolvedJwtOptions<User> {
+  const resolved = resolveStrategyOptions(options, 'jwt strategy');
+  const rotate = options.rotateRefreshTokens ?? false;
+  if (typeof rotate !== 'boolean') {
+    throw new BatonError('invalid_options', 'rotateRefreshTokens must be a boolean');
+  }
+  if (resolved.refreshTokenTtl === null) {
+    // A denied jti must be forgettable once the token expires; a token that never expires never could be.
+    throw new BatonError(
+      'invalid_options',
+      'The jwt strategy needs a refreshTokenTtl (refresh JWTs must expire)',
+    );
+  }
+  return { ...resolved, rotateRefreshTokens: rotate, refreshTokenTtl: resolved.refreshTokenTtl };
 }

@@ -4,18 +4,18 @@ import { toSubject } from '../../tokens/access-token.ts';
 import { decodeUnverified } from '../../tokens/jws.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
 import { ignoringInvalidToken } from '../access-tokens.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
 import type {
   BatonUser,
-  IntrospectionResult,
   RefreshContext,
   RequestContext,
-  SessionInfo,
   StrategyBaseOptions,
+  StrategyCapabilities,
   TokenPair,
+  TokenTypeHint,
 } from '../types.ts';
-import { StrategyBase } from './base.ts';
+import { type SessionClaims, StrategyBase } from './base.ts';
 
 export interface SingleTokenStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -44,29 +44,31 @@ type SingleTokenClaims = AccessClaims & { rf_exp: number };
  */
 export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,
-  ResolvedSingleTokenOptions<User>
+  ResolvedSingleTokenOptions<User>,
+  SingleTokenClaims
 > {
   readonly strategy = 'single-token' as const;
+  readonly capabilities: StrategyCapabilities = {
+    listSessions: false,
+    logoutAll: false,
+    revokeUser: false,
+    implicitRefresh: false,
+    clientTokens: false,
+  };
+  protected readonly unsupportedBecause =
+    'tokens are listed nowhere and the token is its own refresh credential; use the rotating strategy';
 
   constructor(options: SingleTokenStrategyOptions<User>) {
-    super(options, 'single-token strategy', (resolved) => {
-      const allow = options.allowEarlyRefresh ?? false;
-      if (typeof allow !== 'boolean')
-        throw new BatonError('invalid_options', 'allowEarlyRefresh must be a boolean');
-      if (resolved.refreshTokenTtl === null) {
-        throw new BatonError('invalid_options', 'The single-token strategy needs a refreshTokenTtl (rf_exp)');
-      }
-      return { ...resolved, allowEarlyRefresh: allow, refreshTokenTtl: resolved.refreshTokenTtl };
-    });
+    super(singleTokenOptions(options));
   }
 
-  async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
+  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
     const jti = randomBytes(16).toString('base64url');
     const rfExp = Math.floor(this.o.clock.now() / 1000) + this.o.refreshTokenTtl;
     // The jti is the session: every copy shares it, so denying it revokes them all.
     const session = { sub: toSubject(user.id), sid: jti, client_id: this.clientIdOf(context) };
-    return this.#copy(session, jti, rfExp, user, this.tokens.loginFreshness(this.o.freshness), context);
+    return this.#copy(session, jti, rfExp, user, this.loginFreshness(), context);
   }
 
   /**
@@ -77,23 +79,20 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
   async refresh(token: string, context: RefreshContext = {}): Promise<TokenPair> {
     await this.ready;
     const claims = this.#verifyAllowingExpired(token);
-    const expected = context.expectedClientId;
-    const recorded = this.recordedClient(claims.client_id);
-    if (expected !== undefined && recorded !== null && recorded !== expected) {
-      throw new BatonError('invalid_request', 'client_id does not match the token');
-    }
-    context.authorizeClient?.(recorded);
+    this.authorizeRefresh(this.recordedClient(claims.client_id), context);
     if (!this.o.allowEarlyRefresh && claims.exp > Math.floor(this.o.clock.now() / 1000)) {
       throw new BatonError('early_refresh', 'This token has not expired yet; keep using it');
     }
-    const user = await this.revalidateUser(claims.sub);
+    const user = await this.revalidateUser(claims.sub, claims.sid);
     return this.#copy(claims, claims.jti, claims.rf_exp, user, false, context);
   }
 
+  protected sessionActingFor(token: string): Promise<SingleTokenClaims> {
+    return Promise.resolve(this.#verifyAllowingExpired(token));
+  }
+
   /** Revokes the token and every copy of it (same jti), until its `rf_exp`. */
-  async logout(token: string): Promise<void> {
-    await this.ready;
-    const claims = this.#verifyAllowingExpired(token);
+  protected async endSession(claims: SingleTokenClaims): Promise<void> {
     await this.tokens.revoke({
       kind: 'session',
       id: claims.sid,
@@ -101,54 +100,35 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     });
   }
 
-  /** Not offered; a dead token is still refused first, as every strategy refuses it. */
-  async logoutAll(token: string): Promise<number> {
-    await this.ready;
-    this.#verifyAllowingExpired(token);
-    this.unsupported('logout-all', 'tokens are listed nowhere; use the rotating strategy');
-  }
-
-  async listSessions(_userId: string, _current?: string): Promise<SessionInfo[]> {
-    this.unsupported('Listing sessions', 'tokens are listed nowhere; use the rotating strategy');
-  }
-
-  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
-    this.unsupported(
-      'Revoking a session by id',
-      'log out with the token instead; or use the rotating strategy',
-    );
-  }
-
   /** RFC 7009: the one token is both, so revoking it logs it out. */
-  override async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  override async revokeToken(token: string, _hint?: TokenTypeHint): Promise<void> {
     await ignoringInvalidToken(() => this.logout(token));
   }
 
-  async introspect(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<IntrospectionResult> {
-    await this.ready;
-    return this.tokens.introspect(token);
-  }
-
-  protected override reauthPair(claims: AccessClaims, user: User, context: RequestContext): TokenPair {
+  protected override async reauthPair(
+    claims: AccessClaims,
+    user: User,
+    context: RequestContext,
+  ): Promise<TokenPair> {
     const rfExp = this.#refreshLifespan(claims);
-    return this.#copy(claims, claims.jti, rfExp, user, this.tokens.loginFreshness(this.o.freshness), context);
+    return this.#copy(claims, claims.jti, rfExp, user, this.loginFreshness(), context);
   }
 
   /** A token of this lineage: same jti and rf_exp, `exp` renewed but never past `rf_exp`. */
   #copy(
-    session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>,
+    session: SessionClaims,
     jti: string,
     rfExp: number,
     user: User,
     fresh: boolean | number,
     context: RequestContext,
   ): TokenPair {
-    const exp = Math.min(Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl, rfExp);
-    const pair = this.pair(session, user, '', rfExp * 1000, fresh, context, {
-      jti,
-      exp,
-      strategyClaims: { rf_exp: rfExp },
-    });
+    const pair = this.pair(
+      session,
+      user,
+      { refreshToken: '', refreshExpiresAt: rfExp * 1000, fresh, jti, strategyClaims: { rf_exp: rfExp } },
+      context,
+    );
     // One token does both jobs; the contract's refresh_token field carries it too.
     return { ...pair, refreshToken: pair.accessToken };
   }
@@ -189,4 +169,17 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     }
     return rfExp;
   }
+}
+
+function singleTokenOptions<User extends BatonUser>(
+  options: SingleTokenStrategyOptions<User>,
+): ResolvedSingleTokenOptions<User> {
+  const resolved = resolveStrategyOptions(options, 'single-token strategy');
+  const allow = options.allowEarlyRefresh ?? false;
+  if (typeof allow !== 'boolean')
+    throw new BatonError('invalid_options', 'allowEarlyRefresh must be a boolean');
+  if (resolved.refreshTokenTtl === null) {
+    throw new BatonError('invalid_options', 'The single-token strategy needs a refreshTokenTtl (rf_exp)');
+  }
+  return { ...resolved, allowEarlyRefresh: allow, refreshTokenTtl: resolved.refreshTokenTtl };
 }
