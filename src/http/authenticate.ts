@@ -13,9 +13,11 @@ import {
 } from './extract.ts';
 import {
   accessCookie,
+  boundCsrf,
   type CookieModeOptions,
   checkCsrf,
   checkCsrfClaim,
+  csrfBinding,
   type ResolvedCookieMode,
   resolveCookieMode,
 } from './session-cookies.ts';
@@ -146,11 +148,11 @@ export async function implicitRefreshCookie(
   context: RequestContext,
 ): Promise<string[]> {
   if (manager.reissueAccessToken === undefined) return []; // implicitRefreshDue said no already
-  const csrf = auth.claims.csrf;
+  const csrf = boundCsrf(auth.claims);
   try {
     const pair = await manager.reissueAccessToken(auth.token.token, {
       ...context,
-      ...(typeof csrf === 'string' ? { extraClaims: { csrf } } : {}),
+      ...(csrf === undefined ? {} : { extraClaims: csrfBinding(csrf) }),
     });
     // At the session's absolute expiry the successor lives no longer: nothing gained by sending it.
     if (pair.claims.exp <= auth.claims.exp) return [];
