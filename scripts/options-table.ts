@@ -6,7 +6,8 @@
  *   the schema's own default where it has one);
  * - the options a strategy or an adapter adds, from the doc comments of its
  *   options interface (`@defaultValue` for the default);
- * - the error codes from ERROR_STATUS, with the sentences below.
+ * - the error codes with their HTTP statuses from `baton-auth/http`'s
+ *   ERROR_STATUS (the one table of them), with the sentences below.
  *
  * `npm run docs:options` rewrites the README between the markers;
  * `--check` exits 1 when the README differs (test/docs/readme-tables.test.ts
@@ -16,14 +17,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import type { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../src/core/errors.ts';
+import type { ErrorCode } from '../src/core/errors.ts';
+import { ERROR_STATUS } from '../src/http/errors.ts';
 import { httpOptionsSchema } from '../src/http/options.ts';
 import { sessionManagerOptionsSchema } from '../src/sessions/options.ts';
 
 const ROOT = new URL('../', import.meta.url);
 export const README = fileURLToPath(new URL('README.md', ROOT));
 
-/** What each error code means, in the words of the README. Every code of ERROR_STATUS needs one. */
+/** What each error code means, in the words of the README. Every ErrorCode needs one. */
 const ERROR_MEANINGS: Record<ErrorCode, string> = {
   missing_token: 'no token where one is required',
   invalid_token: 'malformed, bad signature, wrong issuer/audience, unknown refresh secret',
@@ -48,11 +50,13 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   early_refresh: 'single-token mode: refresh before the access token expired',
   too_many_attempts: 'too many failed password checks; see `Retry-After`',
   store_unavailable:
-    'the session store cannot be reached; see `Retry-After`. The message names the store (`PostgreSQL host:port/database: …`, never a password); HTTP clients get a generic one',
+    'the session store cannot be reached, or `openStore` cannot open it (`StoreOpenError`); see `Retry-After`. The message names the store (`PostgreSQL host:port/database: …`, never a password); HTTP clients get a generic one',
   store_driver_missing:
     "a store's driver package is not installed; the message names it: `npm install better-sqlite3` (or `ioredis`, `pg`); never sent",
   keys_unavailable:
     "a resource server (`baton-auth/resource`) could not fetch the issuer's JWKS and holds no keys; see `Retry-After`",
+  invalid_store_url:
+    'a store URL that names no store Baton can open (`StoreUrlError` from `openStore`, `parseStoreUrl`); never sent',
   invalid_options: 'thrown at construction for bad options, with a readable message; never sent',
   internal_error: 'a bug or an unexpected failure; logged through `onUnexpectedError`, never detailed',
 };
@@ -256,6 +260,13 @@ export function optionsMarkdown(): string {
   ].join('\n');
 }
 
+/** Setup errors: thrown by constructors and openStore, never sent (a request meeting one gets a 500 `internal_error`). */
+export const THROWN_CODES: ReadonlySet<ErrorCode> = new Set([
+  'store_driver_missing',
+  'invalid_store_url',
+  'invalid_options',
+]);
+
 /** Every error code with its HTTP status (as sent: 413 and 415 carry `invalid_request`). */
 export function errorsMarkdown(): string {
   const codes = Object.keys(ERROR_STATUS) as ErrorCode[];
@@ -265,10 +276,7 @@ export function errorsMarkdown(): string {
       `options-table: error codes without a meaning in scripts/options-table.ts: ${missing.join(', ')}`,
     );
   }
-  const status = (code: ErrorCode) =>
-    code === 'invalid_options' || code === 'store_driver_missing'
-      ? '— (thrown)'
-      : String(ERROR_STATUS[code] as number);
+  const status = (code: ErrorCode) => (THROWN_CODES.has(code) ? '— (thrown)' : String(ERROR_STATUS[code]));
   const lines = codes.map((code) => `| \`${code}\` | ${status(code)} | ${cell(ERROR_MEANINGS[code])} |`);
   return ['| code | status | when |', '|---|---|---|', ...lines].join('\n');
 }

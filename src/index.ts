@@ -9,7 +9,7 @@
  */
 export { type Clock, ManualClock, systemClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
-export { BatonError, ERROR_STATUS, type ErrorCode, isBatonError } from './core/errors.ts';
+export { BatonError, type ErrorCode, isBatonError } from './core/errors.ts';
 export {
   type AnyAuthManager,
   type AuthManagerOptions,

@@ -13,7 +13,11 @@ import { isBatonError } from '../core/errors.ts';
 import {
   loadStoreModule,
   openStore as openLibraryStore,
+  openPostgresStore,
+  openRedisStore,
+  openSqliteStore,
   parseStoreUrl as parseLibraryStoreUrl,
+  STORE_NAMES,
   STORE_URL_HELP,
   StoreOpenError,
   type StoreUrl,
@@ -52,17 +56,17 @@ export function parseStoreUrl(
 /** The SQLite store module, loaded (with better-sqlite3) only for a sqlite: URL. */
 type SqliteModule = typeof import('../stores/sqlite.ts');
 
-async function loadSqlite(): Promise<SqliteModule> {
+/**
+ * Loads or opens a store through the library: its StoreOpenError becomes a
+ * one-line CommandFailure (exit 1); a missing driver stays the BatonError
+ * `store_driver_missing` (exit 2).
+ */
+async function fromLibrary<T>(open: () => Promise<T>): Promise<T> {
   try {
-    return (await loadStoreModule('sqlite')) as SqliteModule;
+    return await open();
   } catch (error) {
-    throw asFailure(error);
+    throw error instanceof StoreOpenError ? new CommandFailure(error.message) : error;
   }
-}
-
-/** The library's StoreOpenError as a one-line CommandFailure (exit 1). */
-function asFailure(error: unknown): unknown {
-  return error instanceof StoreOpenError ? new CommandFailure(error.message) : error;
 }
 
 export interface OpenedStore {
@@ -81,24 +85,17 @@ function reasonOf(error: unknown): string {
  * one), so a mistyped path fails instead of answering from an empty database.
  */
 export async function openStore(url: StoreUrl): Promise<OpenedStore> {
-  if (url.kind === 'sqlite') assertSqliteFile(url.path);
-  let store: SessionStore;
-  try {
-    store = await openLibraryStore(url);
-  } catch (error) {
-    throw asFailure(error);
-  }
-  if (url.kind === 'sqlite' && store instanceof (await loadSqlite()).SqliteStore) {
-    const count = store.database.prepare<[number, number], number>(
-      'SELECT count(*) FROM baton_sessions WHERE expires_at <= ? OR revoked_at <= ?',
-    );
-    return {
-      store,
-      url,
-      countExpired: (now, revokedBefore) => count.pluck().get(now, revokedBefore) ?? 0,
-    };
-  }
-  return { store, url };
+  if (url.kind !== 'sqlite') return { store: await fromLibrary(() => openLibraryStore(url)), url };
+  assertSqliteFile(url.path);
+  const store = await fromLibrary(() => openSqliteStore(url));
+  const count = store.database.prepare<[number, number], number>(
+    'SELECT count(*) FROM baton_sessions WHERE expires_at <= ? OR revoked_at <= ?',
+  );
+  return {
+    store,
+    url,
+    countExpired: (now, revokedBefore) => count.pluck().get(now, revokedBefore) ?? 0,
+  };
 }
 
 function assertSqliteFile(path: string): void {
@@ -123,36 +120,26 @@ export async function migrateStore(url: StoreUrl): Promise<MigrateResult> {
     case 'memory':
       return { from: null, to: null, message: 'the memory store has no schema' };
     case 'sqlite':
-      return migrateSqliteFile(await loadSqlite(), url.path);
+      return migrateSqliteFile(await fromLibrary(() => loadStoreModule('sqlite')), url.path);
     case 'redis':
-    case 'postgres': {
-      let module: Record<string, unknown>;
-      let store: SessionStore;
-      try {
-        module = await loadStoreModule(url.kind);
-        store = await openLibraryStore(url);
-      } catch (error) {
-        throw asFailure(error);
-      }
-      try {
-        const method = pickFunction(store, 'migrate');
-        const exported = pickFunction(module, 'migrate');
-        if (method === undefined && exported === undefined) {
-          // Nothing to create, but say so only about a store that answers.
-          await store.getSession('baton-cli-probe');
-          return { from: null, to: null, message: `the ${STORE_NAMES[url.kind]} store needs no migrations` };
-        }
-        const result: unknown = await (method ? method.call(store) : exported?.(store));
-        const to = typeof result === 'number' ? result : null;
-        return {
-          from: null,
-          to,
-          message: `${STORE_NAMES[url.kind]} schema is up to date${to === null ? '' : ` (version ${to})`}`,
-        };
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    }
+      return closing(await fromLibrary(() => openRedisStore(url)), async (store) => {
+        // Nothing to create, but say so only about a store that answers.
+        await store.getSession('baton-cli-probe');
+        return { from: null, to: null, message: `the ${STORE_NAMES.redis} store needs no migrations` };
+      });
+    case 'postgres':
+      return closing(await fromLibrary(() => openPostgresStore(url)), async (store) => {
+        const to = await store.migrate();
+        return { from: null, to, message: `${STORE_NAMES.postgres} schema is up to date (version ${to})` };
+      });
+  }
+}
+
+async function closing<S extends SessionStore, T>(store: S, use: (store: S) => Promise<T>): Promise<T> {
+  try {
+    return await use(store);
+  } finally {
+    await store.close().catch(() => undefined);
   }
 }
 
@@ -186,16 +173,6 @@ function migrateSqliteFile(sqlite: SqliteModule, path: string): MigrateResult {
   } finally {
     db.close();
   }
-}
-
-const STORE_NAMES = { redis: 'Redis', postgres: 'PostgreSQL' } as const;
-
-type AnyFunction = (...args: unknown[]) => unknown;
-
-function pickFunction(target: unknown, name: string): AnyFunction | undefined {
-  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) return undefined;
-  const value = (target as Record<string, unknown>)[name];
-  return typeof value === 'function' ? (value as AnyFunction) : undefined;
 }
 
 /** Runs a store operation with a time limit: a store that does not answer is a failure, not a hang. */

@@ -12,9 +12,11 @@ import {
 } from './extract.ts';
 import {
   accessCookie,
+  boundCsrf,
   type CookieModeOptions,
   checkCsrf,
   checkCsrfClaim,
+  csrfBinding,
   type ResolvedCookieMode,
   resolveCookieMode,
 } from './session-cookies.ts';
@@ -144,11 +146,11 @@ export async function implicitRefreshCookie(
   mode: ResolvedCookieMode,
   context: RequestContext,
 ): Promise<string[]> {
-  const csrf = auth.claims.csrf;
+  const csrf = boundCsrf(auth.claims);
   try {
     const pair = await manager.reissueAccessToken(auth.token.token, {
       ...context,
-      ...(typeof csrf === 'string' ? { extraClaims: { csrf } } : {}),
+      ...(csrf === undefined ? {} : { extraClaims: csrfBinding(csrf) }),
     });
     // At the session's absolute expiry the successor lives no longer: nothing gained by sending it.
     if (pair.claims.exp <= auth.claims.exp) return [];

@@ -1,10 +1,63 @@
 /**
  * The one place where errors become HTTP responses. Routes throw; this maps.
- * Two shapes: Baton's `{error, message}` and, on the OAuth routes, the
- * RFC 6749/7009/7662 `{error, error_description}`.
+ * BatonErrors carry codes only: their HTTP statuses and the codes clients
+ * see are decided here. Two shapes: Baton's `{error, message}` and, on the
+ * OAuth routes, the RFC 6749/7009/7662 `{error, error_description}`.
  */
 import { type BatonError, type ErrorCode, isBatonError } from '../core/errors.ts';
 import type { HttpResponse } from './types.ts';
+
+/** The HTTP status of each BatonError code: every code has one. */
+export const ERROR_STATUS = {
+  missing_token: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  token_revoked: 401,
+  wrong_token_type: 401,
+  fresh_token_required: 401,
+  refresh_token_reused: 401,
+  session_expired: 401,
+  invalid_credentials: 401,
+  csrf_failed: 401,
+  invalid_client: 401,
+  user_disabled: 403,
+  insufficient_scope: 403,
+  not_found: 404,
+  invalid_request: 400,
+  /** Sent as `invalid_request` with an RFC 6750 challenge. */
+  malformed_authorization: 400,
+  /** Sent as `invalid_request`. */
+  payload_too_large: 413,
+  /** Sent as `invalid_request`. */
+  unsupported_media_type: 415,
+  early_refresh: 425,
+  too_many_attempts: 429,
+  store_unavailable: 503,
+  keys_unavailable: 503,
+  // Setup errors (a missing driver, a bad store URL, bad options) are never sent:
+  // a request that meets one gets a 500 `internal_error`, as for any bug.
+  store_driver_missing: 500,
+  invalid_store_url: 500,
+  invalid_options: 500,
+  internal_error: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+/** Codes that go out on the wire as another: 413 and 415 are `invalid_request` with their own status, a malformed Authorization header is one with a challenge. */
+const WIRE_CODE: Partial<Record<ErrorCode, ErrorCode>> = {
+  malformed_authorization: 'invalid_request',
+  payload_too_large: 'invalid_request',
+  unsupported_media_type: 'invalid_request',
+};
+
+/** The HTTP status of an error code. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}
+
+/** The code clients see: `invalid_request` for 400, 413 and 415 alike. */
+export function wireCodeOf(code: ErrorCode): ErrorCode {
+  return WIRE_CODE[code] ?? code;
+}
 
 /** An OAuth protocol error with its RFC code, raised by the OAuth routes themselves. */
 export class OAuthError extends Error {
@@ -88,9 +141,10 @@ function bearerChallenge(error: BatonError, realm: string): string | undefined {
 }
 
 function retryHeaders(error: BatonError): Record<string, string> {
+  const status = httpStatusOf(error.code);
   // The rest of an oversized body is never read: close, or a client reusing the connection fails.
-  if (error.status === 413) return { connection: 'close' };
-  if (error.status !== 429 && error.status !== 503) return {};
+  if (status === 413) return { connection: 'close' };
+  if (status !== 429 && status !== 503) return {};
   return { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfter ?? 1))) };
 }
 
@@ -116,8 +170,8 @@ function publicMessage(error: BatonError): string {
 
 function oauthResponse(error: BatonError): HttpResponse {
   const retry = retryHeaders(error);
-  let code: string = error.wireCode;
-  let status = error.status;
+  let code: string = wireCodeOf(error.code);
+  let status = httpStatusOf(error.code);
   if (INVALID_GRANT.has(error.code)) {
     code = 'invalid_grant';
     status = 400;
@@ -138,12 +192,14 @@ export function errorResponse(error: unknown, options: ErrorResponseOptions = {}
     if (error.challenges.length > 0) headers['www-authenticate'] = [...error.challenges];
     return jsonResponse(error.status, { error: error.error, error_description: error.description }, headers);
   }
-  if (!isBatonError(error) || (error.status >= 500 && error.status !== 503)) return internal(error, options);
+  if (!isBatonError(error)) return internal(error, options);
+  const status = httpStatusOf(error.code);
+  if (status >= 500 && status !== 503) return internal(error, options);
   if (options.oauth) return oauthResponse(error);
   const headers: Record<string, string> = retryHeaders(error);
   const challenge = bearerChallenge(error, options.realm ?? 'baton');
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
-  return jsonResponse(error.status, { error: error.wireCode, message: publicMessage(error) }, headers);
+  return jsonResponse(status, { error: wireCodeOf(error.code), message: publicMessage(error) }, headers);
 }
 
 /** 405 for a known auth path used with another method; an OAuth route answers in its RFCs' shape. */

@@ -24,7 +24,7 @@ export {
 } from './body.ts';
 export { answerClientError } from './client-error.ts';
 export { parseCookies, type SameSite, type SetCookieOptions, serializeCookie } from './cookies.ts';
-export { type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
+export { ERROR_STATUS, type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
 export {
   bearerToken,
   type ExtractedToken,
@@ -45,7 +45,7 @@ export {
 export type { BatonHttpOptions } from './options.ts';
 export type { LoginPayloadInput, PerClientRouteOptions } from './per-client-routes.ts';
 export { type AuthHandler, type AuthHandlerOptions, createAuthHandler } from './routes.ts';
-export type { CookieModeOptions } from './session-cookies.ts';
+export type { CookieModeClaims, CookieModeOptions } from './session-cookies.ts';
 export {
   type AuthManager,
   type HttpRequest,

@@ -7,7 +7,7 @@ import type { TokenDescription, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
-import { jsonResponse, OAuthError } from './errors.ts';
+import { httpStatusOf, jsonResponse, OAuthError } from './errors.ts';
 import { basicCredentials } from './extract.ts';
 import { tokenResponse } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
@@ -139,7 +139,7 @@ function authorizeIntrospection(ctx: RouteContext, fields: Fields): void {
         `Bearer realm="${realm}", error="insufficient_scope"`,
       ]);
     }
-    if (error.status === 401) {
+    if (httpStatusOf(error.code) === 401) {
       throw new OAuthError('invalid_token', error.message, 401, [
         `Bearer realm="${realm}", error="invalid_token"`,
       ]);
@@ -158,6 +158,7 @@ export async function introspectRoute(ctx: RouteContext): Promise<HttpResponse> 
 }
 
 /** Claims that are Baton's own plumbing, not facts about the token for a resource server. */
+/** Cookie mode's CSRF binding (`CookieModeClaims`) and single-token's refresh lifespan. */
 const INTERNAL_CLAIMS: ReadonlySet<string> = new Set(['csrf', 'rf_exp']);
 
 /** RFC 7662 section 2.2: the token's claims, `active`, and `token_type` (RFC 7009's hint values). */

@@ -2,7 +2,13 @@ import { BatonError } from '../core/errors.ts';
 import type { RequestContext, TokenPair } from '../sessions/types.ts';
 import { jsonResponse } from './errors.ts';
 import type { RouteContext } from './route-context.ts';
-import { newCsrfValue, TRANSFER_HEADER, type Transfer, tokenCookies } from './session-cookies.ts';
+import {
+  csrfBinding,
+  newCsrfValue,
+  TRANSFER_HEADER,
+  type Transfer,
+  tokenCookies,
+} from './session-cookies.ts';
 import type { HttpResponse } from './types.ts';
 
 /** The OAuth 2.0 token response (RFC 6749 §5.1) plus Baton's session fields. */
@@ -72,7 +78,7 @@ export function minting(ctx: RouteContext, transfer: Transfer) {
     return { context: ctx.requestContext, respond: tokenResponse };
   }
   const csrf = newCsrfValue();
-  const context: RequestContext = { ...ctx.requestContext, extraClaims: { csrf } };
+  const context: RequestContext = { ...ctx.requestContext, extraClaims: csrfBinding(csrf) };
   return {
     context,
     respond: (pair: TokenPair): HttpResponse =>

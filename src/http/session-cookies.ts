@@ -22,6 +22,28 @@ export type Transfer = 'body' | 'cookie';
 /** The request header with which a login asks for cookie transfer. */
 export const TRANSFER_HEADER = 'baton-transfer';
 
+/**
+ * The claims of an access token minted for cookie transfer. The `csrf` claim
+ * is this layer's: it reaches the token as a request-bound claim
+ * (`RequestContext.extraClaims`), which wins over a user's custom claim of
+ * the same name, so only Baton's own value is ever checked.
+ */
+export interface CookieModeClaims extends AccessClaims {
+  /** The value the CSRF header must echo. */
+  csrf?: string;
+}
+
+/** The request-bound claims that bind a token about to be minted to `csrf`. */
+export function csrfBinding(csrf: string): Pick<CookieModeClaims, 'csrf'> {
+  return { csrf };
+}
+
+/** The CSRF value a verified token is bound to, if it is bound to one. */
+export function boundCsrf(claims: AccessClaims): string | undefined {
+  const claim = claims.csrf;
+  return typeof claim === 'string' ? claim : undefined;
+}
+
 export interface CookieModeOptions {
   /** Default true. Browsers accept Secure cookies from http://localhost; turn off only for plain-http hosts. */
   secure?: boolean;
@@ -144,8 +166,8 @@ export function checkCsrfClaim(
   mode: ResolvedCookieMode,
 ): void {
   if (csrf === undefined) return;
-  const claim = claims.csrf;
-  if (typeof claim !== 'string' || !secureEqual(claim, csrf)) throw csrfFailed(mode);
+  const claim = boundCsrf(claims);
+  if (claim === undefined || !secureEqual(claim, csrf)) throw csrfFailed(mode);
 }
 
 /**

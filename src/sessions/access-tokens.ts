@@ -26,7 +26,6 @@ const RESERVED_CLAIMS = new Set([
   'fresh',
   'roles',
   'scope',
-  'csrf',
   'rf_exp',
   'rf_gen',
   'rf_jti',
@@ -54,7 +53,7 @@ export interface MintRequest {
   sid: string;
   clientId: string;
   fresh: Freshness;
-  /** Cookie mode's CSRF value and the like (only `csrf` of the reserved names is allowed). */
+  /** Request-bound claims from the HTTP layer: they win over the user's custom claims. */
   extraClaims?: Record<string, unknown> | undefined;
   /** Strategy claims (single-token's `rf_exp`), set after the checks on user claims. */
   strategyClaims?: Record<string, unknown>;
@@ -166,7 +165,7 @@ export class AccessTokens {
     const { user } = request;
     return this.codec.issue({
       ...customClaims(user.claims),
-      ...customClaims(request.extraClaims, ['csrf']),
+      ...customClaims(request.extraClaims),
       ...request.strategyClaims,
       sub: request.sub,
       sid: request.sid,
@@ -319,14 +318,11 @@ export async function describeOrNull(
   }
 }
 
-export function customClaims(
-  claims: Record<string, unknown> | undefined,
-  allowed: readonly string[] = [],
-): Record<string, unknown> {
+export function customClaims(claims: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!claims) return {};
   const result: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(claims)) {
-    if (RESERVED_CLAIMS.has(name) && !allowed.includes(name)) {
+    if (RESERVED_CLAIMS.has(name)) {
       throw new BatonError('invalid_options', `Custom claim "${name}" is reserved by Baton`);
     }
     result[name] = value;

@@ -98,7 +98,11 @@ export interface RequestContext {
   clientId?: string | null;
   userAgent?: string | null;
   ip?: string | null;
-  /** Claims added to the access token minted by this call (cookie mode binds its CSRF value here). */
+  /**
+   * Request-bound claims for the access token minted by this call, from the
+   * HTTP layer: they win over the user's custom claims (`BatonUser.claims`),
+   * and may not be one of Baton's reserved claims.
+   */
   extraClaims?: Record<string, unknown>;
 }
 

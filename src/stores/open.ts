@@ -9,11 +9,12 @@
  * `rediss://...` (query `prefix`), `postgres://...` / `postgresql://...`
  * (query `schema`, `tablePrefix`).
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isBatonError } from '../core/errors.ts';
+import { BatonError, isBatonError } from '../core/errors.ts';
 import { MemoryStore } from './memory.ts';
+import type { PostgresStore } from './postgres.ts';
+import type { RedisStore } from './redis.ts';
+import type { SqliteStore } from './sqlite.ts';
 import type { SessionStore } from './types.ts';
 
 export type StoreUrl =
@@ -29,14 +30,25 @@ export type StoreUrl =
  */
 export type StoreQueryOptions = Record<string, string>;
 
-/** A store URL that cannot be used: a usage/configuration error. */
-export class StoreUrlError extends Error {
+/** A store URL that cannot be used, a configuration error: code `invalid_store_url`. */
+export class StoreUrlError extends BatonError {
   override readonly name = 'StoreUrlError';
+  constructor(message: string) {
+    super('invalid_store_url', message);
+  }
 }
 
-/** A store that cannot be loaded or opened (missing driver, unreachable, bad file). */
-export class StoreOpenError extends Error {
+/**
+ * A store that cannot be loaded or opened (a file that cannot be opened, a
+ * store refusing its URL's options): code `store_unavailable`, with the
+ * store's own error as `cause`. A missing driver package is a plain
+ * BatonError `store_driver_missing`.
+ */
+export class StoreOpenError extends BatonError {
   override readonly name = 'StoreOpenError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('store_unavailable', message, options);
+  }
 }
 
 export const STORE_URL_HELP = 'sqlite:<path>, redis://..., postgres://...';
@@ -132,9 +144,10 @@ function reasonOf(error: unknown): string {
 /**
  * Opens the store a URL names (a SQLite file is created when missing; the
  * PostgreSQL store creates its tables before its first query). Throws
- * StoreUrlError for a bad URL, a BatonError `store_driver_missing` when the
- * store's driver package is not installed, and StoreOpenError when the store
- * cannot be loaded or opened.
+ * StoreUrlError (`invalid_store_url`) for a bad URL, a BatonError
+ * `store_driver_missing` when the store's driver package is not installed,
+ * and StoreOpenError (`store_unavailable`) when the store cannot be loaded
+ * or opened.
  */
 export async function openStore(
   url: string | StoreUrl,
@@ -150,95 +163,76 @@ export async function openStore(
   switch (parsed.kind) {
     case 'memory':
       return new MemoryStore();
-    case 'sqlite': {
-      const module = await loadStoreModule('sqlite');
-      const ctor = module.SqliteStore;
-      if (typeof ctor !== 'function')
-        throw new StoreOpenError('the SQLite store module exports no SqliteStore');
-      try {
-        return new (ctor as new (options: { path: string }) => SessionStore)({ path: parsed.path });
-      } catch (error) {
-        throw new StoreOpenError(`cannot open SQLite store ${parsed.path}: ${reasonOf(error)}`);
-      }
-    }
+    case 'sqlite':
+      return openSqliteStore(parsed);
     case 'redis':
+      return openRedisStore(parsed);
     case 'postgres':
-      return constructStore(await loadStoreModule(parsed.kind), parsed);
+      return openPostgresStore(parsed);
   }
 }
 
 // ---------------------------------------------------------------------------
-// Lazily loaded stores.
+// Lazily loaded stores: a store module, and with it its driver, is imported
+// only when a URL names it.
 
-type LazyKind = 'sqlite' | 'redis' | 'postgres';
-const STORE_FILES = { sqlite: 'sqlite', redis: 'redis', postgres: 'postgres' } as const;
-const STORE_NAMES = { sqlite: 'SQLite', redis: 'Redis', postgres: 'PostgreSQL' } as const;
-const STORE_CLASSES = { redis: 'RedisStore', postgres: 'PostgresStore' } as const;
-/** The constructor option that takes the URL. */
-const URL_OPTION = { redis: 'url', postgres: 'connectionString' } as const;
-
-/** A store module's exports. */
-export type StoreModule = Record<string, unknown>;
-type AnyFunction = (...args: unknown[]) => unknown;
-
-function pickFunction(target: unknown, name: string): AnyFunction | undefined {
-  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) return undefined;
-  const value = (target as Record<string, unknown>)[name];
-  return typeof value === 'function' ? (value as AnyFunction) : undefined;
+interface StoreModules {
+  sqlite: typeof import('./sqlite.ts');
+  redis: typeof import('./redis.ts');
+  postgres: typeof import('./postgres.ts');
 }
 
+const IMPORTS: { [K in keyof StoreModules]: () => Promise<StoreModules[K]> } = {
+  sqlite: () => import('./sqlite.ts'),
+  redis: () => import('./redis.ts'),
+  postgres: () => import('./postgres.ts'),
+};
+
+export const STORE_NAMES = { sqlite: 'SQLite', redis: 'Redis', postgres: 'PostgreSQL' } as const;
+
 /**
- * Imports a store module. A missing driver is the module's own BatonError
- * `store_driver_missing`, naming the package to install (see driver.ts).
+ * Imports one of Baton's store modules. A missing driver is the module's own
+ * BatonError `store_driver_missing`, naming the package to install (see driver.ts).
  */
-export async function loadStoreModule(kind: LazyKind): Promise<StoreModule> {
-  // Running from source (tsx) the sibling is .ts, from dist/ it is .js.
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const moduleUrl = new URL(`./${STORE_FILES[kind]}${extension}`, import.meta.url);
-  const name = STORE_NAMES[kind];
-  if (!existsSync(fileURLToPath(moduleUrl))) {
-    throw new StoreOpenError(`the ${name} store is not available in this build of Baton`);
-  }
+export async function loadStoreModule<K extends keyof StoreModules>(kind: K): Promise<StoreModules[K]> {
   try {
-    return (await import(moduleUrl.href)) as StoreModule;
+    return await IMPORTS[kind]();
   } catch (error) {
     if (isBatonError(error)) throw error;
-    throw new StoreOpenError(`the ${name} store is not available: ${reasonOf(error)}`);
+    throw new StoreOpenError(`the ${STORE_NAMES[kind]} store is not available: ${reasonOf(error)}`, {
+      cause: error,
+    });
   }
 }
 
-/**
- * The store modules' contract: a class `RedisStore` / `PostgresStore` with a
- * static `open(url)` (like `SqliteStore.open(path)`), or a constructor taking
- * `{ url }` (Redis) / `{ connectionString }` (PostgreSQL) plus the URL's query
- * options.
- */
-async function constructStore(
-  module: StoreModule,
-  url: Extract<StoreUrl, { kind: 'redis' | 'postgres' }>,
-): Promise<SessionStore> {
-  const kind = url.kind;
-  const className = STORE_CLASSES[kind];
-  const ctor = module[className] ?? (module.default as StoreModule | undefined)?.[className];
-  const name = STORE_NAMES[kind];
-  if (typeof ctor !== 'function') {
-    throw new StoreOpenError(`the ${name} store module exports no ${className}`);
-  }
-  let store: unknown;
+function opening<S>(name: string, where: string, open: () => S): S {
   try {
-    const open = pickFunction(ctor, 'open');
-    const options = { [URL_OPTION[kind]]: url.url, ...url.options };
-    store =
-      open && Object.keys(url.options).length === 0
-        ? await open.call(ctor, url.url)
-        : new (ctor as new (options: Record<string, string>) => unknown)(options);
-    const ready = (store as { ready?: unknown }).ready;
-    if (ready instanceof Promise) await ready;
+    return open();
   } catch (error) {
-    throw new StoreOpenError(`cannot open ${name} store ${redact(url.url)}: ${reasonOf(error)}`);
+    throw new StoreOpenError(`cannot open ${name} store ${where}: ${reasonOf(error)}`, { cause: error });
   }
-  if (pickFunction(store, 'listSessions') === undefined || pickFunction(store, 'close') === undefined) {
-    throw new StoreOpenError(`${className} is not a SessionStore`);
-  }
-  return store as SessionStore;
+}
+
+type UrlOf<K extends StoreUrl['kind']> = Extract<StoreUrl, { kind: K }>;
+
+/** Opens (and creates when missing) the SQLite file a URL names. */
+export async function openSqliteStore(url: UrlOf<'sqlite'>): Promise<SqliteStore> {
+  const { SqliteStore } = await loadStoreModule('sqlite');
+  return opening(STORE_NAMES.sqlite, url.path, () => new SqliteStore({ path: url.path }));
+}
+
+/** A Redis store for a URL; it connects on its own, and reports an unreachable server at its first call. */
+export async function openRedisStore(url: UrlOf<'redis'>): Promise<RedisStore> {
+  const { RedisStore } = await loadStoreModule('redis');
+  return opening(STORE_NAMES.redis, redact(url.url), () => new RedisStore({ url: url.url, ...url.options }));
+}
+
+/** A PostgreSQL store for a URL; it migrates before its first query. */
+export async function openPostgresStore(url: UrlOf<'postgres'>): Promise<PostgresStore> {
+  const { PostgresStore } = await loadStoreModule('postgres');
+  return opening(
+    STORE_NAMES.postgres,
+    redact(url.url),
+    () => new PostgresStore({ connectionString: url.url, ...url.options }),
+  );
 }

@@ -51,7 +51,6 @@ export interface AccessTokenInput {
   fresh?: Freshness;
   roles?: string[];
   scope?: string;
-  csrf?: string;
   [claim: string]: unknown;
 }
 
@@ -221,7 +220,6 @@ export class AccessTokenCodec {
     if (input.roles !== undefined && !isStringArray(input.roles))
       throw options('roles must be an array of strings');
     if (input.scope !== undefined && typeof input.scope !== 'string') throw options('scope must be a string');
-    if (input.csrf !== undefined && typeof input.csrf !== 'string') throw options('csrf must be a string');
 
     const issuedAt = iat ?? epochSeconds(this.clock);
     const claims: AccessClaims = {

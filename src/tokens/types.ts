@@ -44,7 +44,5 @@ export interface AccessClaims {
   fresh: Freshness;
   roles?: string[];
   scope?: string;
-  /** Present in cookie mode: the value the CSRF header must echo. */
-  csrf?: string;
   [claim: string]: unknown;
 }

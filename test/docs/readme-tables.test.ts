@@ -16,8 +16,10 @@ import {
   optionsMarkdown,
   README,
   renderReadme,
+  THROWN_CODES,
 } from '../../scripts/options-table.ts';
-import { ERROR_STATUS } from '../../src/core/errors.ts';
+import type { ErrorCode } from '../../src/core/errors.ts';
+import { ERROR_STATUS } from '../../src/http/errors.ts';
 import { httpOptionsSchema } from '../../src/http/options.ts';
 import { sessionManagerOptionsSchema } from '../../src/sessions/options.ts';
 
@@ -83,9 +85,8 @@ describe('README tables', () => {
 
   it('list every error code with its HTTP status', () => {
     const errors = region('errors');
-    for (const [code, status] of Object.entries(ERROR_STATUS)) {
-      const thrown = code === 'invalid_options' || code === 'store_driver_missing';
-      const expected = thrown ? '— \\(thrown\\)' : String(status);
+    for (const code of Object.keys(ERROR_STATUS) as ErrorCode[]) {
+      const expected = THROWN_CODES.has(code) ? '— \\(thrown\\)' : String(ERROR_STATUS[code]);
       assert.match(errors, new RegExp(`\\| \`${code}\` \\| ${expected} \\|`));
     }
     assert.equal(errorsMarkdown().split('\n').length, Object.keys(ERROR_STATUS).length + 2);

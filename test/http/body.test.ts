@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatonError } from '../../src/core/errors.ts';
 import { optionalString, parseBody, readBodyLimited, requiredString } from '../../src/http/body.ts';
+import { httpStatusOf, wireCodeOf } from '../../src/http/errors.ts';
 import type { HttpRequest } from '../../src/http/types.ts';
 
 function req(body: string | Uint8Array | undefined, contentType?: string): HttpRequest {
@@ -19,7 +20,12 @@ function code(fn: () => unknown): { code: string; status: number; wire: string; 
     fn();
   } catch (error) {
     assert.ok(error instanceof BatonError, `expected a BatonError, got ${String(error)}`);
-    return { code: error.code, status: error.status, wire: error.wireCode, message: error.message };
+    return {
+      code: error.code,
+      status: httpStatusOf(error.code),
+      wire: wireCodeOf(error.code),
+      message: error.message,
+    };
   }
   assert.fail('expected a throw');
 }

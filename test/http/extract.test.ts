@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { BatonError } from '../../src/core/errors.ts';
 import type { Fields } from '../../src/http/body.ts';
 import { parseCookies, serializeCookie } from '../../src/http/cookies.ts';
+import { httpStatusOf, wireCodeOf } from '../../src/http/errors.ts';
 import {
   basicCredentials,
   bearerToken,
@@ -31,7 +32,7 @@ function status(fn: () => unknown): number {
     fn();
   } catch (error) {
     assert.ok(error instanceof BatonError);
-    return error.status;
+    return httpStatusOf(error.code);
   }
   return 0;
 }
@@ -80,7 +81,7 @@ describe('headerToken: the exact `Bearer <token>` form and its near misses', () 
       return bearerToken(req({ authorization }), limit);
     } catch (error) {
       assert.ok(error instanceof BatonError);
-      return `error:${error.wireCode}`;
+      return `error:${wireCodeOf(error.code)}`;
     }
   };
 
@@ -127,7 +128,7 @@ describe('headerToken: the exact `Bearer <token>` form and its near misses', () 
         return headerToken(req({ 'x-token': value }), 'x-token', scheme);
       } catch (error) {
         assert.ok(error instanceof BatonError);
-        return `error:${error.wireCode}`;
+        return `error:${wireCodeOf(error.code)}`;
       }
     };
     assert.equal(custom('JWT abc', 'JWT'), 'abc');
@@ -166,7 +167,7 @@ describe('headerToken: the fast path never changes a decision', () => {
       return fn();
     } catch (error) {
       assert.ok(error instanceof BatonError);
-      return `error:${error.wireCode}`;
+      return `error:${wireCodeOf(error.code)}`;
     }
   };
 

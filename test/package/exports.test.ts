@@ -13,7 +13,6 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'ALGORITHMS',
     'BatonError',
     'CallbacksStrategy',
-    'ERROR_STATUS',
     'JwtStrategy',
     'ManualClock',
     'MemoryStore',
@@ -48,6 +47,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
   'baton-auth/resource/fastify': ['ResourceVerifier', 'batonResource', 'createResourceVerifier', 'default'],
   'baton-auth/resource/hono': ['ResourceVerifier', 'createResourceVerifier', 'requireToken'],
   'baton-auth/http': [
+    'ERROR_STATUS',
     'answerClientError',
     'authenticate',
     'authorize',

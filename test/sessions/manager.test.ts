@@ -41,7 +41,6 @@ for (const kind of storeKinds) {
         const wrong = await rejectsWith(h.manager.login('thedude', 'nope'), 'invalid_credentials');
         const unknown = await rejectsWith(h.manager.login('nobody', 'nope'), 'invalid_credentials');
         assert.equal(wrong.message, unknown.message);
-        assert.equal(wrong.status, 401);
       });
 
       it('refuses a disabled user with the answer a wrong password gets', async () => {
@@ -94,8 +93,7 @@ for (const kind of storeKinds) {
         const login = await h.manager.login('thedude', 'abides');
         const rotated = await h.manager.refresh(login.refreshToken);
         h.clock.advance(11);
-        const error = await rejectsWith(h.manager.refresh(login.refreshToken), 'refresh_token_reused');
-        assert.equal(error.status, 401);
+        await rejectsWith(h.manager.refresh(login.refreshToken), 'refresh_token_reused');
         await rejectsWith(h.manager.refresh(rotated.refreshToken), 'token_revoked');
         await rejectsWith(() => h.manager.verifyAccessToken(rotated.accessToken), 'token_revoked');
         await rejectsWith(() => h.manager.verifyAccessToken(login.accessToken), 'token_revoked');
@@ -138,8 +136,7 @@ for (const kind of storeKinds) {
         const a = await h.manager.login('maude', 'art');
         const b = await h.manager.login('maude', 'art');
         h.users.add({ id: 'u4', username: 'maude', password: 'art', disabled: true });
-        const error = await rejectsWith(h.manager.refresh(a.refreshToken), 'user_disabled');
-        assert.equal(error.status, 403);
+        await rejectsWith(h.manager.refresh(a.refreshToken), 'user_disabled');
         await rejectsWith(() => h.manager.verifyAccessToken(b.accessToken), 'token_revoked');
         await rejectsWith(h.manager.refresh(b.refreshToken), 'token_revoked');
       });
@@ -257,8 +254,7 @@ for (const kind of storeKinds) {
       it("revokeSession refuses another user's session with not_found", async () => {
         const mine = await h.manager.login('thedude', 'abides');
         const theirs = await h.manager.login('walter', 'calmerthanyouare');
-        const error = await rejectsWith(h.manager.revokeSession('u1', theirs.sessionId), 'not_found');
-        assert.equal(error.status, 404);
+        await rejectsWith(h.manager.revokeSession('u1', theirs.sessionId), 'not_found');
         await h.manager.revokeSession('u1', mine.sessionId);
         await rejectsWith(() => h.manager.verifyAccessToken(mine.accessToken), 'token_revoked');
         assert.ok(h.manager.verifyAccessToken(theirs.accessToken));
@@ -413,7 +409,6 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
       counting.login('thedude', 'abides', { ip: '10.0.0.2' }),
       'too_many_attempts',
     );
-    assert.equal(limited.status, 429);
     assert.ok(limited.retryAfter && limited.retryAfter > 0 && limited.retryAfter <= 60);
     assert.equal(checks, 3, 'no password check once limited');
     // The username's limit does not lock out the IP: walter logs in from it.
@@ -433,7 +428,6 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
     const login = await h.manager.login('thedude', 'abides');
     await h.store.close(); // the database goes away under the manager
     const error = await rejectsWith(h.manager.refresh(login.refreshToken), 'store_unavailable');
-    assert.equal(error.status, 503);
     assert.equal(error.retryAfter, 1);
     assert.ok(h.manager.verifyAccessToken(login.accessToken), 'verification keeps working from memory');
     await h.close();

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { BatonError } from '../../src/core/errors.ts';
+import { BatonError, isBatonError } from '../../src/core/errors.ts';
 import { loadDriver } from '../../src/stores/driver.ts';
-import { openStore } from '../../src/stores/open.ts';
+import { openStore, parseStoreUrl, StoreOpenError, StoreUrlError } from '../../src/stores/open.ts';
 import { HIDE_PACKAGES, withoutPackages } from '../support/hidden-packages.ts';
 
 /** Runs `source` as an ES module in a child where `hidden` cannot be loaded; returns its stdout. */
@@ -81,7 +81,25 @@ describe('store drivers', () => {
     assert.deepEqual(result.stdout.trim().split('\n'), ['store_driver_missing', 'function']);
   });
 
-  it('openStore: a file that cannot be opened is still a StoreOpenError', async () => {
-    await assert.rejects(openStore('sqlite:/proc/no/such/dir.db'), { name: 'StoreOpenError' });
+  it('openStore: a file that cannot be opened is a StoreOpenError, a BatonError store_unavailable', async () => {
+    await assert.rejects(openStore('sqlite:/proc/no/such/dir.db'), (error: unknown) => {
+      assert.ok(error instanceof StoreOpenError && error instanceof BatonError);
+      assert.deepEqual([error.name, error.code], ['StoreOpenError', 'store_unavailable']);
+      assert.match(error.message, /^cannot open SQLite store \/proc\/no\/such\/dir\.db: /);
+      assert.ok(isBatonError(error.cause), "the store's own error is the cause");
+      return true;
+    });
+  });
+
+  it('a store URL Baton cannot use is a StoreUrlError, a BatonError invalid_store_url', async () => {
+    for (const url of ['ftp://example.com/x', 'sqlite:', 'redis://:6379']) {
+      const check = (error: unknown) => {
+        assert.ok(error instanceof StoreUrlError && error instanceof BatonError, url);
+        assert.deepEqual([error.name, error.code], ['StoreUrlError', 'invalid_store_url'], url);
+        return true;
+      };
+      assert.throws(() => parseStoreUrl(url), check);
+      await assert.rejects(openStore(url), check);
+    }
   });
 });
