@@ -157,8 +157,10 @@ export async function introspectRoute(ctx: RouteContext): Promise<HttpResponse> 
   return jsonResponse(200, description === null ? { active: false } : introspectionResponse(description));
 }
 
-/** Claims that are Baton's own plumbing, not facts about the token for a resource server. */
-/** Cookie mode's CSRF binding (`CookieModeClaims`) and single-token's refresh lifespan. */
+/**
+ * Claims that are Baton's own plumbing, not facts about the token for a resource
+ * server: cookie mode's CSRF binding (`CookieModeClaims`) and single-token's `rf_exp`.
+ */
 const INTERNAL_CLAIMS: ReadonlySet<string> = new Set(['csrf', 'rf_exp']);
 
 /** RFC 7662 section 2.2: the token's claims, `active`, and `token_type` (RFC 7009's hint values). */
