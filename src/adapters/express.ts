@@ -15,9 +15,10 @@ import {
   type GuardOptions,
   type GuardOutcome,
 } from '../http/middleware.ts';
-import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
+import { type AuthManager, type HttpRequest, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { installAccessors } from './express-request.ts';
+import { sendExpressResponse } from './responses.ts';
 
 declare global {
   namespace Express {
@@ -82,6 +83,20 @@ const DEFAULT_READER = requestReader({});
 /**
  * Builds the neutral request; `body` is what the caller read (bounded). Its
  * `path`, `query` and `ip` are read from `req` when first asked for.
+ *
+ * @example
+ * ```ts
+ * import { toHttpRequest } from 'baton-auth/express';
+ * import { authenticate } from 'baton-auth/http';
+ * import express from 'express';
+ *
+ * const app = express();
+ * app.get('/reports/:id', (req, res) => {
+ *   // A guard's check, inline: a BatonError (401, 403) goes on to `baton.errorHandler`.
+ *   const claims = authenticate(sessions, toHttpRequest(req), { roles: ['auditor'] });
+ *   res.json({ report: req.params.id, readBy: claims.sub });
+ * });
+ * ```
  */
 export function toHttpRequest(
   req: Request,
@@ -104,32 +119,22 @@ function lazyRequest(
   });
 }
 
-/** `res.end`, not `res.send`: no ETag or charset added, so every adapter answers byte for byte alike. */
-export function sendResponse(res: Response, response: HttpResponse): void {
-  res.status(response.status);
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (name === 'set-cookie') res.append(name, value);
-    else res.setHeader(name, value);
-  }
-  res.end(response.body);
-}
-
 function routesMiddleware(http: BatonHttp, reader: RequestReader<Request>): RequestHandler {
   const { handler } = http;
   return async (req, res, next) => {
     const refused = http.refusedTarget(req.originalUrl);
-    if (refused !== undefined) return sendResponse(res, refused);
+    if (refused !== undefined) return sendExpressResponse(res, refused);
     if (!handler.handles(parseRequestTarget(req.originalUrl).path, req.method)) return next();
     let body: Uint8Array | undefined;
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD')
         body = await readNodeBodyLimited(req, handler.bodyLimit);
     } catch (error) {
-      return sendResponse(res, http.errorResponse(error));
+      return sendExpressResponse(res, http.errorResponse(error));
     }
     const response = await handler(lazyRequest(req, body, reader));
     if (response === undefined) return next();
-    sendResponse(res, response);
+    sendExpressResponse(res, response);
   };
 }
 
@@ -141,7 +146,7 @@ function guardMiddleware(
   const guard = http.guard(guardOptions);
   const apply = (outcome: GuardOutcome, req: Request, res: Response, next: NextFunction): void => {
     if (!outcome.ok) {
-      sendResponse(res, outcome.response);
+      sendExpressResponse(res, outcome.response);
       return;
     }
     req.authOrNull = outcome.claims;
@@ -192,12 +197,23 @@ export function createBaton(manager: AuthManager, options: ExpressBatonOptions =
     requireScopes: (...scopes) => requireAuth({ scopes }),
     errorHandler: (error, _req, res, next) => {
       if (res.headersSent) return next(error);
-      sendResponse(res, http.errorResponse(error));
+      sendExpressResponse(res, http.errorResponse(error));
     },
   };
 }
 
-/** `app.use(batonRoutes(manager, options))`: the same as `createBaton(manager, options).routes`. */
+/**
+ * `app.use(batonRoutes(manager, options))`: the same as `createBaton(manager, options).routes`.
+ *
+ * @example
+ * ```ts
+ * import { batonRoutes } from 'baton-auth/express';
+ * import express from 'express';
+ *
+ * const app = express();
+ * app.use(batonRoutes(sessions, { prefix: '/api/auth' })); // POST /api/auth/login, ..., before any body parser
+ * ```
+ */
 export function batonRoutes(manager: AuthManager, options: ExpressBatonOptions = {}): RequestHandler {
   return createBaton(manager, options).routes;
 }

@@ -23,8 +23,9 @@ import {
   type GuardOptions,
   type GuardOutcome,
 } from '../http/middleware.ts';
-import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
+import { type AuthManager, type HttpRequest, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
+import { sendFastifyResponse } from './responses.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,6 +90,21 @@ const DEFAULT_READER = requestReader({});
 /**
  * Builds the neutral request; `body` is what the caller read (bounded). Its
  * `path`, `query` and `ip` are read from `request` when first asked for.
+ *
+ * @example
+ * ```ts
+ * import { toHttpRequest } from 'baton-auth/fastify';
+ * import { authenticate } from 'baton-auth/http';
+ * import Fastify from 'fastify';
+ *
+ * const app = Fastify();
+ * app.delete('/account', async (request, reply) => {
+ *   // Only a fresh token (from login or reauth) may close the account; else a BatonError, 401.
+ *   const claims = authenticate(sessions, toHttpRequest(request), { fresh: true });
+ *   await sessions.revokeUser(claims.sub);
+ *   return reply.code(204).send();
+ * });
+ * ```
  */
 export function toHttpRequest(
   request: FastifyRequest,
@@ -111,13 +127,6 @@ function lazyRequest(
   });
 }
 
-/** A Buffer, not a string: Fastify would add `; charset=utf-8` to a string's JSON content type. */
-export function sendResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {
-  reply.code(response.status);
-  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
-  return reply.send(response.body === undefined ? undefined : Buffer.from(response.body));
-}
-
 /**
  * The auth routes do their work in `onRequest`, before Fastify's content-type
  * handling and body parsing, so bad input gets Baton's answer, as in the
@@ -131,7 +140,7 @@ function routeHook(
   return async (request, reply) => {
     const target = request.raw.url ?? '/';
     const refused = http.refusedTarget(target);
-    if (refused !== undefined) return sendResponse(reply, refused);
+    if (refused !== undefined) return sendFastifyResponse(reply, refused);
     // Not ours: the request goes on to the app's routes (or its 404).
     if (!handler.handles(parseRequestTarget(target).path, request.method)) return undefined;
     let body: Uint8Array | undefined;
@@ -140,14 +149,14 @@ function routeHook(
         body = await readNodeBodyLimited(request.raw, handler.bodyLimit);
       }
     } catch (error) {
-      return sendResponse(reply, http.errorResponse(error));
+      return sendFastifyResponse(reply, http.errorResponse(error));
     }
     const response = await handler(lazyRequest(request, body, reader));
     if (response === undefined) {
       reply.callNotFound();
       return reply;
     }
-    return sendResponse(reply, response);
+    return sendFastifyResponse(reply, response);
   };
 }
 
@@ -160,7 +169,7 @@ function guardHook(
   /** Whether the request goes on to the route; false when the guard answered it. */
   const apply = (outcome: GuardOutcome, request: FastifyRequest, reply: FastifyReply): boolean => {
     if (!outcome.ok) {
-      sendResponse(reply, outcome.response);
+      sendFastifyResponse(reply, outcome.response);
       return false;
     }
     request.authOrNull = outcome.claims;
@@ -220,7 +229,7 @@ const plugin: FastifyPluginAsync<FastifyBatonOptions> = async (fastify, options)
     requireRoles: (...roles: string[]) => requireAuth({ roles }),
     requireScopes: (...scopes: string[]) => requireAuth({ scopes }),
     errorHandler: (error: unknown, _request: FastifyRequest, reply: FastifyReply) =>
-      sendResponse(reply, http.errorResponse(error)),
+      sendFastifyResponse(reply, http.errorResponse(error)),
   } satisfies FastifyBaton);
 
   // On every request, not only on the auth routes: Fastify would send a method it does not
@@ -261,6 +270,17 @@ export const batonPlugin: FastifyPluginAsync<FastifyBatonOptions> = Object.assig
   [Symbol.for('fastify.display-name')]: 'baton',
   [Symbol.for('plugin-meta')]: { fastify: '5.x', name: 'baton' },
 });
-/** The plugin under the name the other adapters use for their routes. */
+/**
+ * The plugin under the name the other adapters use for their routes.
+ *
+ * @example
+ * ```ts
+ * import { batonRoutes } from 'baton-auth/fastify';
+ * import Fastify from 'fastify';
+ *
+ * const app = Fastify();
+ * await app.register(batonRoutes, { manager: sessions, prefix: '/api/auth' }); // POST /api/auth/login, ...
+ * ```
+ */
 export const batonRoutes = batonPlugin;
 export default batonPlugin;

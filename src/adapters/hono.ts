@@ -18,8 +18,9 @@ import {
   type GuardOptions,
   type GuardOutcome,
 } from '../http/middleware.ts';
-import { type AuthManager, type HttpRequest, type HttpResponse, parseRequestTarget } from '../http/types.ts';
+import { type AuthManager, type HttpRequest, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
+import { toWebResponse } from './responses.ts';
 
 /** `c.get('auth')` behind `requireAuth()` and its variants. */
 export type BatonVariables = { auth: AccessClaims };
@@ -111,6 +112,20 @@ const DEFAULT_READER = requestReader({});
 /**
  * Builds the neutral request; `body` is what the caller read (bounded). Its
  * `path`, `query` and `ip` are read from the context when first asked for.
+ *
+ * @example
+ * ```ts
+ * import { toHttpRequest } from 'baton-auth/hono';
+ * import { authenticate } from 'baton-auth/http';
+ * import { Hono } from 'hono';
+ *
+ * const app = new Hono();
+ * app.get('/greeting', (c) => {
+ *   // Without a token, an anonymous visitor; a bad token is still refused (a BatonError, 401).
+ *   const claims = c.req.header('authorization') ? authenticate(sessions, toHttpRequest(c)) : null;
+ *   return c.text(claims ? `Hello, ${claims.sub}` : 'Hello, stranger');
+ * });
+ * ```
  */
 export function toHttpRequest(c: Context, body?: Uint8Array, options: HonoAdapterOptions = {}): HttpRequest {
   return lazyRequest(c, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
@@ -120,25 +135,17 @@ function lazyRequest(c: Context, body: Uint8Array | undefined, reader: RequestRe
   return new LazyHttpRequest(c, reader, { method: c.req.method, headers: requestHeaders(c), body });
 }
 
-export function toResponse(res: HttpResponse): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-  }
-  return new Response(res.body ?? null, { status: res.status, headers });
-}
-
 function routesMiddleware(http: BatonHttp, reader: RequestReader<Context>): MiddlewareHandler {
   const { handler } = http;
   return async (c, next) => {
     const target = rawTarget(c);
     const refused = http.refusedTarget(target);
-    if (refused !== undefined) return toResponse(refused);
+    if (refused !== undefined) return toWebResponse(refused);
     if (!handler.handles(parseRequestTarget(target).path, c.req.method)) return next();
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     const body = hasBody ? await readBodyLimited(c.req.raw.body, handler.bodyLimit) : undefined;
     const res = await handler(lazyRequest(c, body, reader));
-    return res === undefined ? next() : toResponse(res);
+    return res === undefined ? next() : toWebResponse(res);
   };
 }
 
@@ -161,7 +168,7 @@ function guardMiddleware<V extends object>(
 ): MiddlewareHandler<{ Variables: V }> {
   const guard = http.guard(guardOptions);
   const proceed = (outcome: GuardOutcome, c: Context, next: Next): ReturnType<MiddlewareHandler> => {
-    if (!outcome.ok) return Promise.resolve(toResponse(outcome.response));
+    if (!outcome.ok) return Promise.resolve(toWebResponse(outcome.response));
     (c as unknown as Context<{ Variables: OptionalBatonVariables }>).set('auth', outcome.claims);
     // Without cookies (nearly always), nothing to do after the route: its own promise is ours.
     return outcome.cookies.length === 0 ? next() : withCookies(outcome.cookies, c, next);
@@ -228,16 +235,38 @@ export function createBaton(manager: AuthManager, options: HonoBatonOptions = {}
     requireFresh: () => requireAuth({ fresh: true }),
     requireRoles: (...roles) => requireAuth({ roles }),
     requireScopes: (...scopes) => requireAuth({ scopes }),
-    errorHandler: async (error, c) => toResponse(http.errorResponse(await asBodyError(error, c))),
+    errorHandler: async (error, c) => toWebResponse(http.errorResponse(await asBodyError(error, c))),
   };
 }
 
-/** `app.use(batonRoutes(manager, options))`: the same as `createBaton(manager, options).routes`. */
+/**
+ * `app.use(batonRoutes(manager, options))`: the same as `createBaton(manager, options).routes`.
+ *
+ * @example
+ * ```ts
+ * import { batonRoutes } from 'baton-auth/hono';
+ * import { Hono } from 'hono';
+ *
+ * const app = new Hono();
+ * app.use('*', batonRoutes(sessions, { cookies: true })); // POST /auth/login, ..., tokens in HttpOnly cookies
+ * ```
+ */
 export function batonRoutes(manager: AuthManager, options: HonoBatonOptions = {}): MiddlewareHandler {
   return createBaton(manager, options).routes;
 }
 
-/** Standalone guard: `requireAuth(manager, { roles, cookies, ... })`. Prefer `createBaton(...).requireAuth()`. */
+/**
+ * Standalone guard: `requireAuth(manager, { roles, cookies, ... })`. Prefer `createBaton(...).requireAuth()`.
+ *
+ * @example
+ * ```ts
+ * import { requireAuth } from 'baton-auth/hono';
+ * import { Hono } from 'hono';
+ *
+ * const admin = new Hono();
+ * admin.get('/stats', requireAuth(sessions, { roles: ['admin'] }), (c) => c.json({ by: c.get('auth').sub }));
+ * ```
+ */
 export function requireAuth(
   manager: AuthManager,
   options: AuthenticateOptions & HonoAdapterOptions & Pick<ErrorResponseOptions, 'realm'> = {},
@@ -250,7 +279,19 @@ export function requireAuth(
   });
 }
 
-/** `app.onError(batonErrorHandler())`: errors of your routes in Baton's JSON shape. */
+/**
+ * `app.onError(batonErrorHandler())`: errors of your routes in Baton's JSON shape.
+ *
+ * @example
+ * ```ts
+ * import { batonErrorHandler } from 'baton-auth/hono';
+ * import { Hono } from 'hono';
+ *
+ * const app = new Hono();
+ * app.post('/notes', async (c) => c.json(await c.req.json(), 201)); // a body that is not JSON: a 400, not a 500
+ * app.onError(batonErrorHandler({ realm: 'notes' })); // { "error": "invalid_request", ... }
+ * ```
+ */
 export function batonErrorHandler(options: ErrorResponseOptions = {}): ErrorHandler {
-  return async (error, c) => toResponse(frameworkErrorResponse(await asBodyError(error, c), options));
+  return async (error, c) => toWebResponse(frameworkErrorResponse(await asBodyError(error, c), options));
 }

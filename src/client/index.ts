@@ -621,7 +621,21 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   };
 }
 
-/** A new state arrives whenever it changes; a helper for UIs that poll instead. */
+/**
+ * A new state arrives whenever it changes; a helper for UIs that poll instead.
+ *
+ * @example
+ * ```ts
+ * import { createAuthClient, secondsLeft } from 'baton-auth/client';
+ *
+ * const auth = createAuthClient({ baseUrl: 'https://api.example.com', mode: 'cookie' });
+ * const banner = document.querySelector('#session-ends');
+ * setInterval(() => {
+ *   const left = secondsLeft(auth.state()?.sessionExpiresAt ?? null); // null: no session, or no end
+ *   if (banner) banner.textContent = left === null ? '' : `Signed out in ${Math.ceil(left / 60)} min`;
+ * }, 1000);
+ * ```
+ */
 export function secondsLeft(deadline: number | null, now: number = Date.now()): number | null {
   return deadline === null ? null : Math.max(0, Math.ceil((deadline - now) / 1000));
 }

@@ -9,7 +9,18 @@ function base64UrlDecode(segment: string): string {
   return new TextDecoder().decode(bytes);
 }
 
-/** The payload of a compact JWS, or undefined when the token is not a JWT with a JSON object payload. */
+/**
+ * The payload of a compact JWS, or undefined when the token is not a JWT with a JSON object payload.
+ *
+ * @example
+ * ```ts
+ * import { decodeJwtPayload } from 'baton-auth/client';
+ *
+ * // Reading, not verifying: fine for display, never for a decision the server has not made.
+ * const payload = decodeJwtPayload(accessToken);
+ * const expires = typeof payload?.exp === 'number' ? new Date(payload.exp * 1000) : undefined;
+ * ```
+ */
 export function decodeJwtPayload(token: string): Record<string, unknown> | undefined {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[1] === undefined) return undefined;

@@ -107,7 +107,23 @@ export interface AuthClientOptions {
   now?: () => number;
 }
 
-/** A failed auth call: the HTTP status and Baton's error code (`network_error` when there was no response). */
+/**
+ * A failed auth call: the HTTP status and Baton's error code (`network_error` when there was no response).
+ *
+ * @example
+ * ```ts
+ * import { AuthError, createAuthClient } from 'baton-auth/client';
+ *
+ * const auth = createAuthClient({ baseUrl: 'https://api.example.com', mode: 'cookie' });
+ * try {
+ *   await auth.login('thedude', 'wrong password');
+ * } catch (error) {
+ *   if (!(error instanceof AuthError)) throw error;
+ *   error.status; // 401 (429 after too many attempts, 0 when the server was not reached)
+ *   error.code; // 'invalid_credentials', 'too_many_attempts', 'network_error', ...
+ * }
+ * ```
+ */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   readonly status: number;

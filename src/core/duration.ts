@@ -6,7 +6,19 @@ export type Duration = number | string;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?$/;
 
-/** Parses a Duration to whole seconds. Throws `invalid_options` with the offending name. */
+/**
+ * Parses a Duration to whole seconds. Throws `invalid_options` with the offending name.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from 'baton-auth';
+ *
+ * parseDuration('15m'); // 900
+ * parseDuration(90); // 90
+ * // A bad value throws BatonError('invalid_options'): "SESSION_TTL must be seconds or a string like ..."
+ * const sessionTtl = parseDuration(process.env.SESSION_TTL ?? '30d', 'SESSION_TTL'); // 2592000
+ * ```
+ */
 export function parseDuration(value: Duration, name = 'duration'): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) {

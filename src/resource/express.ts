@@ -5,8 +5,8 @@
  * @module baton-auth/resource/express
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { sendResponse } from '../adapters/express.ts';
 import { installAccessors } from '../adapters/express-request.ts';
+import { sendExpressResponse } from '../adapters/responses.ts';
 import { nodeRequestHeaders } from '../http/lazy-request.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import {
@@ -58,7 +58,7 @@ export function requireToken(source: VerifierSource, options: ResourceGuardOptio
   const guard = createResourceGuard(source, options);
   const apply = (outcome: ResourceGuardOutcome, req: Request, res: Response, next: NextFunction): void => {
     if (!outcome.ok) {
-      sendResponse(res, outcome.response);
+      sendExpressResponse(res, outcome.response);
       return;
     }
     req.authOrNull = outcome.claims;

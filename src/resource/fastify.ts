@@ -6,7 +6,7 @@
  * @module baton-auth/resource/fastify
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { sendResponse } from '../adapters/fastify.ts';
+import { sendFastifyResponse } from '../adapters/responses.ts';
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { nodeRequestHeaders } from '../http/lazy-request.ts';
@@ -71,7 +71,7 @@ const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options
     const guard = createResourceGuard(verifier, { ...base, ...authorization });
     const apply = (outcome: ResourceGuardOutcome, request: FastifyRequest, reply: FastifyReply): boolean => {
       if (!outcome.ok) {
-        sendResponse(reply, outcome.response);
+        sendFastifyResponse(reply, outcome.response);
         return false;
       }
       request.authOrNull = outcome.claims;

@@ -37,6 +37,31 @@ export function toVerifier(source: VerifierSource): ResourceVerifier {
   return source instanceof ResourceVerifier ? source : createResourceVerifier(source);
 }
 
+/**
+ * The guard the framework adapters are made of, for any other server: it
+ * takes the request headers and answers with the claims or the error
+ * response to send.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createResourceGuard } from 'baton-auth/resource';
+ *
+ * const issuer = 'https://auth.example.com';
+ * const guard = createResourceGuard(
+ *   { issuer, audience: 'reports-api', jwksUrl: `${issuer}/.well-known/jwks.json` },
+ *   { roles: ['analyst'] },
+ * );
+ * createServer(async (req, res) => {
+ *   const outcome = await guard({ authorization: req.headers.authorization });
+ *   if (!outcome.ok) {
+ *     res.writeHead(outcome.response.status, outcome.response.headers).end(outcome.response.body);
+ *     return;
+ *   }
+ *   res.end(`Reports for ${outcome.claims.sub}`);
+ * }).listen(8080);
+ * ```
+ */
 export function createResourceGuard(
   source: VerifierSource,
   options: ResourceGuardOptions = {},

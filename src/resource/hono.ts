@@ -5,7 +5,8 @@
  * @module baton-auth/resource/hono
  */
 import type { MiddlewareHandler } from 'hono';
-import { type BatonVariables, toResponse } from '../adapters/hono.ts';
+import type { BatonVariables } from '../adapters/hono.ts';
+import { toWebResponse } from '../adapters/responses.ts';
 import { createResourceGuard, type ResourceGuardOptions, type VerifierSource } from './guard.ts';
 
 /**
@@ -36,7 +37,7 @@ export function requireToken(
   const guard = createResourceGuard(source, options);
   return async (c, next) => {
     const outcome = await guard({ authorization: c.req.header('authorization') });
-    if (!outcome.ok) return toResponse(outcome.response);
+    if (!outcome.ok) return toWebResponse(outcome.response);
     c.set('auth', outcome.claims);
     await next();
     return undefined;

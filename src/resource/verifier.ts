@@ -53,7 +53,19 @@ export interface JwksFetchOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-/** Keys given directly instead of a JWKS URL. */
+/**
+ * Keys given directly instead of a JWKS URL.
+ *
+ * @example
+ * ```ts
+ * import type { ResourceKeys } from 'baton-auth/resource';
+ *
+ * // The issuer's JWKS, saved at deploy time instead of fetched at run time (an array of SigningKeys, or a KeySet, also do).
+ * const keys: ResourceKeys = {
+ *   keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: '2026-12', alg: 'EdDSA' }],
+ * };
+ * ```
+ */
 export type ResourceKeys = readonly SigningKey[] | KeySet | { keys: readonly JWK[] };
 
 export interface ResourceVerifierOptions {
@@ -239,6 +251,25 @@ async function fetchJwks(source: Extract<KeySource, { remote: true }>): Promise<
  * Verifies Baton access tokens (RFC 9068 profile) for a resource server.
  * Make one per issuer and share it between guards: it holds the key cache
  * and the revoked set.
+ *
+ * @example
+ * ```ts
+ * import { importSigningKey } from 'baton-auth';
+ * import { ResourceVerifier } from 'baton-auth/resource';
+ * import { RedisStore } from 'baton-auth/stores/redis';
+ *
+ * // The issuer's public key given (nothing fetched), and the issuer's Redis: its logouts are refused here too.
+ * const store = new RedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+ * const verifier = new ResourceVerifier({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'billing-api',
+ *   keys: [await importSigningKey({ alg: 'EdDSA', pem: process.env.ISSUER_PUBLIC_KEY ?? '' })],
+ *   revocations: store,
+ * });
+ * await verifier.ready; // the revoked set is loaded: fail at startup rather than at the first request
+ * const claims = await verifier.verify(accessToken); // or a BatonError: token_revoked, token_expired, ...
+ * verifier.close(); // at shutdown, then store.close()
+ * ```
  */
 export class ResourceVerifier {
   readonly issuer: string;

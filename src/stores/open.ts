@@ -30,7 +30,22 @@ export type StoreUrl =
  */
 export type StoreQueryOptions = Record<string, string>;
 
-/** A store URL that cannot be used, a configuration error: code `invalid_store_url`. */
+/**
+ * A store URL that cannot be used, a configuration error: code `invalid_store_url`.
+ *
+ * @example
+ * ```ts
+ * import { parseStoreUrl, StoreUrlError } from 'baton-auth';
+ *
+ * try {
+ *   parseStoreUrl(process.env.BATON_STORE ?? 'memory', { label: 'BATON_STORE' });
+ * } catch (error) {
+ *   if (!(error instanceof StoreUrlError)) throw error;
+ *   console.error(error.message); // e.g. unsupported BATON_STORE "mysql://db"; use sqlite:<path>, ...
+ *   process.exit(2);
+ * }
+ * ```
+ */
 export class StoreUrlError extends BatonError {
   override readonly name = 'StoreUrlError';
   constructor(message: string) {
@@ -43,6 +58,17 @@ export class StoreUrlError extends BatonError {
  * store refusing its URL's options): code `store_unavailable`, with the
  * store's own error as `cause`. A missing driver package is a plain
  * BatonError `store_driver_missing`.
+ *
+ * @example
+ * ```ts
+ * import { openStore, StoreOpenError } from 'baton-auth';
+ *
+ * const store = await openStore('sqlite:/var/lib/app/sessions.db').catch((error: unknown) => {
+ *   // A directory that does not exist, a file that is not a database, ...
+ *   if (error instanceof StoreOpenError) console.error(`cannot open the session store: ${error.message}`);
+ *   throw error;
+ * });
+ * ```
  */
 export class StoreOpenError extends BatonError {
   override readonly name = 'StoreOpenError';
@@ -101,7 +127,18 @@ function splitQueryOptions(
   return { url: parsed.href, options };
 }
 
-/** Parses a store URL; anything unusable throws a one-line StoreUrlError. */
+/**
+ * Parses a store URL; anything unusable throws a one-line StoreUrlError.
+ *
+ * @example
+ * ```ts
+ * import { parseStoreUrl } from 'baton-auth';
+ *
+ * const url = parseStoreUrl('redis://cache.internal:6379/0?prefix=shop:');
+ * // { kind: 'redis', url: 'redis://cache.internal:6379/0', options: { prefix: 'shop:' } }
+ * parseStoreUrl('sqlite:./sessions.db', { baseDir: '/srv/app' }); // { kind: 'sqlite', path: '/srv/app/sessions.db', ... }
+ * ```
+ */
 export function parseStoreUrl(spec: string, options: ParseStoreUrlOptions = {}): StoreUrl {
   const label = options.label ?? 'store URL';
   const allowMemory = options.allowMemory ?? true;
@@ -148,6 +185,15 @@ function reasonOf(error: unknown): string {
  * `store_driver_missing` when the store's driver package is not installed,
  * and StoreOpenError (`store_unavailable`) when the store cannot be loaded
  * or opened.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from 'baton-auth';
+ *
+ * // memory, sqlite:./sessions.db, redis://..., postgres://...: only the named store's driver is loaded
+ * const store = await openStore(process.env.BATON_STORE ?? 'sqlite:./sessions.db', { label: 'BATON_STORE' });
+ * // ... new SessionManager({ store, ... })
+ * ```
  */
 export async function openStore(
   url: string | StoreUrl,

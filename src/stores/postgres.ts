@@ -95,7 +95,20 @@ const MIGRATIONS: readonly ((n: Names) => string)[] = [
   `,
 ];
 
-/** The schema version this build of Baton writes and expects. */
+/**
+ * The schema version this build of Baton writes and expects.
+ *
+ * @example
+ * ```ts
+ * import { SCHEMA_VERSION } from 'baton-auth/stores/postgres';
+ * import pg from 'pg';
+ *
+ * // A readiness probe for a service whose role may not migrate: false until the deploy step ran migrate().
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const { rows } = await pool.query('SELECT max(version) AS version FROM auth.baton_schema_version');
+ * const ready = rows[0]?.version === SCHEMA_VERSION;
+ * ```
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
@@ -106,6 +119,17 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * it only reads the version table, so a runtime role needs no CREATE privilege
  * (run `migrate()` with an owner role at deploy time). `PostgresStore` calls it
  * before its first query.
+ *
+ * @example
+ * ```ts
+ * import { migrate } from 'baton-auth/stores/postgres';
+ * import pg from 'pg';
+ *
+ * // The deploy step, as the schema's owner; the service then runs as a role without CREATE.
+ * const owner = new pg.Pool({ connectionString: process.env.MIGRATION_DATABASE_URL });
+ * await migrate(owner, { schema: 'auth' });
+ * await owner.end();
+ * ```
  */
 export async function migrate(db: Pg.Pool | Pg.ClientBase, options: MigrateOptions = {}): Promise<number> {
   const schema = options.schema ?? 'public';

@@ -31,6 +31,15 @@ type Redis = RedisClient;
  * keeps revoked sessions: a late refresh still answers `token_revoked` /
  * `session_expired`, and logout-all still finds a session whose access tokens
  * may outlive it. After that Redis drops the key itself.
+ *
+ * @example
+ * ```ts
+ * import { SESSION_RETENTION_MS } from 'baton-auth/stores/redis';
+ *
+ * // Sizing Redis: every session that ends stays this long (a day) before Redis drops it.
+ * const endedPerDay = 50_000;
+ * const endedHeld = endedPerDay * (SESSION_RETENTION_MS / 86_400_000); // 50000 keys on top of the live ones
+ * ```
  */
 export const SESSION_RETENTION_MS = 86_400_000;
 const SCAN_BATCH = 1000;

@@ -59,13 +59,36 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-/** The schema version this build of Baton writes and expects. */
+/**
+ * The schema version this build of Baton writes and expects.
+ *
+ * @example
+ * ```ts
+ * import { SCHEMA_VERSION } from 'baton-auth/stores/sqlite';
+ * import Database from 'better-sqlite3';
+ *
+ * // A check before an upgrade, without writing: is the file behind this build of Baton?
+ * const db = new Database('./sessions.db', { readonly: true });
+ * const applied = db.prepare('SELECT max(version) FROM baton_schema_version').pluck().get();
+ * if (applied !== SCHEMA_VERSION) console.warn(`schema ${applied}; this Baton migrates it to ${SCHEMA_VERSION}`);
+ * ```
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Brings the Baton tables in `db` to `SCHEMA_VERSION` and returns it. Safe to call
  * any number of times, from several processes at once: the check and the
  * migrations run in one IMMEDIATE transaction, so only one process migrates.
+ * (`SqliteStore` migrates its database itself; this is for a deploy step.)
+ *
+ * @example
+ * ```ts
+ * import { migrate, openDatabaseFile } from 'baton-auth/stores/sqlite';
+ *
+ * const db = openDatabaseFile('/var/lib/app/sessions.db');
+ * console.log(`Baton tables at schema version ${migrate(db)}`);
+ * db.close();
+ * ```
  */
 export function migrate(db: BetterSqlite3.Database): number {
   const run = db.transaction(() => {
@@ -96,6 +119,15 @@ export function migrate(db: BetterSqlite3.Database): number {
  * Opens a database file, creating it 0600 when missing: it holds session
  * hashes and IP addresses. SQLite creates the -wal and -shm files with the
  * database file's permissions. An existing file keeps the mode it has.
+ *
+ * @example
+ * ```ts
+ * import { openDatabaseFile, SqliteStore } from 'baton-auth/stores/sqlite';
+ *
+ * const db = openDatabaseFile('./sessions.db', { timeout: 10_000 }); // busy timeout, ms
+ * db.pragma('synchronous = FULL'); // your pragmas: the store leaves a given database's alone
+ * const store = new SqliteStore({ database: db }); // migrated here; closing `db` stays yours
+ * ```
  */
 export function openDatabaseFile(path: string, options: { timeout?: number } = {}): BetterSqlite3.Database {
   if (path !== ':memory:' && path !== '') {

@@ -12,7 +12,19 @@ import type { KeySet } from './keys.ts';
 import { randomId } from './random.ts';
 import { type AccessClaims, ALGORITHMS, type Algorithm, type Freshness, type SigningKey } from './types.ts';
 
-/** RFC 9068 2.1: the `typ` header of a JWT access token. */
+/**
+ * RFC 9068 2.1: the `typ` header of a JWT access token.
+ *
+ * @example
+ * ```ts
+ * import { ACCESS_TOKEN_TYP } from 'baton-auth';
+ * import { verifyJws } from 'baton-auth/jws';
+ *
+ * // The signature and the header only; verifyAccessToken also checks iss, aud, exp, revocation...
+ * const { header } = verifyJws(accessToken, { keys: sessions.keys, algorithms: ['EdDSA'], typ: ACCESS_TOKEN_TYP });
+ * header.typ; // 'at+jwt': an access token, not an ID token or another JWT signed with the same key
+ * ```
+ */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 const MAX_SUBJECT_LENGTH = 255;
 const DEFAULT_TTL = '15m';

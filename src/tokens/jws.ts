@@ -37,6 +37,18 @@ export interface VerifiedJws {
   payload: Record<string, unknown>;
 }
 
+/**
+ * The longest token, in characters, that verifyJws and JwsVerifier read
+ * unless `maxLength` says otherwise; checked before anything else.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_TOKEN_LENGTH, type VerifyJwsOptions } from 'baton-auth/jws';
+ *
+ * // Tokens that carry many claims: accept twice the default (8192).
+ * const limits: Pick<VerifyJwsOptions, 'maxLength'> = { maxLength: 2 * DEFAULT_MAX_TOKEN_LENGTH };
+ * ```
+ */
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
 
 function invalid(reason: string): BatonError {
@@ -238,7 +250,20 @@ export function signWithEncodedHeader(
   return `${input}.${opsFor(key).sign(input)}`;
 }
 
-/** Compact JWS over a JSON payload. `alg` and `kid` always come from the key. */
+/**
+ * Compact JWS over a JSON payload. `alg` and `kid` always come from the key.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey } from 'baton-auth';
+ * import { signJws } from 'baton-auth/jws';
+ *
+ * const key = await generateSigningKey('ES256', { kid: 'webhooks-1' });
+ * const iat = Math.floor(Date.now() / 1000);
+ * const signature = signJws({ typ: 'JWT' }, { iss: 'billing', event: 'invoice.paid', iat }, key);
+ * // header { alg: 'ES256', typ: 'JWT', kid: 'webhooks-1' }
+ * ```
+ */
 export function signJws(
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
@@ -367,6 +392,21 @@ function verifyCompact(token: string, options: VerifyJwsOptions, memo: HeaderMem
  * Verifies a compact JWS and returns its header and JSON-object payload.
  * Every failure is BatonError('invalid_token') with a short reason; the reason
  * says what was wrong with the token, never anything about the keys.
+ *
+ * @example
+ * ```ts
+ * import { importSigningKey } from 'baton-auth';
+ * import { KeySet, verifyJws } from 'baton-auth/jws';
+ *
+ * // The sender's public key, under the kid its tokens name (see signJws).
+ * const sender = await importSigningKey({ alg: 'ES256', pem: process.env.WEBHOOK_PUBLIC_KEY ?? '', kid: 'webhooks-1' });
+ * const keys = new KeySet([sender], { verifyOnly: true });
+ *
+ * export function webhookEvent(signature: string): Record<string, unknown> {
+ *   // Throws BatonError('invalid_token'): 'bad signature', 'algorithm not allowed', 'unexpected typ', ...
+ *   return verifyJws(signature, { keys, algorithms: ['ES256'], typ: 'JWT' }).payload;
+ * }
+ * ```
  */
 export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws {
   return verifyCompact(token, options, undefined);
@@ -378,6 +418,17 @@ export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws
  * so their outcome for each accepted header segment is remembered. A KeySet
  * never changes, and the options are copied here, so the remembered outcome
  * stays true. Every other check runs on every token.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey } from 'baton-auth';
+ * import { JwsVerifier, KeySet, signJws } from 'baton-auth/jws';
+ *
+ * const keys = new KeySet([await generateSigningKey('HS256')]);
+ * const verifier = new JwsVerifier({ keys, algorithms: ['HS256'], typ: 'JWT' }); // once, at startup
+ * const token = signJws({ typ: 'JWT' }, { sub: 'job-42' }, keys.signingKey);
+ * verifier.verify(token).payload.sub; // 'job-42'
+ * ```
  */
 export class JwsVerifier {
   readonly #options: VerifyJwsOptions;
@@ -397,7 +448,18 @@ export class JwsVerifier {
   }
 }
 
-/** Header and payload WITHOUT checking anything but the shape. For inspection (CLI `decode`), never for trust. */
+/**
+ * Header and payload WITHOUT checking anything but the shape. For inspection (CLI `decode`), never for trust.
+ *
+ * @example
+ * ```ts
+ * import { decodeUnverified } from 'baton-auth/jws';
+ *
+ * // For a log line: nothing here is verified, so nothing here may decide anything.
+ * const { header, payload } = decodeUnverified(accessToken);
+ * console.log(`kid=${header.kid} sub=${payload.sub} exp=${new Date(Number(payload.exp) * 1000).toISOString()}`);
+ * ```
+ */
 export function decodeUnverified(token: string): {
   header: Record<string, unknown>;
   payload: Record<string, unknown>;

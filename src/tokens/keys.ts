@@ -249,7 +249,19 @@ function asymmetricFromInput(input: ImportKeyInput): { privateKey?: KeyObject; p
   }
 }
 
-/** Imports a key from PEM, JWK or a raw secret, checking that it fits `alg`. */
+/**
+ * Imports a key from PEM, JWK or a raw secret, checking that it fits `alg`.
+ *
+ * @example
+ * ```ts
+ * import { importSigningKey } from 'baton-auth';
+ *
+ * // A PKCS#8 private key from the environment (or a secret manager); the kid names it in the JWKS.
+ * const signing = await importSigningKey({ alg: 'ES256', pem: process.env.JWT_PRIVATE_KEY ?? '', kid: '2026-12' });
+ * // An HS256 secret, at least 32 bytes, shared with every service that verifies.
+ * const shared = await importSigningKey({ alg: 'HS256', secret: process.env.JWT_SECRET ?? '' });
+ * ```
+ */
 export async function importSigningKey(input: ImportKeyInput): Promise<SigningKey> {
   if (input === null || typeof input !== 'object') {
     throw new BatonError('invalid_options', 'importSigningKey needs { alg, pem | jwk | secret }');
@@ -313,7 +325,17 @@ function keyMetadata(key: SigningKey): { kid: string; alg: Algorithm; use: 'sig'
   return { kid: key.kid, alg: key.alg, use: 'sig' };
 }
 
-/** The public JWK of an asymmetric key, with kid, alg and use. HS keys have none. */
+/**
+ * The public JWK of an asymmetric key, with kid, alg and use. HS keys have none.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey, publicJwk } from 'baton-auth';
+ *
+ * const key = await generateSigningKey('EdDSA', { kid: '2026-12' });
+ * publicJwk(key); // { kty: 'OKP', crv: 'Ed25519', x: '...', kid: '2026-12', alg: 'EdDSA', use: 'sig' }: no `d`
+ * ```
+ */
 export function publicJwk(key: SigningKey): JWK {
   if (key.publicKey === undefined) {
     throw new BatonError('invalid_options', `key ${key.kid} (${key.alg}) has no public key to publish`);
@@ -324,6 +346,16 @@ export function publicJwk(key: SigningKey): JWK {
 /**
  * Exports a key WITH its private material (for persisting keys and for a
  * keygen CLI). For a public export use publicJwk().
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * import { exportSigningKey, generateSigningKey } from 'baton-auth';
+ *
+ * const key = await generateSigningKey('ES256');
+ * // PKCS#8 PEM, private: readable by the service only. HS* secrets export as an `oct` JWK.
+ * await writeFile('signing-key.pem', exportSigningKey(key, 'pem'), { mode: 0o600 });
+ * ```
  */
 export function exportSigningKey(key: SigningKey, format: 'jwk'): JWK;
 export function exportSigningKey(key: SigningKey, format: 'pem'): string;
@@ -400,6 +432,19 @@ export interface KeySetOptions {
  * The keys an issuer signs and verifies with. Rotation: append a new key (it
  * signs from now on, older keys still verify), later mark the old one
  * `retired` (its tokens fail, and it leaves the JWKS), finally drop it.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey } from 'baton-auth';
+ * import { KeySet } from 'baton-auth/jws';
+ *
+ * const previous = await generateSigningKey('EdDSA', { kid: '2026-06' });
+ * const current = await generateSigningKey('EdDSA', { kid: '2026-12' });
+ * const keys = new KeySet([previous, current]); // oldest first
+ * keys.signingKey.kid; // '2026-12': the newest signs, both verify
+ * keys.toJWKS().keys.length; // 2, public parts only
+ * new KeySet([{ ...previous, retired: true }, current]).toJWKS().keys.length; // 1: the retired key is gone
+ * ```
  */
 export class KeySet {
   /** All keys, in the order given (oldest first). */

@@ -2,6 +2,18 @@ import type { KeyObject } from 'node:crypto';
 
 export type Algorithm = 'HS256' | 'HS384' | 'HS512' | 'ES256' | 'EdDSA' | 'RS256' | 'PS256';
 
+/**
+ * Every JWS algorithm Baton signs and verifies with (never `none`).
+ *
+ * @example
+ * ```ts
+ * import { ALGORITHMS, type Algorithm, generateSigningKey } from 'baton-auth';
+ *
+ * const alg = process.env.JWT_ALG ?? 'EdDSA';
+ * if (!ALGORITHMS.includes(alg as Algorithm)) throw new Error(`JWT_ALG must be one of ${ALGORITHMS.join(', ')}`);
+ * const key = await generateSigningKey(alg as Algorithm);
+ * ```
+ */
 export const ALGORITHMS: readonly Algorithm[] = [
   'HS256',
   'HS384',

@@ -13,8 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import ts from 'typescript';
 
 interface Reflection {
+  id: number;
   name: string;
   kind: number;
+  /** On a reference (a name re-exported by a second entry point): the id of what it names. */
+  target?: number;
   comment?: { blockTags?: { tag: string; content: { text: string }[] }[] };
   signatures?: Reflection[];
   children?: Reflection[];
@@ -54,6 +57,42 @@ function examplesOf(reflection: Reflection, path: string): { where: string; code
     ...own,
     ...(reflection.children ?? []).flatMap((child) => examplesOf(child, `${path}.${child.name}`)),
   ];
+}
+
+/** TypeDoc's ReflectionKind.Reference: an export documented under another entry point. */
+const REFERENCE = 4194304;
+
+/** In PENDING_EXAMPLES: every runtime export of the entry point. */
+const EVERY_EXPORT = '*';
+
+/**
+ * Runtime exports still without an `@example`, by entry point. Only names
+ * defined in src/sessions/**, src/http/** and src/core/errors.ts, which are
+ * being reworked: this list must shrink to empty, and the test fails when it
+ * holds a name that has its example (or is gone), so it cannot go stale.
+ */
+const PENDING_EXAMPLES: Record<string, readonly string[] | typeof EVERY_EXPORT> = {
+  'baton-auth': [
+    'BatonError',
+    'CallbacksStrategy',
+    'ERROR_STATUS',
+    'JwtStrategy',
+    'PerClientStrategy',
+    'SingleTokenStrategy',
+    'isBatonError',
+  ],
+  // All of it (src/http/**): list the rest by name once the first has its example.
+  'baton-auth/http': EVERY_EXPORT,
+};
+
+function byId(root: Reflection): Map<number, Reflection> {
+  const all = new Map<number, Reflection>();
+  const walk = (reflection: Reflection) => {
+    all.set(reflection.id, reflection);
+    for (const child of reflection.children ?? []) walk(child);
+  };
+  walk(root);
+  return all;
 }
 
 function find(module: string, name: string): Reflection | undefined {
@@ -121,6 +160,40 @@ describe('API reference (TypeDoc)', () => {
       const own = examplesOf({ ...target, children: [] }, `${module}:${name}${member ? `.${member}` : ''}`);
       assert.ok(own.length > 0, `${module}: ${name}${member ? `.${member}` : ''} has an @example`);
     }
+  });
+
+  it('shows an @example on every function, class and constant an entry point exports', async (t) => {
+    const reflections = byId(api);
+    const modules = (api.children ?? []).map((module) => module.name);
+    assert.deepEqual(
+      Object.keys(PENDING_EXAMPLES).filter((module) => !modules.includes(module)),
+      [],
+      'PENDING_EXAMPLES names only entry points',
+    );
+    const missing: Record<string, string[]> = {};
+    const pending: Record<string, string[]> = {};
+    for (const module of api.children ?? []) {
+      // What the entry point exports at runtime: its functions, classes and constants.
+      const names = Object.keys((await import(module.name)) as object).sort();
+      const listed = PENDING_EXAMPLES[module.name];
+      if (listed !== undefined) pending[module.name] = listed === EVERY_EXPORT ? names : [...listed].sort();
+      for (const name of names) {
+        let reflection = module.children?.find((c) => c.name === name);
+        // A re-export shows its example where it is documented.
+        while (reflection?.kind === REFERENCE && reflection.target !== undefined) {
+          reflection = reflections.get(reflection.target);
+        }
+        const documented =
+          reflection !== undefined && examplesOf({ ...reflection, children: [] }, name).length > 0;
+        if (!documented) missing[module.name] = [...(missing[module.name] ?? []), name];
+      }
+    }
+    const names = Object.entries(pending).flatMap(([module, list]) =>
+      list.map((name) => `${module}: ${name}`),
+    );
+    if (names.length > 0)
+      t.diagnostic(`still without an @example (must shrink to empty): ${names.join(', ')}`);
+    assert.deepEqual(missing, pending, 'exports without an @example, by entry point');
   });
 
   it('has examples that typecheck against the public entry points', () => {

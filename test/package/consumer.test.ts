@@ -160,6 +160,16 @@ function startServer(
   });
 }
 
+/**
+ * `baton serve` as the project's install runs it (node's arguments): a free
+ * port, a memory store, its data dir inside the project. The caller's
+ * BATON_ADAPTER picks the framework.
+ */
+function batonServe(cwd: string): string[] {
+  const baton = join(cwd, 'node_modules', '.bin', 'baton');
+  return [baton, 'serve', '--port', '0', '--store', 'memory', '--data-dir', join(cwd, '.baton')];
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -419,22 +429,7 @@ describe('the installed package at runtime', { timeout: 120_000 }, () => {
 
   it('baton serve on a framework the project lacks names the package to install, in one line', async () => {
     const cwd = consumerDir('express');
-    const result = await run(
-      process.execPath,
-      [
-        join(cwd, 'node_modules', '.bin', 'baton'),
-        'serve',
-        '--port',
-        '0',
-        '--store',
-        'memory',
-        '--data-dir',
-        join(cwd, '.baton'),
-      ],
-      cwd,
-      60_000,
-      { BATON_ADAPTER: 'fastify' },
-    );
+    const result = await run(process.execPath, batonServe(cwd), cwd, 60_000, { BATON_ADAPTER: 'fastify' });
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /^baton: .*needs fastify: npm install fastify/);
@@ -444,20 +439,7 @@ describe('the installed package at runtime', { timeout: 120_000 }, () => {
   it('baton serve runs the built demo from the install, on the framework the project has', async () => {
     // The Express project: BATON_ADAPTER picks its framework (the default, Hono, is not installed there).
     const cwd = consumerDir('express');
-    const { url, child } = await startServer(
-      [
-        join(cwd, 'node_modules', '.bin', 'baton'),
-        'serve',
-        '--port',
-        '0',
-        '--store',
-        'memory',
-        '--data-dir',
-        join(cwd, '.baton'),
-      ],
-      cwd,
-      { BATON_ADAPTER: 'express' },
-    );
+    const { url, child } = await startServer(batonServe(cwd), cwd, { BATON_ADAPTER: 'express' });
     try {
       const jwks = await fetch(`${url}/.well-known/jwks.json`);
       assert.equal(jwks.status, 200);

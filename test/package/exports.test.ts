@@ -32,16 +32,9 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'publicJwk',
     'systemClock',
   ],
-  'baton-auth/hono': [
-    'batonErrorHandler',
-    'batonRoutes',
-    'createBaton',
-    'requireAuth',
-    'toHttpRequest',
-    'toResponse',
-  ],
-  'baton-auth/express': ['batonRoutes', 'createBaton', 'sendResponse', 'toHttpRequest'],
-  'baton-auth/fastify': ['batonPlugin', 'batonRoutes', 'default', 'sendResponse', 'toHttpRequest'],
+  'baton-auth/hono': ['batonErrorHandler', 'batonRoutes', 'createBaton', 'requireAuth', 'toHttpRequest'],
+  'baton-auth/express': ['batonRoutes', 'createBaton', 'toHttpRequest'],
+  'baton-auth/fastify': ['batonPlugin', 'batonRoutes', 'default', 'toHttpRequest'],
   'baton-auth/resource': ['ResourceVerifier', 'createResourceGuard', 'createResourceVerifier'],
   'baton-auth/resource/express': ['ResourceVerifier', 'createResourceVerifier', 'requireToken'],
   'baton-auth/resource/fastify': ['ResourceVerifier', 'batonResource', 'createResourceVerifier', 'default'],
@@ -89,13 +82,21 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
   'baton-auth/testing': ['storeConformanceSuite'],
 };
 
-/** Internals that an `export *` once leaked; none may come back through any entry point but its own. */
+/**
+ * Internals that an entry point once exported (through an `export *`, or the
+ * adapters' response writers, now src/adapters/responses.ts); none may come back.
+ */
 const INTERNALS = [
   'randomId',
   'VerifiedTokenCache',
   'AccessTokenCodec',
   'typMatches',
   'frameworkErrorResponse',
+  'sendResponse',
+  'toResponse',
+  'sendExpressResponse',
+  'sendFastifyResponse',
+  'toWebResponse',
 ];
 
 const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
