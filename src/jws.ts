@@ -2,8 +2,9 @@
  * `baton-auth/jws`: the compact-JWS primitives Baton's tokens are built on,
  * for code that signs or checks JWTs other than Baton's access tokens.
  * Synchronous, on node:crypto, with the algorithm list pinned by the caller.
- * The public part of src/tokens/index.ts (test/package/exports.test.ts pins
- * the list): the codec and the helpers only Baton's tokens use stay out.
+ * The public part of src/tokens/, which src/tokens/index.ts re-exports
+ * (test/package/exports.test.ts pins the list): the codec and the helpers
+ * only Baton's tokens use stay out.
  *
  * @module baton-auth/jws
  */
@@ -12,10 +13,9 @@ export {
   decodeUnverified,
   type JwsHeader,
   JwsVerifier,
-  KeySet,
-  type KeySetOptions,
   signJws,
   type VerifiedJws,
   type VerifyJwsOptions,
   verifyJws,
-} from './tokens/index.ts';
+} from './tokens/jws.ts';
+export { KeySet, type KeySetOptions } from './tokens/keys.ts';

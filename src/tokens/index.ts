@@ -6,17 +6,9 @@ export {
   isFresh,
   toSubject,
 } from './access-token.ts';
-export {
-  DEFAULT_MAX_TOKEN_LENGTH,
-  decodeUnverified,
-  type JwsHeader,
-  JwsVerifier,
-  signJws,
-  typMatches,
-  type VerifiedJws,
-  type VerifyJwsOptions,
-  verifyJws,
-} from './jws.ts';
+// The public JWS kit (baton-auth/jws), and what tokens/ adds for Baton's own use.
+export * from '../jws.ts';
+export { typMatches } from './jws.ts';
 export {
   assertKeyFitsAlgorithm,
   canSign,
@@ -27,8 +19,6 @@ export {
   importSigningKey,
   isSymmetric,
   type JWK,
-  KeySet,
-  type KeySetOptions,
   publicJwk,
 } from './keys.ts';
 export { randomId } from './random.ts';
