@@ -6,16 +6,14 @@ export type Duration = number | string;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?$/;
 
-/** Parses a Duration to whole seconds. Throws `invalid_options` with the offending name. */
-export function parseDuration(value: Duration, name = 'duration'): number {
+/**
+ * A Duration in whole seconds, or `undefined` when it is not one (a negative
+ * or non-finite number, text that is not `<number><unit>`). The options
+ * schemas build their messages on it; `parseDuration` throws instead.
+ */
+export function durationSeconds(value: unknown): number | undefined {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new BatonError(
-        'invalid_options',
-        `${name} must be a non-negative number of seconds, got ${value}`,
-      );
-    }
-    return Math.floor(value);
+    return Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
   }
   if (typeof value === 'string') {
     const match = DURATION.exec(value.trim());
@@ -23,6 +21,16 @@ export function parseDuration(value: Duration, name = 'duration'): number {
       const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
       if (Number.isFinite(seconds)) return Math.floor(seconds);
     }
+  }
+  return undefined;
+}
+
+/** Parses a Duration to whole seconds. Throws `invalid_options` with the offending name. */
+export function parseDuration(value: Duration, name = 'duration'): number {
+  const seconds = durationSeconds(value);
+  if (seconds !== undefined) return seconds;
+  if (typeof value === 'number') {
+    throw new BatonError('invalid_options', `${name} must be a non-negative number of seconds, got ${value}`);
   }
   throw new BatonError(
     'invalid_options',

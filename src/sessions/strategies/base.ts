@@ -4,9 +4,9 @@ import type { KeySet } from '../../tokens/keys.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
 import { AccessTokens, ignoringInvalidToken } from '../access-tokens.ts';
 import { Credentials, usernameOf } from '../credentials.ts';
-import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
+import type { ResolvedStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
-import type { BatonUser, RequestContext, StrategyBaseOptions, TokenPair } from '../types.ts';
+import type { BatonUser, RequestContext, TokenPair } from '../types.ts';
 
 export type StrategyName = 'rotating' | 'jwt' | 'single-token' | 'per-client' | 'callbacks';
 
@@ -22,12 +22,9 @@ export abstract class StrategyBase<User extends BatonUser, Resolved extends Reso
   protected readonly tokens: AccessTokens;
   protected readonly credentials: Credentials<User>;
 
-  constructor(
-    options: StrategyBaseOptions<User>,
-    owner: string,
-    extra: (resolved: ResolvedStrategyOptions<User>) => Resolved,
-  ) {
-    this.o = extra(resolveStrategyOptions(options, owner));
+  /** `resolved`: the strategy's options from `resolveStrategyOptions(strategy, options)`. */
+  constructor(resolved: Resolved) {
+    this.o = resolved;
     this.tokens = new AccessTokens(this.o);
     this.keys = this.tokens.keys;
     this.credentials = new Credentials(this.o);

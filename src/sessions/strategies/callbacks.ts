@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BatonError, isBatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
 import type {
   BatonUser,
@@ -54,22 +54,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
   readonly strategy = 'callbacks' as const;
 
   constructor(options: CallbacksStrategyOptions<User>) {
-    super(options, 'callbacks strategy', (resolved) => {
-      for (const name of ['storeRefreshToken', 'retrieveRefreshToken'] as const) {
-        if (typeof options[name] !== 'function') {
-          throw new BatonError('invalid_options', `The callbacks strategy needs ${name}(userId, ...)`);
-        }
-      }
-      if (options.revokeRefreshToken !== undefined && typeof options.revokeRefreshToken !== 'function') {
-        throw new BatonError('invalid_options', 'revokeRefreshToken must be a function');
-      }
-      return {
-        ...resolved,
-        storeRefreshToken: options.storeRefreshToken,
-        retrieveRefreshToken: options.retrieveRefreshToken,
-        revokeRefreshToken: options.revokeRefreshToken,
-      };
-    });
+    super(resolveStrategyOptions('callbacks', options));
   }
 
   async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {

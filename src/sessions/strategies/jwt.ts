@@ -4,7 +4,7 @@ import { toSubject } from '../../tokens/access-token.ts';
 import { JwsVerifier, signJws, typMatches } from '../../tokens/jws.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
 import { ignoringInvalidToken } from '../access-tokens.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt, newSessionId } from '../refresh-token.ts';
 import type {
   BatonUser,
@@ -71,20 +71,8 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   readonly #verifier: JwsVerifier;
 
   constructor(options: JwtStrategyOptions<User>) {
-    super(options, 'jwt strategy', (resolved) => {
-      const rotate = options.rotateRefreshTokens ?? false;
-      if (typeof rotate !== 'boolean') {
-        throw new BatonError('invalid_options', 'rotateRefreshTokens must be a boolean');
-      }
-      if (resolved.refreshTokenTtl === null) {
-        // A denied jti must be forgettable once the token expires; a token that never expires never could be.
-        throw new BatonError(
-          'invalid_options',
-          'The jwt strategy needs a refreshTokenTtl (refresh JWTs must expire)',
-        );
-      }
-      return { ...resolved, rotateRefreshTokens: rotate, refreshTokenTtl: resolved.refreshTokenTtl };
-    });
+    // The schema refuses refreshTokenTtl: null: a denied jti must be forgettable once the token expires.
+    super(resolveStrategyOptions('jwt', options));
     this.#verifier = new JwsVerifier({ keys: this.keys, algorithms: this.tokens.codec.algorithms });
   }
 

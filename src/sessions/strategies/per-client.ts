@@ -3,7 +3,7 @@ import { BatonError, isBatonError } from '../../core/errors.ts';
 import type { SessionRecord } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { storeCall } from '../access-tokens.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import {
   hashSecret,
   looksLikeJwt,
@@ -66,10 +66,7 @@ export class PerClientStrategy<User extends BatonUser = BatonUser> extends Strat
   readonly #sessions: SessionRecords;
 
   constructor(options: PerClientStrategyOptions<User>) {
-    super({ ...options, refreshTokenTtl: options.refreshTokenTtl ?? null }, 'per-client strategy', (o) => o);
-    if (options.refreshKey === undefined) {
-      throw new BatonError('invalid_options', 'The per-client strategy needs a refreshKey');
-    }
+    super(resolveStrategyOptions('per-client', options));
     this.#deriver = new RefreshTokenDeriver(options.refreshKey);
     this.#sessions = new SessionRecords(this.o.store, this.tokens, this.#deriver, this.o.clock, null);
   }

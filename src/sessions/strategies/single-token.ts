@@ -4,7 +4,7 @@ import { toSubject } from '../../tokens/access-token.ts';
 import { decodeUnverified } from '../../tokens/jws.ts';
 import type { AccessClaims } from '../../tokens/types.ts';
 import { ignoringInvalidToken } from '../access-tokens.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
+import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
 import type {
   BatonUser,
@@ -49,15 +49,7 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
   readonly strategy = 'single-token' as const;
 
   constructor(options: SingleTokenStrategyOptions<User>) {
-    super(options, 'single-token strategy', (resolved) => {
-      const allow = options.allowEarlyRefresh ?? false;
-      if (typeof allow !== 'boolean')
-        throw new BatonError('invalid_options', 'allowEarlyRefresh must be a boolean');
-      if (resolved.refreshTokenTtl === null) {
-        throw new BatonError('invalid_options', 'The single-token strategy needs a refreshTokenTtl (rf_exp)');
-      }
-      return { ...resolved, allowEarlyRefresh: allow, refreshTokenTtl: resolved.refreshTokenTtl };
-    });
+    super(resolveStrategyOptions('single-token', options));
   }
 
   async issueFor(user: User, context: RequestContext = {}): Promise<TokenPair> {
