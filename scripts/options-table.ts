@@ -1,11 +1,12 @@
 /**
  * The README's options and error-code tables, generated so they cannot drift
  * from the code:
- * - the options of SessionManager and of the HTTP layer from their zod
+ * - the options of the managers (those every strategy shares, then each
+ *   strategy's own or different ones) and of the HTTP layer from their zod
  *   schemas (every field, nested ones too, with its `meta` description and
  *   the schema's own default where it has one);
- * - the options a strategy or an adapter adds, from the doc comments of its
- *   options interface (`@defaultValue` for the default);
+ * - the options an adapter adds, from the doc comments of its options
+ *   interface (`@defaultValue` for the default);
  * - the error codes with their HTTP statuses from `baton-auth/http`'s
  *   ERROR_STATUS (the one table of them), with the sentences below.
  *
@@ -16,11 +17,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ErrorCode } from '../src/core/errors.ts';
 import { ERROR_STATUS } from '../src/http/errors.ts';
 import { httpOptionsSchema } from '../src/http/options.ts';
-import { sessionManagerOptionsSchema } from '../src/sessions/options.ts';
+import {
+  baseOptionsSchema,
+  type StrategySchemaName,
+  strategyOptionsSchemas,
+} from '../src/sessions/options.ts';
 
 const ROOT = new URL('../', import.meta.url);
 export const README = fileURLToPath(new URL('README.md', ROOT));
@@ -61,26 +66,7 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   internal_error: 'a bug or an unexpected failure; logged through `onUnexpectedError`, never detailed',
 };
 
-/** Options a strategy or an adapter adds, read from its interface's doc comments. */
-const INTERFACE_OPTIONS: readonly { file: string; name: string; owner: string; prefix?: string }[] = [
-  { file: 'src/sessions/strategies/jwt.ts', name: 'JwtStrategyOptions', owner: "`strategy: 'jwt'`" },
-  {
-    file: 'src/sessions/strategies/single-token.ts',
-    name: 'SingleTokenStrategyOptions',
-    owner: "`strategy: 'single-token'`",
-  },
-  {
-    file: 'src/sessions/strategies/per-client.ts',
-    name: 'PerClientStrategyOptions',
-    owner: "`strategy: 'per-client'`",
-  },
-  {
-    file: 'src/sessions/strategies/callbacks.ts',
-    name: 'CallbacksStrategyOptions',
-    owner: "`strategy: 'callbacks'`",
-  },
-];
-
+/** Options an adapter adds, read from its interface's doc comments. */
 const ADAPTER_OPTIONS: readonly { file: string; name: string; owner: string; prefix?: string }[] = [
   { file: 'src/adapters/express.ts', name: 'ExpressAdapterOptions', owner: 'express' },
   { file: 'src/adapters/fastify.ts', name: 'FastifyBatonOptions', owner: 'fastify' },
@@ -166,6 +152,26 @@ function schemaDefault(schema: Schema): string {
   return `\`${JSON.stringify(value)}\``;
 }
 
+/**
+ * Each strategy's options that are not the shared ones as they are: those it
+ * adds, and those it takes differently (required, another default, no `null`).
+ */
+export function strategyRows(): Row[] {
+  const shared = baseOptionsSchema.shape as Record<string, Schema>;
+  return (Object.entries(strategyOptionsSchemas) as [StrategySchemaName, z.ZodObject][]).flatMap(
+    ([strategy, schema]) => {
+      const own = Object.entries(schema.shape as Record<string, Schema>).filter(
+        ([key, field]) => shared[key] !== field,
+      );
+      const owner = strategy === 'rotating' ? "`'rotating'` (`SessionManager`)" : `\`'${strategy}'\``;
+      return optionRows(
+        z.object(Object.fromEntries(own)),
+        `src/sessions/options.ts (the ${strategy} strategy)`,
+      ).map((row) => ({ ...row, owner }));
+    },
+  );
+}
+
 export function optionRows(schema: z.ZodObject, where: string, prefix = ''): Row[] {
   return Object.entries(schema.shape).flatMap(([key, field]) => {
     const name = `${prefix}${key}`;
@@ -237,17 +243,17 @@ function table(rows: readonly Row[], withOwner: string | undefined): string {
   return [head, ...lines].join('\n');
 }
 
-/** Every public option: SessionManager's, each strategy's own, and the adapters'. */
+/** Every public option: those every strategy shares, each strategy's own, and the adapters'. */
 export function optionsMarkdown(): string {
   return [
-    '`new SessionManager(options)` and `createAuthManager({ strategy, ...options })`:',
+    '`new SessionManager(options)` and `createAuthManager({ strategy, ...options })`; every strategy takes these:',
     '',
-    table(optionRows(sessionManagerOptionsSchema, 'src/sessions/options.ts'), undefined),
+    table(optionRows(baseOptionsSchema, 'src/sessions/options.ts'), undefined),
     '',
-    'Strategies other than `rotating` take the same options except `graceWindow` and',
-    '`idleTimeout` (`refreshKey` only where a strategy derives secrets), plus their own:',
+    "Each strategy's own options, and those it takes differently from the table above",
+    "(`createAuthManager`'s `strategy` key is accepted too; any other option is refused, naming it):",
     '',
-    table(INTERFACE_OPTIONS.flatMap(interfaceRows), 'strategy'),
+    table(strategyRows(), 'strategy'),
     '',
     'Adapters: `createBaton(manager, options)` (Express, Hono), `app.register(batonPlugin, options)`',
     '(Fastify) and `createBatonHttp(manager, options)` (`baton-auth/http`), checked when created:',

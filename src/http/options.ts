@@ -5,7 +5,15 @@
  */
 import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
-import { durationSchema, functionSchema, parseOptions } from '../core/options.ts';
+import {
+  durationAccepts,
+  durationSchema,
+  functionSchema,
+  nearMisses,
+  parseOptions,
+} from '../core/options.ts';
+import { seedSettingHint } from '../core/seed-settings.ts';
+import { managerOptionNamed } from '../sessions/options.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
 import {
   DEFAULT_HEADER_LIMIT,
@@ -60,13 +68,18 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Cookie attribute text: printable ASCII without `;`, which would start another attribute. */
 const ATTRIBUTE = /^[\x20-\x3A\x3C-\x7E]+$/;
 
-const token = (what: string) =>
-  z.string().regex(TOKEN, `must be ${what} (letters, digits, !#$%&'*+-.^_\`|~)`);
-const path = z.string().regex(/^\/[\x21-\x3A\x3C-\x7E]*$/, 'must be a path starting with "/"');
+const TOKEN_CHARACTERS = "letters, digits, !#$%&'*+-.^_`|~";
+const token = z.string().regex(TOKEN);
+const COOKIE_NAME = `a cookie name (${TOKEN_CHARACTERS})`;
+const HEADER_NAME = `a header name (${TOKEN_CHARACTERS})`;
+const path = z.string().regex(/^\/[\x21-\x3A\x3C-\x7E]*$/);
+const PATH = 'a path starting with "/"';
 /** `false` means "off"; dropped before validation so the error messages stay about the object form. */
 const offOr = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === false ? undefined : value), schema.optional());
 const positiveInt = z.number().int().positive();
+const BYTES = 'a positive whole number of bytes';
+const BOOLEAN = 'true or false';
 
 // Each field's `meta` is the README's options table (scripts/options-table.ts): `default` is
 // the text of the default that resolveHttpOptions and resolveCookieMode apply.
@@ -76,11 +89,13 @@ const cookieSchema = z
       description:
         '`Secure` cookies (browsers accept them from http://localhost); off only for plain-http hosts',
       default: '`true`',
+      accepts: BOOLEAN,
     }),
     prefixes: z.boolean().optional().meta({
       description:
         'browser-enforced name prefixes: `__Host-` on the access and CSRF cookies, `__Secure-` on the refresh cookie (and on all three with `domain`)',
       default: 'on when `secure`',
+      accepts: BOOLEAN,
     }),
     transfer: z
       .array(z.enum(['body', 'cookie']))
@@ -91,48 +106,63 @@ const cookieSchema = z
         description:
           "token transfers accepted: a login asks for cookies with `Baton-Transfer: cookie`; `['cookie']` refuses body logins",
         default: "`['body', 'cookie']`",
+        accepts: "a non-empty list of 'body' and 'cookie'",
       }),
-    sameSite: z
-      .enum(['Strict', 'Lax', 'None'])
-      .optional()
-      .meta({ description: '`Strict`, `Lax` or `None` (which needs `secure`)', default: '`Lax`' }),
-    domain: z
-      .string()
-      .regex(ATTRIBUTE, 'must be a cookie domain')
-      .optional()
-      .meta({ description: '`Domain` of the cookies', default: 'none (host-only)' }),
+    sameSite: z.enum(['Strict', 'Lax', 'None']).optional().meta({
+      description: '`Strict`, `Lax` or `None` (which needs `secure`)',
+      default: '`Lax`',
+      accepts: "'Strict', 'Lax' or 'None'",
+    }),
+    domain: z.string().regex(ATTRIBUTE).optional().meta({
+      description: '`Domain` of the cookies',
+      default: 'none (host-only)',
+      accepts: 'a cookie domain (printable ASCII, no ";")',
+    }),
     names: z
       .strictObject({
-        access: token('a cookie name')
-          .optional()
-          .meta({ description: 'access-token cookie, before its prefix', default: '`baton_access`' }),
-        refresh: token('a cookie name')
-          .optional()
-          .meta({ description: 'refresh-token cookie, before its prefix', default: '`baton_refresh`' }),
-        csrf: token('a cookie name')
-          .optional()
-          .meta({ description: 'readable CSRF cookie, before its prefix', default: '`baton_csrf`' }),
+        access: token.optional().meta({
+          description: 'access-token cookie, before its prefix',
+          default: '`baton_access`',
+          accepts: COOKIE_NAME,
+        }),
+        refresh: token.optional().meta({
+          description: 'refresh-token cookie, before its prefix',
+          default: '`baton_refresh`',
+          accepts: COOKIE_NAME,
+        }),
+        csrf: token.optional().meta({
+          description: 'readable CSRF cookie, before its prefix',
+          default: '`baton_csrf`',
+          accepts: COOKIE_NAME,
+        }),
       })
       .optional()
-      .meta({ description: 'cookie names', default: 'below' }),
+      .meta({ description: 'cookie names', default: 'below', accepts: '{ access, refresh, csrf }' }),
     csrf: z.boolean().optional().meta({
       description: 'double-submit CSRF check on cookie-authenticated unsafe requests',
       default: '`true`',
+      accepts: BOOLEAN,
     }),
-    csrfHeader: token('a header name')
+    csrfHeader: token.optional().meta({
+      description: 'the header that must echo the CSRF cookie',
+      default: '`X-CSRF-Token`',
+      accepts: HEADER_NAME,
+    }),
+    refreshPath: path
       .optional()
-      .meta({ description: 'the header that must echo the CSRF cookie', default: '`X-CSRF-Token`' }),
-    refreshPath: path.optional().meta({ description: '`Path` of the refresh cookie', default: 'the prefix' }),
+      .meta({ description: '`Path` of the refresh cookie', default: 'the prefix', accepts: PATH }),
     implicitRefresh: offOr(
       z.strictObject({
-        within: durationSchema('cookies.implicitRefresh.within')
-          .pipe(positiveInt)
-          .meta({ description: 'how close to its expiry an access token gets a successor' }),
+        within: durationSchema({ positive: true, example: '5m' }).meta({
+          description: 'how close to its expiry an access token gets a successor',
+          accepts: durationAccepts({ positive: true, example: '5m' }),
+        }),
       }),
     ).meta({
       description:
         "`{ within: '5m' }`: a cookie-authenticated request whose access token expires within 5 minutes gets a new access cookie",
       default: 'off',
+      accepts: "false (off), or { within: '5m' }",
     }),
   })
   .refine((c) => c.sameSite !== 'None' || c.secure !== false, {
@@ -152,39 +182,45 @@ const lookupSchema = z.strictObject({
       description:
         'where access tokens are looked for, in order: `header`, `cookie`, `body`, `query` (the query only when listed: URLs end up in logs)',
       default: "`['header', 'cookie']`",
+      accepts: "a non-empty list of 'header', 'cookie', 'body' and 'query'",
     }),
-  headerName: token('a header name')
-    .optional()
-    .meta({ description: 'header of the access token', default: '`Authorization`' }),
+  headerName: token.optional().meta({
+    description: 'header of the access token',
+    default: '`Authorization`',
+    accepts: HEADER_NAME,
+  }),
   headerScheme: z
     .string()
-    .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/, 'must be an auth scheme, or "" for a bare token')
+    .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/)
     .optional()
-    .meta({ description: "its scheme; `''` for a bare token", default: '`Bearer`' }),
-  bodyKey: z
-    .string()
-    .min(1)
-    .max(128)
-    .optional()
-    .meta({ description: 'JSON body field of the access token', default: '`access_token`' }),
-  queryParam: z
-    .string()
-    .min(1)
-    .max(128)
-    .optional()
-    .meta({ description: 'query parameter of the access token', default: '`jwt`' }),
+    .meta({
+      description: "its scheme; `''` for a bare token",
+      default: '`Bearer`',
+      accepts: `an auth scheme (${TOKEN_CHARACTERS}), or '' for a bare token`,
+    }),
+  bodyKey: z.string().min(1).max(128).optional().meta({
+    description: 'JSON body field of the access token',
+    default: '`access_token`',
+    accepts: 'a field name of 1 to 128 characters',
+  }),
+  queryParam: z.string().min(1).max(128).optional().meta({
+    description: 'query parameter of the access token',
+    default: '`jwt`',
+    accepts: 'a parameter name of 1 to 128 characters',
+  }),
 });
 
 const schema = z
   .strictObject({
     prefix: z
       .string()
-      .regex(/^(\/[\x21-\x3A\x3C-\x7E]*)?$/, 'must be "" or a path starting with "/"')
+      .regex(/^(\/[\x21-\x3A\x3C-\x7E]*)?$/)
       .optional()
-      .meta({ description: 'where the auth routes live', default: '`/auth`' }),
+      .meta({ description: 'where the auth routes live', default: '`/auth`', accepts: `'' or ${PATH}` }),
     jwksPath: offOr(path).meta({
       description: 'where the JWKS is served (outside the prefix); `false`: not served',
       default: '`/.well-known/jwks.json`',
+      accepts: `${PATH}, or false (not served)`,
     }),
     cookies: z
       .preprocess((value) => (value === true ? {} : value), offOr(cookieSchema))
@@ -192,35 +228,48 @@ const schema = z
         description:
           'browser mode: `true` or the object below; tokens in `HttpOnly` cookies with a CSRF check (see the HTTP contract)',
         default: '`false`',
+        accepts: 'true, false, or the cookie-mode object',
       }),
-    tokenLookup: lookupSchema
-      .optional()
-      .meta({ description: 'where access tokens are looked for', default: 'header, then cookie' }),
+    tokenLookup: lookupSchema.optional().meta({
+      description: 'where access tokens are looked for',
+      default: 'header, then cookie',
+      accepts: '{ locations, headerName, headerScheme, bodyKey, queryParam }',
+    }),
     clients: z
-      .array(z.strictObject({ id: z.string().min(1), secret: z.string().min(1) }))
+      .array(
+        z.strictObject({
+          id: z.string().min(1).meta({ accepts: 'a non-empty string' }),
+          secret: z.string().min(1).meta({ accepts: 'a non-empty string' }),
+        }),
+      )
       .optional()
       .meta({
         description:
           'confidential OAuth clients `{ id, secret }` for `/auth/token`, refresh and `/auth/introspect`',
+        accepts: 'a list of { id, secret }',
       }),
-    adminRole: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: 'role whose access token may introspect', default: '`admin`' }),
+    adminRole: z.string().min(1).optional().meta({
+      description: 'role whose access token may introspect',
+      default: '`admin`',
+      accepts: 'a non-empty string',
+    }),
     bodyLimit: positiveInt
       .optional()
-      .meta({ description: 'bytes; larger bodies get 413', default: '16 KiB' }),
-    headerLimit: positiveInt
-      .optional()
-      .meta({ description: 'bytes of a token header; longer ones get 400', default: '8 KiB' }),
-    realm: z
-      .string()
-      .optional()
-      .meta({ description: 'realm of `WWW-Authenticate` challenges', default: '`baton`' }),
-    onUnexpectedError: functionSchema<(error: unknown) => void>('onUnexpectedError').optional().meta({
+      .meta({ description: 'bytes; larger bodies get 413', default: '16 KiB', accepts: BYTES }),
+    headerLimit: positiveInt.optional().meta({
+      description: 'bytes of a token header; longer ones get 400',
+      default: '8 KiB',
+      accepts: BYTES,
+    }),
+    realm: z.string().optional().meta({
+      description: 'realm of `WWW-Authenticate` challenges',
+      default: '`baton`',
+      accepts: 'a string',
+    }),
+    onUnexpectedError: functionSchema<(error: unknown) => void>().optional().meta({
       description: 'receives unexpected (non-Baton) errors, which answer a generic 500',
       default: 'stderr',
+      accepts: 'a function onUnexpectedError(error)',
     }),
   })
   .refine((o) => !o.tokenLookup?.locations?.includes('cookie') || Boolean(o.cookies), {
@@ -254,7 +303,7 @@ function checkManager(manager: unknown, implicitRefresh: boolean): void {
 
 /** Validates and resolves; throws `BatonError('invalid_options')` naming every bad field. */
 export function resolveHttpOptions(manager: AuthManager, options: BatonHttpOptions = {}): ResolvedOptions {
-  const o = parseOptions(schema, options, 'Baton HTTP');
+  const o = parseOptions(schema, options, 'Baton HTTP', { explainUnknown: explainUnknownHttpOption });
   const prefix = (o.prefix ?? '/auth').replace(/\/+$/, '');
   const cookieMode = resolveCookieMode(o.cookies, prefix);
   const jwksPath = options.jwksPath === false ? undefined : (o.jwksPath ?? '/.well-known/jwks.json');
@@ -271,4 +320,22 @@ export function resolveHttpOptions(manager: AuthManager, options: BatonHttpOptio
     realm: o.realm ?? 'baton',
     onUnexpectedError: o.onUnexpectedError,
   };
+}
+
+/** The per-client routes' options, which reach here spread among the HTTP options (per-client-routes.ts). */
+const PER_CLIENT_OPTIONS = ['delegatePath', 'loginResponse'];
+
+/** A seed library's setting, a misspelled per-client route option, or a manager's option given to the HTTP layer. */
+function explainUnknownHttpOption(key: string, path: readonly PropertyKey[]): string | undefined {
+  if (path.length > 0) return undefined;
+  const seed = seedSettingHint(key);
+  if (seed !== undefined) return seed;
+  const perClient = nearMisses(key, PER_CLIENT_OPTIONS)[0];
+  if (perClient !== undefined) {
+    return `did you mean ${perClient}? It is an option of the per-client routes (perClient: { ${perClient} })`;
+  }
+  const managerOption = managerOptionNamed(key);
+  return managerOption === undefined
+    ? undefined
+    : `${managerOption} is an option of the manager (new SessionManager, createAuthManager), not of the HTTP layer`;
 }

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
+import { parseOptions } from '../core/options.ts';
 import type {
   Revocation,
   RevokeSessionsRequest,
@@ -29,6 +31,11 @@ export class MemoryStore implements SessionStore {
   readonly #sessionIdsByUser = new Map<string, Set<string>>();
   readonly #revocations = new Map<string, Revocation>();
   #closed = false;
+
+  /** Takes no options; any given is refused (`new MemoryStore({ max })` would otherwise be silently ignored). */
+  constructor(options: Record<string, never> = {}) {
+    parseOptions(z.strictObject({}), options, 'MemoryStore');
+  }
 
   async createSession(session: SessionRecord): Promise<void> {
     this.#assertOpen();

@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import type * as Pg from 'pg';
+import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
+import { explainAliases, parseOptions } from '../core/options.ts';
 import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
@@ -52,9 +54,76 @@ interface Names {
   channel: string;
 }
 
-const OPTION_KEYS = new Set(['connectionString', 'pool', 'schema', 'tablePrefix']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_PREFIX_LENGTH = 40;
+
+function isUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Messages never echo the connection string: it may carry a password.
+const optionsSchema = z
+  .strictObject({
+    connectionString: z
+      .string()
+      .refine((url) => /^postgres(ql)?:\/\//.test(url) && isUrl(url))
+      .optional()
+      .meta({ accepts: "a postgres:// or postgresql:// URL (default: pg's PG* environment variables)" }),
+    pool: z
+      .custom<Pg.Pool>((pool) => {
+        const candidate = pool as Partial<Pg.Pool> | null;
+        return (
+          typeof candidate === 'object' &&
+          candidate !== null &&
+          typeof candidate.query === 'function' &&
+          typeof candidate.connect === 'function'
+        );
+      })
+      .optional()
+      .meta({ accepts: 'a pg Pool' }),
+    schema: z
+      .string()
+      .max(63)
+      .regex(IDENTIFIER)
+      .optional()
+      .meta({ accepts: "a plain identifier of at most 63 characters (default 'public')" }),
+    tablePrefix: z
+      .string()
+      .max(MAX_PREFIX_LENGTH)
+      .refine((prefix) => prefix === '' || IDENTIFIER.test(prefix))
+      .optional()
+      .meta({ accepts: `'' or an identifier of at most ${MAX_PREFIX_LENGTH} characters (default 'baton_')` }),
+  })
+  .superRefine(({ connectionString, pool }, ctx) => {
+    const fail = (option: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [option], message });
+    if (connectionString !== undefined && pool !== undefined) {
+      fail('pool', 'give either connectionString or pool, not both');
+    }
+    if (pool?.ending || pool?.ended) fail('pool', 'must be a pg Pool in use: this one has been ended');
+  });
+
+const CONNECTION_STRING = "PostgresStore's is connectionString (a postgres:// or postgresql:// URL)";
+const IN_THE_URL =
+  "PostgresStore takes it in connectionString ('postgres://user:password@host:port/database'), from pg's PG* environment variables, or through a pool";
+const explainUnknown = explainAliases({
+  url: CONNECTION_STRING,
+  uri: CONNECTION_STRING,
+  databaseUrl: CONNECTION_STRING,
+  connection: CONNECTION_STRING,
+  host: IN_THE_URL,
+  port: IN_THE_URL,
+  user: IN_THE_URL,
+  password: IN_THE_URL,
+  database: IN_THE_URL,
+  client: "PostgresStore's is pool (a pg Pool)",
+  prefix: "PostgresStore's is tablePrefix ('' or an identifier)",
+});
 const BATCH_SIZE = 1000;
 /** NOTIFY payloads must stay under 8000 bytes; leave room for the brackets. */
 const MAX_PAYLOAD_BYTES = 7900;
@@ -800,40 +869,5 @@ function assertNames(schema: unknown, tablePrefix: unknown, error: (message: str
 }
 
 function validateOptions(options: PostgresStoreOptions): PostgresStoreOptions {
-  const invalid = (message: string) => new BatonError('invalid_options', `PostgresStore: ${message}`);
-  const fail = (message: string): never => {
-    throw invalid(message);
-  };
-  if (typeof options !== 'object' || options === null) return fail('options must be an object');
-  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
-  if (unknown.length > 0) {
-    fail(`unknown option(s) ${unknown.join(', ')}; expected connectionString, pool, schema or tablePrefix`);
-  }
-  const { connectionString, pool, schema = 'public', tablePrefix = 'baton_' } = options;
-  if (connectionString !== undefined && pool !== undefined)
-    fail('give either connectionString or pool, not both');
-  if (connectionString !== undefined) {
-    if (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString)) {
-      fail('connectionString must be a postgres:// or postgresql:// URL');
-    }
-    try {
-      new URL(connectionString);
-    } catch {
-      fail('connectionString is not a valid URL');
-    }
-  }
-  if (pool !== undefined) {
-    const candidate = pool as Partial<Pg.Pool> | null;
-    if (
-      typeof candidate !== 'object' ||
-      candidate === null ||
-      typeof candidate.query !== 'function' ||
-      typeof candidate.connect !== 'function'
-    ) {
-      fail('pool must be a pg Pool');
-    }
-    if (pool.ending || pool.ended) fail('pool has been ended');
-  }
-  assertNames(schema, tablePrefix, invalid);
-  return options;
+  return parseOptions(optionsSchema, options, 'PostgresStore', { explainUnknown });
 }

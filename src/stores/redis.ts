@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import type * as IoRedis from 'ioredis';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
+import { explainAliases, parseOptions } from '../core/options.ts';
 import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
@@ -62,7 +64,65 @@ export interface RedisStoreOptions {
   prefix?: string;
 }
 
-const OPTION_KEYS = new Set(['url', 'client', 'prefix']);
+function isUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Messages never echo the URL: it may carry a password.
+const optionsSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .refine((url) => /^rediss?:\/\//.test(url) && isUrl(url))
+      .optional()
+      .meta({ accepts: 'a redis:// or rediss:// URL (default: 127.0.0.1:6379)' }),
+    client: z
+      // Duck-typed: the application's ioredis may be another copy than Baton's.
+      .custom<Redis>((client) => {
+        const candidate = client as Partial<Redis> | null;
+        return (
+          typeof candidate === 'object' &&
+          candidate !== null &&
+          typeof candidate.evalsha === 'function' &&
+          typeof candidate.duplicate === 'function' &&
+          candidate.isCluster !== true
+        );
+      })
+      .optional()
+      .meta({ accepts: 'an ioredis Redis instance (not a Cluster)' }),
+    prefix: z
+      .string()
+      .regex(/^[!-~]{1,100}$/)
+      .optional()
+      .meta({ accepts: "1 to 100 printable ASCII characters without spaces (default 'baton:')" }),
+  })
+  .superRefine(({ url, client }, ctx) => {
+    const fail = (option: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [option], message });
+    if (url !== undefined && client !== undefined) fail('client', 'give either url or client, not both');
+    if (client?.status === 'end') fail('client', 'must be an open ioredis connection: this one is closed');
+    if (client?.options?.keyPrefix) {
+      fail('client', 'has a keyPrefix, which scripts and SCAN would not see; use the prefix option instead');
+    }
+  });
+
+const IN_THE_URL = "RedisStore takes it in url: 'redis://user:password@host:port/db'";
+const explainUnknown = explainAliases({
+  host: IN_THE_URL,
+  port: IN_THE_URL,
+  username: IN_THE_URL,
+  password: IN_THE_URL,
+  db: IN_THE_URL,
+  connectionString: "RedisStore's is url (a redis:// or rediss:// URL)",
+  keyPrefix: "RedisStore's is prefix (a client with ioredis's keyPrefix is refused)",
+  redis: "RedisStore's is client (an ioredis Redis instance)",
+  connection: "RedisStore's is client (an ioredis Redis instance)",
+});
 
 /** Session hash fields; a `null` field is simply absent from the hash. */
 const FIELDS = [
@@ -740,44 +800,5 @@ function escapeGlob(pattern: string): string {
 }
 
 function validateOptions(options: RedisStoreOptions): RedisStoreOptions {
-  const fail = (message: string): never => {
-    throw new BatonError('invalid_options', `RedisStore: ${message}`);
-  };
-  if (typeof options !== 'object' || options === null) return fail('options must be an object');
-  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
-  if (unknown.length > 0) fail(`unknown option(s) ${unknown.join(', ')}; expected url, client or prefix`);
-  const { url, client, prefix } = options;
-  if (url !== undefined && client !== undefined) fail('give either url or client, not both');
-  if (url !== undefined) {
-    if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-      // Never echo the URL: it may carry a password.
-      fail('url must be a redis:// or rediss:// URL');
-    }
-    try {
-      new URL(url);
-    } catch {
-      fail('url is not a valid URL');
-    }
-  }
-  if (client !== undefined) {
-    // Duck-typed: the application's ioredis may be another copy than Baton's.
-    const candidate = client as Partial<Redis> | null;
-    if (
-      typeof candidate !== 'object' ||
-      candidate === null ||
-      typeof candidate.evalsha !== 'function' ||
-      typeof candidate.duplicate !== 'function' ||
-      candidate.isCluster === true
-    ) {
-      fail('client must be an ioredis Redis instance (not a Cluster)');
-    }
-    if (client.status === 'end') fail('client is closed');
-    if (client.options?.keyPrefix) {
-      fail('client has a keyPrefix, which scripts and SCAN would not see; use the prefix option instead');
-    }
-  }
-  if (prefix !== undefined && (typeof prefix !== 'string' || !/^[!-~]{1,100}$/.test(prefix))) {
-    fail(`prefix must be 1 to 100 printable ASCII characters without spaces, got ${JSON.stringify(prefix)}`);
-  }
-  return options;
+  return parseOptions(optionsSchema, options, 'RedisStore', { explainUnknown });
 }

@@ -7,7 +7,9 @@
 import { closeSync, openSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
+import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
+import { explainAliases, parseOptions } from '../core/options.ts';
 import { loadDriver } from './driver.ts';
 import type {
   Revocation,
@@ -152,7 +154,52 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const OPTION_KEYS = new Set(['path', 'database', 'busyTimeoutMs']);
+const optionsSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .refine((path) => !path.includes('\0'))
+      .optional()
+      .meta({ accepts: "a file path, or ':memory:' (the default)" }),
+    database: z
+      .custom<BetterSqlite3.Database>(
+        (database) =>
+          typeof database === 'object' &&
+          database !== null &&
+          typeof (database as { prepare?: unknown }).prepare === 'function',
+      )
+      .optional()
+      .meta({ accepts: 'an open, writable better-sqlite3 Database' }),
+    busyTimeoutMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .meta({ accepts: 'a whole number of milliseconds, 0 or more (default 5000)' }),
+  })
+  .superRefine(({ path, database, busyTimeoutMs }, ctx) => {
+    const fail = (option: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [option], message });
+    if (path !== undefined && database !== undefined)
+      fail('database', 'give either path or database, not both');
+    if (database !== undefined && !database.open) {
+      fail('database', 'must be an open better-sqlite3 Database: this one is closed');
+    }
+    if (database?.readonly)
+      fail('database', 'must be a writable better-sqlite3 Database: this one is read-only');
+    if (busyTimeoutMs !== undefined && database !== undefined) {
+      fail('busyTimeoutMs', 'applies to a database the store opens; set the busy timeout on yours');
+    }
+  });
+
+const explainUnknown = explainAliases({
+  file: "SqliteStore's is path (a file path, or ':memory:')",
+  filename: "SqliteStore's is path (a file path, or ':memory:')",
+  url: "SqliteStore's is path (a file path, or ':memory:'); for a URL use RedisStore or PostgresStore",
+  db: "SqliteStore's is database (an open better-sqlite3 Database)",
+  timeout: "SqliteStore's is busyTimeoutMs (milliseconds)",
+});
 const BATCH_SIZE = 1000;
 
 interface SessionRow {
@@ -408,33 +455,7 @@ export class SqliteStore implements SessionStore {
 }
 
 function validateOptions(options: SqliteStoreOptions): SqliteStoreOptions {
-  const fail = (message: string): never => {
-    throw new BatonError('invalid_options', `SqliteStore: ${message}`);
-  };
-  if (typeof options !== 'object' || options === null) return fail('options must be an object');
-  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
-  if (unknown.length > 0) {
-    fail(`unknown option(s) ${unknown.join(', ')}; expected path, database or busyTimeoutMs`);
-  }
-  const { path, database, busyTimeoutMs } = options;
-  if (path !== undefined && database !== undefined) fail('give either path or database, not both');
-  if (path !== undefined && (typeof path !== 'string' || path === '' || path.includes('\0'))) {
-    fail(`path must be a file path or ':memory:', got ${JSON.stringify(path)}`);
-  }
-  if (database !== undefined) {
-    if (typeof database !== 'object' || database === null || typeof database.prepare !== 'function') {
-      fail('database must be a better-sqlite3 Database');
-    }
-    if (!database.open) fail('database is closed');
-    if (database.readonly) fail('database is read-only');
-  }
-  if (busyTimeoutMs !== undefined) {
-    if (database !== undefined) fail('busyTimeoutMs applies to a database the store opens; set it on yours');
-    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-      fail(`busyTimeoutMs must be a whole number of milliseconds >= 0, got ${String(busyTimeoutMs)}`);
-    }
-  }
-  return options;
+  return parseOptions(optionsSchema, options, 'SqliteStore', { explainUnknown });
 }
 
 function toRow(session: SessionRecord): SessionRow {

@@ -1,3 +1,5 @@
+// The public JWS kit (baton-auth/jws), and what tokens/ adds for Baton's own use.
+export * from '../jws.ts';
 export {
   ACCESS_TOKEN_TYP,
   AccessTokenCodec,
@@ -6,8 +8,6 @@ export {
   isFresh,
   toSubject,
 } from './access-token.ts';
-// The public JWS kit (baton-auth/jws), and what tokens/ adds for Baton's own use.
-export * from '../jws.ts';
 export { typMatches } from './jws.ts';
 export {
   assertKeyFitsAlgorithm,

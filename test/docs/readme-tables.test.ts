@@ -21,7 +21,11 @@ import {
 import type { ErrorCode } from '../../src/core/errors.ts';
 import { ERROR_STATUS } from '../../src/http/errors.ts';
 import { httpOptionsSchema } from '../../src/http/options.ts';
-import { sessionManagerOptionsSchema } from '../../src/sessions/options.ts';
+import {
+  baseOptionsSchema,
+  sessionManagerOptionsSchema,
+  strategyOptionsSchemas,
+} from '../../src/sessions/options.ts';
 
 const readme = readFileSync(README, 'utf8');
 
@@ -37,9 +41,12 @@ describe('README tables', () => {
     assert.equal(renderReadme(readme), readme);
   });
 
-  it('list every SessionManager option and every HTTP option, nested ones included', () => {
+  it("list every SessionManager option, every strategy's and every HTTP option, nested ones included", () => {
     const options = region('options');
     for (const key of Object.keys(sessionManagerOptionsSchema.shape)) assert.match(options, rowOf(key));
+    for (const [strategy, schema] of Object.entries(strategyOptionsSchemas)) {
+      for (const key of Object.keys(schema.shape)) assert.match(options, rowOf(key), `${strategy}: ${key}`);
+    }
     for (const key of ['rateLimit.perUsername', 'rateLimit.perIp', 'rateLimit.window', 'verifyCache.max']) {
       assert.match(options, rowOf(key));
     }
@@ -58,9 +65,27 @@ describe('README tables', () => {
       Object.keys(httpOptionsSchema.shape).sort(),
       membersOf('src/http/options.ts', 'BatonHttpOptions'),
     );
+    // StrategyBaseOptions: SessionManagerOptions without graceWindow and idleTimeout (refreshKey optional).
+    const shared = membersOf('src/sessions/types.ts', 'SessionManagerOptions').filter(
+      (key) => key !== 'graceWindow' && key !== 'idleTimeout',
+    );
+    assert.deepEqual(Object.keys(baseOptionsSchema.shape).sort(), shared);
+    const interfaces = {
+      jwt: ['src/sessions/strategies/jwt.ts', 'JwtStrategyOptions'],
+      'single-token': ['src/sessions/strategies/single-token.ts', 'SingleTokenStrategyOptions'],
+      'per-client': ['src/sessions/strategies/per-client.ts', 'PerClientStrategyOptions'],
+      callbacks: ['src/sessions/strategies/callbacks.ts', 'CallbacksStrategyOptions'],
+    } as const;
+    for (const [strategy, [file, name]] of Object.entries(interfaces)) {
+      assert.deepEqual(
+        Object.keys(strategyOptionsSchemas[strategy as keyof typeof interfaces].shape).sort(),
+        [...new Set([...shared, ...membersOf(file, name)])].sort(),
+        `the ${strategy} schema holds the options of ${name}`,
+      );
+    }
   });
 
-  it("list the options a strategy or an adapter adds, from its interface's doc comments", () => {
+  it("list each strategy's own options (from its schema) and an adapter's (from its interface's doc comments)", () => {
     const options = region('options');
     for (const key of [
       'rotateRefreshTokens',
@@ -72,6 +97,13 @@ describe('README tables', () => {
       assert.match(options, rowOf(key));
     }
     assert.match(options, /\| `perClient\.delegatePath` \| [^|]+ \| `\/delegate\/` \|/);
+    // Rows marked by strategy, where a strategy differs from the shared options.
+    assert.match(options, /\| `graceWindow` \| `'rotating'` \(`SessionManager`\) \| `10s` \|/);
+    assert.match(options, /\| `rotateRefreshTokens` \| `'jwt'` \| `false` \|/);
+    assert.match(options, /\| `allowEarlyRefresh` \| `'single-token'` \| `false` \|/);
+    assert.match(options, /\| `refreshTokenTtl` \| `'per-client'` \| `null` \|/);
+    assert.match(options, /\| `refreshKey` \| `'per-client'` \| required \|/);
+    assert.match(options, /\| `storeRefreshToken` \| `'callbacks'` \| required \|/);
   });
 
   it("show a schema's own default, durations as durations", () => {

@@ -79,11 +79,11 @@ describe('login rate limits (defaults: 10 failures per username, 100 per IP, per
       }
       assert.fail(`rateLimit ${JSON.stringify(rateLimit)} was accepted`);
     };
-    assert.match(refused({ max: 3 }), /rateLimit: unknown "max"; rateLimit takes perUsername, perIp/);
+    assert.match(refused({ max: 3 }), /rateLimit\.max: unknown option; rateLimit takes perUsername, perIp/);
     assert.match(refused({ perIp: 0 }), /rateLimit\.perIp/);
     assert.match(refused({ perUsername: 2.5 }), /rateLimit\.perUsername/);
     assert.match(refused({ window: 'soon' }), /rateLimit\.window/);
-    assert.match(refused({ window: 0 }), /rateLimit\.window: must be positive/);
+    assert.match(refused({ window: 0 }), /rateLimit\.window: must be a positive duration/);
   });
 });
 

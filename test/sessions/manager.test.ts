@@ -343,11 +343,11 @@ describe('SessionManager options and policies', { timeout: 30_000 }, () => {
     });
     assert.throws(() => new SessionManager({ ...base, refreshKey: 'short' }), {
       code: 'invalid_options',
-      message: /refreshKey must be at least 32 bytes/,
+      message: /refreshKey: must be a secret of 32\+ bytes/,
     });
     assert.throws(() => new SessionManager({ ...base, store: {} as never }), {
       code: 'invalid_options',
-      message: /store: must implement SessionStore/,
+      message: /store: must be a SessionStore/,
     });
     assert.throws(() => new SessionManager({ ...base, graceWindow: -1 }), { code: 'invalid_options' });
   });

@@ -56,13 +56,13 @@ describe('RedisStore', { skip }, () => {
 
   describe('options', () => {
     const bad: [string, unknown, RegExp][] = [
-      ['an unknown key', { host: 'localhost' }, /unknown option\(s\) host/],
+      ['an unknown key', { host: 'localhost' }, /host: unknown option; RedisStore takes it in url/],
       ['url and client', { url: REDIS_URL, client: admin }, /either url or client/],
       ['a url of another scheme', { url: 'http://localhost:6379' }, /redis:\/\/ or rediss:\/\//],
       ['a non-string url', { url: 6379 }, /redis:\/\/ or rediss:\/\//],
       ['a client that is not one', { client: { status: 'ready' } }, /ioredis Redis instance/],
-      ['an empty prefix', { prefix: '' }, /prefix must be/],
-      ['a prefix with spaces', { prefix: 'my app:' }, /prefix must be/],
+      ['an empty prefix', { prefix: '' }, /prefix: must be/],
+      ['a prefix with spaces', { prefix: 'my app:' }, /prefix: must be/],
       ['options that are not an object', 'redis://localhost', /options must be an object/],
     ];
     for (const [label, options, message] of bad) {

@@ -58,18 +58,22 @@ storeConformanceSuite('SqliteStore file', () => SqliteStore.open(sharedFile), ho
 describe('SqliteStore', () => {
   describe('options', () => {
     const bad: [string, unknown, RegExp][] = [
-      ['an unknown key', { file: 'x.db' }, /unknown option\(s\) file/],
+      ['an unknown key', { file: 'x.db' }, /file: unknown option; SqliteStore's is path/],
       [
         'path and database',
         { path: ':memory:', database: new Database(':memory:') },
         /either path or database/,
       ],
-      ['an empty path', { path: '' }, /path must be/],
-      ['a non-string path', { path: 42 }, /path must be/],
-      ['a negative busy timeout', { busyTimeoutMs: -1 }, /busyTimeoutMs must be/],
-      ['a fractional busy timeout', { busyTimeoutMs: 1.5 }, /busyTimeoutMs must be/],
+      ['an empty path', { path: '' }, /path: must be/],
+      ['a non-string path', { path: 42 }, /path: must be/],
+      ['a negative busy timeout', { busyTimeoutMs: -1 }, /busyTimeoutMs: must be/],
+      ['a fractional busy timeout', { busyTimeoutMs: 1.5 }, /busyTimeoutMs: must be/],
       ['a database that is not one', { database: { open: true } }, /better-sqlite3 Database/],
-      ['a closed database', { database: new Database(':memory:').close() }, /database is closed/],
+      [
+        'a closed database',
+        { database: new Database(':memory:').close() },
+        /database: must be an open better-sqlite3 Database: this one is closed/,
+      ],
       ['a missing directory', { path: join(dir, 'no', 'such', 'dir', 'x.db') }, /cannot open/],
       ['options that are not an object', 'x.db', /options must be an object/],
     ];

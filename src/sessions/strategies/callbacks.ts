@@ -65,7 +65,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     'there is one refresh token per user, kept by your callbacks; log out instead';
 
   constructor(options: CallbacksStrategyOptions<User>) {
-    super(callbacksOptions(options));
+    super(resolveStrategyOptions('callbacks', options));
   }
 
   async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
@@ -180,26 +180,6 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
 interface CallbacksSession {
   userId: string;
   sid: string;
-}
-
-function callbacksOptions<User extends BatonUser>(
-  options: CallbacksStrategyOptions<User>,
-): ResolvedCallbacksOptions<User> {
-  const resolved = resolveStrategyOptions(options, 'callbacks strategy');
-  for (const name of ['storeRefreshToken', 'retrieveRefreshToken'] as const) {
-    if (typeof options[name] !== 'function') {
-      throw new BatonError('invalid_options', `The callbacks strategy needs ${name}(userId, ...)`);
-    }
-  }
-  if (options.revokeRefreshToken !== undefined && typeof options.revokeRefreshToken !== 'function') {
-    throw new BatonError('invalid_options', 'revokeRefreshToken must be a function');
-  }
-  return {
-    ...resolved,
-    storeRefreshToken: options.storeRefreshToken,
-    retrieveRefreshToken: options.retrieveRefreshToken,
-    revokeRefreshToken: options.revokeRefreshToken,
-  };
 }
 
 function base64url(text: string): string {

@@ -1,4 +1,5 @@
 import { BatonError } from '../../core/errors.ts';
+import { nearMisses } from '../../core/options.ts';
 import type { BatonUser, SessionManagerOptions } from '../types.ts';
 import { CallbacksStrategy, type CallbacksStrategyOptions } from './callbacks.ts';
 import { JwtStrategy, type JwtStrategyOptions } from './jwt.ts';
@@ -26,6 +27,8 @@ export type AnyAuthManager<User extends BatonUser = BatonUser> =
   | SingleTokenStrategy<User>
   | PerClientStrategy<User>
   | CallbacksStrategy<User>;
+
+const STRATEGIES = ['rotating', 'jwt', 'single-token', 'per-client', 'callbacks'];
 
 type ManagerFor<User extends BatonUser, O> = O extends { strategy: 'jwt' }
   ? JwtStrategy<User>
@@ -75,10 +78,13 @@ export function createAuthManager<User extends BatonUser>(
       return new PerClientStrategy<User>(options);
     case 'callbacks':
       return new CallbacksStrategy<User>(options);
-    default:
+    default: {
+      const strategy = (options as { strategy: unknown }).strategy;
+      const near = typeof strategy === 'string' ? nearMisses(strategy, STRATEGIES) : [];
       throw new BatonError(
         'invalid_options',
-        `Unknown strategy ${JSON.stringify((options as { strategy: unknown }).strategy)}; use rotating, jwt, single-token, per-client or callbacks`,
+        `Unknown strategy ${JSON.stringify(strategy)}; ${near.length > 0 ? `did you mean ${near.join(' or ')}? ` : ''}use rotating, jwt, single-token, per-client or callbacks`,
       );
+    }
   }
 }

@@ -90,7 +90,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   readonly #verifier: JwsVerifier;
 
   constructor(options: JwtStrategyOptions<User>) {
-    super(jwtOptions(options));
+    super(resolveStrategyOptions('jwt', options));
     this.#verifier = new JwsVerifier({ keys: this.keys, algorithms: this.tokens.codec.algorithms });
   }
 
@@ -307,20 +307,4 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   #accessExpBound(): number {
     return Math.floor(this.o.clock.now() / 1000) + this.o.accessTokenTtl;
   }
-}
-
-function jwtOptions<User extends BatonUser>(options: JwtStrategyOptions<User>): ResolvedJwtOptions<User> {
-  const resolved = resolveStrategyOptions(options, 'jwt strategy');
-  const rotate = options.rotateRefreshTokens ?? false;
-  if (typeof rotate !== 'boolean') {
-    throw new BatonError('invalid_options', 'rotateRefreshTokens must be a boolean');
-  }
-  if (resolved.refreshTokenTtl === null) {
-    // A denied jti must be forgettable once the token expires; a token that never expires never could be.
-    throw new BatonError(
-      'invalid_options',
-      'The jwt strategy needs a refreshTokenTtl (refresh JWTs must expire)',
-    );
-  }
-  return { ...resolved, rotateRefreshTokens: rotate, refreshTokenTtl: resolved.refreshTokenTtl };
 }

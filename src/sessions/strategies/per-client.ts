@@ -2,8 +2,7 @@ import type { Duration } from '../../core/duration.ts';
 import { BatonError } from '../../core/errors.ts';
 import type { SessionRecord } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
-import type { ResolvedStrategyOptions } from '../options.ts';
-import { resolveStrategyOptions } from '../options.ts';
+import { type ResolvedOptionsOf, resolveStrategyOptions } from '../options.ts';
 import { type ParsedRefreshToken, parseRefreshToken } from '../refresh-token.ts';
 import type {
   BatonUser,
@@ -30,9 +29,7 @@ export interface PerClientStrategyOptions<User extends BatonUser = BatonUser>
   refreshTokenTtl?: Duration | null;
 }
 
-type ResolvedPerClientOptions<User extends BatonUser> = ResolvedStrategyOptions<User> & {
-  refreshKey: NonNullable<ResolvedStrategyOptions<User>['refreshKey']>;
-};
+type ResolvedPerClientOptions<User extends BatonUser> = ResolvedOptionsOf<'per-client', User>;
 
 /**
  * djangorestframework-jwt-refresh-token's design: one long-running refresh
@@ -58,7 +55,7 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
   protected readonly unsupportedBecause = 'its tokens are managed per client';
 
   constructor(options: PerClientStrategyOptions<User>) {
-    super(perClientOptions(options), { idleTimeout: null, graceWindow: 0 });
+    super(resolveStrategyOptions('per-client', options), { idleTimeout: null, graceWindow: 0 });
   }
 
   /** The per-client management operations: this manager itself. */
@@ -151,18 +148,4 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
       expiresAt: session.expiresAt === null ? null : new Date(session.expiresAt),
     };
   }
-}
-
-function perClientOptions<User extends BatonUser>(
-  options: PerClientStrategyOptions<User>,
-): ResolvedPerClientOptions<User> {
-  const resolved = resolveStrategyOptions(
-    { ...options, refreshTokenTtl: options.refreshTokenTtl ?? null },
-    'per-client strategy',
-  );
-  const { refreshKey } = resolved;
-  if (refreshKey === undefined) {
-    throw new BatonError('invalid_options', 'The per-client strategy needs a refreshKey');
-  }
-  return { ...resolved, refreshKey };
 }

@@ -59,7 +59,7 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     'tokens are listed nowhere and the token is its own refresh credential; use the rotating strategy';
 
   constructor(options: SingleTokenStrategyOptions<User>) {
-    super(singleTokenOptions(options));
+    super(resolveStrategyOptions('single-token', options));
   }
 
   async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
@@ -169,17 +169,4 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     }
     return rfExp;
   }
-}
-
-function singleTokenOptions<User extends BatonUser>(
-  options: SingleTokenStrategyOptions<User>,
-): ResolvedSingleTokenOptions<User> {
-  const resolved = resolveStrategyOptions(options, 'single-token strategy');
-  const allow = options.allowEarlyRefresh ?? false;
-  if (typeof allow !== 'boolean')
-    throw new BatonError('invalid_options', 'allowEarlyRefresh must be a boolean');
-  if (resolved.refreshTokenTtl === null) {
-    throw new BatonError('invalid_options', 'The single-token strategy needs a refreshTokenTtl (rf_exp)');
-  }
-  return { ...resolved, allowEarlyRefresh: allow, refreshTokenTtl: resolved.refreshTokenTtl };
 }
