@@ -75,7 +75,6 @@ const PENDING_EXAMPLES: Record<string, readonly string[] | typeof EVERY_EXPORT> 
   'baton-auth': [
     'BatonError',
     'CallbacksStrategy',
-    'ERROR_STATUS',
     'JwtStrategy',
     'PerClientStrategy',
     'SingleTokenStrategy',
