@@ -71,5 +71,6 @@ export {
   ALGORITHMS,
   type Algorithm,
   type Freshness,
+  type SessionTokenClaims,
   type SigningKey,
 } from './tokens/types.ts';

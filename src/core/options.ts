@@ -318,3 +318,11 @@ export function explainAliases(aliases: Readonly<Record<string, string>>): Expla
   const table = new Map(Object.entries(aliases).map(([alias, text]) => [normalizeKey(alias), text]));
   return (key, path) => (path.length === 0 ? table.get(normalizeKey(key)) : undefined);
 }
+
+/**
+ * A connection URL with one of the given schemes. Stores' messages never echo
+ * the value: it may carry a password.
+ */
+export function connectionUrlSchema(scheme: RegExp) {
+  return z.string().refine((url) => scheme.test(url) && URL.canParse(url));
+}

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type * as Pg from 'pg';
 import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
-import { explainAliases, parseOptions } from '../core/options.ts';
+import { connectionUrlSchema, explainAliases, parseOptions } from '../core/options.ts';
 import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
@@ -57,21 +57,10 @@ interface Names {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_PREFIX_LENGTH = 40;
 
-function isUrl(value: string): boolean {
-  try {
-    new URL(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // Messages never echo the connection string: it may carry a password.
 const optionsSchema = z
   .strictObject({
-    connectionString: z
-      .string()
-      .refine((url) => /^postgres(ql)?:\/\//.test(url) && isUrl(url))
+    connectionString: connectionUrlSchema(/^postgres(ql)?:\/\//)
       .optional()
       .meta({ accepts: "a postgres:// or postgresql:// URL (default: pg's PG* environment variables)" }),
     pool: z

@@ -9,7 +9,7 @@ import type * as IoRedis from 'ioredis';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
-import { explainAliases, parseOptions } from '../core/options.ts';
+import { connectionUrlSchema, explainAliases, parseOptions } from '../core/options.ts';
 import { loadDriver } from './driver.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
@@ -64,21 +64,10 @@ export interface RedisStoreOptions {
   prefix?: string;
 }
 
-function isUrl(value: string): boolean {
-  try {
-    new URL(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // Messages never echo the URL: it may carry a password.
 const optionsSchema = z
   .strictObject({
-    url: z
-      .string()
-      .refine((url) => /^rediss?:\/\//.test(url) && isUrl(url))
+    url: connectionUrlSchema(/^rediss?:\/\//)
       .optional()
       .meta({ accepts: 'a redis:// or rediss:// URL (default: 127.0.0.1:6379)' }),
     client: z

@@ -41,8 +41,8 @@ export interface SigningKey {
 /** `fresh` claim: true, false, or a NumericDate until which the token is fresh. */
 export type Freshness = boolean | number;
 
-/** The claims of a Baton access token (RFC 9068 profile). */
-export interface AccessClaims {
+/** The claims every Baton JWT carries, access or refresh: who, for whom, when, which session. */
+export interface SessionTokenClaims {
   iss: string;
   sub: string;
   aud: string | string[];
@@ -52,6 +52,10 @@ export interface AccessClaims {
   jti: string;
   sid: string;
   client_id: string;
+}
+
+/** The claims of a Baton access token (RFC 9068 profile). */
+export interface AccessClaims extends SessionTokenClaims {
   type: 'access';
   fresh: Freshness;
   roles?: string[];

@@ -1,3 +1,4 @@
+import type { SessionInfo } from '../../client/types.ts';
 import type { SessionRecord } from '../../stores/types.ts';
 import {
   CommandFailure,
@@ -71,15 +72,8 @@ export function parseSessionsList(
   };
 }
 
-export interface SessionJson {
-  id: string;
-  client_id: string | null;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string | null;
-  user_agent: string | null;
-  ip: string | null;
-}
+/** A session as `GET /auth/sessions` shows it (the client's `SessionInfo`), less `current`. */
+export type SessionJson = Omit<SessionInfo, 'current'>;
 
 export function sessionJson(session: SessionRecord): SessionJson {
   return {

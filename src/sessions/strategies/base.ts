@@ -22,6 +22,18 @@ import type {
   TokenTypeHint,
 } from '../types.ts';
 
+/** A strategy's capabilities: those it names, and no others. */
+export function capabilities(can: Partial<StrategyCapabilities>): StrategyCapabilities {
+  return Object.freeze({
+    listSessions: false,
+    logoutAll: false,
+    revokeUser: false,
+    implicitRefresh: false,
+    clientTokens: false,
+    ...can,
+  });
+}
+
 /** The claims that name a session in every access token. */
 export type SessionClaims = Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>;
 

@@ -14,7 +14,7 @@ import type {
   TokenDescription,
   TokenPair,
 } from '../types.ts';
-import { StrategyBase } from './base.ts';
+import { capabilities, StrategyBase } from './base.ts';
 
 export interface CallbacksStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -54,13 +54,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
   CallbacksSession
 > {
   readonly strategy = 'callbacks' as const;
-  readonly capabilities: StrategyCapabilities = {
-    listSessions: false,
-    logoutAll: true,
-    revokeUser: false,
-    implicitRefresh: false,
-    clientTokens: false,
-  };
+  readonly capabilities: StrategyCapabilities = capabilities({ logoutAll: true });
   protected readonly unsupportedBecause =
     'there is one refresh token per user, kept by your callbacks; log out instead';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BatonError, isBatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { JwsVerifier, signJws, typMatches } from '../../tokens/jws.ts';
-import type { AccessClaims, Freshness } from '../../tokens/types.ts';
+import type { AccessClaims, Freshness, SessionTokenClaims } from '../../tokens/types.ts';
 import { describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
 import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt, newSessionId } from '../refresh-token.ts';
@@ -16,7 +16,7 @@ import type {
   TokenPair,
   TokenTypeHint,
 } from '../types.ts';
-import { type SessionClaims, StrategyBase } from './base.ts';
+import { capabilities, type SessionClaims, StrategyBase } from './base.ts';
 
 /** flask-jwt-extended and AuthX put `typ: "JWT"` on refresh tokens; the `type` claim tells them apart. */
 export const REFRESH_TOKEN_TYP = 'JWT';
@@ -37,16 +37,8 @@ export type ResolvedJwtOptions<User extends BatonUser> = ResolvedStrategyOptions
   refreshTokenTtl: number;
 };
 
-export interface RefreshClaims {
-  iss: string;
-  sub: string;
-  aud: string | string[];
-  exp: number;
-  nbf: number;
-  iat: number;
-  jti: string;
-  sid: string;
-  client_id: string;
+/** The claims of a refresh JWT: an access token's session claims, `type: "refresh"`. */
+export interface RefreshClaims extends SessionTokenClaims {
   type: 'refresh';
 }
 
@@ -78,13 +70,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   JwtSession
 > {
   readonly strategy = 'jwt' as const;
-  readonly capabilities: StrategyCapabilities = {
-    listSessions: false,
-    logoutAll: false,
-    revokeUser: false,
-    implicitRefresh: true,
-    clientTokens: false,
-  };
+  readonly capabilities: StrategyCapabilities = capabilities({ implicitRefresh: true });
   protected readonly unsupportedBecause =
     'stateless refresh tokens are listed nowhere; log out with the token, or use the rotating strategy';
   readonly #verifier: JwsVerifier;

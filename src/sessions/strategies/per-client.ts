@@ -14,6 +14,7 @@ import type {
   StrategyCapabilities,
   TokenPair,
 } from '../types.ts';
+import { capabilities } from './base.ts';
 import { StoredSessionStrategy } from './stored-sessions.ts';
 
 export interface PerClientStrategyOptions<User extends BatonUser = BatonUser>
@@ -45,13 +46,13 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
   implements ClientTokens
 {
   readonly strategy = 'per-client' as const;
-  readonly capabilities: StrategyCapabilities = {
+  readonly capabilities: StrategyCapabilities = capabilities({
     listSessions: true,
     logoutAll: true,
     revokeUser: true,
     implicitRefresh: true,
     clientTokens: true,
-  };
+  });
   protected readonly unsupportedBecause = 'its tokens are managed per client';
 
   constructor(options: PerClientStrategyOptions<User>) {

@@ -12,6 +12,7 @@ import type {
   StrategyCapabilities,
   TokenPair,
 } from '../types.ts';
+import { capabilities } from './base.ts';
 import { StoredSessionStrategy } from './stored-sessions.ts';
 
 /**
@@ -49,13 +50,12 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
   ResolvedOptions<User>
 > {
   readonly strategy = 'rotating' as const;
-  readonly capabilities: StrategyCapabilities = {
+  readonly capabilities: StrategyCapabilities = capabilities({
     listSessions: true,
     logoutAll: true,
     revokeUser: true,
     implicitRefresh: true,
-    clientTokens: false,
-  };
+  });
   protected readonly unsupportedBecause = 'per-client token management needs the per-client strategy';
 
   constructor(options: SessionManagerOptions<User>) {

@@ -15,7 +15,7 @@ import type {
   TokenPair,
   TokenTypeHint,
 } from '../types.ts';
-import { type SessionClaims, StrategyBase } from './base.ts';
+import { capabilities, type SessionClaims, StrategyBase } from './base.ts';
 
 export interface SingleTokenStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -48,13 +48,7 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
   SingleTokenClaims
 > {
   readonly strategy = 'single-token' as const;
-  readonly capabilities: StrategyCapabilities = {
-    listSessions: false,
-    logoutAll: false,
-    revokeUser: false,
-    implicitRefresh: false,
-    clientTokens: false,
-  };
+  readonly capabilities: StrategyCapabilities = capabilities({});
   protected readonly unsupportedBecause =
     'tokens are listed nowhere and the token is its own refresh credential; use the rotating strategy';
 
