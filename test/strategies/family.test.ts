@@ -4,6 +4,7 @@
 // 400 invalid_request saying why; what it declares it can do works.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { createPerClientHandler } from '../../src/http/per-client-routes.ts';
 import { createAuthHandler } from '../../src/http/routes.ts';
@@ -98,6 +99,24 @@ for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof d
         assert.equal(await outcome(() => probe(manager, tokens)), declared ? 'works' : 'unsupported');
       });
     }
+
+    it("is described by the README's capability table", async () => {
+      const { manager } = await fresh();
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const header = readme.split('\n').find((line) => line.startsWith('| strategy | `listSessions`'));
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      assert.ok(header && row, 'README has the capability table and a row for this strategy');
+      const cells = (line: string) =>
+        line
+          .split('|')
+          .slice(2, -1)
+          .map((cell) => cell.trim());
+      const columns = cells(header).map((cell) => cell.replaceAll('`', ''));
+      const documented = Object.fromEntries(
+        columns.map((column, i) => [column, cells(row)[i]?.startsWith('yes')]),
+      );
+      assert.deepEqual(documented, { ...manager.capabilities });
+    });
 
     it('serves the per-client routes exactly when it declares clientTokens', async () => {
       const { manager } = await fresh();
