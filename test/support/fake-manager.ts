@@ -1,7 +1,9 @@
 // An AuthManager whose answers a test picks: for specifying the HTTP layer
 // apart from any strategy (a fake of the manager, never of a store).
 import { BatonError } from '../../src/core/errors.ts';
+import { defaultLogger } from '../../src/core/logger.ts';
 import { type Clock, systemClock } from '../../src/index.ts';
+import { AuthEventHub } from '../../src/sessions/events.ts';
 import type { AuthManager, StrategyCapabilities } from '../../src/sessions/types.ts';
 
 const EVERYTHING: StrategyCapabilities = {
@@ -23,6 +25,8 @@ export function fakeManager(answers: Partial<AuthManager> & { clock?: Clock } = 
     capabilities: EVERYTHING,
     clock: systemClock,
     ready: Promise.resolve(),
+    events: new AuthEventHub(defaultLogger),
+    logger: defaultLogger,
     login: async () => notFaked('login'),
     issueSession: async () => notFaked('issueSession'),
     refresh: async () => notFaked('refresh'),
