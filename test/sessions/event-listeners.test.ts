@@ -75,9 +75,11 @@ describe('event listeners', () => {
     );
     const failures = lines.filter((line) => line.level === 'error');
     assert.equal(failures.length, 1);
-    assert.equal((failures[0]?.object.err as Error).message, 'listener bug');
-    assert.equal(failures[0]?.object.event, 'login');
-    assert.equal(failures[0]?.object.component, 'baton');
+    const [failure] = failures;
+    assert.ok(failure);
+    assert.equal((failure.object.err as Error).message, 'listener bug');
+    assert.equal(failure.object.event, 'login');
+    assert.equal(failure.object.component, 'baton');
   });
 
   it('a listener that rejects: the request succeeds, the rejection goes to the logger (no unhandled rejection)', async () => {
