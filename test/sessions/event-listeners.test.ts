@@ -14,30 +14,17 @@ import type { AuthEvent, AuthEventListener } from '../../src/sessions/events.ts'
 import type { SessionManagerOptions } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
-import { harness, rejectsWith, signingKey, storeKinds, type TestUser, Users } from './support.ts';
+import {
+  harness,
+  recordingLogger,
+  rejectsWith,
+  signingKey,
+  storeKinds,
+  type TestUser,
+  Users,
+} from './support.ts';
 
 const memory = storeKinds.find((kind) => kind.name === 'memory')!;
-
-/** A pino-shaped logger that keeps every call. */
-export function recordingLogger() {
-  const lines: { level: string; object: Record<string, unknown>; message: string | undefined }[] = [];
-  const make = (bindings: Record<string, unknown>): BatonLogger => {
-    const at =
-      (level: string) =>
-      (object: Record<string, unknown> | string, message?: string): void => {
-        if (typeof object === 'string') lines.push({ level, object: { ...bindings }, message: object });
-        else lines.push({ level, object: { ...bindings, ...object }, message });
-      };
-    return {
-      debug: at('debug'),
-      info: at('info'),
-      warn: at('warn'),
-      error: at('error'),
-      child: (more) => make({ ...bindings, ...more }),
-    };
-  };
-  return { logger: make({}), lines };
-}
 
 function login(manager: SessionManager<TestUser>) {
   return manager.login('thedude', 'abides', { ip: '203.0.113.9', userAgent: 'listener-test' });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.ts';
 import { BatonError } from '../../src/core/errors.ts';
+import type { BatonLogger } from '../../src/core/logger.ts';
 import { SessionManager } from '../../src/index.ts';
 import type { BatonUser, SessionManagerOptions } from '../../src/sessions/types.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
@@ -110,4 +111,25 @@ export async function rejectsWith(
     );
   }
   throw new Error(`expected BatonError ${code}, but it succeeded`);
+}
+
+/** A pino-shaped logger that keeps every call. */
+export function recordingLogger() {
+  const lines: { level: string; object: Record<string, unknown>; message: string | undefined }[] = [];
+  const make = (bindings: Record<string, unknown>): BatonLogger => {
+    const at =
+      (level: string) =>
+      (object: Record<string, unknown> | string, message?: string): void => {
+        if (typeof object === 'string') lines.push({ level, object: { ...bindings }, message: object });
+        else lines.push({ level, object: { ...bindings, ...object }, message });
+      };
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return { logger: make({}), lines };
 }
