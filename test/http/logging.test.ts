@@ -74,7 +74,7 @@ describe('HTTP logging through the manager’s logger', () => {
     assert.doesNotMatch(response?.body ?? '', /fire/);
     const errors = h.lines.filter((line) => line.level === 'error');
     assert.equal(errors.length, 1);
-    assert.equal((errors[0]?.object.err as Error).message, 'users database is on fire');
+    assert.equal((errors[0]?.object.err as Error | undefined)?.message, 'users database is on fire');
     assert.match(errors[0]?.message ?? '', /unexpected error/);
   });
 
@@ -142,7 +142,7 @@ describe('HTTP logging through the manager’s logger', () => {
       await http.handler(post('/auth/login', { username: 'thedude', password: 'wrong' }, 'x=1'));
       assert.equal(printed.length, 1);
       assert.match(String(printed[0]?.[0]), /^baton: unexpected error while handling a request:/);
-      assert.equal((printed[0]?.[1] as Error).message, 'kaboom');
+      assert.equal((printed[0]?.[1] as Error | undefined)?.message, 'kaboom');
       http.errorResponse(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
       assert.equal(printed.length, 1, 'an aborted request prints nothing');
     } finally {
