@@ -8,6 +8,7 @@ import type { AccessClaims, Freshness } from '../../tokens/types.ts';
 import { AccessTokens, describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
 import { type CredentialRefusal, Credentials, usernameOf } from '../credentials.ts';
 import {
+  type AuthEvent,
   AuthEventHub,
   type AuthEventOf,
   type AuthEvents,
@@ -538,9 +539,8 @@ export abstract class StrategyBase<
   /** Emits an event (listeners get it after the step answers); `time` and `strategy` are added here. */
   protected emit(draft: EventDraft): void {
     if (!this.#events.listening) return;
-    this.#events.emit({ ...draft, time: this.o.clock.now(), strategy: this.strategy } as AuthEventOf<
-      typeof draft.type
-    >);
+    // The spread of a union loses the pairing of `type` with its fields; the draft had it.
+    this.#events.emit({ ...draft, time: this.o.clock.now(), strategy: this.strategy } as AuthEvent);
   }
 
   /** Emits the event of a step that answered tokens (told by them), and answers them. */
