@@ -8,6 +8,7 @@ import {
   StoreUrlError,
 } from 'baton-auth';
 import { DEMO_ADAPTERS, type DemoAdapter } from './app.ts';
+import { DEMO_LOG_LEVELS, type DemoLogLevel } from './logger.ts';
 
 export const DEMO_ALGORITHMS: readonly Algorithm[] = ['EdDSA', 'HS256', 'ES256', 'RS256'];
 
@@ -36,6 +37,8 @@ export interface DemoEnvConfig {
   adapter: DemoAdapter;
   /** BATON_STRATEGY; default `rotating`. */
   strategy: DemoStrategy;
+  /** BATON_LOG_LEVEL: JSON lines on stdout; `info` (default) a line per security event, `debug` also per request. */
+  logLevel: DemoLogLevel;
 }
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
@@ -94,6 +97,12 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
       `BATON_ADAPTER must be one of ${DEMO_ADAPTERS.join(', ')}, got ${JSON.stringify(env.BATON_ADAPTER)}`,
     );
   }
+  const logLevel = (env.BATON_LOG_LEVEL?.trim().toLowerCase() || 'info') as DemoLogLevel;
+  if (!DEMO_LOG_LEVELS.includes(logLevel)) {
+    throw new DemoConfigError(
+      `BATON_LOG_LEVEL must be one of ${DEMO_LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.BATON_LOG_LEVEL)}`,
+    );
+  }
   const implicitRefresh = duration(env, 'BATON_IMPLICIT_REFRESH');
   const refreshText = env.BATON_REFRESH_TTL?.trim().toLowerCase();
   const accessTtl = duration(env, 'BATON_ACCESS_TTL');
@@ -111,6 +120,7 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     cookies: flag(env, 'BATON_COOKIES', true),
     adapter,
     strategy,
+    logLevel,
     ...(implicitRefresh === undefined ? {} : { implicitRefresh }),
     ...(accessTtl === undefined ? {} : { accessTtl }),
     ...(refreshTtl === undefined ? {} : { refreshTtl }),

@@ -2,7 +2,7 @@
  * The demo's own routes, framework-neutral: demo/apps/*.ts wire them into
  * each framework, so the one contract suite checks that all three behave alike.
  */
-import { type AccessClaims, type AnyAuthManager, BatonError } from 'baton-auth';
+import { type AccessClaims, type AnyAuthManager, BatonError, type BatonLogger } from 'baton-auth';
 import { type BatonHttpOptions, type Fields, requiredString } from 'baton-auth/http';
 import type { DemoUser, DemoUsers } from './users.ts';
 
@@ -10,6 +10,8 @@ export interface DemoContext {
   manager: AnyAuthManager<DemoUser>;
   users: DemoUsers;
   authOptions: BatonHttpOptions;
+  /** Logs each request the demo serves itself at debug (Baton logs its own routes). */
+  logger?: BatonLogger;
 }
 
 export interface ListeningApp {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type Algorithm,
   type AnyAuthManager,
+  type BatonLogger,
   type CallbacksStrategy,
   type Clock,
   createAuthManager,
@@ -28,6 +29,7 @@ import type { CookieModeOptions } from 'baton-auth/http';
 import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
 import { checkStoreSpec, configFromEnv, DemoConfigError, type DemoStrategy } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
+import { type DemoLogLevel, jsonLogger } from './logger.ts';
 import { DEFAULT_SCRYPT_COST, type DemoUser, DemoUsers, type ScryptCost } from './users.ts';
 
 export interface DemoOptions {
@@ -66,6 +68,15 @@ export interface DemoOptions {
   onUnexpectedError?: (error: unknown) => void;
   /** Receives one-line warnings, e.g. a store that is away at startup (default: stderr). */
   onWarning?: (line: string) => void;
+  /**
+   * Where Baton's events, the requests and unexpected errors are logged: a
+   * pino-compatible logger. Default: JSON lines on stdout at `logLevel` when
+   * that is given (as `npm start` and `baton serve` do), else Baton's default
+   * (errors to stderr, nothing else).
+   */
+  logger?: BatonLogger;
+  /** BATON_LOG_LEVEL: `info` a JSON line per security event, `debug` also per request; `silent` none. */
+  logLevel?: DemoLogLevel;
 }
 
 /** The manager each strategy runs on. */
@@ -123,6 +134,8 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const refreshKey = await loadRefreshKey(dataDir);
   const users = await DemoUsers.create(options.passwordCost ?? DEFAULT_SCRYPT_COST);
   const refreshTokens = new Map<string, string>();
+  const logger =
+    options.logger ?? (options.logLevel === undefined ? undefined : jsonLogger(options.logLevel));
   const store = await openDemoStore(options.store ?? 'sqlite:./baton.db', dataDir);
   const manager = withStoreClosedOnThrow(store, () =>
     createManager(
@@ -136,6 +149,7 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
         store,
         loadUser: users.load,
         verifyCredentials: users.verify,
+        ...(logger ? { logger } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
         ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
@@ -161,6 +175,8 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const listening = await createDemoApp(options.adapter ?? 'hono', {
     manager,
     users,
+    // The manager's logger is a child bound to Baton's component; requests are the demo's own.
+    ...(logger ? { logger: logger.child({ component: 'demo' }) } : {}),
     authOptions: {
       cookies: cookieMode(options),
       clients: [DEMO_CLIENT],

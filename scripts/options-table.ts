@@ -64,7 +64,8 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   invalid_store_url:
     'a store URL that names no store Baton can open (`StoreUrlError` from `openStore`, `parseStoreUrl`); never sent',
   invalid_options: 'thrown at construction for bad options, with a readable message; never sent',
-  internal_error: 'a bug or an unexpected failure; logged through `onUnexpectedError`, never detailed',
+  internal_error:
+    "a bug or an unexpected failure; logged at `error` through the manager's `logger` (or `onUnexpectedError`), never detailed",
 };
 
 /** Options an adapter adds, read from its interface's doc comments. */

@@ -10,6 +10,31 @@
 export { type Clock, ManualClock, systemClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
 export { BatonError, type ErrorCode, isBatonError } from './core/errors.ts';
+export type { BatonLogger, LogFn } from './core/logger.ts';
+export {
+  AUTH_EVENT_TYPES,
+  type AuthEvent,
+  type AuthEventFields,
+  type AuthEventListener,
+  type AuthEventOf,
+  type AuthEvents,
+  type AuthEventType,
+  type LoginEvent,
+  type LoginFailedEvent,
+  type LogoutAllEvent,
+  type LogoutEvent,
+  type PasswordStep,
+  type RateLimitedEvent,
+  type ReauthEvent,
+  type RefreshEvent,
+  type RefreshGraceReuseEvent,
+  type RefreshTokenReusedEvent,
+  type SessionRevokedEvent,
+  type StoreUnavailableEvent,
+  type TokenRevokedEvent,
+  type Unsubscribe,
+  type UserRevokedEvent,
+} from './sessions/events.ts';
 export {
   type AnyAuthManager,
   type AuthManagerOptions,

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { createBaton, toHttpRequest } from 'baton-auth/express';
 import { answerClientError, parseBody, readNodeBodyLimited } from 'baton-auth/http';
 import express from 'express';
+import { logRequests } from '../logger.ts';
 import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
@@ -65,6 +66,7 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         const server = createServer(app);
+        if (ctx.logger) logRequests(server, ctx.logger);
         server.on('clientError', answerClientError);
         server.once('error', reject);
         server.listen(port, host, () => {

@@ -3,6 +3,7 @@
 import { batonPlugin, toHttpRequest } from 'baton-auth/fastify';
 import { answerClientError, parseBody } from 'baton-auth/http';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { logRequests } from '../logger.ts';
 import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
@@ -73,6 +74,7 @@ export function createFastifyDemo(ctx: DemoContext): DemoApp {
 
   return {
     listen: async (port, host) => {
+      if (ctx.logger) logRequests(app.server, ctx.logger);
       try {
         await app.listen({ port, host });
       } catch (error) {

@@ -1,8 +1,10 @@
 /** The demo on Hono, through baton-auth/hono. */
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createBaton, toHttpRequest } from 'baton-auth/hono';
 import { answerClientError, parseBody, readBodyLimited } from 'baton-auth/http';
 import { Hono } from 'hono';
+import { logRequests } from '../logger.ts';
 import { demoPage } from '../page/serve.ts';
 import {
   DEMO_INDEX,
@@ -66,6 +68,7 @@ export function createHonoDemo(ctx: DemoContext): DemoApp {
               }),
           }),
         );
+        if (ctx.logger) logRequests(server as Server, ctx.logger);
         server.on('clientError', answerClientError);
         server.once('error', reject);
       }),

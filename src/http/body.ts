@@ -1,4 +1,5 @@
 import { BatonError } from '../core/errors.ts';
+import { markClientAbort } from './errors.ts';
 import type { HttpRequest } from './types.ts';
 
 /** Default body limit: auth requests are small, so anything larger is refused early. */
@@ -139,7 +140,7 @@ export function parseBody(req: HttpRequest, options: ParseBodyOptions): Fields {
  * 400 that nobody will read, not a server error to log with its stack.
  */
 function cutShortError(cause?: unknown): BatonError {
-  return new BatonError('invalid_request', 'The request body was cut short', { cause });
+  return markClientAbort(new BatonError('invalid_request', 'The request body was cut short', { cause }));
 }
 
 function cutShort(cause: unknown): never {

@@ -5,6 +5,7 @@
  * OAuth routes, the RFC 6749/7009/7662 `{error, error_description}`.
  */
 import { type BatonError, type ErrorCode, isBatonError } from '../core/errors.ts';
+import { type BatonLogger, defaultLogger, safeLog } from '../core/logger.ts';
 import type { HttpResponse } from './types.ts';
 
 /**
@@ -92,8 +93,14 @@ export interface ErrorResponseOptions {
   oauth?: boolean;
   /** Realm of WWW-Authenticate challenges. Default `baton`. */
   realm?: string;
-  /** Receives errors that are not BatonErrors (bugs, crashed stores). Default: stderr. */
+  /**
+   * Receives errors that are not BatonErrors (bugs, crashed stores). Default:
+   * `logger.error`. A client that went away mid-request is not one: it is
+   * logged at `debug`.
+   */
   onUnexpectedError?: (error: unknown) => void;
+  /** Where unexpected errors (`error`) and aborted requests (`debug`) are logged. Default: errors to `console.error`. */
+  logger?: BatonLogger;
 }
 
 /** Token problems that RFC 6750 reports as `error="invalid_token"`. */
@@ -175,13 +182,52 @@ function retryHeaders(error: BatonError): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfter ?? 1))) };
 }
 
-function logUnexpected(error: unknown): void {
-  console.error('baton: unexpected error while handling a request:', error);
+/** Node's and the frameworks' ways of saying the client closed the connection before its request was read. */
+const ABORT_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_ABORTED',
+  'UND_ERR_SOCKET',
+]);
+
+/** Errors already recognised as a client going away (the body readers' `cut short` errors). */
+const ABORTED = new WeakSet<object>();
+
+/** Marks an error as a client going away (the body readers do), so that it is logged at `debug`. */
+export function markClientAbort<E extends object>(error: E): E {
+  ABORTED.add(error);
+  return error;
+}
+
+/**
+ * Whether an error only says that the client went away mid-request (closed
+ * the connection, aborted the fetch): nobody reads the answer, and it is no
+ * server failure, so it is logged at `debug`, never as an error.
+ */
+export function isClientAbort(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if (ABORTED.has(error)) return true;
+  const { name, code, type, message } = error as Record<string, unknown>;
+  return (
+    name === 'AbortError' ||
+    (typeof code === 'string' && ABORT_CODES.has(code)) ||
+    // body-parser (Express) and raw-body.
+    type === 'request.aborted' ||
+    message === 'aborted'
+  );
+}
+
+function logUnexpected(logger: BatonLogger, error: unknown): void {
+  safeLog(logger, 'error', { err: error }, 'baton: unexpected error while handling a request');
 }
 
 /** Anything not a BatonError/OAuthError, and Baton's own 5xx except 503, become this. */
 function internal(error: unknown, options: ErrorResponseOptions): HttpResponse {
-  (options.onUnexpectedError ?? logUnexpected)(error);
+  if (isClientAbort(error)) return aborted(error, options);
+  if (options.onUnexpectedError) options.onUnexpectedError(error);
+  else logUnexpected(options.logger ?? defaultLogger, error);
   return options.oauth
     ? jsonResponse(500, { error: 'server_error', error_description: 'Internal server error' })
     : jsonResponse(500, { error: 'internal_error', message: 'Internal server error' });
@@ -212,6 +258,23 @@ function oauthResponse(error: BatonError): HttpResponse {
   return jsonResponse(status, { error: code, error_description: publicMessage(error) }, retry);
 }
 
+function logAborted(error: unknown, options: ErrorResponseOptions): void {
+  safeLog(
+    options.logger ?? defaultLogger,
+    'debug',
+    { err: error },
+    'baton: the client went away mid-request',
+  );
+}
+
+/** A client that went away: logged at debug; the 400 is for a reader that is no longer there. */
+function aborted(error: unknown, options: ErrorResponseOptions): HttpResponse {
+  logAborted(error, options);
+  return options.oauth
+    ? jsonResponse(400, { error: 'invalid_request', error_description: 'The request was cut short' })
+    : jsonResponse(400, { error: 'invalid_request', message: 'The request was cut short' });
+}
+
 /**
  * Maps any thrown value to a response. Never exposes a stack trace or an internal message.
  *
@@ -229,6 +292,7 @@ function oauthResponse(error: BatonError): HttpResponse {
  * ```
  */
 export function errorResponse(error: unknown, options: ErrorResponseOptions = {}): HttpResponse {
+  if (isBatonError(error) && ABORTED.has(error)) logAborted(error, options);
   if (error instanceof OAuthError) {
     const headers: Record<string, string | string[]> = {};
     if (error.challenges.length > 0) headers['www-authenticate'] = [...error.challenges];
@@ -286,6 +350,7 @@ function clientStatus(error: unknown): number | undefined {
  */
 export function frameworkErrorResponse(error: unknown, options: ErrorResponseOptions = {}): HttpResponse {
   if (error instanceof OAuthError || isBatonError(error)) return errorResponse(error, options);
+  if (isClientAbort(error)) return aborted(error, options);
   const status = clientStatus(error);
   if (status === undefined) return errorResponse(error, options);
   const message = CLIENT_ERROR_MESSAGES[status] ?? 'The request was refused';

@@ -17,7 +17,7 @@ import {
 import { type ErrorResponseOptions, errorResponse, frameworkErrorResponse } from './errors.ts';
 import { assertAuthManager, type BatonHttpOptions, type ResolvedOptions } from './options.ts';
 import { createPerClientHandler, type PerClientRouteOptions } from './per-client-routes.ts';
-import { type AuthHandler, createAuthHandler } from './routes.ts';
+import { type AuthHandler, createAuthHandler, errorOptionsFor } from './routes.ts';
 import {
   type AuthManager,
   type HttpRequest,
@@ -118,8 +118,7 @@ function handlerFor(manager: AuthManager, options: BatonHttpInit): AuthHandler {
 export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {}): BatonHttp {
   const handler = handlerFor(manager, options);
   const resolved = handler.options;
-  const errorOptions: ErrorResponseOptions = { realm: resolved.realm };
-  if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;
+  const errorOptions: ErrorResponseOptions = errorOptionsFor(manager, resolved);
   const { cookieMode, lookup, headerLimit } = resolved;
   const guardsReadBody = lookup.locations.includes('body');
 

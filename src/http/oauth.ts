@@ -103,7 +103,7 @@ export async function revokeRoute(ctx: RouteContext): Promise<HttpResponse> {
   const fields = readOAuthBody(ctx);
   authenticateClient(ctx, fields);
   const token = requiredString(fields, 'token', { maxLength: 8192 });
-  await ctx.manager.revokeToken(token, hint(fields));
+  await ctx.manager.revokeToken(token, hint(fields), ctx.requestContext);
   // RFC 7009 clients ignore the body; some (simple-oauth2) parse it, so it is JSON.
   return jsonResponse(200, {});
 }

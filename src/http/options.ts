@@ -47,7 +47,10 @@ export interface BatonHttpOptions {
   headerLimit?: number;
   /** Realm of WWW-Authenticate challenges. Default `baton`. */
   realm?: string;
-  /** Receives unexpected (non-Baton) errors; they answer a generic 500. Default: stderr. */
+  /**
+   * Receives unexpected (non-Baton) errors; they answer a generic 500.
+   * Default: the manager's `logger.error` (by default `console.error`).
+   */
   onUnexpectedError?: (error: unknown) => void;
 }
 
@@ -267,8 +270,9 @@ const schema = z
       accepts: 'a string',
     }),
     onUnexpectedError: functionSchema<(error: unknown) => void>().optional().meta({
-      description: 'receives unexpected (non-Baton) errors, which answer a generic 500',
-      default: 'stderr',
+      description:
+        'receives unexpected (non-Baton) errors, which answer a generic 500; a client that went away mid-request is not one (logged at `debug`)',
+      default: "the manager's `logger.error`",
       accepts: 'a function onUnexpectedError(error)',
     }),
   })

@@ -4,7 +4,7 @@
  * of one's long-running tokens, and an optional login response hook (the
  * seed's JWT_RESPONSE_PAYLOAD_HANDLER). Every other route is createAuthHandler's.
  */
-import { BatonError } from '../core/errors.ts';
+import { BatonError, isBatonError } from '../core/errors.ts';
 import type { ClientTokens, MaybePromise, PerClientToken, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
@@ -12,7 +12,14 @@ import { authenticateClient, clientAuthorizer, requireClientSecret } from './cli
 import { errorResponse, jsonResponse } from './errors.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
-import { type AuthHandler, type AuthHandlerOptions, createAuthHandler, loginClientId } from './routes.ts';
+import {
+  type AuthHandler,
+  type AuthHandlerOptions,
+  createAuthHandler,
+  errorOptionsFor,
+  loginClientId,
+  logRequest,
+} from './routes.ts';
 import { TRANSFER_HEADER } from './session-cookies.ts';
 import { type AuthManager, type HttpRequest, type HttpResponse, requestContext } from './types.ts';
 
@@ -64,7 +71,8 @@ export function createPerClientHandler(
   const clientTokens = clientTokensOf(manager);
   const { delegatePath = '/delegate/', loginResponse, ...baseOptions } = options;
   const base = createAuthHandler(manager, baseOptions);
-  const { prefix, bodyLimit, cookieMode, lookup, headerLimit, realm } = base.options;
+  const { prefix, bodyLimit, cookieMode, lookup, headerLimit } = base.options;
+  const errorOptions = errorOptionsFor(manager, base.options);
   const userOf = (req: HttpRequest) =>
     authenticateRequest(manager, req, { cookieMode, lookup, headerLimit }).claims.sub;
   const fieldsOf =
@@ -125,7 +133,7 @@ export function createPerClientHandler(
     },
     'refresh-tokens/:id': {
       DELETE: async (req, _fields, id) => {
-        await clientTokens.deleteToken(userOf(req), id ?? '');
+        await clientTokens.deleteToken(userOf(req), id ?? '', requestContext(req));
         return { status: 204, headers: { 'cache-control': 'no-store' } };
       },
     },
@@ -174,12 +182,16 @@ export function createPerClientHandler(
     const method = req.method.toUpperCase();
     const route = routeForMethod(found.methods, method);
     if (route === undefined) return wrongMethod(found.methods);
+    const started = performance.now();
     let response: HttpResponse;
+    let code: string | undefined;
     try {
       response = await route(req, fieldsOf(req), found.param);
     } catch (error) {
-      response = errorResponse(error, { realm });
+      if (isBatonError(error)) code = error.code;
+      response = errorResponse(error, errorOptions);
     }
+    logRequest(errorOptions.logger ?? manager.logger, method, req.path, response.status, started, code);
     return answerFor(method, response);
   };
   const handles = (path: string, method?: string) =>

@@ -3,6 +3,7 @@
  * framework-neutral function, `(HttpRequest) => HttpResponse | undefined`.
  */
 import { BatonError, isBatonError } from '../core/errors.ts';
+import { type BatonLogger, defaultLogger, safeLog } from '../core/logger.ts';
 import type { SessionInfo } from '../sessions/types.ts';
 import { type Authenticated, authenticateRequest, implicitRefreshCookies } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
@@ -118,10 +119,10 @@ function logoutRoute(all: boolean): Route {
         checkCsrfClaim(ctx.manager.verifyAccessToken(token.token), csrf, cookieMode);
       }
       if (!all) {
-        await ctx.manager.logout(token.token);
+        await ctx.manager.logout(token.token, ctx.requestContext);
         return emptyResponse(204, cleared);
       }
-      const revoked = await ctx.manager.logoutAll(token.token);
+      const revoked = await ctx.manager.logoutAll(token.token, ctx.requestContext);
       return jsonResponse(200, { revoked }, cleared);
     } catch (error) {
       // Our own token, for a session already gone: the browser should lose the dead cookies too.
@@ -173,7 +174,7 @@ const listSessions: Route = async (ctx) => {
 
 const deleteSession: Route = async (ctx) => {
   const { claims } = await access(ctx, lookupFields(ctx));
-  await ctx.manager.revokeSession(claims.sub, ctx.param ?? '');
+  await ctx.manager.revokeSession(claims.sub, ctx.param ?? '', ctx.requestContext);
   return emptyResponse(204);
 };
 
@@ -261,8 +262,8 @@ function match(options: ResolvedOptions, path: string): { entry: RouteEntry; par
  */
 export function createAuthHandler(manager: AuthManager, options: AuthHandlerOptions = {}): AuthHandler {
   const resolved = resolveHttpOptions(manager, options);
-  const errorOptions: ErrorResponseOptions = { realm: resolved.realm };
-  if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;
+  const errorOptions = errorOptionsFor(manager, resolved);
+  const logger = errorOptions.logger ?? defaultLogger;
   const handles = (path: string, method?: string) =>
     method?.toUpperCase() !== 'OPTIONS' && match(resolved, path) !== undefined;
 
@@ -282,13 +283,17 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
       cookies: [],
       ...(param === undefined ? {} : { param }),
     };
+    const started = performance.now();
     let response: HttpResponse;
+    let code: string | undefined;
     try {
       response = await route(ctx);
       if (ctx.cookies.length > 0) response.headers['set-cookie'] = [...setCookies(response), ...ctx.cookies];
     } catch (error) {
+      if (isBatonError(error)) code = error.code;
       response = errorResponse(error, { ...errorOptions, oauth: entry.oauth === true });
     }
+    logRequest(logger, method, req.path, response.status, started, code);
     return answerFor(method, response);
   };
   const paths = [
@@ -296,6 +301,37 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     ...(resolved.jwksPath === undefined ? [] : [resolved.jwksPath]),
   ];
   return Object.assign(handler, { handles, bodyLimit: resolved.bodyLimit, paths, options: resolved });
+}
+
+/** Error mapping as the manager logs: its logger, unless `onUnexpectedError` is given. */
+export function errorOptionsFor(manager: AuthManager, resolved: ResolvedOptions): ErrorResponseOptions {
+  const errorOptions: ErrorResponseOptions = {
+    realm: resolved.realm,
+    logger: manager.logger ?? defaultLogger,
+  };
+  if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;
+  return errorOptions;
+}
+
+/**
+ * One debug line per auth request: method, path, status, milliseconds and
+ * the error code. Never the query string, a header or a body: tokens travel there.
+ */
+export function logRequest(
+  logger: BatonLogger,
+  method: string,
+  path: string,
+  status: number,
+  started: number,
+  code?: string,
+): void {
+  const ms = Math.round((performance.now() - started) * 10) / 10;
+  safeLog(
+    logger,
+    'debug',
+    { method, path, status, ms, ...(code === undefined ? {} : { code }) },
+    'baton: request',
+  );
 }
 
 /**

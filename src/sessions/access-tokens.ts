@@ -191,15 +191,19 @@ export class AccessTokens {
     this.#revoked.add(revocation);
   }
 
-  /** RFC 7009 for an access token: its jti is denied until it expires. Invalid tokens are ignored. */
-  async revokeAccessToken(token: string): Promise<void> {
+  /**
+   * RFC 7009 for an access token: its jti is denied until it expires. Invalid
+   * tokens are ignored (undefined); a revoked one answers its claims.
+   */
+  async revokeAccessToken(token: string): Promise<AccessClaims | undefined> {
     let claims: AccessClaims;
     try {
       claims = this.codec.verify(token);
     } catch {
-      return;
+      return undefined;
     }
     await this.revoke({ kind: 'token', id: claims.jti, expiresAt: this.horizon(claims.exp) });
+    return claims;
   }
 
   /** What an access token is, for introspection: its claims while it would pass `verify`. */

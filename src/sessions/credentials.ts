@@ -24,6 +24,15 @@ export interface CredentialsOptions<User extends BatonUser> {
   clock: Clock;
 }
 
+/** Why a password check was refused, for the manager's `login_failed` and `rate_limited` events. */
+export type CredentialRefusal =
+  | { type: 'rate_limited'; limit: 'username' | 'ip'; retryAfter: number }
+  | {
+      type: 'login_failed';
+      reason: 'invalid_credentials' | 'user_disabled' | 'wrong_user';
+      userId: string | null;
+    };
+
 /**
  * The password check every strategy shares. Rate limited per username and
  * per IP before any hashing; failures counted. A disabled account answers
@@ -47,29 +56,46 @@ export class Credentials<User extends BatonUser> {
     this.#byIp = limiter(rateLimit.perIp);
   }
 
-  async check(username: string, password: string, context: RequestContext = {}): Promise<User> {
+  /** Checks a password; `onRefused` hears why a check was refused (once per refused check). */
+  async check(
+    username: string,
+    password: string,
+    context: RequestContext = {},
+    onRefused?: (refusal: CredentialRefusal) => void,
+  ): Promise<User> {
     const verify = this.#verify;
     if (!verify) throw new BatonError('invalid_options', 'verifyCredentials is not configured');
     const userKey = username.toLowerCase();
     const ip = context.ip || undefined;
     // Both limits before any hashing: a locked-out caller costs the server nothing.
-    const retryAfter = Math.max(
-      this.#byUsername?.retryAfter(userKey) ?? 0,
-      ip === undefined ? 0 : (this.#byIp?.retryAfter(ip) ?? 0),
-    );
+    const byUsername = this.#byUsername?.retryAfter(userKey) ?? 0;
+    const byIp = ip === undefined ? 0 : (this.#byIp?.retryAfter(ip) ?? 0);
+    const retryAfter = Math.max(byUsername, byIp);
     if (retryAfter > 0) {
+      onRefused?.({ type: 'rate_limited', limit: byUsername >= byIp ? 'username' : 'ip', retryAfter });
       throw new BatonError('too_many_attempts', 'Too many failed attempts; try again later', { retryAfter });
     }
     const user = await verify(username, password);
-    // The password was right: say so only where the policy allows it.
-    if (user && this.#revealDisabled) assertEnabled(user);
     if (!user || user.disabled) {
+      const disabled = Boolean(user?.disabled);
+      onRefused?.({
+        type: 'login_failed',
+        reason: disabled ? 'user_disabled' : 'invalid_credentials',
+        userId: user ? idOf(user) : null,
+      });
+      // The password was right: say so only where the policy allows it.
+      if (user && this.#revealDisabled) assertEnabled(user);
       this.#byUsername?.recordFailure(userKey);
       if (ip !== undefined) this.#byIp?.recordFailure(ip);
       throw new BatonError('invalid_credentials', 'Invalid username or password');
     }
     return user;
   }
+}
+
+/** A user's id as events name it (never throws: an event must not fail the check it reports). */
+function idOf(user: BatonUser): string | null {
+  return typeof user.id === 'string' || typeof user.id === 'number' ? String(user.id) : null;
 }
 
 export function assertEnabled(user: BatonUser): void {

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { type Clock, systemClock } from '../core/clock.ts';
+import { type BatonLogger, isLogger } from '../core/logger.ts';
 import {
   durationAccepts,
   durationSchema,
@@ -26,6 +27,7 @@ import { seedSettingHint } from '../core/seed-settings.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
 import { DEFAULT_VERIFY_CACHE_MAX, MAX_VERIFY_CACHE_MAX } from '../tokens/verified-cache.ts';
+import type { AuthEventListener } from './events.ts';
 import type { CallbacksStrategyOptions } from './strategies/callbacks.ts';
 import type { BatonUser, SessionManagerOptions, StrategyBaseOptions } from './types.ts';
 
@@ -204,6 +206,20 @@ const baseShape = {
       default: 'on',
       accepts: 'false (no cache), or { max }',
     }),
+  onEvent: z
+    .union([functionSchema<AuthEventListener>(), z.array(functionSchema<AuthEventListener>())])
+    .optional()
+    .meta({
+      description:
+        'a listener, or a list of them, for the [security events](#events-and-logging) (`login`, `refresh_token_reused`, ...); more with `manager.events.on`. Called after the answer, never awaited: one that throws or is slow never fails or delays a request',
+      accepts: 'a function onEvent(event), or a list of them',
+    }),
+  logger: z.custom<BatonLogger>(isLogger).optional().meta({
+    description:
+      'a pino-compatible logger (`info`, `warn`, `error`, `debug`, `child`), e.g. `pino()`: events at `info` (theft, lockouts, outages at `warn`), auth requests at `debug`, unexpected errors and failing listeners at `error` ([Events and logging](#events-and-logging))',
+    default: 'errors to `console.error`, nothing else',
+    accepts: 'a logger with debug, info, warn, error and child methods (pino, or one shaped like it)',
+  }),
 };
 
 /** A refreshTokenTtl that may not be null: the strategy's tokens carry their expiry. */

@@ -181,13 +181,18 @@ export class SessionRecords {
     return revoked;
   }
 
-  /** Revokes one of the user's sessions; another user's session is `not_found`. */
-  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason = 'revoked'): Promise<void> {
+  /** Revokes one of the user's sessions, answering it; another user's session is `not_found`. */
+  async revokeOwn(
+    userId: string,
+    sessionId: string,
+    reason: RevocationReason = 'revoked',
+  ): Promise<SessionRecord> {
     const session = await this.get(sessionId);
     if (!session || session.userId !== userId || session.revokedAt !== null) {
       throw new BatonError('not_found', 'No such session');
     }
     await this.revoke({ sessionId }, reason);
+    return session;
   }
 
   /** Live sessions of a user, newest first. */

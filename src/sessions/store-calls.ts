@@ -10,23 +10,48 @@ import type {
 } from '../stores/types.ts';
 import type { MaybePromise } from './types.ts';
 
+/** What is known of a failed store call: the method, and the user or session it was about. */
+export interface StoreFailure {
+  operation: string;
+  /** The `store_unavailable` error the caller gets. */
+  error: BatonError;
+  userId?: string | null;
+  sessionId?: string | null;
+  clientId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/** Told of every failed store call (the manager emits `store_unavailable`). */
+export type StoreFailureListener = (failure: StoreFailure) => void;
+
 /**
  * Runs one call to storage that Baton does not own (a `SessionStore`, or the
  * callbacks strategy's user callbacks). Its failures that are not Baton's own
  * become `store_unavailable` (503, retry soon): the caller cannot tell a
  * crashed store from a slow one, and the client should simply retry.
+ * `onFailure` hears of every `store_unavailable`, the store's own included.
  */
-export async function storeCall<T>(operation: () => MaybePromise<T>, what = 'The session store'): Promise<T> {
+export async function storeCall<T>(
+  operation: () => MaybePromise<T>,
+  what = 'The session store',
+  onFailure?: (error: BatonError) => void,
+): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (isBatonError(error)) throw error;
+    if (isBatonError(error)) {
+      if (error.code === 'store_unavailable') onFailure?.(error);
+      throw error;
+    }
     // The reason is for logs and operators; HTTP answers show a generic message (http/errors.ts).
     const reason = error instanceof Error ? error.message : String(error);
-    throw new BatonError('store_unavailable', `${what} is unavailable: ${reason}`, {
+    const unavailable = new BatonError('store_unavailable', `${what} is unavailable: ${reason}`, {
       retryAfter: 1,
       cause: error,
     });
+    onFailure?.(unavailable);
+    throw unavailable;
   }
 }
 
@@ -37,45 +62,73 @@ export async function storeCall<T>(operation: () => MaybePromise<T>, what = 'The
  */
 export class StoreCalls {
   readonly #store: SessionStore;
+  readonly #onFailure: StoreFailureListener | undefined;
 
-  constructor(store: SessionStore) {
+  constructor(store: SessionStore, onFailure?: StoreFailureListener) {
     this.#store = store;
+    this.#onFailure = onFailure;
+  }
+
+  #call<T>(
+    operation: string,
+    run: () => MaybePromise<T>,
+    about: Omit<StoreFailure, 'operation' | 'error'> = {},
+  ): Promise<T> {
+    const onFailure = this.#onFailure;
+    return storeCall(
+      run,
+      undefined,
+      onFailure === undefined ? undefined : (error) => onFailure({ operation, error, ...about }),
+    );
   }
 
   createSession(session: SessionRecord): Promise<void> {
-    return storeCall(() => this.#store.createSession(session));
+    return this.#call('createSession', () => this.#store.createSession(session), {
+      userId: session.userId,
+      sessionId: session.id,
+      clientId: session.clientId,
+      ip: session.ip,
+      userAgent: session.userAgent,
+    });
   }
 
   getSession(id: string): Promise<SessionRecord | null> {
-    return storeCall(() => this.#store.getSession(id));
+    return this.#call('getSession', () => this.#store.getSession(id), { sessionId: id });
   }
 
   rotateSession(request: RotateRequest): Promise<RotateResult> {
-    return storeCall(() => this.#store.rotateSession(request));
+    return this.#call('rotateSession', () => this.#store.rotateSession(request), { sessionId: request.id });
   }
 
   touchSession(id: string, now: number): Promise<void> {
-    return storeCall(() => this.#store.touchSession(id, now));
+    return this.#call('touchSession', () => this.#store.touchSession(id, now), { sessionId: id });
   }
 
   revokeSessions(request: RevokeSessionsRequest): Promise<SessionRecord[]> {
-    return storeCall(() => this.#store.revokeSessions(request));
+    return this.#call('revokeSessions', () => this.#store.revokeSessions(request), {
+      sessionId: request.sessionId ?? null,
+      userId: request.userId ?? null,
+    });
   }
 
   listSessions(userId: string, now: number): Promise<SessionRecord[]> {
-    return storeCall(() => this.#store.listSessions(userId, now));
+    return this.#call('listSessions', () => this.#store.listSessions(userId, now), { userId });
   }
 
   addRevocation(revocation: Revocation): Promise<void> {
-    return storeCall(() => this.#store.addRevocation(revocation));
+    return this.#call(
+      'addRevocation',
+      () => this.#store.addRevocation(revocation),
+      revocation.kind === 'session' ? { sessionId: revocation.id } : {},
+    );
   }
 
   listRevocations(now: number): Promise<Revocation[]> {
-    return storeCall(() => this.#store.listRevocations(now));
+    return this.#call('listRevocations', () => this.#store.listRevocations(now));
   }
 
   deleteExpired(request: { now: number; revokedBefore: number }): Promise<number> {
-    return storeCall(() => this.#store.deleteExpired(request));
+    return this.#call('deleteExpired', () => this.#store.deleteExpired(request));
   }
 
   /** The store's cross-process feed, when it has one. */

@@ -1,7 +1,9 @@
 import type { Clock } from '../core/clock.ts';
 import type { Duration } from '../core/duration.ts';
+import type { BatonLogger } from '../core/logger.ts';
 import type { RevocationReason, SessionStore } from '../stores/types.ts';
 import type { AccessClaims, Algorithm, SigningKey } from '../tokens/types.ts';
+import type { AuthEventListener, AuthEvents } from './events.ts';
 
 /** What Baton needs to know about one of your users. */
 export interface BatonUser {
@@ -82,6 +84,19 @@ export interface SessionManagerOptions<User extends BatonUser = BatonUser> {
    * the exact token string; its claims are frozen. `false` disables it.
    */
   verifyCache?: { max?: number } | false;
+  /**
+   * Listeners for the security events (README "Events and logging"): one
+   * function or a list. More can be added later with `manager.events.on`.
+   * They run after the step has answered and are never awaited; one that
+   * throws, rejects or is slow never fails nor delays a request (its error
+   * goes to the logger).
+   */
+  onEvent?: AuthEventListener | readonly AuthEventListener[];
+  /**
+   * A pino-compatible logger (`pino()` fits). Default: silent, except
+   * unexpected errors, which go to `console.error`.
+   */
+  logger?: BatonLogger;
 }
 
 /**
@@ -94,6 +109,11 @@ export interface StrategyBaseOptions<User extends BatonUser = BatonUser>
   refreshKey?: string | Uint8Array;
 }
 
+/**
+ * What a step knows of the request that asks for it: sessions record the
+ * user agent and IP, the rate limit counts by IP, and every event carries
+ * them (`ip`, `userAgent`; `clientId` before a session names its own).
+ */
 export interface RequestContext {
   clientId?: string | null;
   userAgent?: string | null;
@@ -187,7 +207,7 @@ export interface ClientTokens {
   /** The user's live tokens, values left out. */
   listTokens(userId: string): Promise<PerClientToken[]>;
   /** Revokes one of the user's tokens; another user's is `not_found`. */
-  deleteToken(userId: string, id: string): Promise<void>;
+  deleteToken(userId: string, id: string, context?: RequestContext): Promise<void>;
   /** The live token of (user, client), or null: what a login response hook includes. */
   refreshTokenFor(userId: string, clientId: string): Promise<string | null>;
   /** The DRF delegate endpoint: a refresh bound to its client. */
@@ -232,6 +252,10 @@ export interface AuthManager<User extends BatonUser = BatonUser> {
   readonly clock: Clock;
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
   readonly ready: Promise<void>;
+  /** The security events of every step (`on` a listener; README "Events and logging"). */
+  readonly events: AuthEvents;
+  /** What the manager logs through (the `logger` option); the HTTP layer logs through it too. */
+  readonly logger: BatonLogger;
   /** Checks a username and password with `verifyCredentials` and opens a session. */
   login(username: string, password: string, context?: RequestContext): Promise<TokenPair>;
   /** Opens a session for a user the caller has authenticated itself. */
@@ -245,17 +269,17 @@ export interface AuthManager<User extends BatonUser = BatonUser> {
   verifyAccessToken(token: string): AccessClaims;
   isFresh(claims: AccessClaims): boolean;
   /** Revokes the session of a live access or refresh token; a dead token is refused and changes nothing. */
-  logout(token: string): Promise<void>;
+  logout(token: string, context?: RequestContext): Promise<void>;
   /** Capability `logoutAll`: every session of the token's user; answers how many. */
-  logoutAll(token: string): Promise<number>;
+  logoutAll(token: string, context?: RequestContext): Promise<number>;
   /** Capability `listSessions`. */
   listSessions(userId: string, currentSessionId?: string): Promise<SessionInfo[]>;
   /** Capability `listSessions`: one of the user's sessions; another user's is `not_found`. */
-  revokeSession(userId: string, sessionId: string): Promise<void>;
+  revokeSession(userId: string, sessionId: string, context?: RequestContext): Promise<void>;
   /** Capability `revokeUser`: every session of a user and their access tokens, at once. */
-  revokeUser(userId: string, reason?: RevocationReason): Promise<number>;
+  revokeUser(userId: string, reason?: RevocationReason, context?: RequestContext): Promise<number>;
   /** RFC 7009: silent on invalid and dead tokens; the hint is not trusted. */
-  revokeToken(token: string, hint?: TokenTypeHint): Promise<void>;
+  revokeToken(token: string, hint?: TokenTypeHint, context?: RequestContext): Promise<void>;
   /** What an active token is (introspection), or `null` for any token that is not. */
   describeToken(token: string, hint?: TokenTypeHint): Promise<TokenDescription | null>;
   jwks(): { keys: Record<string, unknown>[] };

@@ -127,6 +127,7 @@ describe('configuration from the environment', () => {
     assert.equal(config.cookies, true);
     assert.equal(config.adapter, 'hono');
     assert.equal(config.implicitRefresh, undefined);
+    assert.equal(config.logLevel, 'info');
   });
 
   it('reads every setting', () => {
@@ -144,6 +145,7 @@ describe('configuration from the environment', () => {
       BATON_ADAPTER: 'Fastify',
       BATON_IMPLICIT_REFRESH: '2m',
       BATON_STRATEGY: 'Single-Token',
+      BATON_LOG_LEVEL: 'Debug',
     });
     assert.deepEqual(
       { ...config },
@@ -160,6 +162,7 @@ describe('configuration from the environment', () => {
         signingKey: 'secret',
         adapter: 'fastify',
         strategy: 'single-token',
+        logLevel: 'debug',
         implicitRefresh: 120,
       },
     );
@@ -187,6 +190,7 @@ describe('configuration from the environment', () => {
       ['BATON_STRATEGY', 'stateless'],
       ['BATON_STRATEGY', 'per_client'],
       ['BATON_IMPLICIT_REFRESH', 'soon'],
+      ['BATON_LOG_LEVEL', 'verbose'],
     ] as const) {
       assert.throws(
         () => configFromEnv({ [name]: value }),

@@ -11,6 +11,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
   'baton-auth': [
     'ACCESS_TOKEN_TYP',
     'ALGORITHMS',
+    'AUTH_EVENT_TYPES',
     'BatonError',
     'CallbacksStrategy',
     'JwtStrategy',

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BatonUser, SessionManagerOptions, SessionStore, SigningKey } from '../../src/index.ts';
+import type {
+  BatonLogger,
+  BatonUser,
+  SessionManagerOptions,
+  SessionStore,
+  SigningKey,
+} from '../../src/index.ts';
 import { BatonError, generateSigningKey, ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 
@@ -104,4 +110,25 @@ export async function rejectsWith(
     );
   }
   throw new Error(`expected BatonError ${code}, but it succeeded`);
+}
+
+/** A pino-shaped logger that keeps every call. */
+export function recordingLogger() {
+  const lines: { level: string; object: Record<string, unknown>; message: string | undefined }[] = [];
+  const make = (bindings: Record<string, unknown>): BatonLogger => {
+    const at =
+      (level: string) =>
+      (object: Record<string, unknown> | string, message?: string): void => {
+        if (typeof object === 'string') lines.push({ level, object: { ...bindings }, message: object });
+        else lines.push({ level, object: { ...bindings, ...object }, message });
+      };
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return { logger: make({}), lines };
 }

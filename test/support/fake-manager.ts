@@ -1,8 +1,10 @@
 // An AuthManager whose answers a test picks: for specifying the HTTP layer
 // apart from any strategy (a fake of the manager, never of a store).
 
+import { defaultLogger } from '../../src/core/logger.ts';
 import type { AuthManager, StrategyCapabilities } from '../../src/index.ts';
 import { BatonError, type Clock, systemClock } from '../../src/index.ts';
+import { AuthEventHub } from '../../src/sessions/events.ts';
 
 const EVERYTHING: StrategyCapabilities = {
   listSessions: true,
@@ -23,6 +25,8 @@ export function fakeManager(answers: Partial<AuthManager> & { clock?: Clock } = 
     capabilities: EVERYTHING,
     clock: systemClock,
     ready: Promise.resolve(),
+    events: new AuthEventHub(defaultLogger),
+    logger: defaultLogger,
     login: async () => notFaked('login'),
     issueSession: async () => notFaked('issueSession'),
     refresh: async () => notFaked('refresh'),

@@ -1,14 +1,25 @@
 import type { Clock } from '../../core/clock.ts';
 import { BatonError } from '../../core/errors.ts';
+import { type BatonLogger, defaultLogger } from '../../core/logger.ts';
 import type { RevocationReason } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import type { KeySet } from '../../tokens/keys.ts';
 import type { AccessClaims, Freshness } from '../../tokens/types.ts';
 import { AccessTokens, describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
-import { Credentials, usernameOf } from '../credentials.ts';
+import { type CredentialRefusal, Credentials, usernameOf } from '../credentials.ts';
+import {
+  type AuthEvent,
+  AuthEventHub,
+  type AuthEventOf,
+  type AuthEvents,
+  type EventDraft,
+  eventLogger,
+  listenersOf,
+  type PasswordStep,
+} from '../events.ts';
 import type { ResolvedStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
-import { StoreCalls } from '../store-calls.ts';
+import { StoreCalls, type StoreFailure } from '../store-calls.ts';
 import type {
   AuthManager,
   BatonUser,
@@ -36,6 +47,20 @@ export function capabilities(can: Partial<StrategyCapabilities>): StrategyCapabi
 
 /** The claims that name a session in every access token. */
 export type SessionClaims = Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>;
+
+/** Who and which session an event is about, as every strategy can tell of its sessions. */
+export interface SessionFacts {
+  userId: string;
+  sessionId: string;
+  /** The session's `client_id` claim. */
+  clientId: string;
+}
+
+/** The steps whose event is told by the tokens they answer. */
+type PairEvent = 'login' | 'refresh' | 'refresh_grace_reuse' | 'reauth';
+
+/** Longest user agent or IP an event carries: the client fills them. */
+const MAX_REQUEST_FIELD = 512;
 
 /** How `pair` mints: the refresh token to hand back and the access token's lifetime rules. */
 export interface PairRequest {
@@ -76,12 +101,29 @@ export abstract class StrategyBase<
   protected readonly store: StoreCalls;
   protected readonly tokens: AccessTokens;
   protected readonly credentials: Credentials<User>;
+  /**
+   * The security events of every step (README "Events and logging"):
+   * `manager.events.on(listener)` or `.on(type, listener)`, answering an
+   * unsubscribe. Listeners run after the step answered, never awaited.
+   */
+  readonly events: AuthEvents;
+  /** The `logger` option (as a child bound to `{ component: 'baton' }`), or the default: errors to `console.error`. */
+  readonly logger: BatonLogger;
+  readonly #events: AuthEventHub;
   /** Why the capabilities this strategy lacks are missing, and what to use instead. */
   protected abstract readonly unsupportedBecause: string;
 
   constructor(resolved: Resolved) {
     this.o = resolved;
-    this.store = new StoreCalls(resolved.store);
+    // Listeners first: the store is called (the revoked set loads) as soon as it is wrapped.
+    this.logger =
+      resolved.logger === undefined ? defaultLogger : resolved.logger.child({ component: 'baton' });
+    this.#events = new AuthEventHub(this.logger);
+    this.events = this.#events;
+    if (resolved.logger !== undefined) this.#events.on(eventLogger(this.logger));
+    for (const listener of listenersOf(resolved.onEvent)) this.#events.on(listener);
+    // Deferred a microtask: a store that throws synchronously would report during construction.
+    this.store = new StoreCalls(resolved.store, (failure) => queueMicrotask(() => this.storeFailed(failure)));
     this.tokens = new AccessTokens({ ...resolved, store: this.store });
     this.keys = this.tokens.keys;
     this.credentials = new Credentials(resolved);
@@ -115,12 +157,18 @@ export abstract class StrategyBase<
    */
   async login(username: string, password: string, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
-    const user = await this.credentials.check(username, password, context);
-    return this.issueSession(user, context);
+    const user = await this.checkPassword(username, password, context, 'login');
+    return this.answered('login', await this.startSession(user, context), context, 'password');
   }
 
   /** Opens a session for a user you have authenticated yourself. */
-  abstract issueSession(user: User, context?: RequestContext): Promise<TokenPair>;
+  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
+    await this.ready;
+    return this.answered('login', await this.startSession(user, context), context, 'issued');
+  }
+
+  /** How the strategy opens a session for an authenticated user (login, `issueSession`). */
+  protected abstract startSession(user: User, context: RequestContext): Promise<TokenPair>;
 
   abstract refresh(refreshToken: string, context?: RefreshContext): Promise<TokenPair>;
 
@@ -152,8 +200,17 @@ export abstract class StrategyBase<
     password: string,
     context: RequestContext = {},
   ): Promise<TokenPair> {
+    return this.answered('reauth', await this.reauthSession(accessToken, password, context), context, null);
+  }
+
+  /** Reauth's checks and answer: by default the token's own user's password, for a fresh token. */
+  protected async reauthSession(
+    accessToken: string,
+    password: string,
+    context: RequestContext,
+  ): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
-    const user = await this.checkPasswordOf(claims.sub, password, context);
+    const user = await this.checkPasswordOf(claims.sub, claims.sid, password, context);
     return this.reauthPair(claims, user, context);
   }
 
@@ -168,14 +225,67 @@ export abstract class StrategyBase<
   }
 
   /** The password check of reauth: the password must be that of the token's own user. */
-  protected async checkPasswordOf(userId: string, password: string, context: RequestContext): Promise<User> {
+  protected async checkPasswordOf(
+    userId: string,
+    sessionId: string,
+    password: string,
+    context: RequestContext,
+  ): Promise<User> {
     const known = await this.o.loadUser(userId);
     const username = known ? usernameOf(known, toSubject(known.id)) : userId;
-    const user = await this.credentials.check(username, password, context);
+    const session = { userId, sessionId };
+    const user = await this.checkPassword(username, password, context, 'reauth', session);
     if (toSubject(user.id) !== userId) {
+      this.#refused(
+        { type: 'login_failed', reason: 'wrong_user', userId },
+        username,
+        context,
+        'reauth',
+        session,
+      );
       throw new BatonError('invalid_credentials', 'Invalid username or password');
     }
     return user;
+  }
+
+  /** The shared password check (rate limit first), its refusals reported as `login_failed` and `rate_limited`. */
+  protected checkPassword(
+    username: string,
+    password: string,
+    context: RequestContext,
+    step: PasswordStep,
+    session?: { userId: string; sessionId: string },
+  ): Promise<User> {
+    return this.credentials.check(username, password, context, (refusal) =>
+      this.#refused(refusal, username, context, step, session),
+    );
+  }
+
+  #refused(
+    refusal: CredentialRefusal,
+    username: string,
+    context: RequestContext,
+    step: PasswordStep,
+    session: { userId: string; sessionId: string } | undefined,
+  ): void {
+    const about = {
+      username,
+      step,
+      userId: session?.userId ?? null,
+      sessionId: session?.sessionId ?? null,
+      clientId: context.clientId ?? null,
+      ...this.requestFacts(context),
+    };
+    if (refusal.type === 'rate_limited') {
+      this.emit({ ...about, type: 'rate_limited', reason: refusal.limit, retryAfter: refusal.retryAfter });
+    } else {
+      this.emit({
+        ...about,
+        type: 'login_failed',
+        reason: refusal.reason,
+        userId: refusal.userId ?? about.userId,
+      });
+    }
   }
 
   /** `fresh` of a token minted by a password check (login, reauth). */
@@ -231,17 +341,32 @@ export abstract class StrategyBase<
    * Users are checked again at refresh: a missing or disabled one gets
    * `user_disabled`, and the strategy ends what it can of their sessions.
    */
-  protected async revalidateUser(userId: string, sid: string): Promise<User> {
+  protected async revalidateUser(userId: string, sid: string, context: RequestContext): Promise<User> {
     const user = await this.o.loadUser(userId);
     if (!user || user.disabled) {
-      await this.userDisabled(userId, sid);
+      const ended = await this.userDisabled(userId, sid);
+      this.emit({
+        type: 'user_revoked',
+        reason: 'user_disabled',
+        userId,
+        sessionId: sid,
+        clientId: context.clientId ?? null,
+        count: ended.length,
+        sessionIds: ended,
+        ...this.requestFacts(context),
+      });
       throw new BatonError('user_disabled', 'This account is disabled');
     }
     return user;
   }
 
-  /** What a strategy revokes when refresh finds the user disabled; by default nothing (the next refresh refuses too). */
-  protected async userDisabled(_userId: string, _sid: string): Promise<void> {}
+  /**
+   * What a strategy revokes when refresh finds the user disabled, answering
+   * the ids of the sessions it ended; by default none (the next refresh refuses too).
+   */
+  protected async userDisabled(_userId: string, _sid: string): Promise<string[]> {
+    return [];
+  }
 
   /**
    * Refuses a refresh whose session belongs to another client than the
@@ -274,6 +399,9 @@ export abstract class StrategyBase<
   /** Revokes one session, with the access tokens issued under it. */
   protected abstract endSession(session: Session): Promise<void>;
 
+  /** Whose session it is, for its events. */
+  protected abstract factsOf(session: Session): SessionFacts;
+
   /**
    * Revokes the session of a live access or refresh token, and the access
    * tokens issued under it, at once. A dead token (revoked, expired, rotated
@@ -284,9 +412,11 @@ export abstract class StrategyBase<
    * await sessions.logout(refreshToken); // or the access token
    * ```
    */
-  async logout(token: string): Promise<void> {
+  async logout(token: string, context: RequestContext = {}): Promise<void> {
     await this.ready;
-    await this.endSession(await this.sessionActingFor(token));
+    const session = await this.sessionActingFor(token);
+    await this.endSession(session);
+    this.emit({ type: 'logout', reason: 'logout', ...this.factsOf(session), ...this.requestFacts(context) });
   }
 
   /**
@@ -298,13 +428,24 @@ export abstract class StrategyBase<
    * const revoked = await sessions.logoutAll(accessToken); // every device of this user
    * ```
    */
-  async logoutAll(token: string): Promise<number> {
+  async logoutAll(token: string, context: RequestContext = {}): Promise<number> {
     await this.ready;
     // A dead token is refused first, whatever the strategy can do.
-    return this.endEverySession(await this.sessionActingFor(token));
+    const session = await this.sessionActingFor(token);
+    const ended = await this.endEverySession(session);
+    this.emit({
+      type: 'logout_all',
+      reason: 'logout_all',
+      count: ended.length,
+      sessionIds: ended,
+      ...this.factsOf(session),
+      ...this.requestFacts(context),
+    });
+    return ended.length;
   }
 
-  protected async endEverySession(_session: Session): Promise<number> {
+  /** Revokes every session of the session's user, answering the ids of those it ended. */
+  protected async endEverySession(_session: Session): Promise<string[]> {
     this.unsupported('logout-all');
   }
 
@@ -314,12 +455,12 @@ export abstract class StrategyBase<
   }
 
   /** Revokes one of the user's sessions; another user's is `not_found`. Capability `listSessions`. */
-  async revokeSession(_userId: string, _sessionId: string): Promise<void> {
+  async revokeSession(_userId: string, _sessionId: string, _context?: RequestContext): Promise<void> {
     this.unsupported('Revoking a session by id');
   }
 
   /** Admin: every session of a user and their access tokens, at once. Capability `revokeUser`. */
-  async revokeUser(_userId: string, _reason?: RevocationReason): Promise<number> {
+  async revokeUser(_userId: string, _reason?: RevocationReason, _context?: RequestContext): Promise<number> {
     this.unsupported('Revoking every session of a user');
   }
 
@@ -331,13 +472,41 @@ export abstract class StrategyBase<
    * ignored. The hint is not trusted (section 2.1: the search extends to every
    * type): here access tokens are JWTs and refresh tokens are not.
    */
-  async revokeToken(token: string, _hint?: TokenTypeHint): Promise<void> {
+  async revokeToken(token: string, _hint?: TokenTypeHint, context: RequestContext = {}): Promise<void> {
     await this.ready;
     if (looksLikeJwt(token)) {
-      await this.tokens.revokeAccessToken(token);
+      await this.revokeAccessToken(token, context);
       return;
     }
-    await ignoringInvalidToken(() => this.logout(token));
+    await ignoringInvalidToken(() => this.revokeSessionOf(token, context));
+  }
+
+  /** RFC 7009 for an access token: its `jti` denied until it expires; an invalid one is ignored. */
+  protected async revokeAccessToken(token: string, context: RequestContext): Promise<void> {
+    const claims = await this.tokens.revokeAccessToken(token);
+    if (claims === undefined) return;
+    this.emit({
+      type: 'token_revoked',
+      tokenType: 'access_token',
+      reason: null,
+      userId: claims.sub,
+      sessionId: claims.sid,
+      clientId: claims.client_id,
+      ...this.requestFacts(context),
+    });
+  }
+
+  /** RFC 7009 for a token that stands for its session: the session ends, as at logout, reported as `token_revoked`. */
+  protected async revokeSessionOf(token: string, context: RequestContext): Promise<void> {
+    const session = await this.sessionActingFor(token);
+    await this.endSession(session);
+    this.emit({
+      type: 'token_revoked',
+      tokenType: 'refresh_token',
+      reason: null,
+      ...this.factsOf(session),
+      ...this.requestFacts(context),
+    });
   }
 
   /** What an active token is (introspection); `null` for any token that is not. The hint is not trusted. */
@@ -365,8 +534,64 @@ export abstract class StrategyBase<
     return this.tokens.jwks();
   }
 
+  // ------------------------------------------------------------ events
+
+  /** Emits an event (listeners get it after the step answers); `time` and `strategy` are added here. */
+  protected emit(draft: EventDraft): void {
+    if (!this.#events.listening) return;
+    // The spread of a union loses the pairing of `type` with its fields; the draft had it.
+    this.#events.emit({ ...draft, time: this.o.clock.now(), strategy: this.strategy } as AuthEvent);
+  }
+
+  /** Emits the event of a step that answered tokens (told by them), and answers them. */
+  protected answered<T extends PairEvent>(
+    type: T,
+    pair: TokenPair,
+    context: RequestContext,
+    reason: AuthEventOf<T>['reason'],
+  ): TokenPair {
+    this.emit({
+      type,
+      reason,
+      userId: pair.claims.sub,
+      sessionId: pair.sessionId,
+      clientId: pair.claims.client_id,
+      ...this.requestFacts(context),
+    } as EventDraft);
+    return pair;
+  }
+
+  /** The IP and user agent of a request, as events carry them. */
+  protected requestFacts(context: RequestContext): { ip: string | null; userAgent: string | null } {
+    return { ip: requestField(context.ip), userAgent: requestField(context.userAgent) };
+  }
+
+  /** A failed store call: `store_unavailable`, with what the call was about. */
+  protected storeFailed(failure: StoreFailure): void {
+    this.emit({
+      type: 'store_unavailable',
+      operation: failure.operation,
+      reason: withoutCredentials(failure.error.message),
+      userId: failure.userId ?? null,
+      sessionId: failure.sessionId ?? null,
+      clientId: failure.clientId ?? null,
+      ip: requestField(failure.ip),
+      userAgent: requestField(failure.userAgent),
+    });
+  }
+
   async close(): Promise<void> {
     this.tokens.close();
     await this.store.close();
   }
+}
+
+function requestField(value: string | null | undefined): string | null {
+  if (typeof value !== 'string' || value === '') return null;
+  return value.length > MAX_REQUEST_FIELD ? value.slice(0, MAX_REQUEST_FIELD) : value;
+}
+
+/** A driver's message with any `scheme://user:password@` masked: events and logs never carry a secret. */
+function withoutCredentials(message: string): string {
+  return message.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
 }

@@ -14,7 +14,7 @@ import type {
   TokenDescription,
   TokenPair,
 } from '../types.ts';
-import { capabilities, StrategyBase } from './base.ts';
+import { capabilities, type SessionFacts, StrategyBase } from './base.ts';
 
 export interface CallbacksStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -82,8 +82,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     super(resolveStrategyOptions('callbacks', options));
   }
 
-  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
-    await this.ready;
+  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
     const userId = toSubject(user.id);
     const clientId = context.clientId ?? null;
     const token = [
@@ -91,7 +90,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
       randomBytes(32).toString('base64url'),
       ...(clientId === null ? [] : [base64url(clientId)]),
     ].join('.');
-    await this.#call(() => this.o.storeRefreshToken(userId, token));
+    await this.#call('storeRefreshToken', userId, () => this.o.storeRefreshToken(userId, token));
     const session = this.#session({ userId, clientId }, token);
     return this.pair(
       session,
@@ -107,17 +106,28 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     const owner = await this.#check(token);
     this.authorizeRefresh(owner.clientId, context);
     const session = this.#session(owner, token);
-    const user = await this.revalidateUser(owner.userId, session.sid);
-    return this.pair(session, user, { refreshToken: '', refreshExpiresAt: null, fresh: false }, context);
+    const user = await this.revalidateUser(owner.userId, session.sid, context);
+    const pair = this.pair(
+      session,
+      user,
+      { refreshToken: '', refreshExpiresAt: null, fresh: false },
+      context,
+    );
+    return this.answered('refresh', pair, context, null);
   }
 
   /** The user and sid of a live access token, or of the stored refresh token. */
   protected async sessionActingFor(token: string): Promise<CallbacksSession> {
     if (looksLikeJwt(token)) {
       const claims = this.verifyAccessToken(token);
-      return { userId: claims.sub, sid: claims.sid };
+      return { userId: claims.sub, sid: claims.sid, clientId: claims.client_id };
     }
-    return { userId: (await this.#check(token)).userId, sid: sidOf(token) };
+    const owner = await this.#check(token);
+    return { userId: owner.userId, sid: sidOf(token), clientId: owner.clientId ?? this.o.defaultClientId };
+  }
+
+  protected factsOf(session: CallbacksSession): SessionFacts {
+    return { userId: session.userId, sessionId: session.sid, clientId: session.clientId };
   }
 
   /** Denies the token's sid (its access tokens too) and, when configured, forgets the stored token. */
@@ -131,15 +141,19 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     const revoke = this.o.revokeRefreshToken;
     if (revoke !== undefined) {
       // Only if the stored token is still the one logged out: a later login's token must survive.
-      const stored = await this.#call(() => this.o.retrieveRefreshToken(userId));
-      if (typeof stored === 'string' && sidOf(stored) === sid) await this.#call(() => revoke(userId));
+      const stored = await this.#call('retrieveRefreshToken', userId, () =>
+        this.o.retrieveRefreshToken(userId),
+      );
+      if (typeof stored === 'string' && sidOf(stored) === sid) {
+        await this.#call('revokeRefreshToken', userId, () => revoke(userId));
+      }
     }
   }
 
   /** One refresh token per user: logging out everywhere is logging out. */
-  protected override async endEverySession(session: CallbacksSession): Promise<number> {
+  protected override async endEverySession(session: CallbacksSession): Promise<string[]> {
     await this.endSession(session);
-    return 1;
+    return [session.sid];
   }
 
   protected override async describeRefreshToken(token: string): Promise<TokenDescription> {
@@ -172,7 +186,9 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     }
     const userId = canonicalText(userPart);
     const clientId = clientPart === undefined ? null : canonicalText(clientPart);
-    const stored = await this.#call(() => this.o.retrieveRefreshToken(userId));
+    const stored = await this.#call('retrieveRefreshToken', userId, () =>
+      this.o.retrieveRefreshToken(userId),
+    );
     if (typeof stored !== 'string' || !constantTimeEqual(stored, token)) {
       throw new BatonError('invalid_token', 'Unknown refresh token');
     }
@@ -184,9 +200,11 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     return { sub: owner.userId, sid: sidOf(token), client_id: owner.clientId ?? this.o.defaultClientId };
   }
 
-  /** User callbacks may be sync or async; their failures are the storage's, so 503 like a store's. */
-  #call<T>(run: () => MaybePromise<T>): Promise<T> {
-    return storeCall(run, 'The refresh-token callback');
+  /** User callbacks may be sync or async; their failures are the storage's, so 503 like a store's (and `store_unavailable`). */
+  #call<T>(operation: string, userId: string, run: () => MaybePromise<T>): Promise<T> {
+    return storeCall(run, 'The refresh-token callback', (error) =>
+      this.storeFailed({ operation, error, userId }),
+    );
   }
 }
 
@@ -194,6 +212,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
 interface CallbacksSession {
   userId: string;
   sid: string;
+  clientId: string;
 }
 
 function base64url(text: string): string {

@@ -16,7 +16,7 @@ import type {
   TokenPair,
   TokenTypeHint,
 } from '../types.ts';
-import { capabilities, type SessionClaims, StrategyBase } from './base.ts';
+import { capabilities, type SessionClaims, type SessionFacts, StrategyBase } from './base.ts';
 
 /** flask-jwt-extended and AuthX put `typ: "JWT"` on refresh tokens; the `type` claim tells them apart. */
 export const REFRESH_TOKEN_TYP = 'JWT';
@@ -54,6 +54,8 @@ interface Lineage {
 interface JwtSession {
   sid: string;
   refreshExp: number | undefined;
+  sub: string;
+  clientId: string;
 }
 
 /**
@@ -97,8 +99,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     this.#verifier = new JwsVerifier({ keys: this.keys, algorithms: this.tokens.codec.algorithms });
   }
 
-  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
-    await this.ready;
+  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
     const session = { sub: toSubject(user.id), sid: newSessionId(), client_id: this.clientIdOf(context) };
     const now = Math.floor(this.o.clock.now() / 1000);
     const refresh = this.#signRefresh(session, now + this.o.refreshTokenTtl);
@@ -113,7 +114,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     await this.ready;
     const claims = this.verifyRefreshToken(token);
     this.authorizeRefresh(this.recordedClient(claims.client_id), context);
-    const user = await this.revalidateUser(claims.sub, claims.sid);
+    const user = await this.revalidateUser(claims.sub, claims.sid, context);
     let refreshToken = '';
     let refreshJti = claims.jti;
     if (this.o.rotateRefreshTokens) {
@@ -123,10 +124,11 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
       refreshToken = successor.token;
       refreshJti = successor.claims.jti;
     }
-    return this.#pair(claims, user, refreshToken, false, context, {
+    const pair = this.#pair(claims, user, refreshToken, false, context, {
       rf_jti: refreshJti,
       sess_exp: claims.exp,
     });
+    return this.answered('refresh', pair, context, null);
   }
 
   /** An access token of a lineage; none outlives the refresh token's expiry. */
@@ -148,8 +150,9 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   }
 
   /** A disabled user's refresh tokens and access tokens die together, as logout's do. */
-  protected override async userDisabled(_userId: string, sid: string): Promise<void> {
+  protected override async userDisabled(_userId: string, sid: string): Promise<string[]> {
     await this.#denySession(sid, undefined);
+    return [sid];
   }
 
   /**
@@ -198,20 +201,28 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return this.#denySession(session.sid, session.refreshExp);
   }
 
+  protected factsOf(session: JwtSession): SessionFacts {
+    return { userId: session.sub, sessionId: session.sid, clientId: session.clientId };
+  }
+
   /**
    * RFC 7009: a refresh token revokes its login; an access token its `jti`.
    * Both are JWTs, so both kinds are tried whatever the hint says (section
    * 2.1). Invalid and dead tokens are ignored.
    */
-  override async revokeToken(token: string, _hint?: 'access_token' | 'refresh_token'): Promise<void> {
+  override async revokeToken(
+    token: string,
+    _hint?: 'access_token' | 'refresh_token',
+    context: RequestContext = {},
+  ): Promise<void> {
     await this.ready;
     let revoked = false;
     await ignoringInvalidToken(async () => {
-      const claims = this.verifyRefreshToken(token);
-      await this.#denySession(claims.sid, claims.exp);
+      this.verifyRefreshToken(token);
       revoked = true;
+      await this.revokeSessionOf(token, context);
     });
-    if (!revoked) await this.tokens.revokeAccessToken(token);
+    if (!revoked) await this.revokeAccessToken(token, context);
   }
 
   /** Both kinds of token are JWTs: a refresh token is tried first, then an access token (the hint is not trusted). */
@@ -253,8 +264,13 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     if (lineage === undefined) {
       throw new BatonError('session_expired', 'This access token cannot be renewed; refresh to continue');
     }
-    const user = await this.revalidateUser(claims.sub, claims.sid);
-    return this.#pair(claims, user, '', false, context, lineage);
+    const user = await this.revalidateUser(claims.sub, claims.sid, context);
+    return this.answered(
+      'refresh',
+      this.#pair(claims, user, '', false, context, lineage),
+      context,
+      'implicit',
+    );
   }
 
   /** The lineage of an access token whose refresh token still lives, else undefined. */
@@ -293,11 +309,12 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   #sessionOf(token: string): JwtSession {
     try {
       const claims = this.verifyRefreshToken(token);
-      return { sid: claims.sid, refreshExp: claims.exp };
+      return { sid: claims.sid, refreshExp: claims.exp, sub: claims.sub, clientId: claims.client_id };
     } catch (error) {
       if (!isBatonError(error) || error.code !== 'wrong_token_type') throw error;
     }
-    return { sid: this.verifyAccessToken(token).sid, refreshExp: undefined };
+    const claims = this.verifyAccessToken(token);
+    return { sid: claims.sid, refreshExp: undefined, sub: claims.sub, clientId: claims.client_id };
   }
 
   /** Denies a sid until no refresh token issued under it can still be valid. */

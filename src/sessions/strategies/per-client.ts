@@ -84,8 +84,7 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
   }
 
   /** Login: the client's long-running token (created if the user has none for it) and an access token. */
-  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
-    await this.ready;
+  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
     const clientId = this.clientIdOf(context);
     const existing = await this.#liveTokenOf(toSubject(user.id), clientId);
     if (existing === undefined) return this.openSession(user, clientId, context);
@@ -99,13 +98,23 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
       throw new BatonError('invalid_request', 'client_id (app) must be a non-empty string');
     }
     for (const session of await this.sessions.list(userId)) {
-      if (session.clientId === clientId) await this.sessions.revoke({ sessionId: session.id }, 'revoked');
+      if (session.clientId !== clientId) continue;
+      // Replacing is two steps, each with its event: the old token revoked, then a new one opened.
+      for (const revoked of await this.sessions.revoke({ sessionId: session.id }, 'revoked')) {
+        this.sessionRevoked(revoked, 'revoked', context);
+      }
     }
     const { session, refreshToken } = await this.sessions.open({
       userId,
       clientId,
       ttl: this.o.refreshTokenTtl,
       context,
+    });
+    this.emit({
+      type: 'login',
+      reason: 'client_token',
+      ...this.factsOf(session),
+      ...this.requestFacts(context),
     });
     return { ...this.#describe(session), token: refreshToken };
   }
@@ -117,8 +126,8 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
   }
 
   /** Management: revokes one of the user's tokens; another user's is `not_found`. */
-  async deleteToken(userId: string, id: string): Promise<void> {
-    await this.revokeSession(userId, id);
+  async deleteToken(userId: string, id: string, context: RequestContext = {}): Promise<void> {
+    await this.revokeSession(userId, id, context);
   }
 
   /** The live token of (user, client), or null: what a login response hook includes. */
@@ -135,9 +144,9 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
     const session = await this.sessions.authentic(parsed);
     this.assertCurrent(parsed, session);
     this.authorizeRefresh(session.clientId, context);
-    const user = await this.revalidateUser(session.userId, session.id);
+    const user = await this.revalidateUser(session.userId, session.id, context);
     await this.sessions.touch(session);
-    return this.sessionPair(session, user, token, false, context);
+    return this.answered('refresh', this.sessionPair(session, user, token, false, context), context, null);
   }
 
   /** The DRF delegate endpoint: a refresh bound to its client. */

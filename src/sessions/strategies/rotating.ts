@@ -63,9 +63,8 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
     super(resolved, resolved);
   }
 
-  /** Opens a session for a user you have authenticated yourself. */
-  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
-    await this.ready;
+  /** A session row for the user (refused for a disabled one). */
+  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
     assertEnabled(user);
     return this.openSession(user, context.clientId ?? null, context);
   }
@@ -95,11 +94,18 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
     const parsed = parseRefreshToken(refreshToken);
     const session = await this.sessions.authentic(parsed);
     this.authorizeRefresh(session.clientId, context);
-    const user = await this.revalidateUser(session.userId, session.id);
+    const user = await this.revalidateUser(session.userId, session.id, context);
 
     if (parsed.generation === session.generation) {
       const { result, successor } = await this.sessions.rotate(parsed, session);
-      if (result.rotated) return this.sessionPair(result.session, user, successor, false, context);
+      if (result.rotated) {
+        return this.answered(
+          'refresh',
+          this.sessionPair(result.session, user, successor, false, context),
+          context,
+          null,
+        );
+      }
       // Lost the race: another caller rotated (or revoked) between our read and write.
       if (!result.session) throw new BatonError('invalid_token', 'Unknown refresh token');
       return this.#afterRotation(parsed, result.session, user, context);
@@ -117,10 +123,20 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
     this.sessions.assertUsable(session);
     if (this.sessions.inGrace(parsed, session, this.o.clock.now())) {
       await this.sessions.touch(session);
-      return this.sessionPair(session, user, this.sessions.tokenOf(session), false, context);
+      const pair = this.sessionPair(session, user, this.sessions.tokenOf(session), false, context);
+      return this.answered('refresh_grace_reuse', pair, context, null);
     }
     if (parsed.generation < session.generation) {
       await this.sessions.revoke({ sessionId: session.id }, 'refresh_token_reused');
+      // One event says both: theft detected, and the session revoked for it.
+      this.emit({
+        type: 'refresh_token_reused',
+        reason: 'refresh_token_reused',
+        generation: parsed.generation,
+        currentGeneration: session.generation,
+        ...this.factsOf(session),
+        ...this.requestFacts(context),
+      });
       throw new BatonError(
         'refresh_token_reused',
         'This refresh token was already used; the session has been revoked',

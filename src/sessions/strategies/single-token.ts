@@ -15,7 +15,7 @@ import type {
   TokenPair,
   TokenTypeHint,
 } from '../types.ts';
-import { capabilities, type SessionClaims, StrategyBase } from './base.ts';
+import { capabilities, type SessionClaims, type SessionFacts, StrategyBase } from './base.ts';
 
 export interface SingleTokenStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -75,8 +75,7 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     super(resolveStrategyOptions('single-token', options));
   }
 
-  async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
-    await this.ready;
+  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
     const jti = randomBytes(16).toString('base64url');
     const rfExp = Math.floor(this.o.clock.now() / 1000) + this.o.refreshTokenTtl;
     // The jti is the session: every copy shares it, so denying it revokes them all.
@@ -96,8 +95,13 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     if (!this.o.allowEarlyRefresh && claims.exp > Math.floor(this.o.clock.now() / 1000)) {
       throw new BatonError('early_refresh', 'This token has not expired yet; keep using it');
     }
-    const user = await this.revalidateUser(claims.sub, claims.sid);
-    return this.#copy(claims, claims.jti, claims.rf_exp, user, false, context);
+    const user = await this.revalidateUser(claims.sub, claims.sid, context);
+    return this.answered(
+      'refresh',
+      this.#copy(claims, claims.jti, claims.rf_exp, user, false, context),
+      context,
+      null,
+    );
   }
 
   protected sessionActingFor(token: string): Promise<SingleTokenClaims> {
@@ -113,9 +117,18 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     });
   }
 
-  /** RFC 7009: the one token is both, so revoking it logs it out. */
-  override async revokeToken(token: string, _hint?: TokenTypeHint): Promise<void> {
-    await ignoringInvalidToken(() => this.logout(token));
+  protected factsOf(claims: SingleTokenClaims): SessionFacts {
+    return { userId: claims.sub, sessionId: claims.sid, clientId: claims.client_id };
+  }
+
+  /** RFC 7009: the one token is both, so revoking it ends its session (every copy), as logout does. */
+  override async revokeToken(
+    token: string,
+    _hint?: TokenTypeHint,
+    context: RequestContext = {},
+  ): Promise<void> {
+    await this.ready;
+    await ignoringInvalidToken(() => this.revokeSessionOf(token, context));
   }
 
   protected override async reauthPair(

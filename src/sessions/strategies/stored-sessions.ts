@@ -5,7 +5,7 @@ import type { ResolvedStrategyOptions } from '../options.ts';
 import { type ParsedRefreshToken, parseRefreshToken, RefreshTokenDeriver } from '../refresh-token.ts';
 import { SessionRecords } from '../session-records.ts';
 import type { BatonUser, RequestContext, SessionInfo, TokenDescription, TokenPair } from '../types.ts';
-import { type PairRequest, StrategyBase } from './base.ts';
+import { type PairRequest, type SessionFacts, StrategyBase } from './base.ts';
 
 /**
  * The strategies that keep a row per session in the store, listed per user
@@ -71,15 +71,15 @@ export abstract class StoredSessionStrategy<
   }
 
   /** Reauth: the session must still be live; it is marked used. */
-  override async reauthenticate(
+  protected override async reauthSession(
     accessToken: string,
     password: string,
-    context: RequestContext = {},
+    context: RequestContext,
   ): Promise<TokenPair> {
     const claims = this.verifyAccessToken(accessToken);
     // A dead session is refused before the password is checked.
     const session = await this.sessions.live(claims.sid);
-    const user = await this.checkPasswordOf(session.userId, password, context);
+    const user = await this.checkPasswordOf(session.userId, session.id, password, context);
     await this.sessions.touch(session);
     return this.sessionPair(session, user, '', this.loginFreshness(), context);
   }
@@ -89,16 +89,16 @@ export abstract class StoredSessionStrategy<
     const claims = this.verifyAccessToken(accessToken);
     const session = await this.sessions.live(claims.sid);
     this.assertRenewable(claims, session);
-    const user = await this.revalidateUser(session.userId, session.id);
-    return this.sessionPair(session, user, '', false, context);
+    const user = await this.revalidateUser(session.userId, session.id, context);
+    return this.answered('refresh', this.sessionPair(session, user, '', false, context), context, 'implicit');
   }
 
   /** Whether an access token of this session may still be renewed implicitly (throws `session_expired` if not). */
   protected assertRenewable(_claims: AccessClaims, _session: SessionRecord): void {}
 
   /** A disabled user loses every session, access tokens included. */
-  protected override async userDisabled(userId: string): Promise<void> {
-    await this.sessions.revoke({ userId }, 'user_disabled');
+  protected override async userDisabled(userId: string): Promise<string[]> {
+    return idsOf(await this.sessions.revoke({ userId }, 'user_disabled'));
   }
 
   protected sessionActingFor(token: string): Promise<SessionRecord> {
@@ -109,8 +109,16 @@ export abstract class StoredSessionStrategy<
     await this.sessions.revoke({ sessionId: session.id }, 'logout');
   }
 
-  protected override async endEverySession(session: SessionRecord): Promise<number> {
-    return (await this.sessions.revoke({ userId: session.userId }, 'logout_all')).length;
+  protected override async endEverySession(session: SessionRecord): Promise<string[]> {
+    return idsOf(await this.sessions.revoke({ userId: session.userId }, 'logout_all'));
+  }
+
+  protected factsOf(session: SessionRecord): SessionFacts {
+    return {
+      userId: session.userId,
+      sessionId: session.id,
+      clientId: session.clientId ?? this.o.defaultClientId,
+    };
   }
 
   /**
@@ -129,9 +137,19 @@ export abstract class StoredSessionStrategy<
     return this.sessions.listInfo(userId, currentSessionId);
   }
 
-  override async revokeSession(userId: string, sessionId: string): Promise<void> {
+  override async revokeSession(
+    userId: string,
+    sessionId: string,
+    context: RequestContext = {},
+  ): Promise<void> {
     await this.ready;
-    await this.sessions.revokeOwn(userId, sessionId);
+    const session = await this.sessions.revokeOwn(userId, sessionId);
+    this.sessionRevoked(session, 'revoked', context);
+  }
+
+  /** The event of one session revoked by its id. */
+  protected sessionRevoked(session: SessionRecord, reason: RevocationReason, context: RequestContext): void {
+    this.emit({ type: 'session_revoked', reason, ...this.factsOf(session), ...this.requestFacts(context) });
   }
 
   /**
@@ -142,9 +160,25 @@ export abstract class StoredSessionStrategy<
    * await sessions.revokeUser('42'); // e.g. when an account is disabled
    * ```
    */
-  override async revokeUser(userId: string, reason: RevocationReason = 'admin'): Promise<number> {
+  override async revokeUser(
+    userId: string,
+    reason: RevocationReason = 'admin',
+    context: RequestContext = {},
+  ): Promise<number> {
     await this.ready;
-    return (await this.sessions.revoke({ userId: toSubject(userId) }, reason)).length;
+    const subject = toSubject(userId);
+    const ended = idsOf(await this.sessions.revoke({ userId: subject }, reason));
+    this.emit({
+      type: 'user_revoked',
+      reason,
+      userId: subject,
+      sessionId: null,
+      clientId: context.clientId ?? null,
+      count: ended.length,
+      sessionIds: ended,
+      ...this.requestFacts(context),
+    });
+    return ended.length;
   }
 
   /** An opaque refresh token of a live session, at its current generation. */
@@ -172,4 +206,8 @@ export abstract class StoredSessionStrategy<
   deleteExpired(): Promise<number> {
     return this.sessions.deleteExpired();
   }
+}
+
+function idsOf(sessions: readonly SessionRecord[]): string[] {
+  return sessions.map((session) => session.id);
 }
