@@ -21,6 +21,7 @@ export function fakeManager(answers: Partial<AuthManager> & { clock?: Clock } = 
   return {
     strategy: 'rotating',
     capabilities: EVERYTHING,
+    issuer: 'https://issuer.example',
     clock: systemClock,
     ready: Promise.resolve(),
     login: async () => notFaked('login'),
