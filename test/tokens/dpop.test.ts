@@ -629,52 +629,59 @@ describe('DpopVerifier: proofs made by other implementations', () => {
     }
   });
 
-  it("accepts oauth4webapi's proofs on a resource request, and its retry after use_dpop_nonce", async () => {
-    clock = new ManualClock(Date.now());
-    const v = verifier({ nonce: { secret: 'a-nonce-secret-of-at-least-32-bytes!' } });
-    const accessToken = 'an-access-token';
-    const url = new URL('https://api.example.com/orders?page=1');
-    for (const algorithm of [{ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'Ed25519' }] as const) {
-      const pair = (await webcrypto.subtle.generateKey(algorithm, false, [
-        'sign',
-        'verify',
-      ])) as CryptoKeyPair;
-      const handle = oauth.DPoP({}, pair);
-      /** Answers as Baton would: the proof checked, errors mapped by errorResponse. */
-      const server = async (_url: string, init: { method?: string; headers?: HeadersInit }) => {
-        const headers = new Headers(init.headers);
-        try {
-          const proofText = headers.get('dpop') ?? undefined;
-          assert.equal(headers.get('authorization'), `DPoP ${accessToken}`);
-          const result = await v.verify({
-            method: init.method ?? 'GET',
-            url: 'https://api.example.com/orders',
-            proof: proofText,
-            accessToken,
+  it(
+    "accepts oauth4webapi's proofs on a resource request, and its retry after use_dpop_nonce",
+    KEYGEN,
+    async () => {
+      clock = new ManualClock(Date.now());
+      const v = verifier({ nonce: { secret: 'a-nonce-secret-of-at-least-32-bytes!' } });
+      const accessToken = 'an-access-token';
+      const url = new URL('https://api.example.com/orders?page=1');
+      for (const algorithm of [{ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'Ed25519' }] as const) {
+        const pair = (await webcrypto.subtle.generateKey(algorithm, false, [
+          'sign',
+          'verify',
+        ])) as CryptoKeyPair;
+        const handle = oauth.DPoP({}, pair);
+        /** Answers as Baton would: the proof checked, errors mapped by errorResponse. */
+        const server = async (_url: string, init: { method?: string; headers?: HeadersInit }) => {
+          const headers = new Headers(init.headers);
+          try {
+            const proofText = headers.get('dpop') ?? undefined;
+            assert.equal(headers.get('authorization'), `DPoP ${accessToken}`);
+            const result = await v.verify({
+              method: init.method ?? 'GET',
+              url: 'https://api.example.com/orders',
+              proof: proofText,
+              accessToken,
+            });
+            assert.equal(result.jkt, await handle.calculateThumbprint());
+            return new Response('{}', { status: 200 });
+          } catch (error) {
+            const mapped = errorResponse(error, { dpopAlgorithms: v.algorithms });
+            return new Response(mapped.body, {
+              status: mapped.status,
+              headers: mapped.headers as Record<string, string>,
+            });
+          }
+        };
+        const request = () =>
+          oauth.protectedResourceRequest(accessToken, 'GET', url, undefined, undefined, {
+            DPoP: handle,
+            [oauth.customFetch]: server,
           });
-          assert.equal(result.jkt, await handle.calculateThumbprint());
-          return new Response('{}', { status: 200 });
-        } catch (error) {
-          const mapped = errorResponse(error, { dpopAlgorithms: v.algorithms });
-          return new Response(mapped.body, {
-            status: mapped.status,
-            headers: mapped.headers as Record<string, string>,
-          });
-        }
-      };
-      const request = () =>
-        oauth.protectedResourceRequest(accessToken, 'GET', url, undefined, undefined, {
-          DPoP: handle,
-          [oauth.customFetch]: server,
-        });
-      // No nonce yet: the server asks for one, and the client retries with it.
-      const first = await request().then(
-        () => assert.fail('the first request has no nonce'),
-        (error: unknown) => error,
-      );
-      assert.ok(oauth.isDPoPNonceError(first), `${String(first)} ${JSON.stringify((first as Error).cause)}`);
-      const response = await request();
-      assert.equal(response.status, 200, algorithm.name);
-    }
-  });
+        // No nonce yet: the server asks for one, and the client retries with it.
+        const first = await request().then(
+          () => assert.fail('the first request has no nonce'),
+          (error: unknown) => error,
+        );
+        assert.ok(
+          oauth.isDPoPNonceError(first),
+          `${String(first)} ${JSON.stringify((first as Error).cause)}`,
+        );
+        const response = await request();
+        assert.equal(response.status, 200, algorithm.name);
+      }
+    },
+  );
 });
