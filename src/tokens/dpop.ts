@@ -509,7 +509,12 @@ export class DpopVerifier {
     }
     const requireNonce = this.#nonces !== undefined && input.requireNonce !== false;
     const expiresAt = requireNonce ? this.#checkNonce(claims, now) : this.#checkIat(claims, now);
-    const fresh = await this.#replay.rememberProofId(proofReplayId(header.jkt, claims.jti), expiresAt, now);
+    // Whole milliseconds: stores keep integers (a NumericDate `iat` may have a fraction).
+    const fresh = await this.#replay.rememberProofId(
+      proofReplayId(header.jkt, claims.jti),
+      Math.ceil(expiresAt),
+      Math.floor(now),
+    );
     if (!fresh) throw invalidProof('was used before (its jti is not new)');
 
     const result: VerifiedDpopProof = { jkt: header.jkt, jwk: header.jwk, alg: header.alg, claims };

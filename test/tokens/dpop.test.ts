@@ -21,6 +21,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { BatonError, type ErrorCode } from '../../src/core/errors.ts';
 import { errorResponse } from '../../src/http/errors.ts';
 import { MemoryStore } from '../../src/stores/memory.ts';
+import { SqliteStore } from '../../src/stores/sqlite.ts';
 import {
   DPOP_ALGORITHMS,
   type DpopProofInput,
@@ -421,6 +422,19 @@ describe('DpopVerifier: RFC 9449 section 4.3, each check', () => {
     clock.set(expiresAt);
     await assert.rejects(check(v, text), invalid(/too old/));
     clock = new ManualClock(START);
+  });
+
+  it('11. hands the replay cache whole milliseconds, whatever the iat and clock fractions (SQL stores keep integers)', async () => {
+    const fractional = new ManualClock(START + 0.75);
+    const store = new SqliteStore();
+    try {
+      const v = verifier({ replay: store, clock: fractional });
+      const text = proof({ clock: fractional, claims: { iat: START / 1000 - 1.5 } });
+      await check(v, text);
+      await assert.rejects(check(v, text), invalid(/used before/));
+    } finally {
+      await store.close();
+    }
   });
 
   it('11. a proof refused by another check is not remembered: the same proof may then pass', async () => {
