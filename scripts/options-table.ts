@@ -36,6 +36,10 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   missing_token: 'no token where one is required',
   invalid_token: 'malformed, bad signature, wrong issuer/audience, unknown refresh secret',
   invalid_client: "a confidential client's secret missing or wrong (login, refresh, the token endpoint)",
+  invalid_dpop_proof:
+    'DPoP: the proof is missing or fails a check of RFC 9449 section 4.3 (signature, algorithm, `htm`/`htu`, `iat`, `ath`, key binding, a replayed `jti`); 400 at the token endpoint, else with a `WWW-Authenticate: DPoP` challenge',
+  use_dpop_nonce:
+    'DPoP: the proof lacks the server nonce or has a stale one; retry with the `DPoP-Nonce` header sent along (400 at the token endpoint)',
   token_expired: 'access token past `exp` (plus leeway)',
   token_revoked: "the session was revoked (logout, admin, theft), or the access token's `jti` was revoked",
   wrong_token_type: 'an access token where a refresh token belongs, or the reverse',

@@ -83,6 +83,18 @@ export type {
 } from './stores/types.ts';
 export { ACCESS_TOKEN_TYP } from './tokens/access-token.ts';
 export {
+  DPOP_ALGORITHMS,
+  type DpopAlgorithm,
+  type DpopNonceOptions,
+  type DpopProofClaims,
+  type DpopProofInput,
+  DpopVerifier,
+  type DpopVerifierOptions,
+  jwkThumbprint,
+  type ProofReplayCache,
+  type VerifiedDpopProof,
+} from './tokens/dpop.ts';
+export {
   exportSigningKey,
   type GenerateKeyOptions,
   generateSigningKey,

@@ -18,6 +18,17 @@ export type ErrorCode =
   | 'csrf_failed'
   /** A confidential OAuth client's secret missing or wrong. */
   | 'invalid_client'
+  /**
+   * A DPoP proof (RFC 9449) missing where one is needed, or failing a check of
+   * its section 4.3: form, `typ`, algorithm, signature, a private `jwk`, `htm`,
+   * `htu`, `iat`, `ath`, the key a token is bound to, a replayed `jti`.
+   */
+  | 'invalid_dpop_proof'
+  /**
+   * The DPoP proof lacks the server's nonce, or carries a stale one (RFC 9449
+   * section 8); the error carries a fresh nonce (`dpopNonce`) to retry with.
+   */
+  | 'use_dpop_nonce'
   | 'user_disabled'
   | 'insufficient_scope'
   | 'not_found'
@@ -41,6 +52,8 @@ export type ErrorCode =
 export interface BatonErrorOptions {
   /** Seconds after which a retry may succeed (too many attempts, an unavailable store). */
   retryAfter?: number;
+  /** `use_dpop_nonce`: the nonce the client is to put in its next DPoP proof (sent as `DPoP-Nonce`). */
+  dpopNonce?: string;
   cause?: unknown;
 }
 
@@ -67,11 +80,14 @@ export class BatonError extends Error {
   override readonly name: string = 'BatonError';
   readonly code: ErrorCode;
   readonly retryAfter: number | undefined;
+  /** The server's current DPoP nonce, for the client's next proof (`use_dpop_nonce`). */
+  readonly dpopNonce: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: BatonErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryAfter = options.retryAfter;
+    this.dpopNonce = options.dpopNonce;
   }
 }
 

@@ -34,6 +34,10 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   csrf_failed: 401,
   invalid_client: 401,
+  /** 400 at the token endpoint (RFC 9449 section 5), with a `DPoP` challenge elsewhere. */
+  invalid_dpop_proof: 401,
+  /** 400 at the token endpoint (RFC 9449 section 8); always with a `DPoP-Nonce` header. */
+  use_dpop_nonce: 401,
   user_disabled: 403,
   insufficient_scope: 403,
   not_found: 404,
@@ -93,6 +97,8 @@ export interface ErrorResponseOptions {
   oauth?: boolean;
   /** Realm of WWW-Authenticate challenges. Default `baton`. */
   realm?: string;
+  /** The DPoP proof algorithms accepted, named by the `algs` of `DPoP` challenges (RFC 9449 section 7.1). */
+  dpopAlgorithms?: readonly string[];
   /**
    * Receives errors that are not BatonErrors (bugs, crashed stores). Default:
    * `logger.error`. A client that went away mid-request is not one: it is
@@ -174,6 +180,49 @@ function bearerChallenge(error: BatonError, realm: string): string | undefined {
   return `${base}, error="${rfcError}", error_description="${quoted(error.message)}"`;
 }
 
+/** The errors about the DPoP proof itself (RFC 9449): challenged with the `DPoP` scheme, never `Bearer`. */
+const DPOP_ERRORS: ReadonlySet<ErrorCode> = new Set(['invalid_dpop_proof', 'use_dpop_nonce']);
+
+/**
+ * A `DPoP` challenge (RFC 9449 section 7.1): `realm`, then `error` and
+ * `error_description` when there is an error, then `algs` when the accepted
+ * algorithms are known. Without an error it is the challenge of a request
+ * that sent no credentials (RFC 6750 section 3.1).
+ */
+export function dpopChallenge(
+  realm: string,
+  algorithms: readonly string[] | undefined,
+  error?: { code: string; description: string },
+): string {
+  let challenge = `DPoP realm="${quoted(realm)}"`;
+  if (error !== undefined) {
+    challenge += `, error="${quoted(error.code)}", error_description="${quoted(error.description)}"`;
+  }
+  if (algorithms !== undefined && algorithms.length > 0)
+    challenge += `, algs="${quoted(algorithms.join(' '))}"`;
+  return challenge;
+}
+
+/**
+ * The `DPoP-Nonce` header (RFC 9449 sections 8 and 9) of an error that names
+ * a nonce. A response that carries one must not be cached (section 8.2):
+ * every error response already says `no-store`.
+ */
+function nonceHeaders(error: BatonError): Record<string, string> {
+  return error.dpopNonce === undefined ? {} : { 'dpop-nonce': error.dpopNonce };
+}
+
+/**
+ * Puts the server's next DPoP nonce on a successful response (RFC 9449
+ * section 8.2), which then must not be cached.
+ */
+export function withDpopNonce(response: HttpResponse, nonce: string | undefined): HttpResponse {
+  if (nonce === undefined) return response;
+  response.headers['dpop-nonce'] = nonce;
+  response.headers['cache-control'] = 'no-store';
+  return response;
+}
+
 function retryHeaders(error: BatonError): Record<string, string> {
   const status = httpStatusOf(error.code);
   // The rest of an oversized body is never read: close, or a client reusing the connection fails.
@@ -242,10 +291,13 @@ function publicMessage(error: BatonError): string {
 }
 
 function oauthResponse(error: BatonError): HttpResponse {
-  const retry = retryHeaders(error);
+  const headers = { ...retryHeaders(error), ...nonceHeaders(error) };
   let code: string = wireCodeOf(error.code);
   let status = httpStatusOf(error.code);
-  if (INVALID_GRANT.has(error.code)) {
+  if (DPOP_ERRORS.has(error.code)) {
+    // RFC 9449 sections 5 and 8: a token request's proof problems are RFC 6749 errors, 400.
+    status = 400;
+  } else if (INVALID_GRANT.has(error.code)) {
     code = 'invalid_grant';
     status = 400;
   } else if (error.code === 'missing_token' || error.code === 'csrf_failed') {
@@ -255,7 +307,7 @@ function oauthResponse(error: BatonError): HttpResponse {
     code = 'invalid_scope';
     status = 400;
   }
-  return jsonResponse(status, { error: code, error_description: publicMessage(error) }, retry);
+  return jsonResponse(status, { error: code, error_description: publicMessage(error) }, headers);
 }
 
 function logAborted(error: unknown, options: ErrorResponseOptions): void {
@@ -302,8 +354,11 @@ export function errorResponse(error: unknown, options: ErrorResponseOptions = {}
   const status = httpStatusOf(error.code);
   if (status >= 500 && status !== 503) return internal(error, options);
   if (options.oauth) return oauthResponse(error);
-  const headers: Record<string, string> = retryHeaders(error);
-  const challenge = bearerChallenge(error, options.realm ?? 'baton');
+  const headers: Record<string, string> = { ...retryHeaders(error), ...nonceHeaders(error) };
+  const realm = options.realm ?? 'baton';
+  const challenge = DPOP_ERRORS.has(error.code)
+    ? dpopChallenge(realm, options.dpopAlgorithms, { code: error.code, description: error.message })
+    : bearerChallenge(error, realm);
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
   return jsonResponse(status, { error: wireCodeOf(error.code), message: publicMessage(error) }, headers);
 }

@@ -27,6 +27,19 @@ import type { AuthManager, OAuthClient } from './types.ts';
 export interface BatonHttpOptions {
   /** Mount point of the auth routes. Default `/auth`. */
   prefix?: string;
+  /**
+   * The URL clients reach the app at (its root, where `prefix` and `jwksPath`
+   * live), e.g. `https://api.example.com`. Absolute URLs (the server metadata's
+   * endpoints) are built from it, never from the request's `Host` header,
+   * which the client writes. Without it no such URL is served.
+   */
+  publicUrl?: string;
+  /**
+   * RFC 8414 authorization server metadata at `/.well-known/oauth-authorization-server`
+   * (followed by the issuer's path, if it has one). Default: on with `publicUrl`;
+   * it needs `publicUrl`, and a manager whose `issuer` is an https URL.
+   */
+  serverMetadata?: boolean;
   /** Where the JWKS is served (outside the prefix). Default `/.well-known/jwks.json`; `false` disables. */
   jwksPath?: string | false;
   /**
@@ -56,6 +69,10 @@ export interface BatonHttpOptions {
 
 export interface ResolvedOptions {
   prefix: string;
+  /** Without a trailing slash. */
+  publicUrl: string | undefined;
+  /** Where the RFC 8414 metadata is served, when it is. */
+  metadataPath: string | undefined;
   jwksPath: string | undefined;
   cookieMode: ResolvedCookieMode | undefined;
   lookup: ResolvedTokenLookup;
@@ -213,6 +230,8 @@ const lookupSchema = z.strictObject({
   }),
 });
 
+const PUBLIC_URL = 'an https URL (http only for localhost) without credentials, query or fragment';
+
 const schema = z
   .strictObject({
     prefix: z
@@ -220,6 +239,22 @@ const schema = z
       .regex(/^(\/[\x21-\x3A\x3C-\x7E]*)?$/)
       .optional()
       .meta({ description: 'where the auth routes live', default: '`/auth`', accepts: `'' or ${PATH}` }),
+    publicUrl: z
+      .string()
+      .refine((url) => publicUrlOf(url) !== undefined)
+      .optional()
+      .meta({
+        description:
+          'the URL clients reach the app at, e.g. `https://api.example.com`; absolute URLs (server metadata) are built from it, never from the `Host` header',
+        default: 'none: no absolute URL is served',
+        accepts: PUBLIC_URL,
+      }),
+    serverMetadata: z.boolean().optional().meta({
+      description:
+        'RFC 8414 metadata at `/.well-known/oauth-authorization-server`; needs `publicUrl` and an https `issuer`',
+      default: 'on with `publicUrl`',
+      accepts: BOOLEAN,
+    }),
     jwksPath: offOr(path).meta({
       description: 'where the JWKS is served (outside the prefix); `false`: not served',
       default: '`/.well-known/jwks.json`',
@@ -278,7 +313,42 @@ const schema = z
   })
   .refine((o) => !o.tokenLookup?.locations?.includes('cookie') || Boolean(o.cookies), {
     message: 'tokenLookup.locations: "cookie" needs cookie mode (cookies: true)',
+  })
+  .refine((o) => o.serverMetadata !== true || o.publicUrl !== undefined, {
+    message:
+      'serverMetadata needs publicUrl: the metadata is made of absolute URLs, and Baton builds none from the Host header',
   });
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * An absolute http(s) URL as Baton builds URLs on it: no credentials, query
+ * or fragment, https unless the host is the loopback, no trailing slash.
+ * Undefined when `value` is not one.
+ */
+export function publicUrlOf(value: string, allowHttpOnLoopback = true): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const secure =
+    url.protocol === 'https:' ||
+    (allowHttpOnLoopback && url.protocol === 'http:' && LOOPBACK.test(url.hostname));
+  if (!secure || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '')
+    return undefined;
+  if (value.includes('?') || value.includes('#')) return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Where RFC 8414 section 3.1 puts an issuer's metadata: the well-known path,
+ * then the issuer's own path without its terminating slash.
+ */
+function metadataPathOf(issuer: string): string {
+  return `/.well-known/oauth-authorization-server${new URL(issuer).pathname.replace(/\/+$/, '')}`;
+}
 
 /** For the README's options table (scripts/options-table.ts); not part of the package's API. */
 export const httpOptionsSchema = schema;
@@ -312,8 +382,21 @@ export function resolveHttpOptions(manager: AuthManager, options: BatonHttpOptio
   const cookieMode = resolveCookieMode(o.cookies, prefix);
   const jwksPath = options.jwksPath === false ? undefined : (o.jwksPath ?? '/.well-known/jwks.json');
   checkManager(manager, cookieMode?.implicitRefreshWithin !== undefined);
+  const publicUrl = o.publicUrl === undefined ? undefined : publicUrlOf(o.publicUrl);
+  let metadataPath: string | undefined;
+  if (publicUrl !== undefined && o.serverMetadata !== false) {
+    if (typeof manager.issuer !== 'string' || publicUrlOf(manager.issuer) === undefined) {
+      throw new BatonError(
+        'invalid_options',
+        `Invalid Baton HTTP options: serverMetadata: RFC 8414 metadata names the manager's issuer, which must then be an https URL (the manager's is ${JSON.stringify(manager.issuer)}); make issuer this server's https URL, or set serverMetadata: false`,
+      );
+    }
+    metadataPath = metadataPathOf(manager.issuer);
+  }
   return {
     prefix,
+    publicUrl,
+    metadataPath,
     jwksPath,
     cookieMode,
     lookup: resolveTokenLookup(o.tokenLookup),

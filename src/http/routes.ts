@@ -10,6 +10,7 @@ import { type Fields, optionalString, parseBody, requiredString } from './body.t
 import { authenticateClient, clientAuthorizer, isConfidential } from './clients.ts';
 import { type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
 import { extractRefreshToken, extractSessionToken } from './extract.ts';
+import { metadataResponse } from './metadata.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { introspectRoute, revokeRoute, tokenRoute } from './oauth.ts';
 import { type BatonHttpOptions, type ResolvedOptions, resolveHttpOptions } from './options.ts';
@@ -216,10 +217,17 @@ const ROUTES: Record<string, RouteEntry> = {
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** The routes outside the prefix (JWKS, server metadata), by path. */
+type WellKnown = ReadonlyMap<string, RouteEntry>;
+
 /** Finds the route of a path: the entry and, for `sessions/:id`, the id. */
-function match(options: ResolvedOptions, path: string): { entry: RouteEntry; param?: string } | undefined {
-  if (options.jwksPath !== undefined && path === options.jwksPath)
-    return { entry: { methods: { GET: jwks } } };
+function match(
+  options: ResolvedOptions,
+  wellKnown: WellKnown,
+  path: string,
+): { entry: RouteEntry; param?: string } | undefined {
+  const outside = wellKnown.get(path);
+  if (outside !== undefined) return { entry: outside };
   if (!path.startsWith(`${options.prefix}/`)) return undefined;
   const rest = path.slice(options.prefix.length + 1);
   const entry = ROUTES[rest];
@@ -264,12 +272,19 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
   const resolved = resolveHttpOptions(manager, options);
   const errorOptions = errorOptionsFor(manager, resolved);
   const logger = errorOptions.logger ?? defaultLogger;
+  const wellKnown = new Map<string, RouteEntry>();
+  if (resolved.jwksPath !== undefined) wellKnown.set(resolved.jwksPath, { methods: { GET: jwks } });
+  const { publicUrl, metadataPath } = resolved;
+  if (metadataPath !== undefined && publicUrl !== undefined) {
+    const metadata = metadataResponse(manager, { ...resolved, publicUrl });
+    wellKnown.set(metadataPath, { methods: { GET: async () => metadata() } });
+  }
   const handles = (path: string, method?: string) =>
-    method?.toUpperCase() !== 'OPTIONS' && match(resolved, path) !== undefined;
+    method?.toUpperCase() !== 'OPTIONS' && match(resolved, wellKnown, path) !== undefined;
 
   const handler = async (req: HttpRequest): Promise<HttpResponse | undefined> => {
     const method = req.method.toUpperCase();
-    const found = handles(req.path, method) ? match(resolved, req.path) : undefined;
+    const found = handles(req.path, method) ? match(resolved, wellKnown, req.path) : undefined;
     if (found === undefined) return undefined;
     const { entry, param } = found;
     const route = routeForMethod(entry.methods, method);
@@ -296,10 +311,7 @@ export function createAuthHandler(manager: AuthManager, options: AuthHandlerOpti
     logRequest(logger, method, req.path, response.status, started, code);
     return answerFor(method, response);
   };
-  const paths = [
-    ...Object.keys(ROUTES).map((route) => `${resolved.prefix}/${route}`),
-    ...(resolved.jwksPath === undefined ? [] : [resolved.jwksPath]),
-  ];
+  const paths = [...Object.keys(ROUTES).map((route) => `${resolved.prefix}/${route}`), ...wellKnown.keys()];
   return Object.assign(handler, { handles, bodyLimit: resolved.bodyLimit, paths, options: resolved });
 }
 
@@ -310,6 +322,7 @@ export function errorOptionsFor(manager: AuthManager, resolved: ResolvedOptions)
     logger: manager.logger ?? defaultLogger,
   };
   if (resolved.onUnexpectedError) errorOptions.onUnexpectedError = resolved.onUnexpectedError;
+  if (manager.dpop !== undefined) errorOptions.dpopAlgorithms = manager.dpop.algorithms;
   return errorOptions;
 }
 

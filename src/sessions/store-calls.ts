@@ -139,4 +139,21 @@ export class StoreCalls {
   close(): Promise<void> {
     return this.#store.close();
   }
+
+  /** Whether the store keeps DPoP proof ids (`rememberProofId`), which DPoP needs. */
+  get remembersProofIds(): boolean {
+    return typeof this.#store.rememberProofId === 'function';
+  }
+
+  /** The DPoP replay cache; so a StoreCalls is a DpopVerifier's `replay`. */
+  rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    const store = this.#store;
+    const remember = store.rememberProofId;
+    if (remember === undefined) {
+      return Promise.reject(
+        new BatonError('invalid_options', 'the store has no rememberProofId, which DPoP needs'),
+      );
+    }
+    return storeCall(() => remember.call(store, id, expiresAt, now));
+  }
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Duration } from '../core/duration.ts';
 import type { BatonLogger } from '../core/logger.ts';
 import type { RevocationReason, SessionStore } from '../stores/types.ts';
+import type { DpopVerifier } from '../tokens/dpop.ts';
 import type { AccessClaims, Algorithm, SigningKey } from '../tokens/types.ts';
 import type { AuthEventListener, AuthEvents } from './events.ts';
 
@@ -248,6 +249,14 @@ export interface StrategyCapabilities {
 export interface AuthManager<User extends BatonUser = BatonUser> {
   readonly strategy: StrategyName;
   readonly capabilities: StrategyCapabilities;
+  /** The `iss` of its access tokens: the issuer identifier of its RFC 8414 metadata. */
+  readonly issuer: string;
+  /**
+   * DPoP proof checks (RFC 9449), present when the manager has DPoP on: the
+   * HTTP layer checks the proofs of requests with it, and the server metadata
+   * lists its algorithms.
+   */
+  readonly dpop?: DpopVerifier;
   /** The manager's clock, so that callers judge "expires within" on the same time as `exp`. */
   readonly clock: Clock;
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */

@@ -10,6 +10,8 @@ import type {
   SessionStore,
 } from './types.ts';
 
+const PROOF_SWEEP_MIN = 1024;
+
 /**
  * A store for tests, demos and single-process services that can lose their
  * sessions on restart.
@@ -30,6 +32,10 @@ export class MemoryStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #sessionIdsByUser = new Map<string, Set<string>>();
   readonly #revocations = new Map<string, Revocation>();
+  /** DPoP proof id -> expiresAt. */
+  readonly #proofIds = new Map<string, number>();
+  /** Expired proof ids are swept when the map reaches this size, so it stays bounded without deleteExpired. */
+  #proofSweepAt = PROOF_SWEEP_MIN;
   #closed = false;
 
   /** Takes no options; any given is refused (`new MemoryStore({ max })` would otherwise be silently ignored). */
@@ -141,11 +147,31 @@ export class MemoryStore implements SessionStore {
     for (const [key, revocation] of this.#revocations) {
       if (revocation.expiresAt <= request.now) this.#revocations.delete(key);
     }
+    this.#sweepProofIds(request.now);
     return deleted;
+  }
+
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#assertOpen();
+    const known = this.#proofIds.get(id);
+    if (known !== undefined && known > now) return false;
+    this.#proofIds.set(id, expiresAt);
+    if (this.#proofIds.size >= this.#proofSweepAt) {
+      this.#sweepProofIds(now);
+      // Sweep again only once the map has doubled: amortised O(1) per call.
+      this.#proofSweepAt = Math.max(PROOF_SWEEP_MIN, this.#proofIds.size * 2);
+    }
+    return true;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  #sweepProofIds(now: number): void {
+    for (const [id, expiresAt] of this.#proofIds) {
+      if (expiresAt <= now) this.#proofIds.delete(id);
+    }
   }
 
   #recordRevocation(revocation: Revocation): void {

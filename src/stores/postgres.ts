@@ -47,6 +47,7 @@ interface Names {
   schema: string;
   sessions: string;
   revocations: string;
+  proofIds: string;
   versions: string;
   /** Quoted index name for `suffix`. */
   index: (suffix: string) => string;
@@ -114,6 +115,8 @@ const explainUnknown = explainAliases({
   prefix: "PostgresStore's is tablePrefix ('' or an identifier)",
 });
 const BATCH_SIZE = 1000;
+/** rememberProofId deletes a batch of expired proof ids once per this many calls. */
+const PROOF_SWEEP_EVERY = 256;
 /** NOTIFY payloads must stay under 8000 bytes; leave room for the brackets. */
 const MAX_PAYLOAD_BYTES = 7900;
 const HEARTBEAT_MS = 30_000;
@@ -150,6 +153,14 @@ const MIGRATIONS: readonly ((n: Names) => string)[] = [
     PRIMARY KEY (kind, id)
   );
   CREATE INDEX ${n.index('revocations_expires_at')} ON ${n.revocations} (expires_at);
+  `,
+  // 2: the DPoP replay cache (rememberProofId).
+  (n) => `
+  CREATE TABLE ${n.proofIds} (
+    id TEXT PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX ${n.index('proof_ids_expires_at')} ON ${n.proofIds} (expires_at);
   `,
 ];
 
@@ -320,6 +331,14 @@ function queriesFor(n: Names) {
       (SELECT id FROM ${n.sessions} WHERE revoked_at <= $1 LIMIT ${BATCH_SIZE} FOR UPDATE SKIP LOCKED)`,
     deleteExpiredRevocations: `DELETE FROM ${n.revocations} WHERE (kind, id) IN
       (SELECT kind, id FROM ${n.revocations} WHERE expires_at <= $1 LIMIT ${BATCH_SIZE} FOR UPDATE SKIP LOCKED)`,
+    // One statement: a new id is inserted, an expired one re-armed, an unexpired one left alone
+    // (no row returned). A racer blocked on the winner's insert re-checks the WHERE against the
+    // committed row, finds it unexpired, and returns nothing.
+    rememberProofId: `INSERT INTO ${n.proofIds} AS p (id, expires_at) VALUES ($1, $2)
+      ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE p.expires_at <= $3
+      RETURNING 1`,
+    deleteExpiredProofIds: `DELETE FROM ${n.proofIds} WHERE id IN
+      (SELECT id FROM ${n.proofIds} WHERE expires_at <= $1 LIMIT ${BATCH_SIZE} FOR UPDATE SKIP LOCKED)`,
   };
 }
 
@@ -354,6 +373,7 @@ export class PostgresStore implements SessionStore {
   #migration: Promise<number> | undefined;
   #feed: ListenFeed | undefined;
   #closed = false;
+  #proofIdsSinceSweep = 0;
   /** `host:port/database`, for messages (never the password). */
   readonly #where: string;
 
@@ -512,7 +532,19 @@ export class PostgresStore implements SessionStore {
     const expired = await sweep(this.#sql.deleteExpiredSessions, request.now);
     const revoked = await sweep(this.#sql.deleteRevokedSessions, request.revokedBefore);
     await sweep(this.#sql.deleteExpiredRevocations, request.now);
+    await sweep(this.#sql.deleteExpiredProofIds, request.now);
     return expired + revoked;
+  }
+
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    const { rowCount } = await this.#query(this.#sql.rememberProofId, [id, expiresAt, now]);
+    // Every proof adds a row: one batch of expired ones goes every so often, in the
+    // background, so the table stays bounded even where deleteExpired never runs.
+    if (++this.#proofIdsSinceSweep >= PROOF_SWEEP_EVERY) {
+      this.#proofIdsSinceSweep = 0;
+      this.#query(this.#sql.deleteExpiredProofIds, [now]).catch(() => {});
+    }
+    return rowCount === 1;
   }
 
   /**
@@ -688,6 +720,7 @@ function namesFor(schema: string, tablePrefix: string): Names {
     schema,
     sessions: table('sessions'),
     revocations: table('revocations'),
+    proofIds: table('proof_ids'),
     versions: table('schema_version'),
     index: (suffix) => quote(`${tablePrefix}${suffix}`),
     // Channel names are identifiers (at most 63 bytes); a long schema gets a stable digest instead.

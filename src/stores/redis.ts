@@ -560,6 +560,32 @@ export class RedisStore implements SessionStore {
     const reason = this.#lastConnectionError === undefined ? '' : `: ${this.#lastConnectionError}`;
     throw unavailable(`not connected (${client.status})${reason}`, this.#where);
   }
+
+  /**
+   * KEYS: the proof id's key. ARGV: expiresAt, now, TTL ms. Like SET NX PX, but an entry
+   * whose expiresAt has passed by Baton's clock counts as gone even before Redis drops it,
+   * as in every store (the TTL, too, comes from Baton's times, not Redis's clock).
+   */
+  static readonly #REMEMBER_PROOF_ID = `
+local seen = redis.call('GET', KEYS[1])
+if seen and tonumber(seen) > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`;
+
+  /**
+   * The DPoP replay cache: a key per proof id, `p:<id>` under the prefix (no
+   * shared structure that every request would hit), holding its expiresAt and
+   * dropped by Redis at that time. The id is a digest, never client input.
+   */
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(expiresAt - now));
+    const reply = await this.#eval(
+      RedisStore.#REMEMBER_PROOF_ID,
+      [`${this.#prefix}p:${id}`],
+      [String(expiresAt), String(now), String(ttl)],
+    );
+    return Number(reply) === 1;
+  }
 }
 
 // ------------------------------------------------------------ revocation feed

@@ -59,6 +59,14 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX baton_revocations_expires_at ON baton_revocations (expires_at);
   `,
+  // 2: the DPoP replay cache (rememberProofId).
+  `
+  CREATE TABLE baton_proof_ids (
+    id TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX baton_proof_ids_expires_at ON baton_proof_ids (expires_at);
+  `,
 ];
 
 /**
@@ -201,6 +209,8 @@ const explainUnknown = explainAliases({
   timeout: "SqliteStore's is busyTimeoutMs (milliseconds)",
 });
 const BATCH_SIZE = 1000;
+/** rememberProofId deletes a batch of expired proof ids once per this many calls. */
+const PROOF_SWEEP_EVERY = 256;
 
 interface SessionRow {
   id: string;
@@ -276,6 +286,15 @@ function prepareStatements(db: BetterSqlite3.Database) {
       `DELETE FROM baton_revocations WHERE (kind, id) IN
          (SELECT kind, id FROM baton_revocations WHERE expires_at <= ? LIMIT ?)`,
     ),
+    // One statement: a new id is inserted, an expired one re-armed, an unexpired one left alone (0 changes).
+    rememberProofId: db.prepare<{ id: string; expiresAt: number; now: number }>(
+      `INSERT INTO baton_proof_ids (id, expires_at) VALUES (@id, @expiresAt)
+       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE baton_proof_ids.expires_at <= @now`,
+    ),
+    deleteExpiredProofIds: db.prepare<[number, number]>(
+      `DELETE FROM baton_proof_ids WHERE id IN
+         (SELECT id FROM baton_proof_ids WHERE expires_at <= ? LIMIT ?)`,
+    ),
   };
 }
 
@@ -300,6 +319,7 @@ export class SqliteStore implements SessionStore {
   readonly #ownsDatabase: boolean;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #revoke: (request: RevokeSessionsRequest) => SessionRecord[];
+  #proofIdsSinceSweep = 0;
 
   /** The underlying connection, for backups, inspection and a CLI's `migrate`. */
   get database(): BetterSqlite3.Database {
@@ -427,7 +447,21 @@ export class SqliteStore implements SessionStore {
       () => this.#sql.deleteRevokedSessions.run(request.revokedBefore, BATCH_SIZE).changes,
     );
     await sweep(() => this.#sql.deleteExpiredRevocations.run(request.now, BATCH_SIZE).changes);
+    await sweep(() => this.#sql.deleteExpiredProofIds.run(request.now, BATCH_SIZE).changes);
     return expired + revoked;
+  }
+
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.#run(() => {
+      const fresh = this.#sql.rememberProofId.run({ id, expiresAt, now }).changes === 1;
+      // Every proof adds a row: one batch of expired ones goes every so often, so
+      // the table stays bounded even where deleteExpired never runs.
+      if (++this.#proofIdsSinceSweep >= PROOF_SWEEP_EVERY) {
+        this.#proofIdsSinceSweep = 0;
+        this.#sql.deleteExpiredProofIds.run(now, BATCH_SIZE);
+      }
+      return fresh;
+    });
   }
 
   async close(): Promise<void> {

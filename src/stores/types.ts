@@ -116,7 +116,7 @@ export interface SessionStore {
    * Deletes sessions whose absolute expiry is at or before `now`, sessions
    * revoked at or before `revokedBefore` (kept until then so that a late
    * refresh with their token still answers `token_revoked`), and revocations
-   * whose `expiresAt` is at or before `now`. Returns the number of sessions
+   * and remembered DPoP proof ids whose `expiresAt` is at or before `now`. Returns the number of sessions
    * deleted. Works in batches so that a large store is not locked for long.
    */
   deleteExpired(request: { now: number; revokedBefore: number }): Promise<number>;
@@ -125,5 +125,23 @@ export interface SessionStore {
    * Stores without cross-process transport may omit it.
    */
   subscribeRevocations?(listener: RevocationListener): () => void;
+  /**
+   * The DPoP replay cache (RFC 9449 section 11.1): remembers the id of a proof
+   * until `expiresAt`, atomically. Resolves true when no unexpired entry for
+   * `id` existed (the proof is new; it is now remembered), false when one did
+   * (a replay; the entry is left as it is). Exactly one of N concurrent calls
+   * with the same id, from any number of processes, gets true.
+   *
+   * An entry is unexpired while its `expiresAt` is after `now` (both from
+   * Baton's clock); after that the id counts as new again, whether or not the
+   * entry is still there. `deleteExpired` deletes expired entries; a store may
+   * also drop them itself (Redis does, by TTL). `id` is never raw client
+   * input: Baton passes a SHA-256 digest of the proof's key and `jti`, 43
+   * base64url characters.
+   *
+   * Optional so that stores written before DPoP still work; a deployment with
+   * DPoP on needs it (every Baton store has it).
+   */
+  rememberProofId?(id: string, expiresAt: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -440,6 +440,73 @@ export function storeConformanceSuite(
       });
     });
 
+    // Optional (DPoP's replay cache): these pass on a store without the method.
+    t.describe('rememberProofId', () => {
+      /** The store's rememberProofId, or undefined when it has none. */
+      const proofIds = (store: SessionStore) =>
+        store.rememberProofId === undefined
+          ? undefined
+          : (id: string, expiresAt: number, now: number) => store.rememberProofId!(id, expiresAt, now);
+
+      test('is true for a new id, then false while it is unexpired', async (store) => {
+        const remember = proofIds(store);
+        if (remember === undefined) return;
+        const id = proofId();
+        assert.equal(await remember(id, NOW + MINUTE, NOW), true);
+        assert.equal(await remember(id, NOW + 2 * MINUTE, NOW), false);
+        assert.equal(await remember(id, NOW + 2 * MINUTE, NOW + MINUTE - 1), false);
+        assert.equal(await remember(proofId(), NOW + MINUTE, NOW), true, 'another id is another entry');
+      });
+
+      test('50 concurrent uses of one id: exactly one is true', async (store) => {
+        const remember = proofIds(store);
+        if (remember === undefined) return;
+        const id = proofId();
+        const results = await Promise.all(Array.from({ length: 50 }, () => remember(id, NOW + MINUTE, NOW)));
+        assert.equal(results.filter(Boolean).length, 1, `expected one true, got ${results.join(', ')}`);
+      });
+
+      test('an id counts as new again from its expiresAt on, and is then remembered anew', async (store) => {
+        const remember = proofIds(store);
+        if (remember === undefined) return;
+        const id = proofId();
+        assert.equal(await remember(id, NOW + MINUTE, NOW), true);
+        assert.equal(await remember(id, NOW + 3 * MINUTE, NOW + MINUTE), true, 'at expiresAt it is expired');
+        assert.equal(
+          await remember(id, NOW + 5 * MINUTE, NOW + 2 * MINUTE),
+          false,
+          'remembered until the new expiry',
+        );
+      });
+
+      test('a replay neither extends nor shortens the entry', async (store) => {
+        const remember = proofIds(store);
+        if (remember === undefined) return;
+        const id = proofId();
+        assert.equal(await remember(id, NOW + MINUTE, NOW), true);
+        assert.equal(await remember(id, NOW + HOUR, NOW + 1000), false);
+        assert.equal(await remember(id, NOW + 1001, NOW + 1000), false);
+        assert.equal(
+          await remember(id, NOW + 2 * MINUTE, NOW + MINUTE),
+          true,
+          'expired at the first expiresAt',
+        );
+      });
+
+      test('deleteExpired forgets expired ids and keeps unexpired ones', async (store) => {
+        const remember = proofIds(store);
+        if (remember === undefined) return;
+        // Year 2001, as the deleteExpired tests below: no other test's rows are that old.
+        const THEN = Date.UTC(2001, 0, 1);
+        const [expired, live] = [proofId(), proofId()];
+        assert.equal(await remember(expired, THEN, THEN - MINUTE), true);
+        assert.equal(await remember(live, THEN + HOUR, THEN - MINUTE), true);
+        await store.deleteExpired({ now: THEN, revokedBefore: THEN - DAY });
+        assert.equal(await remember(expired, THEN + MINUTE, THEN), true);
+        assert.equal(await remember(live, THEN + 2 * HOUR, THEN), false);
+      });
+    });
+
     t.describe('deleteExpired', () => {
       // Year 2001: far before every row the other tests write, should they share a store.
       const THEN = Date.UTC(2001, 0, 1);
@@ -519,6 +586,11 @@ export function storeConformanceSuite(
 
 function uid(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
+}
+
+/** Shaped like the ids Baton passes to rememberProofId: a SHA-256 in base64url. */
+function proofId(): string {
+  return createHash('sha256').update(randomUUID()).digest('base64url');
 }
 
 /** Shaped like what a store keeps: SHA-256 in base64url. */

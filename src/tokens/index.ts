@@ -8,6 +8,21 @@ export {
   isFresh,
   toSubject,
 } from './access-token.ts';
+export {
+  DPOP_ALGORITHMS,
+  type DpopAlgorithm,
+  type DpopNonceOptions,
+  type DpopProofClaims,
+  type DpopProofInput,
+  DpopVerifier,
+  type DpopVerifierOptions,
+  dpopVerifierOptionsSchema,
+  jwkThumbprint,
+  normalizeHtu,
+  type ProofReplayCache,
+  proofReplayId,
+  type VerifiedDpopProof,
+} from './dpop.ts';
 export { typMatches } from './jws.ts';
 export {
   assertKeyFitsAlgorithm,

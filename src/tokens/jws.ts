@@ -389,6 +389,32 @@ function verifyCompact(token: string, options: VerifyJwsOptions, memo: HeaderMem
 }
 
 /**
+ * Internal (tokens/dpop.ts): the payload of a compact JWS whose header the
+ * caller has checked itself (a DPoP proof names its own key), verified with
+ * `key` on the path every token takes: form, canonical base64url, signature.
+ * The header's `alg` is not compared with the key's: the caller pinned it.
+ */
+export function verifyWithKey(token: string, key: SigningKey): Record<string, unknown> {
+  if (typeof token !== 'string') throw invalid('token must be a string');
+  if (token.length > DEFAULT_MAX_TOKEN_LENGTH) throw invalid('token too long');
+  if (!COMPACT.test(token)) throw invalid('malformed token');
+  const firstDot = token.indexOf('.');
+  const lastDot = token.lastIndexOf('.');
+  if (
+    !isCanonicalAt(token, 0, firstDot) ||
+    !isCanonicalAt(token, firstDot + 1, lastDot) ||
+    !isCanonicalAt(token, lastDot + 1, token.length)
+  ) {
+    throw invalid('malformed token');
+  }
+  const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
+  if (!opsFor(key).verify(token.slice(0, lastDot), signature)) throw invalid('bad signature');
+  const payload = decodeJsonObject(token.slice(firstDot + 1, lastDot));
+  if (payload === undefined) throw invalid('malformed payload');
+  return payload;
+}
+
+/**
  * Verifies a compact JWS and returns its header and JSON-object payload.
  * Every failure is BatonError('invalid_token') with a short reason; the reason
  * says what was wrong with the token, never anything about the keys.

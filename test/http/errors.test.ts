@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { ERROR_STATUS, errorResponse, httpStatusOf, OAuthError, wireCodeOf } from '../../src/http/errors.ts';
+import {
+  dpopChallenge,
+  ERROR_STATUS,
+  errorResponse,
+  httpStatusOf,
+  jsonResponse,
+  OAuthError,
+  wireCodeOf,
+  withDpopNonce,
+} from '../../src/http/errors.ts';
 import { BatonError, type ErrorCode } from '../../src/index.ts';
 
 function body(res: { body?: string }): Record<string, unknown> {
@@ -35,6 +44,51 @@ describe('errorResponse (Baton shape)', () => {
       String(errorResponse(new BatonError('fresh_token_required', 'x')).headers['www-authenticate']),
       /error="insufficient_user_authentication"/,
     );
+  });
+
+  it('DPoP proof errors: 401 with a DPoP challenge (RFC 9449 7.1), never a Bearer one; algs when known', () => {
+    const proof = errorResponse(new BatonError('invalid_dpop_proof', 'DPoP proof htm does not match'), {
+      dpopAlgorithms: ['ES256', 'EdDSA'],
+    });
+    assert.equal(proof.status, 401);
+    assert.deepEqual(body(proof), { error: 'invalid_dpop_proof', message: 'DPoP proof htm does not match' });
+    assert.equal(
+      proof.headers['www-authenticate'],
+      'DPoP realm="baton", error="invalid_dpop_proof", error_description="DPoP proof htm does not match", algs="ES256 EdDSA"',
+    );
+    assert.equal(proof.headers['dpop-nonce'], undefined);
+    const bare = errorResponse(new BatonError('invalid_dpop_proof', 'x'), { realm: 'api' });
+    assert.equal(
+      bare.headers['www-authenticate'],
+      'DPoP realm="api", error="invalid_dpop_proof", error_description="x"',
+    );
+  });
+
+  it('use_dpop_nonce: 401 with the DPoP challenge and the nonce in DPoP-Nonce (RFC 9449 section 9), not cacheable', () => {
+    const error = new BatonError('use_dpop_nonce', 'DPoP proof needs the server nonce', {
+      dpopNonce: 'n0nce_-1',
+    });
+    const res = errorResponse(error, { dpopAlgorithms: ['ES256'] });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers['dpop-nonce'], 'n0nce_-1');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.match(String(res.headers['www-authenticate']), /^DPoP realm="baton", error="use_dpop_nonce", /);
+  });
+
+  it('dpopChallenge without an error is the challenge of a request that sent no credentials', () => {
+    assert.equal(dpopChallenge('baton', ['ES256', 'PS256']), 'DPoP realm="baton", algs="ES256 PS256"');
+    assert.equal(dpopChallenge('a"b', undefined), 'DPoP realm="ab"');
+  });
+
+  it('withDpopNonce puts the next nonce on a success response, which then must not be cached', () => {
+    const res = withDpopNonce(
+      { status: 200, headers: { 'cache-control': 'public, max-age=60' }, body: '{}' },
+      'next',
+    );
+    assert.equal(res.headers['dpop-nonce'], 'next');
+    assert.equal(res.headers['cache-control'], 'no-store');
+    const untouched = jsonResponse(200, {});
+    assert.equal(withDpopNonce(untouched, undefined).headers['dpop-nonce'], undefined);
   });
 
   it('413 and 415 go out as invalid_request with their status', () => {
@@ -103,6 +157,19 @@ describe('errorResponse (OAuth shape)', () => {
     assert.deepEqual(res.headers['www-authenticate'], ['Basic realm="baton"']);
   });
 
+  it('DPoP proof errors at the token endpoint: 400 with their RFC 9449 codes, and DPoP-Nonce', () => {
+    const nonce = errorResponse(new BatonError('use_dpop_nonce', 'needs a nonce', { dpopNonce: 'abc' }), {
+      oauth: true,
+    });
+    assert.equal(nonce.status, 400);
+    assert.deepEqual(body(nonce), { error: 'use_dpop_nonce', error_description: 'needs a nonce' });
+    assert.equal(nonce.headers['dpop-nonce'], 'abc');
+    assert.equal(nonce.headers['www-authenticate'], undefined);
+    const proof = errorResponse(new BatonError('invalid_dpop_proof', 'bad proof'), { oauth: true });
+    assert.equal(proof.status, 400);
+    assert.deepEqual(body(proof), { error: 'invalid_dpop_proof', error_description: 'bad proof' });
+  });
+
   it('unexpected errors are server_error', () => {
     const res = errorResponse(new TypeError('x'), { oauth: true, onUnexpectedError: () => {} });
     assert.equal(res.status, 500);
@@ -126,6 +193,8 @@ const ANSWERS: Record<ErrorCode, readonly [number, string, number, string]> = {
   invalid_credentials: [401, 'invalid_credentials', 400, 'invalid_grant'],
   csrf_failed: [401, 'csrf_failed', 400, 'invalid_request'],
   invalid_client: [401, 'invalid_client', 401, 'invalid_client'],
+  invalid_dpop_proof: [401, 'invalid_dpop_proof', 400, 'invalid_dpop_proof'],
+  use_dpop_nonce: [401, 'use_dpop_nonce', 400, 'use_dpop_nonce'],
   user_disabled: [403, 'user_disabled', 400, 'invalid_grant'],
   insufficient_scope: [403, 'insufficient_scope', 400, 'invalid_scope'],
   not_found: [404, 'not_found', 400, 'invalid_grant'],

@@ -112,7 +112,7 @@ describe('PostgresStore', { skip }, () => {
       );
       assert.deepEqual(
         rows.map((row: { table_name: string }) => row.table_name),
-        ['auth_revocations', 'auth_schema_version', 'auth_sessions'],
+        ['auth_proof_ids', 'auth_revocations', 'auth_schema_version', 'auth_sessions'],
       );
       await assert.rejects(store.getSession(s.id), isBatonError('store_unavailable', /closed/));
     });
@@ -139,6 +139,7 @@ describe('PostgresStore', { skip }, () => {
         'baton_sessions_user_id',
         'baton_sessions_expires_at',
         'baton_revocations_expires_at',
+        'baton_proof_ids_expires_at',
       ]) {
         assert.ok(names.includes(wanted), `${wanted} in ${names.join(', ')}`);
       }
@@ -161,6 +162,27 @@ describe('PostgresStore', { skip }, () => {
         assert.deepEqual(await stores[1]!.getSession(s.id), s);
       } finally {
         for (const store of stores) await store.close();
+      }
+    });
+
+    it('bring a version 1 schema (before DPoP) to the current version, keeping its rows', async () => {
+      const name = freshSchema();
+      const old = open({ schema: name });
+      const s = record();
+      await old.createSession(s);
+      await old.close();
+      // Version 1 is the current schema without what version 2 added.
+      await admin.query(`DROP TABLE "${name}".baton_proof_ids`);
+      await admin.query(`DELETE FROM "${name}".baton_schema_version WHERE version > 1`);
+
+      const store = open({ schema: name });
+      try {
+        assert.equal(await store.migrate(), 2);
+        assert.deepEqual(await store.getSession(s.id), s);
+        assert.equal(await store.rememberProofId('b'.repeat(43), NOW + 60_000, NOW), true);
+        assert.equal(await store.rememberProofId('b'.repeat(43), NOW + 60_000, NOW), false);
+      } finally {
+        await store.close();
       }
     });
 
@@ -222,6 +244,44 @@ describe('PostgresStore', { skip }, () => {
       await a.close();
       await b.close();
     }
+  });
+
+  describe('DPoP proof ids', () => {
+    it('two stores race 50 uses of one id over separate connections: exactly one is true', async () => {
+      const [a, b] = [open(), open()];
+      try {
+        const id = `race-${randomUUID()}`;
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).rememberProofId(id, NOW + HOUR, NOW)),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('deleteExpired deletes expired rows; rememberProofId sweeps a batch now and then by itself', async () => {
+      const name = freshSchema();
+      const store = open({ schema: name });
+      const count = async () =>
+        (await admin.query(`SELECT count(*)::int AS n FROM "${name}".baton_proof_ids`)).rows[0].n as number;
+      try {
+        for (let i = 0; i < 10; i++) await store.rememberProofId(`expired-${i}`, NOW, NOW - 1);
+        await store.rememberProofId('live', NOW + HOUR, NOW - 1);
+        await store.deleteExpired({ now: NOW, revokedBefore: 0 });
+        assert.equal(await count(), 1);
+        // 245 more calls bring the store to 256 since it opened: the 256th sweeps, in the background.
+        for (let i = 0; i < 244; i++) await store.rememberProofId(`short-${i}`, NOW + 1, NOW);
+        assert.equal(await count(), 245);
+        await store.rememberProofId('later', NOW + HOUR, NOW + 2);
+        const deadline = Date.now() + 5000;
+        while ((await count()) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await count(), 2);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe('revocation feed', () => {

@@ -178,6 +178,37 @@ describe('RedisStore', { skip }, () => {
     });
   });
 
+  describe('DPoP proof ids', () => {
+    it("are one key each under the prefix, holding the expiry, with a TTL from Baton's times", async () => {
+      const store = open();
+      try {
+        const id = 'c'.repeat(43);
+        assert.equal(await store.rememberProofId(id, NOW + 90_000, NOW), true);
+        assert.equal(await admin.get(`${prefix}p:${id}`), String(NOW + 90_000));
+        const ttl = await admin.pttl(`${prefix}p:${id}`);
+        assert.ok(ttl > 80_000 && ttl <= 90_000, `ttl ${ttl}`);
+        assert.equal(await store.rememberProofId(id, NOW + HOUR, NOW + 1000), false);
+        assert.ok((await admin.pttl(`${prefix}p:${id}`)) <= 90_000, 'a replay does not extend it');
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('two stores race 50 uses of one id over separate connections: exactly one is true', async () => {
+      const [a, b] = [open(), open()];
+      try {
+        const id = `race-${randomUUID()}`;
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).rememberProofId(id, NOW + HOUR, NOW)),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
   describe('revocation feed', () => {
     it('revokeSessions and addRevocation reach another store at once, with the stored expiry', async () => {
       const writer = open();

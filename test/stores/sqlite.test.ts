@@ -150,9 +150,38 @@ describe('SqliteStore', () => {
           )
           .pluck()
           .all();
-        assert.deepEqual(tables, ['baton_revocations', 'baton_schema_version', 'baton_sessions']);
+        assert.deepEqual(tables, [
+          'baton_proof_ids',
+          'baton_revocations',
+          'baton_schema_version',
+          'baton_sessions',
+        ]);
       } finally {
         db.close();
+      }
+    });
+
+    it('bring a version 1 file (before DPoP) to the current version, keeping its rows', async () => {
+      const path = newFile();
+      const old = SqliteStore.open(path);
+      await old.createSession(record('from-v1'));
+      await old.close();
+      // Version 1 is the current schema without what version 2 added.
+      const db = new Database(path);
+      db.exec('DROP TABLE baton_proof_ids; DELETE FROM baton_schema_version WHERE version > 1');
+      db.close();
+
+      const store = SqliteStore.open(path);
+      try {
+        assert.equal(
+          store.database.prepare('SELECT max(version) FROM baton_schema_version').pluck().get(),
+          2,
+        );
+        assert.equal((await store.getSession('from-v1'))?.id, 'from-v1');
+        assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), true);
+        assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), false);
+      } finally {
+        await store.close();
       }
     });
 
@@ -176,6 +205,36 @@ describe('SqliteStore', () => {
       assert.equal(db.prepare('SELECT data FROM sessions').pluck().get(), 'kept');
       await store.close();
       db.close();
+    });
+  });
+
+  describe('DPoP proof ids', () => {
+    const count = (store: SqliteStore) =>
+      store.database.prepare('SELECT count(*) FROM baton_proof_ids').pluck().get() as number;
+
+    it('deleteExpired deletes the rows of expired ids, in batches', async () => {
+      const store = new SqliteStore();
+      try {
+        for (let i = 0; i < 2_100; i++) await store.rememberProofId(`expired-${i}`, NOW + i, NOW - 1);
+        await store.rememberProofId('live', NOW + 60_000, NOW);
+        await store.deleteExpired({ now: NOW + 2_100, revokedBefore: 0 });
+        assert.equal(count(store), 1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('rememberProofId sweeps a batch of expired rows now and then, without deleteExpired', async () => {
+      const store = new SqliteStore();
+      try {
+        // 255 calls leave 255 rows that expire at NOW + 1; the 256th sweeps them.
+        for (let i = 0; i < 255; i++) await store.rememberProofId(`short-${i}`, NOW + 1, NOW);
+        assert.equal(count(store), 255);
+        assert.equal(await store.rememberProofId('later', NOW + 60_000, NOW + 2), true);
+        assert.equal(count(store), 1);
+      } finally {
+        await store.close();
+      }
     });
   });
 

@@ -23,6 +23,7 @@ export function fakeManager(answers: Partial<AuthManager> & { clock?: Clock } = 
   return {
     strategy: 'rotating',
     capabilities: EVERYTHING,
+    issuer: 'https://issuer.example',
     clock: systemClock,
     ready: Promise.resolve(),
     events: new AuthEventHub(defaultLogger),

@@ -142,6 +142,11 @@ export abstract class StrategyBase<
     return this.o.clock;
   }
 
+  /** The `iss` of its access tokens. */
+  get issuer(): string {
+    return this.o.issuer;
+  }
+
   /**
    * Checks a username and password with `verifyCredentials` and opens a
    * session. Fails with `invalid_credentials`, `user_disabled` or
