@@ -2,6 +2,13 @@ import { type Clock, epochSeconds, systemClock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { BatonError } from '../core/errors.ts';
 import {
+  type ClaimExpectations,
+  claimExpectations,
+  isNonEmptyString,
+  isNumericDate,
+  validateClaims,
+} from './claims.ts';
+import {
   DEFAULT_MAX_TOKEN_LENGTH,
   encodeHeader,
   JwsVerifier,
@@ -87,14 +94,6 @@ function invalid(reason: string): BatonError {
   return new BatonError('invalid_token', reason);
 }
 
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
-
-function isNumericDate(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
 /**
  * Turns an application's user id into a `sub` claim. Strings (1 to 255
  * characters) pass, safe integers and bigints become decimal strings;
@@ -155,6 +154,7 @@ export class AccessTokenCodec {
   readonly maxLength: number;
   readonly #aud: string | string[];
   readonly #verifier: JwsVerifier;
+  readonly #claims: ClaimExpectations;
   /** The encoded protected header for the signing key, made at the first sign. */
   #header: { key: SigningKey; encoded: string } | undefined;
 
@@ -204,6 +204,7 @@ export class AccessTokenCodec {
     this.ttl = parseDuration(opts.ttl ?? DEFAULT_TTL, 'ttl');
     this.clock = clock;
     this.maxLength = opts.maxLength ?? DEFAULT_MAX_TOKEN_LENGTH;
+    this.#claims = claimExpectations({ issuer: this.issuer, audiences: this.audiences, leeway: this.leeway });
     // No typ here: verify() checks it after `type`, see there.
     this.#verifier = new JwsVerifier({ keys, algorithms: this.algorithms, maxLength: this.maxLength });
   }
@@ -276,18 +277,8 @@ export class AccessTokenCodec {
     if (header.typ !== ACCESS_TOKEN_TYP && !typMatches(header.typ, ACCESS_TOKEN_TYP)) {
       throw invalid('unexpected typ');
     }
-    if (payload.iss !== this.issuer) throw invalid('unexpected issuer');
-    if (!this.#audienceMatches(payload.aud)) throw invalid('unexpected audience');
-    const { exp, nbf, iat } = payload;
-    if (!isNumericDate(exp) || !isNumericDate(nbf) || !isNumericDate(iat))
-      throw invalid('missing or malformed time claims');
-    const now = Math.floor(nowMs / 1000);
-    if (exp <= now - this.leeway) throw new BatonError('token_expired', 'token expired');
-    if (nbf > now + this.leeway) throw invalid('token not yet valid');
-    if (!isNonEmptyString(payload.sub) || !isNonEmptyString(payload.sid) || !isNonEmptyString(payload.jti)) {
-      throw invalid('missing sub, sid or jti');
-    }
-    if (!isNonEmptyString(payload.client_id)) throw invalid('missing client_id');
+    // iss, aud, exp/nbf/iat with the leeway (expired: token_expired), sub, sid, jti, client_id.
+    validateClaims(payload, this.#claims, Math.floor(nowMs / 1000));
     if (!isFreshness(payload.fresh)) throw invalid('malformed fresh claim');
     if (payload.roles !== undefined && !isStringArray(payload.roles)) throw invalid('malformed roles claim');
     if (payload.scope !== undefined && typeof payload.scope !== 'string')
@@ -298,11 +289,5 @@ export class AccessTokenCodec {
   /** Whether verified claims are fresh now (see isFresh). */
   isFresh(claims: Pick<AccessClaims, 'fresh'>): boolean {
     return isFresh(claims, epochSeconds(this.clock));
-  }
-
-  #audienceMatches(aud: unknown): boolean {
-    if (typeof aud === 'string') return this.audiences.includes(aud);
-    if (!isStringArray(aud)) return false;
-    return aud.some((value) => this.audiences.includes(value));
   }
 }

@@ -1,4 +1,5 @@
 import { BatonError } from '../core/errors.ts';
+import { isExpired, isTimeValid } from './claims.ts';
 import type { AccessClaims } from './types.ts';
 
 export interface VerifiedTokenCacheOptions {
@@ -129,9 +130,8 @@ export class VerifiedTokenCache {
       this.#missed = token;
       return undefined;
     }
-    const now = Math.floor(nowMs / 1000);
-    // The same comparisons as AccessTokenCodec.verify.
-    if (entry.exp <= now - this.leeway || entry.nbf > now + this.leeway) {
+    // The time rule of AccessTokenCodec.verify (validateClaims), at this call's clock.
+    if (!isTimeValid(entry.exp, entry.nbf, Math.floor(nowMs / 1000), this.leeway)) {
       this.#remove(entry);
       this.#missed = token;
       return undefined;
@@ -204,9 +204,9 @@ export class VerifiedTokenCache {
   sweep(nowMs: number): void {
     const now = Math.floor(nowMs / 1000);
     this.#nextSweepMs = nowMs + SWEEP_INTERVAL_SECONDS * 1000;
-    const expiredAtOrBefore = now - this.leeway;
+    const leeway = this.leeway;
     for (const entry of this.#ring) {
-      if (entry !== undefined && entry.exp <= expiredAtOrBefore) this.#remove(entry);
+      if (entry !== undefined && isExpired(entry.exp, now, leeway)) this.#remove(entry);
     }
   }
 

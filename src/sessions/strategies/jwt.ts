@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BatonError, isBatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
+import { claimExpectations, validateClaims } from '../../tokens/claims.ts';
 import { JwsVerifier, signJws, typMatches } from '../../tokens/jws.ts';
 import type { AccessClaims, Freshness, SessionTokenClaims } from '../../tokens/types.ts';
 import { describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
@@ -171,24 +172,17 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     if (payload.type !== 'refresh' || !typMatches(header.typ, REFRESH_TOKEN_TYP)) {
       throw new BatonError('invalid_token', 'Not a refresh token');
     }
-    const codec = this.tokens.codec;
-    const aud = typeof payload.aud === 'string' ? [payload.aud] : payload.aud;
-    if (payload.iss !== codec.issuer) throw new BatonError('invalid_token', 'unexpected issuer');
-    if (!Array.isArray(aud) || !aud.some((value) => codec.audiences.includes(value as string))) {
-      throw new BatonError('invalid_token', 'unexpected audience');
-    }
-    const { exp, nbf, iat, sub, sid, jti, client_id } = payload;
-    if (typeof exp !== 'number' || typeof nbf !== 'number' || typeof iat !== 'number') {
-      throw new BatonError('invalid_token', 'missing or malformed time claims');
-    }
-    for (const value of [sub, sid, jti, client_id]) {
-      if (typeof value !== 'string' || value === '') throw new BatonError('invalid_token', 'missing claims');
-    }
+    const { issuer, audiences } = this.tokens.codec;
+    const expectations = claimExpectations({
+      issuer,
+      audiences,
+      leeway: this.o.leeway,
+      expiredCode: 'session_expired',
+      expiredMessage: 'This refresh token has expired; log in again',
+      missingMessage: 'missing claims',
+    });
     const now = Math.floor(this.o.clock.now() / 1000);
-    if (exp <= now - this.o.leeway)
-      throw new BatonError('session_expired', 'This refresh token has expired; log in again');
-    if (nbf > now + this.o.leeway) throw new BatonError('invalid_token', 'token not yet valid');
-    const claims = payload as unknown as RefreshClaims;
+    const claims = validateClaims(payload, expectations, now) as RefreshClaims;
     this.tokens.assertNotRevoked(claims.sid, claims.jti);
     return claims;
   }
