@@ -77,7 +77,7 @@ function expired(exp: number, nowSeconds: number, leeway: number): boolean {
  */
 function timeStatus(exp: number, nbf: number, nowSeconds: number, leeway: number): number {
   if (expired(exp, nowSeconds, leeway)) return EXPIRED;
-  if (nbf > nowSeconds + leeway) return NOT_YET_VALID;
+  if (isNotYetValid(nbf, nowSeconds, leeway)) return NOT_YET_VALID;
   return VALID;
 }
 
@@ -89,6 +89,11 @@ export function isTimeValid(exp: number, nbf: number, nowSeconds: number, leeway
 /** Whether `exp` has passed at `nowSeconds` with the leeway: validateClaims' rule, whatever `nbf` says. */
 export function isExpired(exp: number, nowSeconds: number, leeway: number): boolean {
   return expired(exp, nowSeconds, leeway);
+}
+
+/** Whether `nbf` is still ahead of `nowSeconds` with the leeway: validateClaims' rule, whatever `exp` says. */
+export function isNotYetValid(nbf: number, nowSeconds: number, leeway: number): boolean {
+  return nbf > nowSeconds + leeway;
 }
 
 // Private for validateClaims, exported below for the codec's own claims (see VALID above).

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { isBatonError } from '../../core/errors.ts';
+import { isExpired, isNotYetValid } from '../../tokens/claims.ts';
 import { decodeUnverified, verifyJws } from '../../tokens/jws.ts';
 import { KeySet } from '../../tokens/keys.ts';
 import type { Algorithm, SigningKey } from '../../tokens/types.ts';
@@ -109,10 +110,10 @@ export function checkToken(
     if (exp !== undefined && (typeof exp !== 'number' || !Number.isFinite(exp))) {
       return { checked: true, valid: false, error: 'invalid_token', message: 'malformed exp claim' };
     }
-    if (typeof exp === 'number' && exp <= nowSeconds - leeway) {
+    if (typeof exp === 'number' && isExpired(exp, nowSeconds, leeway)) {
       return { checked: true, valid: false, error: 'token_expired', message: 'token expired' };
     }
-    if (typeof nbf === 'number' && nbf > nowSeconds + leeway) {
+    if (typeof nbf === 'number' && isNotYetValid(nbf, nowSeconds, leeway)) {
       return { checked: true, valid: false, error: 'invalid_token', message: 'token not yet valid' };
     }
     return { checked: true, valid: true };
