@@ -7,7 +7,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
-import { LazyHttpRequest, nodeRequestHeaders, type RequestReader } from '../http/lazy-request.ts';
+import { nodeLazyRequest, type RequestReader } from '../http/lazy-request.ts';
 import {
   type BatonHttp,
   type BatonHttpInit,
@@ -103,20 +103,7 @@ export function toHttpRequest(
   body?: Uint8Array,
   options: ExpressAdapterOptions = {},
 ): HttpRequest {
-  return lazyRequest(req, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
-}
-
-function lazyRequest(
-  req: Request,
-  body: Uint8Array | undefined,
-  reader: RequestReader<Request>,
-): HttpRequest {
-  return new LazyHttpRequest(req, reader, {
-    method: req.method,
-    headers: nodeRequestHeaders(req.headers),
-    body,
-    parsedBody: req.body,
-  });
+  return nodeLazyRequest(req, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
 }
 
 function routesMiddleware(http: BatonHttp, reader: RequestReader<Request>): RequestHandler {
@@ -132,7 +119,7 @@ function routesMiddleware(http: BatonHttp, reader: RequestReader<Request>): Requ
     } catch (error) {
       return sendExpressResponse(res, http.errorResponse(error));
     }
-    const response = await handler(lazyRequest(req, body, reader));
+    const response = await handler(nodeLazyRequest(req, body, reader));
     if (response === undefined) return next();
     sendExpressResponse(res, response);
   };
@@ -155,7 +142,7 @@ function guardMiddleware(
     next();
   };
   const middleware: RequestHandler = (req, res, next) => {
-    const outcome = guard(lazyRequest(req, undefined, reader));
+    const outcome = guard(nodeLazyRequest(req, undefined, reader));
     // Only implicit refresh waits; every other request goes on without a promise.
     if (outcome instanceof Promise) return outcome.then((settled) => apply(settled, req, res, next));
     apply(outcome, req, res, next);

@@ -15,7 +15,7 @@ import type {
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { readNodeBodyLimited } from '../http/body.ts';
-import { LazyHttpRequest, nodeRequestHeaders, type RequestReader } from '../http/lazy-request.ts';
+import { nodeLazyRequest, type RequestReader } from '../http/lazy-request.ts';
 import {
   type BatonHttp,
   type BatonHttpInit,
@@ -111,20 +111,7 @@ export function toHttpRequest(
   body?: Uint8Array,
   options: AdapterOptions = {},
 ): HttpRequest {
-  return lazyRequest(request, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
-}
-
-function lazyRequest(
-  request: FastifyRequest,
-  body: Uint8Array | undefined,
-  reader: RequestReader<FastifyRequest>,
-): HttpRequest {
-  return new LazyHttpRequest(request, reader, {
-    method: request.method,
-    headers: nodeRequestHeaders(request.headers),
-    body,
-    parsedBody: request.body,
-  });
+  return nodeLazyRequest(request, body, options.clientIp ? requestReader(options) : DEFAULT_READER);
 }
 
 /**
@@ -151,7 +138,7 @@ function routeHook(
     } catch (error) {
       return sendFastifyResponse(reply, http.errorResponse(error));
     }
-    const response = await handler(lazyRequest(request, body, reader));
+    const response = await handler(nodeLazyRequest(request, body, reader));
     if (response === undefined) {
       reply.callNotFound();
       return reply;
@@ -185,7 +172,7 @@ function guardHook(
   };
   // A callback hook that answered stops the chain by not calling `done` (Fastify's rule).
   return (request, reply, done) => {
-    const outcome = guard(lazyRequest(request, undefined, reader));
+    const outcome = guard(nodeLazyRequest(request, undefined, reader));
     // Only implicit refresh waits; every other request goes on at once, without a promise.
     if (outcome instanceof Promise) {
       outcome

@@ -88,3 +88,24 @@ export function nodeRequestHeaders(headers: IncomingHttpHeaders): Record<string,
   if (setCookie === undefined) return headers as Record<string, string | undefined>;
   return { ...(headers as Record<string, string | undefined>), 'set-cookie': setCookie.join(', ') };
 }
+
+/** What a Node framework's request offers (Express's, Fastify's): Node's parsed headers and the framework's parsed body. */
+export interface NodeFrameworkRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+  body?: unknown;
+}
+
+/** The neutral request of a Node framework's request; `body` is what the adapter read (bounded). */
+export function nodeLazyRequest<Source extends NodeFrameworkRequest>(
+  request: Source,
+  body: Uint8Array | undefined,
+  reader: RequestReader<Source>,
+): HttpRequest {
+  return new LazyHttpRequest(request, reader, {
+    method: request.method,
+    headers: nodeRequestHeaders(request.headers),
+    body,
+    parsedBody: request.body,
+  });
+}
