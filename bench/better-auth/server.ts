@@ -246,7 +246,10 @@ async function startFastify(): Promise<number> {
       {
         async onRequest(request, reply) {
           const session = await auth.api.getSession({ headers: fromNodeHeaders(request.headers) });
-          if (!session) return send(reply, 401, UNAUTHORIZED) as never;
+          if (!session) {
+            send(reply, 401, UNAUTHORIZED);
+            return reply; // an async hook that answered returns the reply: Fastify stops there
+          }
           (request as unknown as { baUser: { id: string } }).baUser = session.user;
         },
       },
