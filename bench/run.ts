@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation] [-- --render]`
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation,better-auth] [-- --render]`
  *
  * Runs every comparison in one process run (HTTP servers and heap
  * measurements in child processes), then writes <out>/latest.json,
@@ -17,6 +17,7 @@ import { type BenchMode, modeConfig } from './lib/modes.ts';
 import { renderMarkdown, renderSvg } from './lib/report.ts';
 import type { BenchResult } from './lib/result.ts';
 import { evaluateTargets } from './lib/targets.ts';
+import { runBetterAuth } from './suites/better-auth.ts';
 import { runHttp } from './suites/http.ts';
 import { runRefresh } from './suites/refresh.ts';
 import { runRevocation } from './suites/revocation.ts';
@@ -24,7 +25,7 @@ import { runScaling } from './suites/scaling.ts';
 import { runTokens } from './suites/tokens.ts';
 
 const PINNED_NOTE = 'tokens, refresh and scaling ran with this process pinned to core 0 (taskset)';
-const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation'] as const;
+const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation', 'better-auth'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     refresh: null,
     scaling: null,
     revocation: null,
+    betterAuth: null,
     targets: [],
     notes: [],
   };
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
   result.refresh = await section('refresh', () => pinned(() => runRefresh(config.refresh, log)));
   result.scaling = await section('scaling', () => pinned(() => runScaling(config.scaling, log)));
   result.revocation = await section('revocation', () => runRevocation(config.revocation, log));
+  result.betterAuth = await section('better-auth', () => runBetterAuth(config.betterAuth, log));
 
   result.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   result.targets = evaluateTargets(result);

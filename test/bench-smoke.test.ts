@@ -35,7 +35,7 @@ describe('npm run bench (smoke mode)', () => {
       const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
       assert.equal(result.mode, 'smoke');
       assert.ok(result.machine.cpuModel && result.machine.cores > 0 && result.machine.node.startsWith('v'));
-      for (const name of ['jose', 'fast-jwt', 'jsonwebtoken', 'fastify', 'hono', 'express']) {
+      for (const name of ['jose', 'fast-jwt', 'jsonwebtoken', 'fastify', 'hono', 'express', 'better-auth']) {
         assert.ok(result.machine.packages[name], `package version of ${name}`);
       }
 
@@ -76,6 +76,7 @@ describe('npm run bench (smoke mode)', () => {
         const routes = fw.cases.map((c) => c.route);
         for (const route of [
           '/noauth',
+          '/noop',
           '/header',
           '/floor',
           '/baton',
@@ -128,6 +129,59 @@ describe('npm run bench (smoke mode)', () => {
       );
       if (REQUIRE_SERVICES) assert.equal(revocation.figures.length, 2);
       for (const f of revocation.figures) finitePositive(f.p50Ms, `${f.store} revocation delay`);
+
+      const betterAuth = result.betterAuth;
+      assert.ok(betterAuth, 'better-auth section');
+      assert.deepEqual(
+        betterAuth.frameworks.map((f) => f.framework),
+        ['hono', 'fastify'],
+      );
+      for (const fw of betterAuth.frameworks) {
+        assert.deepEqual(
+          fw.cases.map((c) => c.id),
+          [
+            'noauth',
+            'baton',
+            'baton-cold',
+            'ba',
+            'ba-cache',
+            'baton-login',
+            'ba-login',
+            'baton-refresh',
+            'ba-renew',
+          ],
+        );
+        for (const c of fw.cases) finitePositive(c.reqPerSec.median, `${fw.framework} ${c.id}`);
+        assert.equal(fw.ratios.length, 6);
+        for (const r of fw.ratios) finitePositive(r.value.median, `${fw.framework} ${r.id} ratio`);
+      }
+      const afterLogout = betterAuth.revocation;
+      assert.ok(afterLogout, 'logout-then-request figures');
+      assert.deepEqual(
+        afterLogout.figures.map((f) => f.system),
+        ['baton', 'better-auth', 'better-auth-cookie-cache'],
+      );
+      // Not a speed figure: Baton refuses a logged-out session's token on the next request.
+      const baton = afterLogout.figures.find((f) => f.system === 'baton')!;
+      assert.equal(baton.acceptedRequests.max, 0, 'Baton accepted a token after logout');
+      assert.equal(baton.neverRejected, 0);
+      assert.deepEqual(
+        betterAuth.footprint.map((f) => f.system),
+        ['baton', 'better-auth'],
+      );
+      for (const f of betterAuth.footprint)
+        finitePositive(f.bytesPer100k, `${f.system} bytes per 100k sessions`);
+      for (const id of [
+        'better-auth-auth-vs-nocache-hono',
+        'better-auth-auth-vs-cookiecache-fastify',
+        'better-auth-refresh-hono',
+        'better-auth-baton-revocation-immediate',
+      ]) {
+        assert.ok(
+          result.targets.some((t) => t.id === id && t.value !== null),
+          `target ${id}`,
+        );
+      }
 
       assert.ok(result.targets.length > 10, 'targets were evaluated');
       assert.ok(statSync(join(out, 'latest.md')).size > 1000, 'latest.md');

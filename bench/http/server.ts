@@ -9,6 +9,9 @@
  *   /noauth         nothing
  *   /header         reads the Authorization header as /floor and /baton do, checks the Bearer
  *                   prefix, verifies nothing: what reading the header costs on its own
+ *   /noop           a middleware (Hono, Express) or onRequest hook (Fastify) that does nothing,
+ *                   before the /noauth handler: what the framework charges for any guard mounted
+ *                   the way the adapters mount theirs
  *   /floor          the node:crypto floor (bench/floor.ts) on the Bearer token
  *   /baton          a minimal Baton middleware: bearerToken() from src/http, then
  *                   SessionManager.verifyAccessToken (verified-token cache on, the default)
@@ -98,6 +101,11 @@ async function startHono(): Promise<number> {
     return typeof value === 'string' ? value : c.req.header('authorization');
   };
   app.get('/noauth', (c) => c.body(body('anonymous'), 200, json));
+  app.get(
+    '/noop',
+    (_c, next) => next(),
+    (c) => c.body(body('anonymous'), 200, json),
+  );
   app.get('/header', (c) =>
     authorization(c)?.startsWith('Bearer ') ? c.body(body('header'), 200, json) : c.body('{}', 401, json),
   );
@@ -152,6 +160,9 @@ async function startFastify(): Promise<number> {
     text: string,
   ) => reply.code(status).header('content-type', 'application/json').send(text);
   app.get('/noauth', async (_request, reply) => send(reply, 200, body('anonymous')));
+  app.get('/noop', { onRequest: (_request, _reply, done) => done() }, async (_request, reply) =>
+    send(reply, 200, body('anonymous')),
+  );
   app.get('/header', async (request, reply) =>
     request.headers.authorization?.startsWith('Bearer ')
       ? send(reply, 200, body('header'))
@@ -208,6 +219,11 @@ async function startExpress(): Promise<number> {
   const send = (res: import('express').Response, status: number, text: string) =>
     res.status(status).type('application/json').send(text);
   app.get('/noauth', (_req, res) => send(res, 200, body('anonymous')));
+  app.get(
+    '/noop',
+    (_req, _res, next) => next(),
+    (_req, res) => send(res, 200, body('anonymous')),
+  );
   app.get('/header', (req, res) =>
     req.headers.authorization?.startsWith('Bearer ') ? send(res, 200, body('header')) : send(res, 401, '{}'),
   );

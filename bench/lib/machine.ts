@@ -13,6 +13,7 @@ const PACKAGES = [
   '@fastify/jwt',
   'express',
   'express-jwt',
+  'better-auth',
   'autocannon',
   'better-sqlite3',
   'ioredis',

@@ -1,4 +1,5 @@
 /** How much time each benchmark gets in each mode. */
+import type { BetterAuthConfig } from '../suites/better-auth.ts';
 import type { HttpConfig } from '../suites/http.ts';
 import type { RefreshConfig } from '../suites/refresh.ts';
 import type { RevocationConfig } from '../suites/revocation.ts';
@@ -7,7 +8,7 @@ import type { TokensConfig } from '../suites/tokens.ts';
 import { BENCH_ALGS } from './fixtures.ts';
 import type { StoreName } from './stores.ts';
 
-/** full: the published figures (< 10 min). quick: < 1 min. smoke: proves each benchmark still runs (CI). */
+/** full: the published figures (about 10 min). quick: 2–3 min (at most 5). smoke: proves each benchmark still runs (CI). */
 export type BenchMode = 'full' | 'quick' | 'smoke';
 
 export interface ModeConfig {
@@ -16,6 +17,7 @@ export interface ModeConfig {
   refresh: RefreshConfig;
   scaling: ScalingConfig;
   revocation: RevocationConfig;
+  betterAuth: BetterAuthConfig;
 }
 
 const ALL_STORES: readonly StoreName[] = ['memory', 'sqlite', 'redis', 'postgres'];
@@ -49,6 +51,16 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           heapCount: 1_000_000,
         },
         revocation: { stores: ['redis', 'postgres'], samples: 100 },
+        betterAuth: {
+          frameworks: ['hono', 'fastify'],
+          seconds: 1.5,
+          warmupSeconds: 0.5,
+          rounds: 3,
+          connections: 10,
+          users: 16,
+          revocation: { cacheMaxAgeSeconds: 5, samples: 3, pollMs: 10 },
+          footprintSessions: 100_000,
+        },
       };
     case 'quick':
       return {
@@ -77,6 +89,16 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           heapCount: 100_000,
         },
         revocation: { stores: ['redis', 'postgres'], samples: 30 },
+        betterAuth: {
+          frameworks: ['hono', 'fastify'],
+          seconds: 0.5,
+          warmupSeconds: 0.15,
+          rounds: 2,
+          connections: 10,
+          users: 16,
+          revocation: { cacheMaxAgeSeconds: 2, samples: 2, pollMs: 10 },
+          footprintSessions: 20_000,
+        },
       };
     case 'smoke':
       return {
@@ -105,6 +127,16 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           heapCount: 2_000,
         },
         revocation: { stores: ['redis', 'postgres'], samples: 2 },
+        betterAuth: {
+          frameworks: ['hono', 'fastify'],
+          seconds: 0.1,
+          warmupSeconds: 0.03,
+          rounds: 1,
+          connections: 4,
+          users: 4,
+          revocation: { cacheMaxAgeSeconds: 1, samples: 1, pollMs: 20 },
+          footprintSessions: 500,
+        },
       };
   }
 }

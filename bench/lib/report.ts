@@ -99,30 +99,43 @@ export function renderMarkdown(result: BenchResult): string {
     for (const fw of http.frameworks) {
       out.push(`### ${fw.framework}`);
       out.push('');
+      // Results written before the /noop route existed have no such column.
+      const noop = fw.cases.some((c) => c.route === '/noop');
+      const head = [
+        'route',
+        'auth',
+        'req/s (wall)',
+        'min–max',
+        'req per server CPU-s',
+        'p99 ms',
+        'cost vs no auth',
+        'cost IQR',
+        'cost vs /header',
+      ];
       out.push(
         table(
-          [
-            'route',
-            'auth',
-            'req/s (wall)',
-            'min–max',
-            'req per server CPU-s',
-            'p99 ms',
-            'cost vs no auth',
-            'cost IQR',
-            'cost vs /header',
-          ],
-          fw.cases.map((c) => [
-            `\`${c.route}\``,
-            c.label,
-            si(c.reqPerSec.median),
-            range(c.reqPerSec, si),
-            c.reqPerCpuSec ? si(c.reqPerCpuSec.median) : 'n/a',
-            c.p99Ms.median.toFixed(0),
-            c.route === '/noauth' ? '—' : pct(c.cost.median),
-            c.route === '/noauth' ? '—' : iqr(c.cost, pct),
-            c.route === '/noauth' || c.route === '/header' ? '—' : pct(c.costOverHeader.median),
-          ]),
+          noop ? [...head, 'cost vs /noop'] : head,
+          fw.cases.map((c) => {
+            const cells = [
+              `\`${c.route}\``,
+              c.label,
+              si(c.reqPerSec.median),
+              range(c.reqPerSec, si),
+              c.reqPerCpuSec ? si(c.reqPerCpuSec.median) : 'n/a',
+              c.p99Ms.median.toFixed(0),
+              c.route === '/noauth' ? '—' : pct(c.cost.median),
+              c.route === '/noauth' ? '—' : iqr(c.cost, pct),
+              c.route === '/noauth' || c.route === '/header' ? '—' : pct(c.costOverHeader.median),
+            ];
+            if (noop) {
+              cells.push(
+                c.route === '/noauth' || c.route === '/noop' || c.costOverNoop === undefined
+                  ? '—'
+                  : pct(c.costOverNoop.median),
+              );
+            }
+            return cells;
+          }),
         ),
       );
       out.push('');
@@ -235,6 +248,94 @@ export function renderMarkdown(result: BenchResult): string {
       );
     }
     out.push('');
+  }
+  const ba = result.betterAuth;
+  if (ba) {
+    out.push(
+      `## Baton vs better-auth (autocannon and HTTP client loops, ${ba.connections} connections, 127.0.0.1${ba.pinned ? ', server and load generator on different cores' : ''})`,
+    );
+    out.push('');
+    for (const note of ba.notes) out.push(`- ${note}`);
+    out.push('');
+    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+    const ms = (v: number) => `${v.toFixed(0)} ms`;
+    out.push(
+      table(
+        ['', ...ba.frameworks.map((fw) => `${fw.framework}: Baton ÷ better-auth (min–max)`)],
+        (ba.frameworks[0]?.ratios ?? []).map((r) => [
+          r.label,
+          ...ba.frameworks.map((fw) => {
+            const v = fw.ratios.find((o) => o.id === r.id)?.value;
+            return v ? `${x(v.median)} (${range(v, (n) => n.toFixed(2))})` : 'n/a';
+          }),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      `Ratios per ${ba.costBasis === 'server-cpu' ? 'server CPU-second (every thread of the server process)' : 'wall-clock second'}, median of the per-round ratios.`,
+    );
+    out.push('');
+    for (const fw of ba.frameworks) {
+      out.push(`### ${fw.framework}`);
+      out.push('');
+      out.push(
+        table(
+          ['case', 'req/s (wall)', 'min–max', 'req per server CPU-s', 'p99 ms'],
+          fw.cases.map((c) => [
+            c.label,
+            si(c.reqPerSec.median),
+            range(c.reqPerSec, si),
+            c.reqPerCpuSec ? si(c.reqPerCpuSec.median) : 'n/a',
+            c.p99Ms.median.toFixed(1),
+          ]),
+        ),
+      );
+      out.push('');
+    }
+    const revocation = ba.revocation;
+    if (revocation) {
+      out.push(
+        `### After logout (${revocation.framework}; old credentials presented every ${revocation.pollMs} ms until the first 401)`,
+      );
+      out.push('');
+      out.push(
+        table(
+          [
+            'system',
+            'logouts',
+            'requests still accepted (median / max)',
+            'accepted for (median / max)',
+            'never refused',
+          ],
+          revocation.figures.map((f) => [
+            f.label,
+            String(f.samples),
+            `${f.acceptedRequests.median} / ${f.acceptedRequests.max}`,
+            `${ms(f.acceptedMs.median)} / ${ms(f.acceptedMs.max)}`,
+            String(f.neverRejected),
+          ]),
+        ),
+      );
+      out.push('');
+    }
+    if (ba.footprint.length > 0) {
+      out.push('### Store size per 100 000 live sessions (SQLite file bytes after a WAL checkpoint)');
+      out.push('');
+      out.push(
+        table(
+          ['store', 'sessions created', 'bytes added', 'per 100 000 sessions', 'per session'],
+          ba.footprint.map((f) => [
+            f.label,
+            String(f.sessions),
+            mib(f.bytes),
+            mib(f.bytesPer100k),
+            `${Math.round(f.bytes / f.sessions)} B`,
+          ]),
+        ),
+      );
+      out.push('');
+    }
   }
   return `${out.join('\n')}\n`;
 }

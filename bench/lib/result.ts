@@ -1,4 +1,5 @@
 /** The shape of bench/results/latest.json. */
+import type { BetterAuthResult } from '../suites/better-auth.ts';
 import type { HttpResult } from '../suites/http.ts';
 import type { RefreshResult } from '../suites/refresh.ts';
 import type { RevocationResult } from '../suites/revocation.ts';
@@ -32,6 +33,8 @@ export interface BenchResult {
   refresh: RefreshResult | null;
   scaling: ScalingResult | null;
   revocation: RevocationResult | null;
+  /** Absent from results written before the better-auth comparison existed. */
+  betterAuth?: BetterAuthResult | null;
   targets: TargetCheck[];
   notes: string[];
 }

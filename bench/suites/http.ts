@@ -17,13 +17,10 @@
  * the suite runs (BATON_BENCH_PIN=0 turns that off).
  */
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { canPin, currentAffinity, pinSelf } from '../lib/affinity.ts';
+import { startChildServer } from '../lib/child-server.ts';
 import { type Spread, spread } from '../lib/measure.ts';
 
 export type Framework = 'hono' | 'fastify' | 'express';
@@ -50,6 +47,11 @@ export interface HttpCase {
   cost: Spread;
   /** The same against /header: the cost of verifying, the framework's cost of reading a header left out. */
   costOverHeader: Spread;
+  /**
+   * The same against /noop (a middleware or hook that does nothing): what a guard costs over
+   * what the framework charges for mounting any. Absent from results written before /noop existed.
+   */
+  costOverNoop?: Spread;
 }
 
 export interface HttpFramework {
@@ -68,6 +70,7 @@ export interface HttpResult {
 
 const LABELS: Record<string, string> = {
   '/noauth': 'no auth',
+  '/noop': 'a middleware or hook that does nothing (the framework alone)',
   '/header': 'reads the Authorization header, verifies nothing',
   '/floor': 'node:crypto floor verify',
   '/baton': 'Baton (verify cache on, token reused)',
@@ -89,57 +92,14 @@ interface Server {
   stop(): Promise<void>;
 }
 
-function schedstatNs(pid: number): number | null {
-  try {
-    const value = Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
 async function startServer(frameworks: readonly Framework[], serverCore: string | null): Promise<Server> {
-  const nodeArgs = [
-    '--import',
-    'tsx',
-    new URL('../http/server.ts', import.meta.url).pathname,
-    frameworks.join(','),
-  ];
-  const child =
-    serverCore === null
-      ? spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', serverCore, process.execPath, ...nodeArgs], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start the HTTP servers');
-  const lines = createInterface({ input: child.stdout! });
-  const first = await Promise.race([
-    once(lines, 'line').then(([line]) => String(line)),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`the HTTP server process exited with ${String(code)} before listening`);
-    }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('the HTTP servers did not start within 60 s')), 60_000).unref(),
-    ),
-  ]);
-  const { ports, token } = JSON.parse(first) as { ports: Partial<Record<Framework, number>>; token: string };
-  return {
-    ports,
-    token,
-    cpuNs: () => schedstatNs(pid),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-      lines.close();
-    },
-  };
+  const child = await startChildServer<{ ports: Partial<Record<Framework, number>>; token: string }>(
+    new URL('../http/server.ts', import.meta.url),
+    [frameworks.join(',')],
+    serverCore,
+    'the HTTP server process',
+  );
+  return { ...child.hello, cpuNs: () => child.cpuNs(), stop: child.stop };
 }
 
 async function load(
@@ -203,6 +163,7 @@ export async function runHttp(config: HttpConfig, log: (line: string) => void): 
     for (const framework of config.frameworks) {
       const routes = [
         '/noauth',
+        '/noop',
         '/header',
         '/floor',
         '/baton',
@@ -239,6 +200,9 @@ export async function runHttp(config: HttpConfig, log: (line: string) => void): 
         cost: spread(basis[index]!.map((value, r) => 1 - value / noauth[r]!)),
         costOverHeader: spread(
           basis[index]!.map((value, r) => 1 - value / basis[routes.indexOf('/header')]![r]!),
+        ),
+        costOverNoop: spread(
+          basis[index]!.map((value, r) => 1 - value / basis[routes.indexOf('/noop')]![r]!),
         ),
       }));
       frameworks.push({ framework, cases });

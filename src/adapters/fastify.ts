@@ -26,6 +26,7 @@ import {
 import { type AuthManager, type HttpRequest, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { sendFastifyResponse } from './responses.ts';
+import { normalTargetPath } from './target.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -117,33 +118,37 @@ export function toHttpRequest(
 /**
  * The auth routes do their work in `onRequest`, before Fastify's content-type
  * handling and body parsing, so bad input gets Baton's answer, as in the
- * other adapters.
+ * other adapters. Callback-style: a request that is not ours (nearly all)
+ * goes on at once, without a promise or a URL parse.
  */
-function routeHook(
-  http: BatonHttp,
-  reader: RequestReader<FastifyRequest>,
-): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+function routeHook(http: BatonHttp, reader: RequestReader<FastifyRequest>): BatonHook {
   const { handler } = http;
-  return async (request, reply) => {
-    const target = request.raw.url ?? '/';
-    const refused = http.refusedTarget(target);
-    if (refused !== undefined) return sendFastifyResponse(reply, refused);
-    // Not ours: the request goes on to the app's routes (or its 404).
-    if (!handler.handles(parseRequestTarget(target).path, request.method)) return undefined;
+  const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let body: Uint8Array | undefined;
     try {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         body = await readNodeBodyLimited(request.raw, handler.bodyLimit);
       }
     } catch (error) {
-      return sendFastifyResponse(reply, http.errorResponse(error));
+      sendFastifyResponse(reply, http.errorResponse(error));
+      return;
     }
     const response = await handler(nodeLazyRequest(request, body, reader));
-    if (response === undefined) {
-      reply.callNotFound();
-      return reply;
+    if (response === undefined) reply.callNotFound();
+    else sendFastifyResponse(reply, response);
+  };
+  // A hook that answered stops the chain by not calling `done` (Fastify's rule).
+  return (request, reply, done) => {
+    const target = request.raw.url ?? '/';
+    const refused = http.refusedTarget(target);
+    if (refused !== undefined) {
+      sendFastifyResponse(reply, refused);
+    } else if (!handler.handles(normalTargetPath(target), request.method)) {
+      // Not ours: the request goes on to the app's routes (or its 404).
+      done();
+    } else {
+      serve(request, reply).catch(done);
     }
-    return sendFastifyResponse(reply, response);
   };
 }
 

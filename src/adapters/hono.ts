@@ -21,6 +21,7 @@ import {
 import { type AuthManager, type HttpRequest, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { toWebResponse } from './responses.ts';
+import { normalTargetPath } from './target.ts';
 
 /** `c.get('auth')` behind `requireAuth()` and its variants. */
 export type BatonVariables = { auth: AccessClaims };
@@ -137,15 +138,21 @@ function lazyRequest(c: Context, body: Uint8Array | undefined, reader: RequestRe
 
 function routesMiddleware(http: BatonHttp, reader: RequestReader<Context>): MiddlewareHandler {
   const { handler } = http;
-  return async (c, next) => {
-    const target = rawTarget(c);
-    const refused = http.refusedTarget(target);
-    if (refused !== undefined) return toWebResponse(refused);
-    if (!handler.handles(parseRequestTarget(target).path, c.req.method)) return next();
+  const serve = async (c: Context, next: Next): Promise<Response | undefined> => {
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     const body = hasBody ? await readBodyLimited(c.req.raw.body, handler.bodyLimit) : undefined;
     const res = await handler(lazyRequest(c, body, reader));
-    return res === undefined ? next() : toWebResponse(res);
+    if (res !== undefined) return toWebResponse(res);
+    await next();
+    return undefined;
+  };
+  return (c, next) => {
+    const target = rawTarget(c);
+    const refused = http.refusedTarget(target);
+    if (refused !== undefined) return Promise.resolve(toWebResponse(refused));
+    // Not ours (nearly every request): on at once, without a promise of our own or a URL parse.
+    if (!handler.handles(normalTargetPath(target), c.req.method)) return next();
+    return serve(c, next);
   };
 }
 
