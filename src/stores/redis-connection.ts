@@ -1,0 +1,300 @@
+/**
+ * How `RedisStore` reaches Redis (internal to `baton-auth/stores/redis`): its
+ * URLs (one node, a Redis Cluster, a Sentinel-managed master), the client
+ * options that make every call fail fast and within the store's deadline, and
+ * the messages that say where the trouble is, never with a password.
+ */
+import type * as IoRedis from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { BatonError } from '../core/errors.ts';
+import { loadDriver } from './driver.ts';
+
+const driver = loadDriver<typeof IoRedis>('Redis', 'ioredis');
+
+/** A store's deadline when none is given: no call waits longer for Redis. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** What a store URL names. */
+export type RedisTarget =
+  | { kind: 'node'; url: string }
+  | {
+      kind: 'cluster';
+      nodes: HostPort[];
+      username?: string;
+      password?: string;
+      tls: boolean;
+    }
+  | {
+      kind: 'sentinel';
+      sentinels: HostPort[];
+      name: string;
+      db?: number;
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
+
+const MULTI_HOST = /^(rediss?)-(cluster|sentinel):\/\/(.*)$/i;
+
+/**
+ * Parses a store URL: `redis://` / `rediss://` (one node), `redis-cluster://`
+ * (seed nodes of a Redis Cluster), `redis-sentinel://` (sentinels, then the
+ * master's name); the `s` forms use TLS. Returns a reason string when the URL
+ * cannot be used (never echoing it: it may carry a password).
+ *
+ * `redis-cluster://[user:password@]host:port[,host:port...]`
+ * `redis-sentinel://[user:password@]host:port[,host:port...]/MASTER_NAME[/db]`
+ */
+export function parseRedisTarget(url: string): RedisTarget | string {
+  if (/^rediss?:\/\//i.test(url)) {
+    return URL.canParse(url) ? { kind: 'node', url } : 'is not a valid redis:// URL';
+  }
+  const match = MULTI_HOST.exec(url);
+  if (!match) return 'must be a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL';
+  const [, scheme, kindName, rest] = match as unknown as [string, string, string, string];
+  const kind = kindName.toLowerCase() as 'cluster' | 'sentinel';
+  const tls = scheme.toLowerCase() === 'rediss';
+  if (/[?#]/.test(rest)) {
+    return `takes no query or fragment (${kind === 'cluster' ? 'prefix is its own option' : 'nor does a sentinel URL'})`;
+  }
+  const slash = rest.indexOf('/');
+  const authority = slash < 0 ? rest : rest.slice(0, slash);
+  const path = slash < 0 ? '' : rest.slice(slash + 1);
+  const at = authority.lastIndexOf('@');
+  const userInfo = at < 0 ? undefined : authority.slice(0, at);
+  const hostList = at < 0 ? authority : authority.slice(at + 1);
+  const credentials: { username?: string; password?: string } = {};
+  if (userInfo !== undefined) {
+    const colon = userInfo.indexOf(':');
+    try {
+      const username = decodeURIComponent(colon < 0 ? userInfo : userInfo.slice(0, colon));
+      const password = colon < 0 ? undefined : decodeURIComponent(userInfo.slice(colon + 1));
+      if (username !== '') credentials.username = username;
+      if (password !== undefined && password !== '') credentials.password = password;
+    } catch {
+      return 'has a badly escaped user name or password';
+    }
+  }
+  const defaultPort = kind === 'cluster' ? 6379 : 26379;
+  const hosts: HostPort[] = [];
+  for (const part of hostList.split(',')) {
+    const host = parseHostPort(part.trim(), defaultPort);
+    if (!host) return `needs host:port[,host:port...] (${kind === 'cluster' ? 'seed nodes' : 'sentinels'})`;
+    hosts.push(host);
+  }
+  if (kind === 'cluster') {
+    if (path !== '') return 'takes no path (a Redis Cluster has only database 0)';
+    return { kind, nodes: hosts, tls, ...credentials };
+  }
+  const [name, db, ...extra] = path.split('/');
+  if (!name || extra.length > 0) return 'needs the master name: redis-sentinel://host:port,.../MASTER_NAME';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    return 'has a badly escaped master name';
+  }
+  const target: RedisTarget = { kind, sentinels: hosts, name: decoded, tls, ...credentials };
+  if (db !== undefined && db !== '') {
+    if (!/^\d{1,5}$/.test(db)) return 'has a database that is not a number (/MASTER_NAME/db)';
+    target.db = Number(db);
+  }
+  return target;
+}
+
+function parseHostPort(text: string, defaultPort: number): HostPort | null {
+  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(text);
+  const plain = /^([A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(text);
+  const found = bracketed ?? plain;
+  if (!found) return null;
+  const port = found[2] === undefined ? defaultPort : Number(found[2]);
+  if (port < 1 || port > 65535) return null;
+  return { host: found[1]!, port };
+}
+
+/** `host:port`, IPv6 in brackets. */
+export function hostPort({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+// ------------------------------------------------------------------ clients
+
+/**
+ * Options every connection of a store shares: commands are never queued nor
+ * replayed (a queued request would hang while Redis is away, and a write
+ * replayed after a reconnect may already have been applied), and a command or
+ * a silent socket ends at the deadline: a connection that stops answering
+ * (a half-open TCP connection, a blackholed network) is destroyed and
+ * replaced, not waited on.
+ */
+export function failFastOptions(timeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    keepAlive: 10_000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  };
+}
+
+/** A client for a parsed URL (the store owns it). */
+export function createClient(target: RedisTarget, timeoutMs: number): Redis | Cluster {
+  const failFast = failFastOptions(timeoutMs);
+  switch (target.kind) {
+    case 'node':
+      return new driver.Redis(target.url, failFast);
+    case 'sentinel':
+      return new driver.Redis({
+        ...failFast,
+        sentinels: target.sentinels,
+        name: target.name,
+        role: 'master',
+        ...(target.db === undefined ? {} : { db: target.db }),
+        ...(target.username === undefined ? {} : { username: target.username }),
+        ...(target.password === undefined ? {} : { password: target.password }),
+        ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+        sentinelCommandTimeout: timeoutMs,
+        // Told by the sentinels of a switch, the client moves to the new master at once
+        // instead of waiting for the old one's connection to fail.
+        failoverDetector: true,
+      });
+    case 'cluster': {
+      const { retryStrategy: _, enableOfflineQueue: __, ...nodeOptions } = failFast;
+      const options: ClusterOptions = {
+        // The store sends nothing until the cluster is ready (see #whenReady); this queue
+        // only holds a command for a node whose connection is being made, which ioredis
+        // opens on first use (otherwise the second command to a new node would fail).
+        enableOfflineQueue: true,
+        // A command lost with a node's connection is not sent again (it may have been
+        // applied); the caller gets a 503 and retries. Redirections (MOVED, ASK) and
+        // TRYAGAIN are followed: those commands did not run.
+        retryDelayOnFailover: 0,
+        retryDelayOnClusterDown: 0,
+        slotsRefreshTimeout: Math.min(timeoutMs, 2000),
+        clusterRetryStrategy: (attempt: number) => Math.min(attempt * 100, 2000),
+        redisOptions: {
+          ...nodeOptions,
+          ...(target.username === undefined ? {} : { username: target.username }),
+          ...(target.password === undefined ? {} : { password: target.password }),
+          ...(target.tls ? { tls: {} } : {}),
+        },
+      };
+      return new driver.Cluster(target.nodes, options);
+    }
+  }
+}
+
+/** Whether an ioredis client is a Cluster. */
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as { isCluster?: unknown }).isCluster === true;
+}
+
+/** The servers a client talks to, for messages: `host:port/db`, `cluster h:p,...`, `sentinel name@h:p,...`. Never a password. */
+export function whereOf(client: Redis | Cluster): string {
+  if (isCluster(client)) {
+    const seeds = (client as unknown as { startupNodes?: unknown[] }).startupNodes ?? [];
+    const shown = seeds.map((seed) => {
+      if (typeof seed === 'string') return seed.replace(/^.*@/, '');
+      if (typeof seed === 'number') return `127.0.0.1:${seed}`;
+      const { host = '127.0.0.1', port = 6379 } = (seed ?? {}) as { host?: string; port?: number };
+      return hostPort({ host, port: Number(port) });
+    });
+    return `cluster ${shown.join(',')}`;
+  }
+  const { host, port, db, path, sentinels, name } = client.options;
+  if (sentinels && sentinels.length > 0) {
+    const list = sentinels.map((s) =>
+      hostPort({ host: s.host ?? 'localhost', port: Number(s.port ?? 26379) }),
+    );
+    return `sentinel ${name ?? 'mymaster'}@${list.join(',')}${db ? `/${db}` : ''}`;
+  }
+  const server = path ? String(path) : hostPort({ host: host ?? 'localhost', port: port ?? 6379 });
+  return db ? `${server}/${db}` : server;
+}
+
+// ----------------------------------------------------------------- failures
+
+/** Reply errors that mean "not now" rather than "wrong command". */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
+
+/** `Redis <where>: message`: says which server, so an operator can tell a wrong address from an outage. */
+export function unavailable(message: string, where: string, cause?: unknown): BatonError {
+  return new BatonError('store_unavailable', `Redis ${where}: ${message}`, { retryAfter: 1, cause });
+}
+
+/**
+ * A driver's failure as Baton's: connection trouble, timeouts and transient
+ * replies are a retryable 503; a redirection on a store that is not a cluster
+ * store is a 503 that says which URL to use; other reply errors are bugs.
+ */
+export function translate(error: unknown, where: string, clusterStore: boolean): unknown {
+  if (error instanceof BatonError) return error;
+  if (error instanceof Error && error.name === 'ReplyError') {
+    if (!clusterStore && /^(MOVED|ASK) /.test(error.message)) {
+      return unavailable(
+        clusterNodeAdvice(where, `it answered ${error.message.split(' ')[0]}`),
+        where,
+        error,
+      );
+    }
+    if (!TRANSIENT_REPLY.test(error.message)) return error;
+  }
+  return unavailable(error instanceof Error ? error.message : String(error), where, error);
+}
+
+/** A redis:// URL that names a node of a Redis Cluster: what to use instead. */
+export function clusterNodeAdvice(where: string, evidence: string): string {
+  const node = where.replace(/\/\d+$/, '');
+  return (
+    `this is a Redis Cluster node (${evidence}), and a redis:// URL talks to that one node only: ` +
+    `use redis-cluster://${node} (any of its nodes, comma-separated), so that every key goes to the node that serves its slot`
+  );
+}
+
+/** A redis:// URL that names a Sentinel: what to use instead. */
+export function sentinelAdvice(where: string): string {
+  return `this is a Redis Sentinel, not a Redis server: use redis-sentinel://${where.replace(/\/\d+$/, '')}/MASTER_NAME`;
+}
+
+/** A redis-cluster:// URL whose nodes are not a cluster: what to use instead. */
+export function notClusterAdvice(where: string): string {
+  const first = where.replace(/^cluster /, '').split(',')[0] ?? '';
+  return `this is not a Redis Cluster (cluster support disabled): use redis://${first}`;
+}
+
+/** Resolves true once `client` is ready, false after `timeoutMs` or if it gives up. */
+export function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const onEnd = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref();
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+}
+
+/** Rejects with `onTimeout()` when `promise` has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
