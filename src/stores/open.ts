@@ -6,14 +6,17 @@
  *
  * URLs: `memory`, `sqlite:./path.db` (relative to `baseDir`),
  * `sqlite:/abs/path.db` (also `sqlite:///abs`), `redis://...` /
- * `rediss://...` (query `prefix`), `postgres://...` / `postgresql://...`
- * (query `schema`, `tablePrefix`).
+ * `rediss://...`, `redis-cluster://host:port,...` (a Redis Cluster's seed
+ * nodes), `redis-sentinel://host:port,.../MASTER_NAME` (query `prefix`,
+ * `timeout` for all four), `postgres://...` / `postgresql://...` (query
+ * `schema`, `tablePrefix`).
  */
 import { resolve } from 'node:path';
 import { BatonError, isBatonError } from '../core/errors.ts';
 import { MemoryStore } from './memory.ts';
 import type { PostgresStore } from './postgres.ts';
 import type { RedisStore } from './redis.ts';
+import { parseRedisTarget } from './redis-url.ts';
 import type { SqliteStore } from './sqlite.ts';
 import type { SessionStore } from './types.ts';
 
@@ -25,8 +28,9 @@ export type StoreUrl =
 
 /**
  * Store options carried in the URL's query and taken out of it before the
- * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`);
- * `schema` and `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
+ * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`) and
+ * `timeout` (Redis deadline in milliseconds, default 5000); `schema` and
+ * `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
  */
 export type StoreQueryOptions = Record<string, string>;
 
@@ -77,7 +81,8 @@ export class StoreOpenError extends BatonError {
   }
 }
 
-export const STORE_URL_HELP = 'sqlite:<path>, redis://..., postgres://...';
+export const STORE_URL_HELP =
+  'sqlite:<path>, redis://..., redis-cluster://host:port,..., redis-sentinel://host:port,.../MASTER_NAME, postgres://...';
 
 export interface ParseStoreUrlOptions {
   /** Resolves relative SQLite paths. Default: the working directory. */
@@ -89,7 +94,7 @@ export interface ParseStoreUrlOptions {
 }
 
 const QUERY_OPTIONS = {
-  redis: { prefix: 'prefix' },
+  redis: { prefix: 'prefix', timeout: 'timeout' },
   postgres: { schema: 'schema', tablePrefix: 'tablePrefix', table_prefix: 'tablePrefix' },
 } as const satisfies Record<'redis' | 'postgres', Record<string, string>>;
 
@@ -128,6 +133,29 @@ function splitQueryOptions(
 }
 
 /**
+ * A Redis Cluster or Sentinel URL (several hosts: not a WHATWG URL): its
+ * query options taken out, the rest checked as RedisStore will read it.
+ */
+function splitMultiHostQuery(value: string, label: string): { url: string; options: StoreQueryOptions } {
+  const shown = JSON.stringify(redact(value));
+  const question = value.indexOf('?');
+  const base = question < 0 ? value : value.slice(0, question);
+  const query = new URLSearchParams(question < 0 ? '' : value.slice(question + 1));
+  const names: Record<string, string> = QUERY_OPTIONS.redis;
+  const options: StoreQueryOptions = {};
+  for (const [param, given] of query) {
+    const option = names[param];
+    if (option === undefined) {
+      throw new StoreUrlError(`${label} ${shown}: its query takes only ${Object.keys(names).join(' and ')}`);
+    }
+    options[option] = given;
+  }
+  const target = parseRedisTarget(base);
+  if (typeof target === 'string') throw new StoreUrlError(`${label} ${shown} ${target}`);
+  return { url: base, options };
+}
+
+/**
  * Parses a store URL; anything unusable throws a one-line StoreUrlError.
  *
  * @example
@@ -136,6 +164,8 @@ function splitQueryOptions(
  *
  * const url = parseStoreUrl('redis://cache.internal:6379/0?prefix=shop:');
  * // { kind: 'redis', url: 'redis://cache.internal:6379/0', options: { prefix: 'shop:' } }
+ * parseStoreUrl('redis-cluster://10.0.0.1:7000,10.0.0.2:7000?prefix=shop:');
+ * // { kind: 'redis', url: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000', options: { prefix: 'shop:' } }
  * parseStoreUrl('sqlite:./sessions.db', { baseDir: '/srv/app' }); // { kind: 'sqlite', path: '/srv/app/sessions.db', ... }
  * ```
  */
@@ -157,6 +187,11 @@ export function parseStoreUrl(spec: string, options: ParseStoreUrlOptions = {}):
     case 'redis':
     case 'rediss':
       return { kind: 'redis', ...splitQueryOptions('redis', value, label) };
+    case 'redis-cluster':
+    case 'rediss-cluster':
+    case 'redis-sentinel':
+    case 'rediss-sentinel':
+      return { kind: 'redis', ...splitMultiHostQuery(value, label) };
     case 'postgres':
     case 'postgresql':
       return { kind: 'postgres', ...splitQueryOptions('postgres', value, label) };
@@ -270,7 +305,17 @@ export async function openSqliteStore(url: UrlOf<'sqlite'>): Promise<SqliteStore
 /** A Redis store for a URL; it connects on its own, and reports an unreachable server at its first call. */
 export async function openRedisStore(url: UrlOf<'redis'>): Promise<RedisStore> {
   const { RedisStore } = await loadStoreModule('redis');
-  return opening(STORE_NAMES.redis, redact(url.url), () => new RedisStore({ url: url.url, ...url.options }));
+  const { timeout, ...options } = url.options;
+  return opening(
+    STORE_NAMES.redis,
+    redact(url.url),
+    () =>
+      new RedisStore({
+        url: url.url,
+        ...options,
+        ...(timeout === undefined ? {} : { timeout: Number(timeout) }),
+      }),
+  );
 }
 
 /** A PostgreSQL store for a URL; it migrates before its first query. */

@@ -5,7 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { explainAliases } from '../core/options.ts';
-import { DEFAULT_TIMEOUT_MS, parseRedisTarget } from './redis-connection.ts';
+import { DEFAULT_TIMEOUT_MS, parseRedisTarget } from './redis-url.ts';
 
 export interface RedisStoreOptions {
   /**
@@ -55,7 +55,6 @@ export const redisStoreOptionsSchema = z
   .strictObject({
     url: z
       .string()
-      .refine((url) => typeof parseRedisTarget(url) !== 'string')
       .optional()
       .meta({
         accepts:
@@ -106,6 +105,11 @@ export const redisStoreOptionsSchema = z
       fail('client', 'has a keyPrefix, which scripts and SCAN would not see; use the prefix option instead');
     }
     const target = url === undefined ? undefined : parseRedisTarget(url);
+    if (typeof target === 'string') {
+      // The reason, never the URL itself (it may carry a password).
+      const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url ?? '')?.[0] ?? '';
+      fail('url', target.startsWith('must') ? target : `this ${scheme} URL ${target}`);
+    }
     const onCluster =
       (client as { isCluster?: unknown } | undefined)?.isCluster === true ||
       (typeof target === 'object' && target.kind === 'cluster');

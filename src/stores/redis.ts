@@ -12,10 +12,8 @@ import { parseOptions } from '../core/options.ts';
 import {
   clusterNodeAdvice,
   createClient,
-  DEFAULT_TIMEOUT_MS,
   isCluster,
   notClusterAdvice,
-  parseRedisTarget,
   sentinelAdvice,
   translate,
   unavailable,
@@ -39,6 +37,7 @@ import {
   ScriptRunner,
   TOUCH,
 } from './redis-scripts.ts';
+import { DEFAULT_TIMEOUT_MS, parseRedisTarget } from './redis-url.ts';
 import type {
   Revocation,
   RevocationListener,

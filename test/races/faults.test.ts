@@ -21,7 +21,6 @@ import { Redis } from 'ioredis';
 import { BatonError, isBatonError } from '../../src/core/errors.ts';
 import { createAuthHandler } from '../../src/http/routes.ts';
 import type { HttpRequest, HttpResponse } from '../../src/http/types.ts';
-import type { SessionManager } from '../../src/index.ts';
 import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
 import type { TokenPair } from '../../src/sessions/types.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
