@@ -47,6 +47,8 @@ export class KeyLayout {
   readonly #prefix: string;
   readonly #standalone: BucketKeys;
   readonly #buckets: BucketKeys[] = [];
+  /** Cluster: the slot of each bucket. */
+  readonly #slots: number[] = [];
 
   constructor(prefix: string, cluster: boolean) {
     this.#prefix = prefix;
@@ -66,6 +68,7 @@ export class KeyLayout {
           revocations: `${tagged}r`,
           channel: `${tagged}revocations`,
         });
+        this.#slots.push(keySlot(`${tagged}r`));
       }
     }
   }
@@ -76,6 +79,13 @@ export class KeyLayout {
     const keys = this.#buckets[bucket];
     if (!keys) throw new RangeError(`no bucket ${bucket}`);
     return keys;
+  }
+
+  /** Cluster: the slot every key of bucket `k` is in. */
+  slot(bucket: number): number {
+    const slot = this.#slots[bucket];
+    if (slot === undefined) throw new RangeError(`no bucket ${bucket}`);
+    return slot;
   }
 
   /** Every bucket's keys (cluster), or the one set (standalone), with the bucket number. */

@@ -53,16 +53,13 @@ function looksLikeClient(client: unknown): boolean {
 // Messages never echo the URL: it may carry a password.
 export const redisStoreOptionsSchema = z
   .strictObject({
-    url: z
-      .string()
-      .optional()
-      .meta({
-        accepts:
-          'a redis://, rediss://, redis-cluster://host:port,... or redis-sentinel://host:port,.../MASTER_NAME URL (default: 127.0.0.1:6379)',
-        description:
-          'where Redis is: `redis://`/`rediss://` (one server), `redis-cluster://host:port,host:port` (seed nodes of a Redis Cluster), `redis-sentinel://host:port,.../MASTER_NAME` (Sentinel); user and password before the hosts',
-        default: '`redis://127.0.0.1:6379`',
-      }),
+    url: z.string().optional().meta({
+      accepts:
+        'a redis://, rediss://, redis-cluster://host:port,... or redis-sentinel://host:port,.../MASTER_NAME URL (default: 127.0.0.1:6379)',
+      description:
+        'where Redis is: `redis://`/`rediss://` (one server), `redis-cluster://host:port,host:port` (seed nodes of a Redis Cluster), `redis-sentinel://host:port,.../MASTER_NAME` (Sentinel); user and password before the hosts',
+      default: '`redis://127.0.0.1:6379`',
+    }),
     client: z.custom<Redis | Cluster>(looksLikeClient).optional().meta({
       accepts: 'an ioredis Redis or Cluster instance',
       description:

@@ -36,11 +36,16 @@ return 1`;
  */
 export const CLAIM = `
 local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) == 0 then
+local ttl = tonumber(ARGV[2])
+if current then
+  if current ~= ARGV[1] then return 0 end
+  -- Claimed before for this bucket: never shorten it (it may be another session's).
+  local left = redis.call('PTTL', KEYS[1])
+  if ttl == 0 then redis.call('PERSIST', KEYS[1]) elseif left >= 0 and left < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+elseif ttl == 0 then
   redis.call('SET', KEYS[1], ARGV[1])
 else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 end
 return 1`;
 

@@ -172,6 +172,7 @@ export class RedisStore implements SessionStore {
   #misconfigured: string | undefined;
   /** The check of what the server is, after each connect of an owned client. */
   #modeCheck: Promise<void> | undefined;
+  #warnedClusterNode = false;
 
   constructor(options: RedisStoreOptions = {}) {
     const { url, client, prefix = 'baton:', timeout = DEFAULT_TIMEOUT_MS } = validateOptions(options);
@@ -397,10 +398,13 @@ export class RedisStore implements SessionStore {
       if (!Array.isArray(ids)) throw unexpectedReply('delete', ids);
       deleted += ids.length;
       if (this.#layout.cluster) {
-        for (const id of ids) {
-          this.#buckets.delete(String(id));
-          await this.#run(() => this.#client.del(this.#layout.lookupKey(String(id))));
-        }
+        // Each id's lookup is in a slot of its own: one DEL each, sent together.
+        await Promise.all(
+          ids.map((id) => {
+            this.#buckets.delete(String(id));
+            return this.#run(() => this.#client.del(this.#layout.lookupKey(String(id))));
+          }),
+        );
       }
     });
     await this.#scan(patterns.indexes, async (keys, bucket) => {
@@ -466,13 +470,36 @@ export class RedisStore implements SessionStore {
 
   /** Revocations of the given buckets (null: the one set of a standalone store), the later expiry per entry. */
   async #listRevocationsIn(buckets: readonly (number | null)[], now: number): Promise<Revocation[]> {
-    const lists = await Promise.all(
-      buckets.map((bucket) =>
-        this.#run(() =>
-          this.#client.zrangebyscore(this.#layout.keys(bucket).revocations, `(${now}`, '+inf', 'WITHSCORES'),
-        ),
-      ),
-    );
+    const read = (bucket: number | null) =>
+      this.#client.zrangebyscore(this.#layout.keys(bucket).revocations, `(${now}`, '+inf', 'WITHSCORES');
+    const lists = await this.#command(async () => {
+      const cluster = this.#cluster;
+      if (!cluster) return Promise.all(buckets.map(read));
+      // One pipeline per master (a round trip each, not one per bucket); a bucket whose
+      // slot moved meanwhile is read on its own, where the cluster client follows it.
+      const byNode = new Map<string, number[]>();
+      for (const bucket of buckets) {
+        if (bucket === null) continue;
+        const node = cluster.slots[this.#layout.slot(bucket)]?.join(';') ?? '';
+        byNode.set(node, [...(byNode.get(node) ?? []), bucket]);
+      }
+      const groups = await Promise.all(
+        [...byNode.values()].map(async (group) => {
+          const pipeline = cluster.pipeline();
+          for (const bucket of group) {
+            pipeline.zrangebyscore(this.#layout.keys(bucket).revocations, `(${now}`, '+inf', 'WITHSCORES');
+          }
+          const results = await pipeline.exec().catch(() => null);
+          return Promise.all(
+            group.map((bucket, i) => {
+              const [error, list] = results?.[i] ?? [new Error('not read')];
+              return error || !Array.isArray(list) ? read(bucket) : (list as string[]);
+            }),
+          );
+        }),
+      );
+      return groups.flat();
+    });
     const latest = new Map<string, Revocation>();
     for (const flat of lists) {
       for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -626,12 +653,13 @@ export class RedisStore implements SessionStore {
       this.#modeCheck = undefined;
     }
     const mode = /^redis_mode:(\w+)/m.exec(info)?.[1];
-    if (mode === 'sentinel') {
+    if (mode === 'sentinel' && !this.#misconfigured) {
       this.#misconfigured = sentinelAdvice(this.#where);
       process.emitWarning(`baton: RedisStore at ${this.#where}: ${this.#misconfigured}`, {
         code: 'BATON_REDIS_URL',
       });
-    } else if (mode === 'cluster') {
+    } else if (mode === 'cluster' && !this.#warnedClusterNode) {
+      this.#warnedClusterNode = true;
       process.emitWarning(
         `baton: RedisStore at ${this.#where}: ${clusterNodeAdvice(this.#where, 'redis_mode:cluster')}`,
         { code: 'BATON_REDIS_URL' },
