@@ -158,15 +158,19 @@ describe('RedisStore deadline and half-open connections (through a TCP proxy)', 
     const other = new RedisStore({ url: REDIS_URL, prefix });
     const manager = raceManager(faulty, settings);
     const elsewhere = raceManager(other, settings);
+    // The feed is live once it delivered its first reload (listened for before it can happen).
+    const feedLive = new Promise<void>((resolve) => {
+      const stop = faulty.subscribeRevocations?.(() => {
+        stop?.();
+        resolve();
+      });
+    });
     try {
       await Promise.all([manager.ready, elsewhere.ready]);
-      // The feed is live once it delivered its first reload.
-      await new Promise<void>((resolve) => {
-        const stop = faulty.subscribeRevocations?.(() => {
-          stop?.();
-          resolve();
-        });
-      });
+      await Promise.race([
+        feedLive,
+        sleep(10_000).then(() => Promise.reject(new Error('the feed never came up'))),
+      ]);
       const pair = await manager.issueSession({ id: USER });
       const victim = await manager.issueSession({ id: USER });
       const acceptedBefore = proxy.accepted;
