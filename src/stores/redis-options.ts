@@ -23,8 +23,10 @@ export interface RedisStoreOptions {
    * yourself after `store.close()`) and keeps its options: for fast 503s while
    * Redis is down, create it with `enableOfflineQueue: false` and
    * `maxRetriesPerRequest: 0` (a Cluster: `retryDelayOnFailover: 0`, so that a
-   * command lost with a node is not sent again). The store's `timeout` still
-   * bounds every call. Must not use ioredis's `keyPrefix` (use `prefix`).
+   * command lost with a node is not sent again, and the default `scaleReads:
+   * 'master'`: a replica may not have the latest rotation yet). The store's
+   * `timeout` still bounds every call. Must not use ioredis's `keyPrefix`
+   * (use `prefix`).
    */
   client?: Redis | Cluster;
   /** Prefix of every key and of the revocation channels. Default `'baton:'`. */
@@ -100,6 +102,17 @@ export const redisStoreOptionsSchema = z
       ?.options?.redisOptions?.keyPrefix;
     if (clusterKeyPrefix) {
       fail('client', 'has a keyPrefix, which scripts and SCAN would not see; use the prefix option instead');
+    }
+    const scaleReads = (client as { isCluster?: unknown; options?: { scaleReads?: unknown } } | undefined)
+      ?.options?.scaleReads;
+    if (
+      (client as { isCluster?: unknown } | undefined)?.isCluster === true &&
+      (scaleReads ?? 'master') !== 'master'
+    ) {
+      fail(
+        'client',
+        "reads from replicas (scaleReads), which may not have the latest rotation yet: use scaleReads: 'master'",
+      );
     }
     const target = url === undefined ? undefined : parseRedisTarget(url);
     if (typeof target === 'string') {

@@ -22,7 +22,7 @@ import { raceManager } from '../fixtures/race-env.ts';
 import { Child, eventually, Load, sharedSettings } from '../races/support.ts';
 import { startCluster, type TestCluster, withNode } from '../support/redis-servers.ts';
 import { redisServerSkip } from '../support/services.ts';
-import { sessionRecord } from '../support/store-fixtures.ts';
+import { isBatonError as isBatonErrorLike, sessionRecord } from '../support/store-fixtures.ts';
 
 const skip = await redisServerSkip();
 const settings = await sharedSettings();
@@ -196,6 +196,12 @@ describe('RedisStore on a Redis Cluster (3 masters, 3 replicas)', { skip }, () =
       );
       await store.close();
       assert.equal(await client.ping(), 'PONG');
+      const replicaReads = new Cluster([], { lazyConnect: true, scaleReads: 'slave' });
+      assert.throws(
+        () => new RedisStore({ client: replicaReads }),
+        isBatonErrorLike('invalid_options', /client: reads from replicas \(scaleReads\)/),
+      );
+      replicaReads.disconnect();
     } finally {
       await store.close();
       await reader.close();
