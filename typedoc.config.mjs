@@ -32,7 +32,6 @@ export default {
     'ManagerFor',
     'OpenStoreOptions',
     'ParseStoreUrlOptions',
-    'Redis',
     'Transfer',
     'RefreshClaims',
     'StoreQueryOptions',

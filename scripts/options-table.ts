@@ -27,6 +27,7 @@ import {
   type StrategySchemaName,
   strategyOptionsSchemas,
 } from '../src/sessions/options.ts';
+import { redisStoreOptionsSchema } from '../src/stores/redis-options.ts';
 
 const ROOT = new URL('../', import.meta.url);
 export const README = fileURLToPath(new URL('README.md', ROOT));
@@ -249,6 +250,10 @@ export function optionsMarkdown(): string {
     'And per adapter:',
     '',
     table(ADAPTER_OPTIONS.flatMap(interfaceRows), 'adapter'),
+    '',
+    "`new RedisStore(options)` (`baton-auth/stores/redis`; `openStore` takes `prefix` and `timeout` from the URL's query):",
+    '',
+    table(optionRows(redisStoreOptionsSchema, 'src/stores/redis-options.ts'), undefined),
   ].join('\n');
 }
 

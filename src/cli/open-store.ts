@@ -4,7 +4,8 @@
  * (better-sqlite3, ioredis, pg) until a command needs that one.
  *
  * Store URLs: `sqlite:./path.db`, `sqlite:/abs/path.db` (also `sqlite:///abs`),
- * `redis://...` / `rediss://...`, `postgres://...` / `postgresql://...`, and
+ * `redis://...` / `rediss://...`, `redis-cluster://host:port,...`,
+ * `redis-sentinel://host:port,.../MASTER_NAME`, `postgres://...` / `postgresql://...`, and
  * `memory` (only where a command allows it: a memory store outlives no process).
  */
 import { existsSync, statSync } from 'node:fs';

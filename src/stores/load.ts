@@ -64,7 +64,17 @@ export async function openSqliteStore(url: UrlOf<'sqlite'>): Promise<SqliteStore
 /** A Redis store for a URL; it connects on its own, and reports an unreachable server at its first call. */
 export async function openRedisStore(url: UrlOf<'redis'>): Promise<RedisStore> {
   const { RedisStore } = await loadStoreModule('redis');
-  return opening(STORE_NAMES.redis, redact(url.url), () => new RedisStore({ url: url.url, ...url.options }));
+  const { timeout, ...options } = url.options;
+  return opening(
+    STORE_NAMES.redis,
+    redact(url.url),
+    () =>
+      new RedisStore({
+        url: url.url,
+        ...options,
+        ...(timeout === undefined ? {} : { timeout: Number(timeout) }),
+      }),
+  );
 }
 
 /** A PostgreSQL store for a URL; it migrates before its first query. */

@@ -6,8 +6,10 @@
  *
  * URLs: `memory`, `sqlite:./path.db` (relative to `baseDir`),
  * `sqlite:/abs/path.db` (also `sqlite:///abs`), `redis://...` /
- * `rediss://...` (query `prefix`), `postgres://...` / `postgresql://...`
- * (query `schema`, `tablePrefix`).
+ * `rediss://...`, `redis-cluster://host:port,...` (a Redis Cluster's seed
+ * nodes), `redis-sentinel://host:port,.../MASTER_NAME` (query `prefix`,
+ * `timeout` for all four), `postgres://...` / `postgresql://...` (query
+ * `schema`, `tablePrefix`).
  */
 
 import { openPostgresStore, openRedisStore, openSqliteStore } from './load.ts';

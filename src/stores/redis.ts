@@ -1,17 +1,43 @@
 /**
- * `baton-auth/stores/redis`: `RedisStore`, for any number of processes, with
- * the revocation feed over pub/sub. Needs the `ioredis` package.
+ * `baton-auth/stores/redis`: `RedisStore`, for any number of processes, on one
+ * Redis server, a Sentinel-managed master or a Redis Cluster, with the
+ * revocation feed over pub/sub (sharded pub/sub on a cluster). Needs the
+ * `ioredis` package.
  *
  * @module baton-auth/stores/redis
  */
-import { createHash } from 'node:crypto';
-import type * as IoRedis from 'ioredis';
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import { z } from 'zod';
+import type { Cluster, Redis } from 'ioredis';
 import { BatonError } from '../core/errors.ts';
-import { connectionUrlSchema, explainAliases, parseOptions } from '../core/options.ts';
-import { loadDriver } from './driver.ts';
-import { parseRevocations } from './revocation-payload.ts';
+import { parseOptions } from '../core/options.ts';
+import {
+  clusterNodeAdvice,
+  createClient,
+  isCluster,
+  notClusterAdvice,
+  sentinelAdvice,
+  translate,
+  unavailable,
+  waitForReady,
+  whereOf,
+  withDeadline,
+} from './redis-connection.ts';
+import { ClusterFeed, type Feed, FeedListeners, NodeFeed } from './redis-feed.ts';
+import { BUCKETS, type BucketKeys, KeyLayout } from './redis-keys.ts';
+import { explainUnknown, type RedisStoreOptions, redisStoreOptionsSchema } from './redis-options.ts';
+import {
+  ADD_REVOCATION,
+  CLAIM,
+  CREATE,
+  DELETE_REVOCATIONS,
+  DELETE_SESSIONS,
+  LIST,
+  PRUNE_INDEXES,
+  REVOKE,
+  ROTATE,
+  ScriptRunner,
+  TOUCH,
+} from './redis-scripts.ts';
+import { DEFAULT_TIMEOUT_MS, parseRedisTarget } from './redis-url.ts';
 import type {
   Revocation,
   RevocationListener,
@@ -23,8 +49,7 @@ import type {
   SessionStore,
 } from './types.ts';
 
-const { Redis } = loadDriver<typeof IoRedis>('Redis', 'ioredis');
-type Redis = RedisClient;
+export type { RedisStoreOptions } from './redis-options.ts';
 
 /**
  * How long a session's key outlives the moment it stopped being usable (its
@@ -45,73 +70,12 @@ type Redis = RedisClient;
  */
 export const SESSION_RETENTION_MS = 86_400_000;
 const SCAN_BATCH = 1000;
-/** Startup: how long a command waits for the first connection before answering 503. */
-const FIRST_CONNECT_WAIT_MS = 5000;
 /** After a connection loss: a short wait smooths a blip; beyond it the caller gets a 503 at once. */
 const RECONNECT_WAIT_MS = 500;
-
-export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL. Default: ioredis's default, 127.0.0.1:6379. */
-  url?: string;
-  /**
-   * A connection to use instead of `url`. The store never closes it (close it
-   * yourself after `store.close()`) and keeps its options: for fast 503s while
-   * Redis is down, create it with `enableOfflineQueue: false` and
-   * `maxRetriesPerRequest: 0`. Must not use ioredis's `keyPrefix` (use `prefix`).
-   */
-  client?: Redis;
-  /** Prefix of every key and of the revocation channel. Default `'baton:'`. */
-  prefix?: string;
-}
-
-// Messages never echo the URL: it may carry a password.
-const optionsSchema = z
-  .strictObject({
-    url: connectionUrlSchema(/^rediss?:\/\//)
-      .optional()
-      .meta({ accepts: 'a redis:// or rediss:// URL (default: 127.0.0.1:6379)' }),
-    client: z
-      // Duck-typed: the application's ioredis may be another copy than Baton's.
-      .custom<Redis>((client) => {
-        const candidate = client as Partial<Redis> | null;
-        return (
-          typeof candidate === 'object' &&
-          candidate !== null &&
-          typeof candidate.evalsha === 'function' &&
-          typeof candidate.duplicate === 'function' &&
-          candidate.isCluster !== true
-        );
-      })
-      .optional()
-      .meta({ accepts: 'an ioredis Redis instance (not a Cluster)' }),
-    prefix: z
-      .string()
-      .regex(/^[!-~]{1,100}$/)
-      .optional()
-      .meta({ accepts: "1 to 100 printable ASCII characters without spaces (default 'baton:')" }),
-  })
-  .superRefine(({ url, client }, ctx) => {
-    const fail = (option: string, message: string) =>
-      ctx.addIssue({ code: 'custom', path: [option], message });
-    if (url !== undefined && client !== undefined) fail('client', 'give either url or client, not both');
-    if (client?.status === 'end') fail('client', 'must be an open ioredis connection: this one is closed');
-    if (client?.options?.keyPrefix) {
-      fail('client', 'has a keyPrefix, which scripts and SCAN would not see; use the prefix option instead');
-    }
-  });
-
-const IN_THE_URL = "RedisStore takes it in url: 'redis://user:password@host:port/db'";
-const explainUnknown = explainAliases({
-  host: IN_THE_URL,
-  port: IN_THE_URL,
-  username: IN_THE_URL,
-  password: IN_THE_URL,
-  db: IN_THE_URL,
-  connectionString: "RedisStore's is url (a redis:// or rediss:// URL)",
-  keyPrefix: "RedisStore's is prefix (a client with ioredis's keyPrefix is refused)",
-  redis: "RedisStore's is client (an ioredis Redis instance)",
-  connection: "RedisStore's is client (an ioredis Redis instance)",
-});
+/** Cluster: session id → bucket entries a process remembers (they never change). */
+const BUCKET_CACHE_SIZE = 10_000;
+/** Cluster: how long a revoked session's id lookup is kept, past the retention of its session key. */
+const LOOKUP_MARGIN_MS = 60_000;
 
 /** Session hash fields; a `null` field is simply absent from the hash. */
 const FIELDS = [
@@ -131,146 +95,41 @@ const FIELDS = [
   'revokedReason',
 ] as const satisfies readonly (keyof SessionRecord)[];
 
-// ------------------------------------------------------------------ scripts
-// Each script is one atomic step on the server: nothing interleaves with it.
-// Keys built inside a script (from a prefix passed in ARGV) are not declared,
-// which standalone Redis and Sentinel accept; on a Cluster, put a hash tag in
-// the prefix (e.g. '{baton}:') so that every key lives in one slot.
-
-/** KEYS: session, user index. ARGV: ttl (0 = none), createdAt, id, field/value pairs... */
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-local ttl = tonumber(ARGV[1])
-local indexIsNew = redis.call('EXISTS', KEYS[2]) == 0
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-if ttl == 0 then
-  redis.call('PERSIST', KEYS[2])
-else
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  -- The index lives as long as its longest-lived session (-1: one never expires).
-  local current = redis.call('PTTL', KEYS[2])
-  if indexIsNew or (current >= 0 and current < ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
-end
-return 1`;
-
-/** KEYS: session. ARGV: expected generation, expected hash, new hash, now. */
-const ROTATE = `
-local current = redis.call('HMGET', KEYS[1], 'generation', 'tokenHash', 'revokedAt')
-if not current[1] then return {0} end
-local rotated = 0
-if current[1] == ARGV[1] and current[2] == ARGV[2] and not current[3] then
-  redis.call('HINCRBY', KEYS[1], 'generation', 1)
-  redis.call('HSET', KEYS[1], 'tokenHash', ARGV[3], 'rotatedAt', ARGV[4], 'lastUsedAt', ARGV[4])
-  rotated = 1
-end
-return {rotated, redis.call('HGETALL', KEYS[1])}`;
-
-/** KEYS: session. ARGV: now. (A plain HSET would create a stray partial hash for an unknown id.) */
-const TOUCH = `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[1]) end
-return 0`;
-
-/**
- * KEYS: revocations, user index (or the session key when revoking by id).
- * ARGV: session id ('' = every session in the index), user id ('' = any), now,
- * reason, revocation expiry, retention ms, session key prefix, channel.
- */
-const REVOKE = `
-local ids
-if ARGV[1] ~= '' then ids = {ARGV[1]} else ids = redis.call('ZRANGE', KEYS[2], 0, -1) end
-local keepUntil = tonumber(ARGV[5])
-local revoked, notices = {}, {}
-for _, id in ipairs(ids) do
-  local key = ARGV[7] .. id
-  local f = redis.call('HMGET', key, 'userId', 'revokedAt')
-  if not f[1] then
-    if ARGV[1] == '' then redis.call('ZREM', KEYS[2], id) end
-  elseif not f[2] and (ARGV[2] == '' or f[1] == ARGV[2]) then
-    redis.call('HSET', key, 'revokedAt', ARGV[3], 'revokedReason', ARGV[4])
-    -- Kept for the retention after revocation, so that a late refresh answers token_revoked.
-    redis.call('PEXPIRE', key, ARGV[6])
-    local member = 'session:' .. id
-    local kept = keepUntil
-    local old = redis.call('ZSCORE', KEYS[1], member)
-    if old and tonumber(old) > kept then kept = tonumber(old) else redis.call('ZADD', KEYS[1], kept, member) end
-    revoked[#revoked + 1] = redis.call('HGETALL', key)
-    notices[#notices + 1] = '{"kind":"session","id":' .. cjson.encode(id) .. ',"expiresAt":' .. string.format('%.0f', kept) .. '}'
-  end
-end
--- Published by the same atomic step that writes: no subscriber can miss a revocation
--- that the store already reports, even if this process dies right after.
-if #notices > 0 then redis.call('PUBLISH', ARGV[8], '[' .. table.concat(notices, ',') .. ']') end
-return revoked`;
-
-/** KEYS: revocations. ARGV: member, expiresAt, channel, JSON payload. */
-const ADD_REVOCATION = `
-local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if old and tonumber(old) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1`;
-
-/** KEYS: user index. ARGV: session key prefix. Drops index entries whose session Redis expired. */
-const LIST = `
-local rows = {}
-for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
-  local row = redis.call('HGETALL', ARGV[1] .. id)
-  if #row == 0 then redis.call('ZREM', KEYS[1], id) else rows[#rows + 1] = row end
-end
-return rows`;
-
-/** KEYS: session keys from SCAN. ARGV: now, revokedBefore, session key prefix, user index prefix. */
-const DELETE_SESSIONS = `
-local now, cutoff = tonumber(ARGV[1]), tonumber(ARGV[2])
-local deleted = 0
-for _, key in ipairs(KEYS) do
-  local f = redis.call('HMGET', key, 'id', 'userId', 'expiresAt', 'revokedAt')
-  -- The key must be exactly ours: a store with a longer prefix ('baton:s:') matches the pattern too.
-  if f[1] and f[2] and key == ARGV[3] .. f[1] then
-    local expired = f[3] and tonumber(f[3]) <= now
-    local revoked = f[4] and tonumber(f[4]) <= cutoff
-    if expired or revoked then
-      deleted = deleted + redis.call('DEL', key)
-      redis.call('ZREM', ARGV[4] .. f[2], f[1])
-    end
-  end
-end
-return deleted`;
-
-/** KEYS: user index keys from SCAN. ARGV: session key prefix. */
-const PRUNE_INDEXES = `
-local removed = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('TYPE', key).ok == 'zset' then
-    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-      if redis.call('EXISTS', ARGV[1] .. id) == 0 then removed = removed + redis.call('ZREM', key, id) end
-    end
-  end
-end
-return removed`;
-
-/** KEYS: revocations. ARGV: now, batch size. */
-const DELETE_REVOCATIONS = `
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #members > 0 then redis.call('ZREM', KEYS[1], unpack(members)) end
-return #members`;
+/** A session id's bucket, and whether it came from this process's memory (then it may need a fresh look). */
+interface Located {
+  bucket: number;
+  cached: boolean;
+}
 
 // -------------------------------------------------------------------- store
 
 /**
  * Sessions in Redis, shared by any number of processes.
  *
- * Layout under `prefix`: `s:<id>` a hash per session, with a TTL so Redis drops
- * dead sessions by itself; `u:<userId>` a sorted set of the user's session ids
- * by `createdAt`; `r` a sorted set of revocations (`kind:id`) by `expiresAt`;
- * channel `revocations` carries new revocations as JSON arrays.
+ * Layout under `prefix` on one server (or a Sentinel-managed master):
+ * `s:<id>` a hash per session, with a TTL so Redis drops dead sessions by
+ * itself; `u:<userId>` a sorted set of the user's session ids by `createdAt`;
+ * `r` a sorted set of revocations (`kind:id`) by `expiresAt`; channel
+ * `revocations` carries new revocations as JSON arrays.
  *
- * Atomicity: every write is one Lua script, so rotation is a true
- * compare-and-set and revocation, its revocation entries and its PUBLISH are
- * one step. Durability is Redis's: with the default snapshotting a crash of
- * Redis can lose the last writes (clients whose latest refresh was lost sign in
- * again); use `appendonly yes` if that matters.
+ * On a Redis Cluster (`redis-cluster://` or a `Cluster` client) the same keys
+ * sit in 1024 buckets, each a hash tag (`<prefix>{b<k>}:s:<id>`, `…:u:<userId>`,
+ * `…:r`, shard channel `…:revocations`); a user's sessions, index and
+ * revocations share their bucket, so each script below runs on one slot, and
+ * users spread over every shard. A session id finds its bucket through
+ * `<prefix>i:<id>`, written at login before the session and cached by each
+ * process. The feed is one SSUBSCRIBE connection per master.
+ *
+ * Atomicity: every write is one Lua script on one slot, so rotation is a true
+ * compare-and-set and revocation (of one session or all of a user's), its
+ * revocation entries and its PUBLISH (SPUBLISH) are one step. Durability is
+ * Redis's: with the default snapshotting a crash of Redis can lose the last
+ * writes (clients whose latest refresh was lost sign in again), and so can a
+ * failover (Cluster, Sentinel), since replication is asynchronous; use
+ * `appendonly yes` if that matters.
+ *
+ * Every call has a deadline (`timeout`, default 5 s): past it the call is
+ * `store_unavailable`, and a connection that went silent is replaced.
  *
  * TTLs are computed from the times Baton passes in (`now`, `createdAt`...), not
  * from Redis's clock, so an injected or skewed clock never makes Redis drop a
@@ -281,63 +140,89 @@ return #members`;
  * import { RedisStore } from 'baton-auth/stores/redis'; // npm install ioredis
  *
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'myapp:baton:' });
+ * // Or: url: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000'
+ * //     url: 'redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster'
  * // ... new SessionManager({ store, ... }): revocations reach every process over pub/sub
  * await store.close();
  * ```
  */
 export class RedisStore implements SessionStore {
   readonly #client: Redis;
+  /** The same client, when it is a Cluster. */
+  readonly #cluster: Cluster | undefined;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
-  readonly #channel: string;
+  readonly #layout: KeyLayout;
+  readonly #publish: 'PUBLISH' | 'SPUBLISH';
+  readonly #timeoutMs: number;
   readonly #scripts = new ScriptRunner();
-  #feed: RevocationFeed | undefined;
+  readonly #listeners = new FeedListeners();
+  #feed: Feed | undefined;
+  /** Cluster: session id → bucket, oldest first. */
+  readonly #buckets = new Map<string, number>();
   /** Only the first connection gets the long wait; once it was up, or never came, waits are short. */
   #startupOver: boolean;
   #readyWait: Promise<boolean> | undefined;
   #closed = false;
-  /** `host:port/db` of the server, for messages (never the password). */
+  /** The servers, for messages (never the password). */
   readonly #where: string;
   /** Why the last connection attempt failed, for messages while not connected. */
   #lastConnectionError: string | undefined;
+  /** A URL that cannot work (a Sentinel given as redis://): every call says so. */
+  #misconfigured: string | undefined;
+  /** The check of what the server is, after each connect of an owned client. */
+  #modeCheck: Promise<void> | undefined;
+  #warnedClusterNode = false;
 
   constructor(options: RedisStoreOptions = {}) {
-    const { url, client, prefix = 'baton:' } = validateOptions(options);
+    const { url, client, prefix = 'baton:', timeout = DEFAULT_TIMEOUT_MS } = validateOptions(options);
     this.#prefix = prefix;
-    this.#channel = `${prefix}revocations`;
+    this.#timeoutMs = timeout;
+    let connection: Redis | Cluster;
     if (client) {
-      this.#client = client;
+      connection = client;
       this.#ownsClient = false;
     } else {
-      const failFast: RedisOptions = {
-        // Commands are sent only once connected (see #whenReady) and are never
-        // queued or replayed: a queued request would hang while Redis is away,
-        // and a write replayed after a reconnect may already have been applied
-        // (a replayed createSession would report its own session as a duplicate).
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        commandTimeout: 5000,
-        connectTimeout: 5000,
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-      };
-      this.#client = url === undefined ? new Redis(failFast) : new Redis(url, failFast);
+      const target = parseRedisTarget(url ?? 'redis://127.0.0.1:6379');
+      // Validated above; a string here would be a bug.
+      if (typeof target === 'string') throw new BatonError('invalid_options', `RedisStore url ${target}`);
+      connection = createClient(target, timeout);
       this.#ownsClient = true;
+    }
+    this.#cluster = isCluster(connection) ? connection : undefined;
+    // Both speak the same commands; the Cluster routes each by its key.
+    this.#client = connection as Redis;
+    this.#layout = new KeyLayout(prefix, this.#cluster !== undefined);
+    this.#publish = this.#cluster ? 'SPUBLISH' : 'PUBLISH';
+    this.#where = whereOf(connection);
+    if (this.#ownsClient) {
       // Failures reach callers as store_unavailable (with the last one's reason); the event would only be noise.
-      this.#client.on('error', (error: unknown) => {
-        this.#lastConnectionError = error instanceof Error ? error.message : String(error);
+      connection.on('error', (error: unknown) => {
+        const inner = (error as { lastNodeError?: unknown }).lastNodeError;
+        const message = [error, inner]
+          .map((e) => (e instanceof Error ? e.message : String(e ?? '')))
+          .join(' ');
+        this.#lastConnectionError = /cluster support disabled/i.test(message)
+          ? notClusterAdvice(this.#where)
+          : error instanceof Error
+            ? error.message
+            : String(error);
       });
-      this.#client.on('ready', () => {
+      connection.on('ready', () => {
         this.#lastConnectionError = undefined;
+        // Calls wait for it (once per connection): a wrong kind of server is named before anything else.
+        if (!this.#cluster) this.#modeCheck = this.#checkServerMode();
       });
     }
-    this.#where = whereOf(this.#client);
-    this.#startupOver = this.#client.status === 'ready';
+    this.#startupOver = connection.status === 'ready';
   }
 
-  /** The channel revocations are published on. */
+  /**
+   * The channel revocations are published on (one server, Sentinel). On a
+   * cluster, the pattern of the 1024 shard channels, `<prefix>{b<k>}:revocations`.
+   */
   get channel(): string {
-    return this.#channel;
+    return this.#layout.cluster ? `${this.#prefix}{b*}:revocations` : this.#layout.keys(null).channel;
   }
 
   async createSession(session: SessionRecord): Promise<void> {
@@ -349,34 +234,62 @@ export class RedisStore implements SessionStore {
       session.rotatedAt ?? -Infinity,
       session.revokedAt ?? -Infinity,
     );
-    const created = await this.#eval(
-      CREATE,
-      [this.#sessionKey(session.id), this.#userKey(session.userId)],
-      [
-        String(keyLifetime(session, reference) ?? 0),
-        String(session.createdAt),
-        session.id,
-        ...toHash(session),
-      ],
-    );
-    if (created !== 1) throw new BatonError('internal_error', `session id ${session.id} already exists`);
+    const lifetime = keyLifetime(session, reference);
+    const bucket = this.#layout.userBucket(session.userId);
+    const keys = this.#layout.keys(bucket);
+    const duplicate = () => new BatonError('internal_error', `session id ${session.id} already exists`);
+    await this.#call(async () => {
+      if (bucket !== null) {
+        // The id's lookup first: it makes the id unique across buckets, and a session is
+        // never there without it (a lookup left without its session is harmless).
+        const lookupTtl = lifetime === null ? 0 : lifetime + SESSION_RETENTION_MS;
+        const claimed = await this.#eval(
+          CLAIM,
+          [this.#layout.lookupKey(session.id)],
+          [String(bucket), String(lookupTtl)],
+        );
+        if (claimed !== 1) throw duplicate();
+      }
+      const created = await this.#eval(
+        CREATE,
+        [keys.sessionPrefix + session.id, keys.userPrefix + session.userId],
+        [String(lifetime ?? 0), String(session.createdAt), session.id, ...toHash(session)],
+      );
+      if (created !== 1) throw duplicate();
+      if (bucket !== null) this.#remember(session.id, bucket);
+    });
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
-    const hash = await this.#run(() => this.#client.hgetall(this.#sessionKey(id)));
+    const hash = await this.#call(() =>
+      this.#inSessionBucket(
+        id,
+        (keys) => this.#run(() => this.#client.hgetall(keys.sessionPrefix + id)),
+        (found) => Object.keys(found).length > 0,
+        {},
+      ),
+    );
     return Object.keys(hash).length === 0 ? null : fromFields(hash);
   }
 
   async rotateSession(request: RotateRequest): Promise<RotateResult> {
-    const reply = await this.#eval(
-      ROTATE,
-      [this.#sessionKey(request.id)],
-      [
-        String(request.expectedGeneration),
-        request.expectedTokenHash,
-        request.newTokenHash,
-        String(request.now),
-      ],
+    const reply = await this.#call(() =>
+      this.#inSessionBucket(
+        request.id,
+        (keys) =>
+          this.#eval(
+            ROTATE,
+            [keys.sessionPrefix + request.id],
+            [
+              String(request.expectedGeneration),
+              request.expectedTokenHash,
+              request.newTokenHash,
+              String(request.now),
+            ],
+          ),
+        (found) => Array.isArray(found) && found.length > 1,
+        [0] as unknown,
+      ),
     );
     if (!Array.isArray(reply) || reply.length === 0) throw unexpectedReply('rotate', reply);
     if (reply.length === 1) return { rotated: false, session: null };
@@ -385,7 +298,14 @@ export class RedisStore implements SessionStore {
   }
 
   async touchSession(id: string, now: number): Promise<void> {
-    await this.#eval(TOUCH, [this.#sessionKey(id)], [String(now)]);
+    await this.#call(() =>
+      this.#inSessionBucket(
+        id,
+        (keys) => this.#eval(TOUCH, [keys.sessionPrefix + id], [String(now)]),
+        (found) => found === 1,
+        0 as unknown,
+      ),
+    );
   }
 
   async revokeSessions(request: RevokeSessionsRequest): Promise<SessionRecord[]> {
@@ -393,29 +313,40 @@ export class RedisStore implements SessionStore {
     if (sessionId === undefined && userId === undefined) {
       throw new BatonError('internal_error', 'revokeSessions needs a sessionId or a userId');
     }
-    const reply = await this.#eval(
-      REVOKE,
-      [
-        this.#revocationsKey(),
-        sessionId === undefined ? this.#userKey(userId!) : this.#sessionKey(sessionId),
-      ],
-      [
-        sessionId ?? '',
-        userId ?? '',
-        String(request.now),
-        request.reason,
-        String(request.revocationExpiresAt),
-        String(SESSION_RETENTION_MS),
-        this.#sessionKey(''),
-        this.#channel,
-      ],
+    const revoke = (keys: BucketKeys) =>
+      this.#eval(
+        REVOKE,
+        [
+          keys.revocations,
+          sessionId === undefined ? keys.userPrefix + userId : keys.sessionPrefix + sessionId,
+        ],
+        [
+          sessionId ?? '',
+          userId ?? '',
+          String(request.now),
+          request.reason,
+          String(request.revocationExpiresAt),
+          String(SESSION_RETENTION_MS),
+          keys.sessionPrefix,
+          keys.channel,
+          this.#publish,
+        ],
+      );
+    const reply = await this.#call(() =>
+      userId !== undefined
+        ? // A user's sessions are all in the user's bucket: no lookup needed, with or without sessionId.
+          revoke(this.#layout.keys(this.#layout.userBucket(userId)))
+        : this.#inSessionBucket(sessionId!, revoke, (found) => Array.isArray(found) && found.length > 0, []),
     );
     if (!Array.isArray(reply)) throw unexpectedReply('revoke', reply);
-    return reply.map(fromFlatHash);
+    const revoked = reply.map(fromFlatHash);
+    if (this.#layout.cluster && revoked.length > 0) this.#shortenLookups(revoked.map((s) => s.id));
+    return revoked;
   }
 
   async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
-    const reply = await this.#eval(LIST, [this.#userKey(userId)], [this.#sessionKey('')]);
+    const keys = this.#layout.keys(this.#layout.userBucket(userId));
+    const reply = await this.#eval(LIST, [keys.userPrefix + userId], [keys.sessionPrefix]);
     if (!Array.isArray(reply)) throw unexpectedReply('list', reply);
     // The index is ordered by createdAt already; only liveness is left to check.
     return reply
@@ -425,69 +356,100 @@ export class RedisStore implements SessionStore {
 
   async addRevocation(revocation: Revocation): Promise<void> {
     const entry: Revocation = { kind: revocation.kind, id: revocation.id, expiresAt: revocation.expiresAt };
-    await this.#eval(
-      ADD_REVOCATION,
-      [this.#revocationsKey()],
-      [`${entry.kind}:${entry.id}`, String(entry.expiresAt), this.#channel, JSON.stringify([entry])],
-    );
+    const member = `${entry.kind}:${entry.id}`;
+    await this.#call(async () => {
+      let bucket = this.#layout.revocationBucket(member);
+      if (this.#layout.cluster && entry.kind === 'session') {
+        // Next to the entry revokeSessions writes for that session, if the session is known.
+        bucket = (await this.#locate(entry.id))?.bucket ?? bucket;
+      }
+      const keys = this.#layout.keys(bucket);
+      await this.#eval(
+        ADD_REVOCATION,
+        [keys.revocations],
+        [member, String(entry.expiresAt), keys.channel, JSON.stringify([entry]), this.#publish],
+      );
+    });
   }
 
   async listRevocations(now: number): Promise<Revocation[]> {
-    const flat = await this.#run(() =>
-      this.#client.zrangebyscore(this.#revocationsKey(), `(${now}`, '+inf', 'WITHSCORES'),
-    );
-    const revocations: Revocation[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const revocation = parseMember(flat[i]!, Number(flat[i + 1]));
-      if (revocation) revocations.push(revocation);
-    }
-    return revocations;
+    const buckets = this.#layout.all().map(({ bucket }) => bucket);
+    return this.#call(() => this.#listRevocationsIn(buckets, now));
   }
 
   /**
    * Redis expires dead sessions by itself; this sweep also applies `now` and
    * `revokedBefore` exactly, drops index entries of sessions Redis expired,
-   * and trims the revocation set. It SCANs the keyspace in batches of 1000, each
-   * batch one short script, so an hourly run is plenty.
+   * and trims the revocation set. It SCANs the keyspace (every master's, on a
+   * cluster) in batches of 1000, each batch one short script per bucket, so an
+   * hourly run is plenty. Each step has the store's deadline, not the sweep.
    */
   async deleteExpired(request: { now: number; revokedBefore: number }): Promise<number> {
+    const patterns = this.#layout.scanPatterns();
     let deleted = 0;
-    await this.#scan(`${this.#sessionKey('')}*`, async (keys) => {
-      const count = await this.#eval(DELETE_SESSIONS, keys, [
+    await this.#scan(patterns.sessions, async (keys, bucket) => {
+      const { sessionPrefix, userPrefix } = this.#layout.keys(bucket);
+      const ids = await this.#eval(DELETE_SESSIONS, keys, [
         String(request.now),
         String(request.revokedBefore),
-        this.#sessionKey(''),
-        this.#userKey(''),
+        sessionPrefix,
+        userPrefix,
       ]);
-      deleted += Number(count);
+      if (!Array.isArray(ids)) throw unexpectedReply('delete', ids);
+      deleted += ids.length;
+      if (this.#layout.cluster) {
+        // Each id's lookup is in a slot of its own: one DEL each, sent together.
+        await Promise.all(
+          ids.map((id) => {
+            this.#buckets.delete(String(id));
+            return this.#run(() => this.#client.del(this.#layout.lookupKey(String(id))));
+          }),
+        );
+      }
     });
-    await this.#scan(`${this.#userKey('')}*`, async (keys) => {
-      await this.#eval(PRUNE_INDEXES, keys, [this.#sessionKey('')]);
+    await this.#scan(patterns.indexes, async (keys, bucket) => {
+      await this.#eval(PRUNE_INDEXES, keys, [this.#layout.keys(bucket).sessionPrefix]);
     });
-    for (;;) {
-      const removed = await this.#eval(
-        DELETE_REVOCATIONS,
-        [this.#revocationsKey()],
-        [String(request.now), String(SCAN_BATCH)],
-      );
-      if (Number(removed) < SCAN_BATCH) break;
+    for (const { keys } of this.#layout.all()) {
+      for (;;) {
+        const removed = await this.#eval(
+          DELETE_REVOCATIONS,
+          [keys.revocations],
+          [String(request.now), String(SCAN_BATCH)],
+        );
+        if (Number(removed) < SCAN_BATCH) break;
+      }
     }
     return deleted;
   }
 
   /**
    * Delivers revocations published by any process on this prefix. One extra
-   * connection (in subscriber mode) serves every listener of this store; each
-   * time it (re)connects it subscribes and then hands the listeners the whole
-   * list from `listRevocations`, so a revocation made while it was disconnected
-   * still arrives.
+   * connection (in subscriber mode; on a cluster one per master) serves every
+   * listener of this store; each time it (re)connects it subscribes and then
+   * hands the listeners the revocations it serves, reloaded from the store,
+   * so a revocation made while it was disconnected still arrives. A heartbeat
+   * (PING, every `timeout`) replaces a connection that went silent.
    */
   subscribeRevocations(listener: RevocationListener): () => void {
     if (this.#closed) throw unavailable('the store is closed', this.#where);
-    this.#feed ??= new RevocationFeed(this.#client, this.#channel, this.#prefix, () =>
-      this.listRevocations(Date.now()),
-    );
-    return this.#feed.add(listener);
+    const options = { prefix: this.#prefix, timeoutMs: this.#timeoutMs, heartbeatMs: this.#timeoutMs };
+    this.#feed ??= this.#cluster
+      ? new ClusterFeed(
+          this.#cluster,
+          this.#layout,
+          this.#listeners,
+          (buckets) => this.#call(() => this.#listRevocationsIn(buckets, Date.now())),
+          options,
+        )
+      : new NodeFeed(
+          this.#client,
+          this.#layout.keys(null).channel,
+          this.#listeners,
+          () => this.listRevocations(Date.now()),
+          options,
+        );
+    return this.#listeners.add(listener);
   }
 
   /** Closes the store's connections; a `client` you passed in stays open. */
@@ -496,50 +458,212 @@ export class RedisStore implements SessionStore {
     this.#closed = true;
     this.#feed?.close();
     this.#feed = undefined;
+    this.#listeners.clear();
     if (!this.#ownsClient) return;
     try {
-      await this.#client.quit();
+      await withDeadline(this.#client.quit(), this.#timeoutMs, () => new Error('quit timed out'));
     } catch {
       // Not connected: nothing to say goodbye to.
-      this.#client.disconnect();
+    }
+    this.#client.disconnect();
+  }
+
+  /** Revocations of the given buckets (null: the one set of a standalone store), the later expiry per entry. */
+  async #listRevocationsIn(buckets: readonly (number | null)[], now: number): Promise<Revocation[]> {
+    const read = (bucket: number | null) =>
+      this.#client.zrangebyscore(this.#layout.keys(bucket).revocations, `(${now}`, '+inf', 'WITHSCORES');
+    const lists = await this.#command(async () => {
+      const cluster = this.#cluster;
+      if (!cluster) return Promise.all(buckets.map(read));
+      // One pipeline per master (a round trip each, not one per bucket); a bucket whose
+      // slot moved meanwhile is read on its own, where the cluster client follows it.
+      const byNode = new Map<string, number[]>();
+      for (const bucket of buckets) {
+        if (bucket === null) continue;
+        const node = cluster.slots[this.#layout.slot(bucket)]?.join(';') ?? '';
+        byNode.set(node, [...(byNode.get(node) ?? []), bucket]);
+      }
+      const groups = await Promise.all(
+        [...byNode.values()].map(async (group) => {
+          const pipeline = cluster.pipeline();
+          for (const bucket of group) {
+            pipeline.zrangebyscore(this.#layout.keys(bucket).revocations, `(${now}`, '+inf', 'WITHSCORES');
+          }
+          const results = await pipeline.exec().catch(() => null);
+          return Promise.all(
+            group.map((bucket, i) => {
+              const [error, list] = results?.[i] ?? [new Error('not read')];
+              return error || !Array.isArray(list) ? read(bucket) : (list as string[]);
+            }),
+          );
+        }),
+      );
+      return groups.flat();
+    });
+    const latest = new Map<string, Revocation>();
+    for (const flat of lists) {
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const revocation = parseMember(flat[i]!, Number(flat[i + 1]));
+        if (!revocation) continue;
+        const key = `${revocation.kind}:${revocation.id}`;
+        const known = latest.get(key);
+        if (!known || known.expiresAt < revocation.expiresAt) latest.set(key, revocation);
+      }
+    }
+    return [...latest.values()];
+  }
+
+  /**
+   * Runs `attempt` on the keys of session `id`'s bucket: the one set on one
+   * server; on a cluster the bucket its lookup names. An answer that does not
+   * find the session (`found` false) from a remembered bucket is checked
+   * against a fresh lookup once.
+   */
+  async #inSessionBucket<T>(
+    id: string,
+    attempt: (keys: BucketKeys) => Promise<T>,
+    found: (result: T) => boolean,
+    missing: T,
+  ): Promise<T> {
+    if (!this.#layout.cluster) return attempt(this.#layout.keys(null));
+    const located = await this.#locate(id);
+    if (!located) return missing;
+    const result = await attempt(this.#layout.keys(located.bucket));
+    if (!located.cached || found(result)) return result;
+    const fresh = await this.#locate(id, true);
+    if (!fresh) return missing;
+    return fresh.bucket === located.bucket ? result : attempt(this.#layout.keys(fresh.bucket));
+  }
+
+  /** Cluster: the bucket of session `id` (remembered, or from its lookup key), null if there is none. */
+  async #locate(id: string, fresh = false): Promise<Located | null> {
+    if (!fresh) {
+      const bucket = this.#buckets.get(id);
+      if (bucket !== undefined) return { bucket, cached: true };
+    }
+    const value = await this.#run(() => this.#client.get(this.#layout.lookupKey(id)));
+    const bucket = Number(value);
+    if (value === null || !Number.isInteger(bucket) || bucket < 0 || bucket >= BUCKETS) {
+      this.#buckets.delete(id);
+      return null;
+    }
+    this.#remember(id, bucket);
+    return { bucket, cached: false };
+  }
+
+  #remember(id: string, bucket: number): void {
+    this.#buckets.delete(id);
+    this.#buckets.set(id, bucket);
+    if (this.#buckets.size > BUCKET_CACHE_SIZE) {
+      const oldest = this.#buckets.keys().next().value;
+      if (oldest !== undefined) this.#buckets.delete(oldest);
     }
   }
 
-  #sessionKey(id: string): string {
-    return `${this.#prefix}s:${id}`;
+  /**
+   * Cluster: a revoked session's key now lives for the retention; its lookup must
+   * not outlive it by much (one of a session that never expired had no TTL).
+   * Best effort: a lookup left behind only costs its few bytes.
+   */
+  #shortenLookups(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.#run(() =>
+        this.#client.pexpire(this.#layout.lookupKey(id), SESSION_RETENTION_MS + LOOKUP_MARGIN_MS),
+      ).catch(() => {});
+    }
   }
 
-  #userKey(userId: string): string {
-    return `${this.#prefix}u:${userId}`;
+  /** SCANs every master (one server: that one) for `pattern`; batches are split by bucket. */
+  async #scan(
+    pattern: string,
+    onBatch: (keys: string[], bucket: number | null) => Promise<void>,
+  ): Promise<void> {
+    const nodes = this.#cluster ? this.#cluster.nodes('master') : [this.#client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH));
+        cursor = next;
+        if (keys.length === 0) continue;
+        if (!this.#layout.cluster) {
+          await onBatch(keys, null);
+          continue;
+        }
+        const byBucket = new Map<number, string[]>();
+        for (const key of keys) {
+          const bucket = this.#layout.bucketOfKey(key);
+          if (bucket !== null) byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), key]);
+        }
+        for (const [bucket, inBucket] of byBucket) await onBatch(inBucket, bucket);
+      } while (cursor !== '0');
+    }
   }
 
-  #revocationsKey(): string {
-    return `${this.#prefix}r`;
-  }
-
-  async #scan(pattern: string, onBatch: (keys: string[]) => Promise<void>): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#run(() =>
-        this.#client.scan(cursor, 'MATCH', escapeGlob(pattern), 'COUNT', SCAN_BATCH),
-      );
-      cursor = next;
-      if (keys.length > 0) await onBatch(keys);
-    } while (cursor !== '0');
+  /** One logical call (possibly several round trips) within the store's deadline. */
+  #call<T>(operation: () => Promise<T>): Promise<T> {
+    return withDeadline(operation(), this.#timeoutMs, () => this.#timedOut());
   }
 
   #eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     return this.#run(() => this.#scripts.run(this.#client, script, keys, args));
   }
 
-  /** Runs a command once connected; connection trouble becomes a retryable 503. */
-  async #run<T>(command: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a command once connected, within the store's deadline; connection
+   * trouble and a missed deadline become a retryable 503.
+   */
+  #run<T>(command: () => Promise<T>): Promise<T> {
+    return withDeadline(this.#command(command), this.#timeoutMs, () => this.#timedOut());
+  }
+
+  /** The 503 of a missed deadline: why, when the connection is the reason. */
+  #timedOut(): BatonError {
+    const status = this.#client.status;
+    if (status === 'ready') return unavailable(`no answer within ${this.#timeoutMs} ms`, this.#where);
+    const reason = this.#lastConnectionError === undefined ? '' : `: ${this.#lastConnectionError}`;
+    return unavailable(`not connected (${status})${reason}`, this.#where);
+  }
+
+  async #command<T>(command: () => Promise<T>): Promise<T> {
     if (this.#closed) throw unavailable('the store is closed', this.#where);
+    if (this.#misconfigured) throw unavailable(this.#misconfigured, this.#where);
     await this.#whenReady();
+    if (this.#modeCheck) await this.#modeCheck;
+    if (this.#misconfigured) throw unavailable(this.#misconfigured, this.#where);
     try {
       return await command();
     } catch (error) {
-      throw translate(error, this.#where);
+      throw translate(error, this.#where, this.#layout.cluster);
+    }
+  }
+
+  /**
+   * A redis:// URL that names a cluster node or a Sentinel: say which URL to
+   * use. A Sentinel cannot serve anything (every call says so); a cluster node
+   * may serve some keys, so it is a warning, and each MOVED reply then
+   * answers a 503 that repeats the advice.
+   */
+  async #checkServerMode(): Promise<void> {
+    let info: string;
+    try {
+      info = await this.#client.info('server');
+    } catch {
+      return;
+    } finally {
+      this.#modeCheck = undefined;
+    }
+    const mode = /^redis_mode:(\w+)/m.exec(info)?.[1];
+    if (mode === 'sentinel' && !this.#misconfigured) {
+      this.#misconfigured = sentinelAdvice(this.#where);
+      process.emitWarning(`baton: RedisStore at ${this.#where}: ${this.#misconfigured}`, {
+        code: 'BATON_REDIS_URL',
+      });
+    } else if (mode === 'cluster' && !this.#warnedClusterNode) {
+      this.#warnedClusterNode = true;
+      process.emitWarning(
+        `baton: RedisStore at ${this.#where}: ${clusterNodeAdvice(this.#where, 'redis_mode:cluster')}`,
+        { code: 'BATON_REDIS_URL' },
+      );
     }
   }
 
@@ -551,7 +675,7 @@ export class RedisStore implements SessionStore {
     // One shared wait: a burst of requests during a reconnect adds one listener, not hundreds.
     this.#readyWait ??= waitForReady(
       client,
-      this.#startupOver ? RECONNECT_WAIT_MS : FIRST_CONNECT_WAIT_MS,
+      this.#startupOver ? Math.min(RECONNECT_WAIT_MS, this.#timeoutMs) : this.#timeoutMs,
     ).finally(() => {
       this.#readyWait = undefined;
       this.#startupOver = true;
@@ -588,150 +712,7 @@ return 1`;
   }
 }
 
-// ------------------------------------------------------------ revocation feed
-
-/** The subscriber connection behind `subscribeRevocations`, shared by a store's listeners. */
-class RevocationFeed {
-  readonly #listeners = new Set<RevocationListener>();
-  readonly #subscriber: Redis;
-  readonly #channel: string;
-  readonly #reload: () => Promise<Revocation[]>;
-  /** Bumped on every (re)connect, so the retries of an older reload give up. */
-  #epoch = 0;
-  #closed = false;
-
-  constructor(source: Redis, channel: string, prefix: string, reload: () => Promise<Revocation[]>) {
-    this.#channel = channel;
-    this.#reload = reload;
-    const overrides: Partial<RedisOptions> = {
-      // RESP2 makes it a classic subscriber connection (CLIENT LIST TYPE pubsub),
-      // named so that operators can tell it apart.
-      protocol: 2,
-      connectionName: `baton-revocations:${prefix}`.replace(/[^!-~]/g, '_').slice(0, 120),
-      // Resubscribing is done by hand on 'ready', so that the reload can follow it.
-      autoResubscribe: false,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      lazyConnect: false,
-      // Unlike commands, the feed must come back however long Redis is away.
-      retryStrategy: (attempt: number) => Math.min(100 * 2 ** (attempt - 1), 5000),
-    };
-    this.#subscriber = source.duplicate(overrides);
-    this.#subscriber.on('error', () => {});
-    this.#subscriber.on('ready', () => void this.#resync());
-    this.#subscriber.on('message', (from: string, message: string) => {
-      if (from !== this.#channel) return;
-      const revocations = parseRevocations(message);
-      if (revocations.length > 0) this.#deliver(revocations);
-    });
-  }
-
-  add(listener: RevocationListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#listeners.clear();
-    this.#subscriber.disconnect();
-  }
-
-  /** Subscribe, then reload: in that order nothing published in between is lost. */
-  async #resync(): Promise<void> {
-    const epoch = ++this.#epoch;
-    for (let attempt = 0; !this.#closed && epoch === this.#epoch; attempt++) {
-      try {
-        await this.#subscriber.subscribe(this.#channel);
-        const revocations = await this.#reload();
-        if (epoch === this.#epoch) this.#deliver(revocations);
-        return;
-      } catch {
-        // The main connection may still be down while this one is back: try again.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)).unref());
-      }
-    }
-  }
-
-  #deliver(revocations: readonly Revocation[]): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(revocations);
-      } catch {
-        // One listener's bug must not stop the others, nor the feed.
-      }
-    }
-  }
-}
-
 // ----------------------------------------------------------------- helpers
-
-/** EVALSHA with a fallback to EVAL when the server does not know the script (restart, SCRIPT FLUSH). */
-class ScriptRunner {
-  readonly #shas = new Map<string, string>();
-
-  async run(
-    client: Redis,
-    script: string,
-    keys: readonly string[],
-    args: readonly string[],
-  ): Promise<unknown> {
-    let sha = this.#shas.get(script);
-    if (sha === undefined) {
-      sha = createHash('sha1').update(script).digest('hex');
-      this.#shas.set(script, sha);
-    }
-    try {
-      return await client.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(script, keys.length, ...keys, ...args);
-    }
-  }
-}
-
-/** Resolves true once `client` is ready, false after `timeoutMs` or if it gives up. */
-function waitForReady(client: Redis, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ready: boolean) => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('end', onEnd);
-      resolve(ready);
-    };
-    const onReady = () => done(true);
-    const onEnd = () => done(false);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    timer.unref();
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
-}
-
-/** Reply errors that mean "not now" rather than "wrong command". */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
-
-function translate(error: unknown, where: string): unknown {
-  if (error instanceof BatonError) return error;
-  if (error instanceof Error && error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message)) {
-    return error;
-  }
-  return unavailable(error instanceof Error ? error.message : String(error), where, error);
-}
-
-/** `Redis host:port/db: message`: says which server, so an operator can tell a wrong address from an outage. */
-function unavailable(message: string, where: string, cause?: unknown): BatonError {
-  return new BatonError('store_unavailable', `Redis ${where}: ${message}`, { retryAfter: 1, cause });
-}
-
-/** The server a client talks to: `host:port/db`, or the socket path. Never the password. */
-function whereOf(client: Redis): string {
-  const { host, port, db, path } = client.options;
-  const server = path ? String(path) : `${host ?? 'localhost'}:${port ?? 6379}`;
-  return db ? `${server}/${db}` : server;
-}
 
 function unexpectedReply(what: string, reply: unknown): BatonError {
   return new BatonError('internal_error', `Redis: unexpected ${what} reply ${JSON.stringify(reply)}`);
@@ -809,11 +790,6 @@ function parseMember(member: string, expiresAt: number): Revocation | null {
   return { kind, id: member.slice(colon + 1), expiresAt };
 }
 
-/** SCAN MATCH is a glob: a prefix with `*?[]\` must not act as a wildcard. */
-function escapeGlob(pattern: string): string {
-  return pattern.slice(0, -1).replace(/[*?[\]\\]/g, '\\$&') + pattern.slice(-1);
-}
-
 function validateOptions(options: RedisStoreOptions): RedisStoreOptions {
-  return parseOptions(optionsSchema, options, 'RedisStore', { explainUnknown });
+  return parseOptions(redisStoreOptionsSchema, options, 'RedisStore', { explainUnknown });
 }

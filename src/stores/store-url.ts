@@ -4,11 +4,14 @@
  *
  * URLs: `memory`, `sqlite:./path.db` (relative to `baseDir`),
  * `sqlite:/abs/path.db` (also `sqlite:///abs`), `redis://...` /
- * `rediss://...` (query `prefix`), `postgres://...` / `postgresql://...`
- * (query `schema`, `tablePrefix`).
+ * `rediss://...`, `redis-cluster://host:port,...` (a Redis Cluster's seed
+ * nodes), `redis-sentinel://host:port,.../MASTER_NAME` (query `prefix`,
+ * `timeout` for all four), `postgres://...` / `postgresql://...` (query
+ * `schema`, `tablePrefix`).
  */
 import { resolve } from 'node:path';
 import { BatonError } from '../core/errors.ts';
+import { parseRedisTarget } from './redis-url.ts';
 
 export type StoreUrl =
   | { kind: 'memory'; url: string }
@@ -18,8 +21,9 @@ export type StoreUrl =
 
 /**
  * Store options carried in the URL's query and taken out of it before the
- * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`);
- * `schema` and `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
+ * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`) and
+ * `timeout` (Redis deadline in milliseconds, default 5000); `schema` and
+ * `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
  */
 export type StoreQueryOptions = Record<string, string>;
 
@@ -70,7 +74,8 @@ export class StoreOpenError extends BatonError {
   }
 }
 
-export const STORE_URL_HELP = 'sqlite:<path>, redis://..., postgres://...';
+export const STORE_URL_HELP =
+  'sqlite:<path>, redis://..., redis-cluster://host:port,..., redis-sentinel://host:port,.../MASTER_NAME, postgres://...';
 
 export interface ParseStoreUrlOptions {
   /** Resolves relative SQLite paths. Default: the working directory. */
@@ -82,7 +87,7 @@ export interface ParseStoreUrlOptions {
 }
 
 const QUERY_OPTIONS = {
-  redis: { prefix: 'prefix' },
+  redis: { prefix: 'prefix', timeout: 'timeout' },
   postgres: { schema: 'schema', tablePrefix: 'tablePrefix', table_prefix: 'tablePrefix' },
 } as const satisfies Record<'redis' | 'postgres', Record<string, string>>;
 
@@ -121,6 +126,29 @@ function splitQueryOptions(
 }
 
 /**
+ * A Redis Cluster or Sentinel URL (several hosts: not a WHATWG URL): its
+ * query options taken out, the rest checked as RedisStore will read it.
+ */
+function splitMultiHostQuery(value: string, label: string): { url: string; options: StoreQueryOptions } {
+  const shown = JSON.stringify(redact(value));
+  const question = value.indexOf('?');
+  const base = question < 0 ? value : value.slice(0, question);
+  const query = new URLSearchParams(question < 0 ? '' : value.slice(question + 1));
+  const names: Record<string, string> = QUERY_OPTIONS.redis;
+  const options: StoreQueryOptions = {};
+  for (const [param, given] of query) {
+    const option = names[param];
+    if (option === undefined) {
+      throw new StoreUrlError(`${label} ${shown}: its query takes only ${Object.keys(names).join(' and ')}`);
+    }
+    options[option] = given;
+  }
+  const target = parseRedisTarget(base);
+  if (typeof target === 'string') throw new StoreUrlError(`${label} ${shown} ${target}`);
+  return { url: base, options };
+}
+
+/**
  * Parses a store URL; anything unusable throws a one-line StoreUrlError.
  *
  * @example
@@ -129,6 +157,8 @@ function splitQueryOptions(
  *
  * const url = parseStoreUrl('redis://cache.internal:6379/0?prefix=shop:');
  * // { kind: 'redis', url: 'redis://cache.internal:6379/0', options: { prefix: 'shop:' } }
+ * parseStoreUrl('redis-cluster://10.0.0.1:7000,10.0.0.2:7000?prefix=shop:');
+ * // { kind: 'redis', url: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000', options: { prefix: 'shop:' } }
  * parseStoreUrl('sqlite:./sessions.db', { baseDir: '/srv/app' }); // { kind: 'sqlite', path: '/srv/app/sessions.db', ... }
  * ```
  */
@@ -150,6 +180,11 @@ export function parseStoreUrl(spec: string, options: ParseStoreUrlOptions = {}):
     case 'redis':
     case 'rediss':
       return { kind: 'redis', ...splitQueryOptions('redis', value, label) };
+    case 'redis-cluster':
+    case 'rediss-cluster':
+    case 'redis-sentinel':
+    case 'rediss-sentinel':
+      return { kind: 'redis', ...splitMultiHostQuery(value, label) };
     case 'postgres':
     case 'postgresql':
       return { kind: 'postgres', ...splitQueryOptions('postgres', value, label) };

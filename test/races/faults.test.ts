@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { HttpRequest, HttpResponse } from '../../src/http/index.ts';
 import { createAuthHandler } from '../../src/http/index.ts';
-import type { SessionManager, SessionStore, TokenPair } from '../../src/index.ts';
+import type { SessionStore, TokenPair } from '../../src/index.ts';
 import { BatonError, isBatonError } from '../../src/index.ts';
 import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
@@ -38,7 +38,7 @@ import {
   redisSkip,
   uniqueName,
 } from '../support/services.ts';
-import { Child, eventually, sharedSettings } from './support.ts';
+import { Child, eventually, Load, sharedSettings } from './support.ts';
 
 const USER = 'fault-user';
 const CHAINS = 8;
@@ -155,44 +155,6 @@ async function expectUnavailable(action: Promise<unknown>): Promise<void> {
     assert.equal(error.retryAfter, 1);
     return true;
   });
-}
-
-/** Refresh chains that run until stopped, retrying the same token after store_unavailable. */
-class Load {
-  readonly tokens: string[];
-  successes = 0;
-  unavailable = 0;
-  readonly errors: string[] = [];
-  #stopped = false;
-  readonly #done: Promise<void>;
-
-  constructor(manager: SessionManager, tokens: readonly string[], maxMs: number) {
-    this.tokens = [...tokens];
-    const deadline = Date.now() + maxMs;
-    this.#done = Promise.all(
-      this.tokens.map(async (_, i) => {
-        for (let n = 0; n < 100_000 && !this.#stopped && Date.now() < deadline; n++) {
-          try {
-            this.tokens[i] = (await manager.refresh(this.tokens[i]!)).refreshToken;
-            this.successes += 1;
-          } catch (error) {
-            if (!isBatonError(error) || error.code !== 'store_unavailable') {
-              this.errors.push(`chain ${i}: ${codeOf(error)}`);
-              return;
-            }
-            this.unavailable += 1;
-            // The same token again: if the lost call had rotated, the grace window answers it.
-            await sleep(100);
-          }
-        }
-      }),
-    ).then(() => {});
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
 }
 
 describe('the store goes away under load and comes back', { concurrency: true }, () => {

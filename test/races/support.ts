@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { exportSigningKey, generateSigningKey } from '../../src/index.ts';
+import type { SessionManager } from '../../src/index.ts';
+import { exportSigningKey, generateSigningKey, isBatonError } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import {
   ENV_GRACE,
@@ -246,4 +248,47 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`${what}: not within ${ms} ms`);
+}
+
+/** Refresh chains that run until stopped, retrying the same token after store_unavailable. */
+export class Load {
+  readonly tokens: string[];
+  successes = 0;
+  unavailable = 0;
+  /** When the first and the last store_unavailable happened (0: none yet). */
+  firstUnavailableAt = 0;
+  lastUnavailableAt = 0;
+  readonly errors: string[] = [];
+  #stopped = false;
+  readonly #done: Promise<void>;
+
+  constructor(manager: SessionManager, tokens: readonly string[], maxMs: number) {
+    this.tokens = [...tokens];
+    const deadline = Date.now() + maxMs;
+    this.#done = Promise.all(
+      this.tokens.map(async (_, i) => {
+        for (let n = 0; n < 100_000 && !this.#stopped && Date.now() < deadline; n++) {
+          try {
+            this.tokens[i] = (await manager.refresh(this.tokens[i]!)).refreshToken;
+            this.successes += 1;
+          } catch (error) {
+            if (!isBatonError(error) || error.code !== 'store_unavailable') {
+              this.errors.push(`chain ${i}: ${isBatonError(error) ? error.code : String(error)}`);
+              return;
+            }
+            this.unavailable += 1;
+            this.lastUnavailableAt = Date.now();
+            this.firstUnavailableAt ||= this.lastUnavailableAt;
+            // The same token again: if the lost call had rotated, the grace window answers it.
+            await sleep(100);
+          }
+        }
+      }),
+    ).then(() => {});
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
 }

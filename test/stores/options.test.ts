@@ -126,7 +126,7 @@ describe('RedisStore options', () => {
     assert.equal(made, 0, 'no connection was attempted');
     assert.equal(
       refusal(() => new RedisStore({ url: url(), tls: true } as never)),
-      'Invalid RedisStore options: tls: unknown option; RedisStore takes url, client and prefix',
+      'Invalid RedisStore options: tls: unknown option; RedisStore takes url, client, prefix and timeout',
     );
     assert.match(
       refusal(() => new RedisStore({ host: '127.0.0.1', port } as never)),
@@ -147,7 +147,7 @@ describe('RedisStore options', () => {
     const secret = refusal(() => new RedisStore({ url: 'http://user:hunter2@localhost:6379' }));
     assert.equal(
       secret,
-      'Invalid RedisStore options: url: must be a redis:// or rediss:// URL (default: 127.0.0.1:6379)',
+      'Invalid RedisStore options: url: must be a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL',
     );
   });
 

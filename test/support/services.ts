@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { checkRedisBinaries } from './redis-servers.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -57,6 +58,16 @@ export function redisSkip(): Promise<Skip> {
       client.disconnect();
     }
   });
+}
+
+/**
+ * `redis-server` and `redis-cli` (7 or later), for the tests that start a Redis
+ * Cluster or a Sentinel setup of their own (test/support/redis-servers.ts).
+ */
+export function redisServerSkip(): Promise<Skip> {
+  return gate("redis-server 7+ (to start a Redis Cluster and a Sentinel setup of the test's own)", async () =>
+    checkRedisBinaries(),
+  );
 }
 
 export function postgresSkip(): Promise<Skip> {
