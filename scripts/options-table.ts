@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { z } from 'zod';
 import type { ErrorCode } from '../src/core/errors.ts';
+import { schemaLayers } from '../src/core/options.ts';
 import { ERROR_STATUS } from '../src/http/errors.ts';
 import { httpOptionsSchema } from '../src/http/options.ts';
 import {
@@ -102,33 +103,13 @@ function def(schema: Schema): Record<string, unknown> & { type: string } {
   return (schema as unknown as { def: Record<string, unknown> & { type: string } }).def;
 }
 
-/** The schemas a field is made of, outermost first: wrappers, pipes and union members. */
-function layers(schema: Schema): Schema[] {
-  const d = def(schema);
-  const inner = (key: string) => layers(d[key] as Schema);
-  switch (d.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-      return [schema, ...inner('innerType')];
-    case 'pipe':
-      return [schema, ...inner('in'), ...inner('out')];
-    case 'union':
-      return [schema, ...(d.options as Schema[]).flatMap(layers)];
-    default:
-      return [schema];
-  }
-}
-
 function isDuration(schema: Schema): boolean {
-  return layers(schema).some((layer) => metaOf(layer).format === 'duration');
+  return schemaLayers(schema).some((layer) => metaOf(layer).format === 'duration');
 }
 
 /** The nested object of a field (`cookies: {...}`, `rateLimit: false | {...}`), if any. */
 function objectOf(schema: Schema): z.ZodObject | undefined {
-  return layers(schema).find((layer) => def(layer).type === 'object') as z.ZodObject | undefined;
+  return schemaLayers(schema).find((layer) => def(layer).type === 'object') as z.ZodObject | undefined;
 }
 
 const UNITS: readonly [number, string][] = [
@@ -145,7 +126,7 @@ export function formatSeconds(seconds: number): string {
 }
 
 function schemaDefault(schema: Schema): string {
-  const layer = layers(schema).find((l) => def(l).type === 'default');
+  const layer = schemaLayers(schema).find((l) => def(l).type === 'default');
   if (layer === undefined) return schema.safeParse(undefined).success ? 'none' : 'required';
   const value = def(layer).defaultValue;
   if (typeof value === 'number' && isDuration(schema)) return `\`${formatSeconds(value)}\``;

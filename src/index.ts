@@ -44,7 +44,8 @@ export type {
   TokenTypeHint,
 } from './sessions/types.ts';
 export { MemoryStore } from './stores/memory.ts';
-export { openStore, parseStoreUrl, StoreOpenError, type StoreUrl, StoreUrlError } from './stores/open.ts';
+export { openStore } from './stores/open.ts';
+export { parseStoreUrl, StoreOpenError, type StoreUrl, StoreUrlError } from './stores/store-url.ts';
 export type {
   Revocation,
   RevocationListener,

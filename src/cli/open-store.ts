@@ -12,21 +12,23 @@ import type Database from 'better-sqlite3';
 import { isBatonError } from '../core/errors.ts';
 import {
   loadStoreModule,
-  openStore as openLibraryStore,
   openPostgresStore,
   openRedisStore,
   openSqliteStore,
-  parseStoreUrl as parseLibraryStoreUrl,
   STORE_NAMES,
+} from '../stores/load.ts';
+import { openStore as openLibraryStore } from '../stores/open.ts';
+import {
+  parseStoreUrl as parseLibraryStoreUrl,
   STORE_URL_HELP,
   StoreOpenError,
   type StoreUrl,
   StoreUrlError,
-} from '../stores/open.ts';
+} from '../stores/store-url.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { CommandFailure, UsageError } from './args.ts';
 
-export { redact, STORE_URL_HELP, type StoreQueryOptions, type StoreUrl } from '../stores/open.ts';
+export { redact, STORE_URL_HELP, type StoreQueryOptions, type StoreUrl } from '../stores/store-url.ts';
 
 /** Parses `--store`; an unknown scheme is a usage error (exit 2). */
 export function parseStoreUrl(

@@ -44,6 +44,25 @@ export interface BatonErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * What Baton throws: a stable `code` for code to branch on (the message is
+ * for people and may change), and no HTTP status: `errorResponse` of
+ * `baton-auth/http` (and every adapter's error handler) maps the code to one.
+ * Your own routes may throw it too, to answer in Baton's shape.
+ *
+ * @example
+ * ```ts
+ * import { BatonError } from 'baton-auth';
+ * import { errorResponse } from 'baton-auth/http';
+ *
+ * const missing = new BatonError('not_found', 'No such report');
+ * missing.code; // 'not_found'
+ * errorResponse(missing).status; // 404
+ *
+ * const busy = new BatonError('too_many_attempts', 'Slow down', { retryAfter: 30 });
+ * errorResponse(busy).headers['retry-after']; // '30' (and status 429)
+ * ```
+ */
 export class BatonError extends Error {
   override readonly name: string = 'BatonError';
   readonly code: ErrorCode;
@@ -56,6 +75,24 @@ export class BatonError extends Error {
   }
 }
 
+/**
+ * Whether a thrown value is a BatonError (a token, a request or a store
+ * refused, with its `code`) rather than a bug to let through.
+ *
+ * @example
+ * ```ts
+ * import { isBatonError } from 'baton-auth';
+ *
+ * try {
+ *   sessions.verifyAccessToken(accessToken);
+ * } catch (error) {
+ *   if (!isBatonError(error)) throw error; // a bug, not a bad token
+ *   if (error.code === 'token_expired') {
+ *     // refresh, then try again; 'token_revoked', 'invalid_token', ...: log in again
+ *   }
+ * }
+ * ```
+ */
 export function isBatonError(value: unknown): value is BatonError {
   return value instanceof BatonError;
 }

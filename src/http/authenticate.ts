@@ -52,7 +52,20 @@ export interface AuthenticationConfig extends AuthorizeOptions {
   headerLimit: number;
 }
 
-/** Checks authorisation of already-verified claims. */
+/**
+ * Checks authorisation of already-verified claims: throws 403
+ * `insufficient_scope` for a missing role or scope, 401 `fresh_token_required`
+ * for a token that is not fresh when `fresh` is asked for.
+ *
+ * @example
+ * ```ts
+ * import { authorize } from 'baton-auth/http';
+ *
+ * const claims = sessions.verifyAccessToken(accessToken);
+ * // Deleting an account: the admin role, the scope, and a token from a login or reauth, not a refresh.
+ * authorize(sessions, claims, { roles: ['admin'], scopes: ['accounts:write'], fresh: true });
+ * ```
+ */
 export function authorize(
   manager: Pick<AuthManager, 'isFresh'>,
   claims: AccessClaims,
@@ -179,6 +192,24 @@ export async function implicitRefreshCookies(
  * `insufficient_scope`, `fresh_token_required`) for `errorResponse` to map.
  * Synchronous: verification needs no I/O (so no implicit refresh here; the
  * adapters' middleware does that).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { authenticate, errorResponse, parseRequestTarget } from 'baton-auth/http';
+ *
+ * createServer((req, res) => {
+ *   const { path, query } = parseRequestTarget(req.url ?? '/');
+ *   const headers = { authorization: req.headers.authorization };
+ *   try {
+ *     const claims = authenticate(sessions, { method: req.method ?? 'GET', path, query, headers }, { roles: ['user'] });
+ *     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ user: claims.sub }));
+ *   } catch (error) {
+ *     const response = errorResponse(error); // 401 with a Bearer challenge, 403 insufficient_scope, ...
+ *     res.writeHead(response.status, response.headers).end(response.body);
+ *   }
+ * }).listen(3000);
+ * ```
  */
 export function authenticate(
   manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh'>,

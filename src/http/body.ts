@@ -97,6 +97,22 @@ function parseForm(text: string): Fields {
 /**
  * Checks size and content type, then parses the body. Throws BatonError:
  * `payload_too_large` (413), `unsupported_media_type` (415), `invalid_request` (400).
+ *
+ * @example
+ * ```ts
+ * import { parseBody } from 'baton-auth/http';
+ *
+ * const req = {
+ *   method: 'POST',
+ *   path: '/auth/token',
+ *   query: new URLSearchParams(),
+ *   headers: { 'content-type': 'application/x-www-form-urlencoded' },
+ *   body: 'grant_type=password&username=thedude&password=abides',
+ * };
+ * parseBody(req, { accept: ['json', 'form'] }).username; // 'thedude'
+ * parseBody(req, { accept: ['json'] }); // throws 415 unsupported_media_type
+ * parseBody(req, { accept: ['form'], limit: 16 }); // throws 413 payload_too_large
+ * ```
  */
 export function parseBody(req: HttpRequest, options: ParseBodyOptions): Fields {
   const limit = options.limit ?? DEFAULT_BODY_LIMIT;
@@ -133,6 +149,25 @@ function cutShort(cause: unknown): never {
 /**
  * Reads a web stream, stopping after `max` bytes, so an adapter never
  * buffers more than the limit (plus one byte to know it was exceeded).
+ *
+ * @example
+ * ```ts
+ * import { parseBody, parseRequestTarget, readBodyLimited } from 'baton-auth/http';
+ *
+ * // A route of a fetch-style server (a web Request in, a Response out)
+ * async function saveNote(request: Request): Promise<Response> {
+ *   const limit = 16 * 1024;
+ *   const body = await readBodyLimited(request.body, limit); // stops after limit + 1 bytes, whatever is sent
+ *   const req = {
+ *     method: request.method,
+ *     ...parseRequestTarget(request.url),
+ *     headers: { 'content-type': request.headers.get('content-type') ?? undefined },
+ *     body,
+ *   };
+ *   const fields = parseBody(req, { accept: ['json'], limit }); // over the limit: 413 payload_too_large
+ *   return Response.json({ saved: fields.text });
+ * }
+ * ```
  */
 export async function readBodyLimited(
   stream: ReadableStream<Uint8Array> | null | undefined,
@@ -168,6 +203,25 @@ export async function readBodyLimited(
  * Reads a Node stream (an IncomingMessage), stopping after `max` bytes, for
  * the adapters of frameworks built on node:http. Past the limit it stops
  * collecting and lets the rest drain, so the 413 still reaches the client.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { errorResponse, parseBody, parseRequestTarget, readNodeBodyLimited } from 'baton-auth/http';
+ *
+ * const limit = 16 * 1024;
+ * createServer(async (req, res) => {
+ *   try {
+ *     const body = await readNodeBodyLimited(req, limit); // at most limit + 1 bytes are kept
+ *     const headers = { 'content-type': req.headers['content-type'] };
+ *     const fields = parseBody({ method: req.method ?? 'POST', ...parseRequestTarget(req.url ?? '/'), headers, body }, { accept: ['json'], limit });
+ *     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ saved: fields.text }));
+ *   } catch (error) {
+ *     const response = errorResponse(error); // 413 payload_too_large, 415, 400 (bad JSON, a body cut short)
+ *     res.writeHead(response.status, response.headers).end(response.body);
+ *   }
+ * }).listen(3000);
+ * ```
  */
 export function readNodeBodyLimited(stream: NodeJS.ReadableStream, max: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -211,14 +265,38 @@ export interface StringFieldOptions {
   maxLength?: number;
 }
 
-/** A required, non-empty string field; 400 `invalid_request` naming the field otherwise. */
+/**
+ * A required, non-empty string field; 400 `invalid_request` naming the field otherwise.
+ *
+ * @example
+ * ```ts
+ * import { requiredString } from 'baton-auth/http';
+ *
+ * const fields = { username: 'thedude', password: '' }; // what parseBody gave
+ * requiredString(fields, 'username'); // 'thedude'
+ * requiredString(fields, 'password'); // throws 400 invalid_request: "password" must not be empty
+ * requiredString(fields, 'otp', { maxLength: 8 }); // throws 400 invalid_request: "otp" is required
+ * ```
+ */
 export function requiredString(fields: Fields, name: string, options: StringFieldOptions = {}): string {
   const value = optionalString(fields, name, options);
   if (value === undefined) throw new BatonError('invalid_request', `"${name}" is required`);
   return value;
 }
 
-/** An optional string field: absent (or null) gives undefined; empty or wrong-typed is a 400. */
+/**
+ * An optional string field: absent (or null) gives undefined; empty or wrong-typed is a 400.
+ *
+ * @example
+ * ```ts
+ * import { optionalString } from 'baton-auth/http';
+ *
+ * const fields = { scope: 'read', client_id: null, remember: true }; // what parseBody gave
+ * optionalString(fields, 'scope'); // 'read'
+ * optionalString(fields, 'client_id'); // undefined
+ * optionalString(fields, 'remember'); // throws 400 invalid_request: "remember" must be a string
+ * ```
+ */
 export function optionalString(
   fields: Fields,
   name: string,

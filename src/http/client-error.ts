@@ -38,6 +38,22 @@ function statusOf(error: { code?: unknown }): number {
   }
 }
 
+/**
+ * Answers a request that Node's HTTP parser refused (431, 414, 408 or 400) in
+ * Baton's JSON shape and closes the connection; a client that went away gets
+ * nothing.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { answerClientError } from 'baton-auth/http';
+ *
+ * const server = createServer((_req, res) => res.end('ok'));
+ * // Headers over Node's limit: 431 {"error":"invalid_request","message":"The request headers are too large"}
+ * server.on('clientError', answerClientError);
+ * server.listen(3000);
+ * ```
+ */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   // A client that went away (or a socket that cannot be written) gets nothing: it is not listening.
   if (error.code === 'ECONNRESET' || !socket.writable) {

@@ -23,6 +23,14 @@ const ATTRIBUTE = /^[\x20-\x3A\x3C-\x7E]+$/;
  * Parses a Cookie header into a null-prototype record. Junk pairs are
  * skipped rather than failing the request; when a name repeats, the first
  * wins (browsers send the most specific path first).
+ *
+ * @example
+ * ```ts
+ * import { parseCookies } from 'baton-auth/http';
+ *
+ * parseCookies('theme=dark; lang="en%2DGB"; theme=light'); // { theme: 'dark', lang: 'en-GB' }
+ * parseCookies(undefined); // {}
+ * ```
  */
 export function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = Object.create(null);
@@ -45,7 +53,19 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return cookies;
 }
 
-/** Builds one Set-Cookie value. Throws on a name or value that would break the header. */
+/**
+ * Builds one Set-Cookie value. Throws on a name or value that would break the header.
+ *
+ * @example
+ * ```ts
+ * import { serializeCookie } from 'baton-auth/http';
+ *
+ * serializeCookie('theme', 'dark', { maxAge: 86400, secure: true, sameSite: 'Lax' });
+ * // 'theme=dark; Max-Age=86400; Path=/; Secure; SameSite=Lax'
+ * serializeCookie('theme', '', { maxAge: 0 }); // deletes it
+ * // 'theme=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/'
+ * ```
+ */
 export function serializeCookie(name: string, value: string, options: SetCookieOptions = {}): string {
   if (!TOKEN.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`);
   const encoded = encodeURIComponent(value);

@@ -7,7 +7,20 @@
 import { type BatonError, type ErrorCode, isBatonError } from '../core/errors.ts';
 import type { HttpResponse } from './types.ts';
 
-/** The HTTP status of each BatonError code: every code has one. */
+/**
+ * The HTTP status of each BatonError code: every code has one.
+ *
+ * @example
+ * ```ts
+ * import { isBatonError } from 'baton-auth';
+ * import { ERROR_STATUS } from 'baton-auth/http';
+ *
+ * ERROR_STATUS.token_expired; // 401
+ * ERROR_STATUS.insufficient_scope; // 403
+ * // A framework's error handler that keeps its own body shape (errorResponse gives Baton's):
+ * const statusOf = (error: unknown) => (isBatonError(error) ? ERROR_STATUS[error.code] : 500);
+ * ```
+ */
 export const ERROR_STATUS = {
   missing_token: 401,
   invalid_token: 401,
@@ -109,6 +122,20 @@ export const JSON_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
 };
 
+/**
+ * A JSON response with Baton's headers (`no-store`, `nosniff`), for routes of
+ * your own next to the auth routes.
+ *
+ * @example
+ * ```ts
+ * import { jsonResponse } from 'baton-auth/http';
+ *
+ * const response = jsonResponse(201, { id: 'r1' }, { location: '/reports/r1' });
+ * response.body; // '{"id":"r1"}'
+ * response.headers; // { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache',
+ * //                     'x-content-type-options': 'nosniff', location: '/reports/r1' }
+ * ```
+ */
 export function jsonResponse(
   status: number,
   body: unknown,
@@ -185,7 +212,22 @@ function oauthResponse(error: BatonError): HttpResponse {
   return jsonResponse(status, { error: code, error_description: publicMessage(error) }, retry);
 }
 
-/** Maps any thrown value to a response. Never exposes a stack trace or an internal message. */
+/**
+ * Maps any thrown value to a response. Never exposes a stack trace or an internal message.
+ *
+ * @example
+ * ```ts
+ * import { BatonError } from 'baton-auth';
+ * import { errorResponse } from 'baton-auth/http';
+ *
+ * const response = errorResponse(new BatonError('token_expired', 'The access token has expired'));
+ * response.status; // 401
+ * response.body; // '{"error":"token_expired","message":"The access token has expired"}'
+ * response.headers['www-authenticate'];
+ * // 'Bearer realm="baton", error="invalid_token", error_description="The access token has expired"'
+ * errorResponse(new Error('connection refused')).body; // '{"error":"internal_error","message":"Internal server error"}', the error to stderr
+ * ```
+ */
 export function errorResponse(error: unknown, options: ErrorResponseOptions = {}): HttpResponse {
   if (error instanceof OAuthError) {
     const headers: Record<string, string | string[]> = {};

@@ -135,7 +135,20 @@ export function headerToken(
   return checkedToken(token, `${name} header`, 'malformed_authorization');
 }
 
-/** `Authorization: Bearer <token>`. */
+/**
+ * The token of `Authorization: Bearer <token>`: undefined without one (or with
+ * another scheme), 400 `malformed_authorization` for a malformed one.
+ *
+ * @example
+ * ```ts
+ * import { bearerToken, parseRequestTarget } from 'baton-auth/http';
+ *
+ * const req = { method: 'GET', ...parseRequestTarget('/api/me'), headers: { authorization: `Bearer ${accessToken}` } };
+ * bearerToken(req) === accessToken; // true
+ * bearerToken({ ...req, headers: { authorization: 'Basic dXNlcjpwYXNz' } }); // undefined: not a bearer token
+ * bearerToken({ ...req, headers: { authorization: 'Bearer' } }); // throws 400 malformed_authorization
+ * ```
+ */
 export function bearerToken(req: HttpRequest, limit = DEFAULT_HEADER_LIMIT): string | undefined {
   return headerToken(req, 'authorization', 'Bearer', limit);
 }
@@ -192,6 +205,16 @@ function queryToken(req: HttpRequest, name: string): string | undefined {
 /**
  * The access token, from the configured locations in order. `fields` is the
  * parsed body, when the route has one; without it the body is not a location.
+ *
+ * @example
+ * ```ts
+ * import { extractAccessToken, parseRequestTarget } from 'baton-auth/http';
+ *
+ * const req = { method: 'GET', ...parseRequestTarget('/api/me'), headers: { cookie: `__Host-baton_access=${accessToken}` } };
+ * extractAccessToken(req); // undefined: without cookie names, only the Authorization header is read
+ * extractAccessToken(req, { access: '__Host-baton_access', refresh: '__Secure-baton_refresh' });
+ * // { token: accessToken, source: 'cookie', cookie: 'access' }
+ * ```
  */
 export function extractAccessToken(
   req: HttpRequest,
@@ -219,6 +242,19 @@ export function extractAccessToken(
  * The refresh token, by the precedence of docs/http-contract.md: body `refresh_token`, then the
  * token header (when `header` is a configured location), then (cookie mode)
  * the refresh cookie. Never the query string: refresh tokens live long.
+ *
+ * @example
+ * ```ts
+ * import { extractRefreshToken, parseBody, parseRequestTarget } from 'baton-auth/http';
+ *
+ * const req = {
+ *   method: 'POST',
+ *   ...parseRequestTarget('/auth/refresh'),
+ *   headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ refresh_token: refreshToken }),
+ * };
+ * extractRefreshToken(req, parseBody(req, { accept: ['json'] })); // { token: refreshToken, source: 'body' }
+ * ```
  */
 export function extractRefreshToken(
   req: HttpRequest,

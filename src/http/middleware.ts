@@ -93,6 +93,28 @@ function handlerFor(manager: AuthManager, options: BatonHttpInit): AuthHandler {
   return createAuthHandler(manager, httpOptions);
 }
 
+/**
+ * The auth routes (`handler`, for a per-client manager with its own routes
+ * too), guards for the app's routes and the error mapping, over one validated
+ * set of options: what the adapters are made of, for a framework Baton has
+ * no adapter for. Throws `BatonError('invalid_options')` at once for bad options.
+ *
+ * @example
+ * ```ts
+ * import { createBatonHttp, type HttpRequest, type HttpResponse, jsonResponse } from 'baton-auth/http';
+ *
+ * const baton = createBatonHttp(sessions, { cookies: { implicitRefresh: { within: '5m' } } });
+ * const requireAdmin = baton.guard({ roles: ['admin'] });
+ *
+ * // baton.handler(req) answers the auth routes; a route of your own:
+ * async function adminReport(req: HttpRequest): Promise<HttpResponse> {
+ *   const outcome = await requireAdmin(req);
+ *   if (!outcome.ok) return outcome.response; // 401 or 403 in Baton's shape; guards never throw
+ *   // outcome.cookies: an implicitly refreshed access cookie, if one was due
+ *   return jsonResponse(200, { readBy: outcome.claims?.sub }, { 'set-cookie': outcome.cookies });
+ * }
+ * ```
+ */
 export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {}): BatonHttp {
   const handler = handlerFor(manager, options);
   const resolved = handler.options;

@@ -236,6 +236,28 @@ function match(options: ResolvedOptions, path: string): { entry: RouteEntry; par
  * Builds the handler for every auth route. Returns undefined for requests
  * that are not auth routes. Throws `BatonError('invalid_options')` at once
  * for bad options.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createAuthHandler, errorResponse, type HttpRequest, parseRequestTarget, readNodeBodyLimited } from 'baton-auth/http';
+ *
+ * const auth = createAuthHandler(sessions); // POST /auth/login, /auth/refresh, ..., GET /.well-known/jwks.json
+ * createServer(async (req, res) => {
+ *   const { path, query } = parseRequestTarget(req.url ?? '/');
+ *   if (!auth.handles(path, req.method)) return void res.writeHead(404).end(); // your own routes here
+ *   let response;
+ *   try {
+ *     const body = await readNodeBodyLimited(req, auth.bodyLimit);
+ *     // Node's headers are what HttpRequest wants: lower-case names, repeats joined (cookies with '; ').
+ *     const headers = req.headers as HttpRequest['headers'];
+ *     response = await auth({ method: req.method ?? 'GET', path, query, headers, body, ip: req.socket.remoteAddress });
+ *   } catch (error) {
+ *     response = errorResponse(error); // the client cut the body short: 400
+ *   }
+ *   if (response) res.writeHead(response.status, response.headers).end(response.body);
+ * }).listen(3000);
+ * ```
  */
 export function createAuthHandler(manager: AuthManager, options: AuthHandlerOptions = {}): AuthHandler {
   const resolved = resolveHttpOptions(manager, options);

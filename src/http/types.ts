@@ -74,6 +74,16 @@ export function originForm(target: string): string {
  * resolved, percent-encoding kept), so every adapter routes the same paths
  * alike. A target that this rewrites is refused before routing anyway (see
  * `isNormalTarget`).
+ *
+ * @example
+ * ```ts
+ * import { parseRequestTarget } from 'baton-auth/http';
+ *
+ * const { path, query } = parseRequestTarget('/reports/q3?format=csv');
+ * path; // '/reports/q3'
+ * query.get('format'); // 'csv'
+ * parseRequestTarget('http://api.example.com/auth/login').path; // '/auth/login' (absolute-form)
+ * ```
  */
 export function parseRequestTarget(target: string): { path: string; query: URLSearchParams } {
   const origin = originForm(target);

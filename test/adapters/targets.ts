@@ -10,13 +10,10 @@ import { join } from 'node:path';
 import { DEMO_CLIENT, type DemoAdapter } from '../../demo/app.ts';
 import { DEMO_AUDIENCE, DEMO_ISSUER, startDemo } from '../../demo/server.ts';
 import { type DemoUser, DemoUsers } from '../../demo/users.ts';
-import { ManualClock } from '../../src/core/clock.ts';
-import type { BatonHttpOptions } from '../../src/http/options.ts';
-import { SessionManager } from '../../src/index.ts';
-import type { RateLimitOptions } from '../../src/sessions/types.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
+import type { BatonHttpOptions } from '../../src/http/index.ts';
+import type { RateLimitOptions } from '../../src/index.ts';
+import { generateSigningKey, ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
-import { generateSigningKey } from '../../src/tokens/keys.ts';
 import type { AppDeps, StartedApp } from './apps/types.ts';
 
 export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { systemClock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/index.ts';
 import { type Harness, startHarness } from '../demo/helpers.ts';
 import { browserSkip, keepNames, launch, RESULTS, withScreenshots } from './support.ts';
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ManualClock } from '../../src/core/clock.ts';
-import { SessionManager } from '../../src/index.ts';
+import type { SessionRecord } from '../../src/index.ts';
+import { ManualClock, SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
-import type { SessionRecord } from '../../src/stores/types.ts';
 import { signingKey, type TestUser, Users } from '../sessions/support.ts';
 import { assertOk, assertOneErrorLine, baton, parseJson, type TempDir, tempDir } from './support.ts';
 

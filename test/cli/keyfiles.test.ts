@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { importSigningKey, type JWK } from '../../src/tokens/keys.ts';
-import type { Algorithm } from '../../src/tokens/types.ts';
+import type { Algorithm } from '../../src/index.ts';
+import { importSigningKey, type JWK } from '../../src/index.ts';
 import { assertOk, assertOneErrorLine, baton, type KeyFixture, keyFixture, parseJson } from './support.ts';
 
 const KEY_TIMEOUT = { timeout: 20000 };

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { importSigningKey, type JWK } from '../../src/tokens/keys.ts';
-import { ALGORITHMS } from '../../src/tokens/types.ts';
+import { ALGORITHMS, importSigningKey, type JWK } from '../../src/index.ts';
 import { assertOk, baton, parseJson } from './support.ts';
 
 const KEY_TIMEOUT = { timeout: 20000 };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { SessionRecord, SessionStore } from '../../src/stores/types.ts';
+import type { SessionRecord, SessionStore } from '../../src/index.ts';
 import { assertOk, baton, parseJson, ROOT, type RunResult } from './support.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ManualClock } from '../../src/core/clock.ts';
+import type { ManualClock, TokenPair } from '../../src/index.ts';
 import { SessionManager } from '../../src/index.ts';
-import type { TokenPair } from '../../src/sessions/types.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import { rejectsWith, signingKey, type TestUser, Users } from '../sessions/support.ts';
 import { assertOk, assertOneErrorLine, baton, parseJson, type TempDir, tempDir } from './support.ts';

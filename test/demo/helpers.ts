@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoStrategy } from '../../demo/config.ts';
 import { type DemoManagerFor, type DemoOptions, type RunningDemo, startDemo } from '../../demo/server.ts';
-import { ManualClock } from '../../src/core/clock.ts';
+import { ManualClock } from '../../src/index.ts';
 import { FAST_SCRYPT } from '../adapters/targets.ts';
 
 export { assertError, call, type Reply } from '../adapters/client.ts';

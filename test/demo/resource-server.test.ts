@@ -12,16 +12,17 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { DEMO_AUDIENCE, DEMO_ISSUER } from '../../demo/server.ts';
 import { batonPlugin } from '../../src/adapters/fastify.ts';
+import { generateSigningKey, importSigningKey, MemoryStore, openStore, publicJwk } from '../../src/index.ts';
+import { signJws } from '../../src/jws.ts';
 import { requireToken as expressGuard } from '../../src/resource/express.ts';
 import { batonResource } from '../../src/resource/fastify.ts';
-import type { ResourceGuardOptions, VerifierSource } from '../../src/resource/guard.ts';
 import { requireToken as honoGuard } from '../../src/resource/hono.ts';
+import type {
+  ResourceGuardOptions,
+  ResourceVerifierOptions,
+  VerifierSource,
+} from '../../src/resource/index.ts';
 import { createResourceVerifier, type ResourceVerifier } from '../../src/resource/index.ts';
-import type { ResourceVerifierOptions } from '../../src/resource/verifier.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
-import { openStore } from '../../src/stores/open.ts';
-import { signJws } from '../../src/tokens/jws.ts';
-import { generateSigningKey, importSigningKey, publicJwk } from '../../src/tokens/keys.ts';
 import { decodeClaims } from '../adapters/client.ts';
 import { type Listening, listen, serveHono } from '../support/listen.ts';
 import {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { configFromEnv, DemoConfigError } from '../../demo/config.ts';
-import { ManualClock } from '../../src/core/clock.ts';
+import { ManualClock } from '../../src/index.ts';
 import { assertError, call, login, startHarness } from './helpers.ts';
 
 describe('rate limiting', () => {

@@ -11,9 +11,9 @@ import { describe, it } from 'node:test';
 import { createAuthManager, generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
 import { createAuthHandler } from 'baton-auth/http';
 import { THROWN_CODES } from '../../scripts/options-table.ts';
-import type { ErrorCode } from '../../src/core/errors.ts';
 import { ERROR_STATUS, wireCodeOf } from '../../src/http/errors.ts';
 import { createPerClientHandler } from '../../src/http/per-client-routes.ts';
+import type { ErrorCode } from '../../src/index.ts';
 
 const contract = readFileSync('docs/http-contract.md', 'utf8');
 const readme = readFileSync('README.md', 'utf8');

@@ -18,9 +18,9 @@ import {
   renderReadme,
   THROWN_CODES,
 } from '../../scripts/options-table.ts';
-import type { ErrorCode } from '../../src/core/errors.ts';
-import { ERROR_STATUS } from '../../src/http/errors.ts';
+import { ERROR_STATUS } from '../../src/http/index.ts';
 import { httpOptionsSchema } from '../../src/http/options.ts';
+import type { ErrorCode } from '../../src/index.ts';
 import {
   baseOptionsSchema,
   sessionManagerOptionsSchema,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { systemClock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/index.ts';
 import { assertError, call } from '../adapters/client.ts';
 import { login, startHarness } from '../demo/helpers.ts';
 import { killExamples, linesInOrder, startExample, stopExample } from '../support/examples.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatonError } from '../../src/core/errors.ts';
-import { optionalString, parseBody, readBodyLimited, requiredString } from '../../src/http/body.ts';
 import { httpStatusOf, wireCodeOf } from '../../src/http/errors.ts';
-import type { HttpRequest } from '../../src/http/types.ts';
+import type { HttpRequest } from '../../src/http/index.ts';
+import { optionalString, parseBody, readBodyLimited, requiredString } from '../../src/http/index.ts';
+import { BatonError } from '../../src/index.ts';
 
 function req(body: string | Uint8Array | undefined, contentType?: string): HttpRequest {
   return {

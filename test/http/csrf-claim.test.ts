@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createBatonHttp } from '../../src/http/middleware.ts';
-import type { HttpRequest, HttpResponse } from '../../src/http/types.ts';
+import type { HttpRequest, HttpResponse } from '../../src/http/index.ts';
+import { createBatonHttp } from '../../src/http/index.ts';
 import { type Harness, harness, rejectsWith, storeKinds } from '../sessions/support.ts';
 
 const PLANTED = 'planted-by-a-custom-claim';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { BatonError, type ErrorCode } from '../../src/core/errors.ts';
 import { ERROR_STATUS, errorResponse, httpStatusOf, OAuthError, wireCodeOf } from '../../src/http/errors.ts';
+import { BatonError, type ErrorCode } from '../../src/index.ts';
 
 function body(res: { body?: string }): Record<string, unknown> {
   return JSON.parse(res.body ?? '') as Record<string, unknown>;

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { BatonError } from '../../src/core/errors.ts';
-import type { Fields } from '../../src/http/body.ts';
-import { parseCookies, serializeCookie } from '../../src/http/cookies.ts';
 import { httpStatusOf, wireCodeOf } from '../../src/http/errors.ts';
 import {
   basicCredentials,
@@ -15,7 +12,9 @@ import {
   headerToken,
   resolveTokenLookup,
 } from '../../src/http/extract.ts';
-import type { HttpRequest } from '../../src/http/types.ts';
+import type { Fields, HttpRequest } from '../../src/http/index.ts';
+import { parseCookies, serializeCookie } from '../../src/http/index.ts';
+import { BatonError } from '../../src/index.ts';
 
 function req(headers: Record<string, string>): HttpRequest {
   return { method: 'POST', path: '/auth/refresh', headers, query: new URLSearchParams() };

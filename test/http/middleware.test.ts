@@ -1,14 +1,12 @@
 /** The neutral middleware layer: option validation, guards, implicit refresh, framework errors. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../src/core/clock.ts';
-import { BatonError } from '../../src/core/errors.ts';
 import { frameworkErrorResponse } from '../../src/http/errors.ts';
-import { createBatonHttp } from '../../src/http/middleware.ts';
+import type { AuthManager, HttpRequest } from '../../src/http/index.ts';
+import { createBatonHttp } from '../../src/http/index.ts';
 import { type BatonHttpOptions, resolveHttpOptions } from '../../src/http/options.ts';
-import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
-import type { TokenPair } from '../../src/sessions/types.ts';
-import type { AccessClaims } from '../../src/tokens/types.ts';
+import type { AccessClaims, TokenPair } from '../../src/index.ts';
+import { BatonError, ManualClock } from '../../src/index.ts';
 import { fakeManager } from '../support/fake-manager.ts';
 
 const clock = new ManualClock(1_000_000);

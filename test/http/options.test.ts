@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatonError } from '../../src/core/errors.ts';
 import { resolveHttpOptions } from '../../src/http/options.ts';
-import type { AuthManager } from '../../src/http/types.ts';
+import type { AuthManager } from '../../src/index.ts';
+import { BatonError } from '../../src/index.ts';
 
 // resolveHttpOptions checks the options before the manager: none is needed to see their messages.
 const manager = {} as AuthManager;

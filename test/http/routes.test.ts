@@ -9,13 +9,11 @@ import {
   createBaton,
   requireAuth,
 } from '../../src/adapters/hono.ts';
-import { BatonError } from '../../src/core/errors.ts';
-import { authenticate } from '../../src/http/authenticate.ts';
+import type { AuthManager, HttpRequest } from '../../src/http/index.ts';
+import { authenticate, createAuthHandler } from '../../src/http/index.ts';
 import { LazyHttpRequest } from '../../src/http/lazy-request.ts';
-import { createAuthHandler } from '../../src/http/routes.ts';
-import type { AuthManager, HttpRequest } from '../../src/http/types.ts';
-import type { TokenPair } from '../../src/sessions/types.ts';
-import type { AccessClaims } from '../../src/tokens/types.ts';
+import type { AccessClaims, TokenPair } from '../../src/index.ts';
+import { BatonError } from '../../src/index.ts';
 import { fakeManager } from '../support/fake-manager.ts';
 
 const claims: AccessClaims = {

@@ -18,16 +18,14 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { BatonError, isBatonError } from '../../src/core/errors.ts';
-import { createAuthHandler } from '../../src/http/routes.ts';
-import type { HttpRequest, HttpResponse } from '../../src/http/types.ts';
-import type { SessionManager } from '../../src/index.ts';
+import type { HttpRequest, HttpResponse } from '../../src/http/index.ts';
+import { createAuthHandler } from '../../src/http/index.ts';
+import type { SessionManager, SessionStore, TokenPair } from '../../src/index.ts';
+import { BatonError, isBatonError } from '../../src/index.ts';
 import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
-import type { TokenPair } from '../../src/sessions/types.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
-import type { SessionStore } from '../../src/stores/types.ts';
 import { raceManager } from '../fixtures/race-env.ts';
 import {
   createPostgresRole,

@@ -5,11 +5,9 @@
 // neither duplicated nor lost.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { SessionManager } from '../../src/index.ts';
+import type { SessionManager, SessionStore, TokenPair } from '../../src/index.ts';
+import { MemoryStore } from '../../src/index.ts';
 import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
-import type { TokenPair } from '../../src/sessions/types.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
-import type { SessionStore } from '../../src/stores/types.ts';
 import { locationArgs, openStore, raceManager } from '../fixtures/race-env.ts';
 import type { BurstReport, RefreshOutcome } from '../fixtures/race-refresher.ts';
 import { Child, sharedBackends, sharedSettings } from './support.ts';

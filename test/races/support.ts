@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { exportSigningKey, generateSigningKey } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
-import { exportSigningKey, generateSigningKey } from '../../src/tokens/keys.ts';
 import {
   ENV_GRACE,
   ENV_JWK,

@@ -1,8 +1,7 @@
 /** Password checks: the two rate limits (per username, per IP) and the answer a disabled account gets. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SessionManager } from '../../src/index.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
+import { MemoryStore, SessionManager } from '../../src/index.ts';
 import { harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
 
 const memory = storeKinds[0]!;

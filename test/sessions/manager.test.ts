@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BatonError } from '../../src/core/errors.ts';
-import { SessionManager } from '../../src/index.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
+import { BatonError, MemoryStore, SessionManager } from '../../src/index.ts';
 import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
 
 for (const kind of storeKinds) {

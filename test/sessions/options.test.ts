@@ -8,14 +8,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import { BatonError } from '../../src/core/errors.ts';
 import { SEED_SETTINGS } from '../../src/core/seed-settings.ts';
-import { SessionManager } from '../../src/index.ts';
+import type { SigningKey } from '../../src/index.ts';
+import { BatonError, createAuthManager, JwtStrategy, MemoryStore, SessionManager } from '../../src/index.ts';
 import { strategyOptionsSchemas } from '../../src/sessions/options.ts';
-import { createAuthManager } from '../../src/sessions/strategies/index.ts';
-import { JwtStrategy } from '../../src/sessions/strategies/jwt.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
-import type { SigningKey } from '../../src/tokens/types.ts';
 import { signingKey } from './support.ts';
 
 type Options = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ManualClock } from '../../src/core/clock.ts';
+import { ManualClock } from '../../src/index.ts';
 import { RevocationList } from '../../src/sessions/revocation-list.ts';
 
 const START = Date.UTC(2030, 0, 1);

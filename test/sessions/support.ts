@@ -1,15 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/core/clock.ts';
-import { BatonError } from '../../src/core/errors.ts';
-import { SessionManager } from '../../src/index.ts';
-import type { BatonUser, SessionManagerOptions } from '../../src/sessions/types.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
+import type { BatonUser, SessionManagerOptions, SessionStore, SigningKey } from '../../src/index.ts';
+import { BatonError, generateSigningKey, ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
-import type { SessionStore } from '../../src/stores/types.ts';
-import { generateSigningKey } from '../../src/tokens/keys.ts';
-import type { SigningKey } from '../../src/tokens/types.ts';
 
 export interface TestUser extends BatonUser {
   id: string;

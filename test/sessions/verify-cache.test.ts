@@ -3,8 +3,7 @@
 // without it, whatever happened since it was cached.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SessionManager } from '../../src/index.ts';
-import { MemoryStore } from '../../src/stores/memory.ts';
+import { MemoryStore, SessionManager } from '../../src/index.ts';
 import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
 
 /** Verifies twice, so the second answer comes from the cache. */

@@ -10,12 +10,10 @@ import type { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { SessionManager } from '../../src/index.ts';
-import type { BatonUser } from '../../src/sessions/types.ts';
+import type { BatonUser, SessionStore } from '../../src/index.ts';
+import { exportSigningKey, generateSigningKey, SessionManager } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
-import type { SessionStore } from '../../src/stores/types.ts';
-import { exportSigningKey, generateSigningKey } from '../../src/tokens/keys.ts';
 import {
   createPostgresRole,
   createRedisUser,

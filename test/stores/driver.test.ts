@@ -2,9 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { BatonError, isBatonError } from '../../src/core/errors.ts';
+import {
+  BatonError,
+  isBatonError,
+  openStore,
+  parseStoreUrl,
+  StoreOpenError,
+  StoreUrlError,
+} from '../../src/index.ts';
 import { loadDriver } from '../../src/stores/driver.ts';
-import { openStore, parseStoreUrl, StoreOpenError, StoreUrlError } from '../../src/stores/open.ts';
 import { HIDE_PACKAGES, withoutPackages } from '../support/hidden-packages.ts';
 
 /** Runs `source` as an ES module in a child where `hidden` cannot be loaded; returns its stdout. */

@@ -1,5 +1,5 @@
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { MemoryStore } from '../../src/stores/memory.ts';
+import { MemoryStore } from '../../src/index.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 
 storeConformanceSuite('MemoryStore', () => new MemoryStore(), {

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
-import { BatonError } from '../../src/core/errors.ts';
+import type { Revocation, SessionRecord } from '../../src/index.ts';
+import { BatonError } from '../../src/index.ts';
 import {
   migrate,
   PostgresStore,
   type PostgresStoreOptions,
   SCHEMA_VERSION,
 } from '../../src/stores/postgres.ts';
-import type { Revocation, SessionRecord } from '../../src/stores/types.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 import { fixtureTokenHash } from '../fixtures/token-hash.ts';
 import {

@@ -18,8 +18,8 @@ import { Hono } from 'hono';
 import { createBaton as createExpressBaton } from '../../src/adapters/express.ts';
 import { batonPlugin } from '../../src/adapters/fastify.ts';
 import { createBaton as createHonoBaton } from '../../src/adapters/hono.ts';
-import type { AuthManager } from '../../src/http/types.ts';
-import { decodeUnverified } from '../../src/tokens/jws.ts';
+import type { AuthManager } from '../../src/index.ts';
+import { decodeUnverified } from '../../src/jws.ts';
 import { listen } from '../support/listen.ts';
 import { storeKinds, strategyHarness } from './support.ts';
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { MaybePromise } from '../../src/sessions/types.ts';
+import type { MaybePromise } from '../../src/index.ts';
 import { expectError, sender, storeKinds, strategyHarness } from './support.ts';
 
 type Callbacks = {

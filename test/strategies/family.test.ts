@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { createAuthHandler } from '../../src/http/index.ts';
 import { createPerClientHandler } from '../../src/http/per-client-routes.ts';
-import { createAuthHandler } from '../../src/http/routes.ts';
+import type { AuthManager, StrategyCapabilities, StrategyName } from '../../src/index.ts';
 import { BatonError, SessionManager } from '../../src/index.ts';
-import type { AuthManager, StrategyCapabilities, StrategyName } from '../../src/sessions/types.ts';
 import { storeKinds } from '../sessions/support.ts';
 import { type BaseOptions, strategyHarness } from './support.ts';
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeUnverified } from '../../src/tokens/jws.ts';
+import { decodeUnverified } from '../../src/jws.ts';
 import { expectError, type Send, sender, storeKinds, strategyHarness } from './support.ts';
 
 for (const kind of storeKinds) {

@@ -12,8 +12,8 @@ import { Hono } from 'hono';
 import { createBaton as createExpressBaton } from '../../src/adapters/express.ts';
 import { batonPlugin } from '../../src/adapters/fastify.ts';
 import { createBaton as createHonoBaton } from '../../src/adapters/hono.ts';
+import type { PerClientRouteOptions } from '../../src/http/index.ts';
 import { JWT_BEARER_GRANT } from '../../src/http/oauth.ts';
-import type { PerClientRouteOptions } from '../../src/http/per-client-routes.ts';
 import { storeKinds, strategyHarness } from './support.ts';
 
 const memory = storeKinds[0];

@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeUnverified, KeySet } from '../../src/jws.ts';
 import { AccessTokenCodec } from '../../src/tokens/access-token.ts';
-import { decodeUnverified } from '../../src/tokens/jws.ts';
-import { KeySet } from '../../src/tokens/keys.ts';
 import { signingKey } from '../sessions/support.ts';
 import { expectError, sender, storeKinds, strategyHarness } from './support.ts';
 

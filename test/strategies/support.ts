@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/core/clock.ts';
-import { authenticate } from '../../src/http/authenticate.ts';
-import { errorResponse } from '../../src/http/errors.ts';
-import { type AuthHandlerOptions, createAuthHandler } from '../../src/http/routes.ts';
-import type { AuthManager, HttpRequest, HttpResponse } from '../../src/http/types.ts';
-import { type AuthManagerOptions, createAuthManager } from '../../src/sessions/strategies/index.ts';
+import type { AuthManager, HttpRequest, HttpResponse } from '../../src/http/index.ts';
+import {
+  type AuthHandlerOptions,
+  authenticate,
+  createAuthHandler,
+  errorResponse,
+} from '../../src/http/index.ts';
+import { type AuthManagerOptions, createAuthManager, ManualClock } from '../../src/index.ts';
 import { type StoreKind, signingKey, type TestUser, Users } from '../sessions/support.ts';
 
 export { storeKinds } from '../sessions/support.ts';

@@ -1,8 +1,8 @@
 // An AuthManager whose answers a test picks: for specifying the HTTP layer
 // apart from any strategy (a fake of the manager, never of a store).
-import { BatonError } from '../../src/core/errors.ts';
-import { type Clock, systemClock } from '../../src/index.ts';
-import type { AuthManager, StrategyCapabilities } from '../../src/sessions/types.ts';
+
+import type { AuthManager, StrategyCapabilities } from '../../src/index.ts';
+import { BatonError, type Clock, systemClock } from '../../src/index.ts';
 
 const EVERYTHING: StrategyCapabilities = {
   listSessions: true,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatonError } from '../../src/core/errors.ts';
-import type { SessionRecord, SessionStore } from '../../src/stores/types.ts';
+import type { SessionRecord, SessionStore } from '../../src/index.ts';
+import { BatonError } from '../../src/index.ts';
 import { fixtureTokenHash } from '../fixtures/token-hash.ts';
 
 /** A fresh generation-0 session created at `now`, living `lifetimeMs`; overrides win. */

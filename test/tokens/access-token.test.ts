@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { ManualClock } from '../../src/core/clock.ts';
-import { BatonError } from '../../src/core/errors.ts';
+import { BatonError, ManualClock } from '../../src/index.ts';
 import {
   AccessTokenCodec,
   type AccessTokenCodecOptions,

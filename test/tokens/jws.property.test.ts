@@ -10,7 +10,7 @@ import { constants, createHmac, sign as nodeSign } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
-import { BatonError } from '../../src/core/errors.ts';
+import { BatonError } from '../../src/index.ts';
 import {
   ALGORITHMS,
   type Algorithm,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, sign as nodeSign } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { compactVerify, jwtVerify, SignJWT } from 'jose';
-import { BatonError } from '../../src/core/errors.ts';
+import { BatonError } from '../../src/index.ts';
 import {
   ALGORITHMS,
   type Algorithm,

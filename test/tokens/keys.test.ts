@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
-import { BatonError } from '../../src/core/errors.ts';
+import { BatonError } from '../../src/index.ts';
 import {
   ALGORITHMS,
   type Algorithm,

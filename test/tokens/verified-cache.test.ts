@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ManualClock } from '../../src/core/clock.ts';
-import { BatonError } from '../../src/core/errors.ts';
+import { BatonError, ManualClock } from '../../src/index.ts';
 import {
   type AccessClaims,
   AccessTokenCodec,

@@ -47,6 +47,26 @@ interface TokenOwner {
  * refresh can find whose token to retrieve, followed by `.<base64url(clientId)>`
  * when the login named a client, so that refresh knows (from the stored,
  * constant-time compared token) which client the session was issued to.
+ *
+ * @example
+ * ```ts
+ * import { CallbacksStrategy, generateSigningKey, MemoryStore } from 'baton-auth';
+ *
+ * const refreshTokens = new Map<string, string>(); // yours: e.g. a column of the users table
+ * const manager = new CallbacksStrategy({ // or createAuthManager({ strategy: 'callbacks', ... })
+ *   issuer: 'https://api.example.com',
+ *   audience: 'example-api',
+ *   keys: [await generateSigningKey('HS256')],
+ *   store: new MemoryStore(), // the denylist of logged-out tokens
+ *   loadUser: (id) => ({ id }),
+ *   storeRefreshToken: (userId, token) => refreshTokens.set(userId, token),
+ *   retrieveRefreshToken: (userId) => refreshTokens.get(userId),
+ *   revokeRefreshToken: (userId) => refreshTokens.delete(userId),
+ * });
+ * const pair = await manager.issueSession({ id: '42' });
+ * refreshTokens.get('42') === pair.refreshToken; // true
+ * (await manager.refresh(pair.refreshToken)).refreshToken; // '': a new access token only, as sanic-jwt
+ * ```
  */
 export class CallbacksStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,

@@ -63,6 +63,23 @@ interface JwtSession {
  * store's revocation list, so the refresh token dies with the access token.
  * There is no per-user index, so listing sessions and logout-all are not
  * offered (use the rotating strategy for those).
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey, JwtStrategy, MemoryStore } from 'baton-auth';
+ *
+ * const manager = new JwtStrategy({ // or createAuthManager({ strategy: 'jwt', ... })
+ *   issuer: 'https://api.example.com',
+ *   audience: 'example-api',
+ *   keys: [await generateSigningKey('HS256')],
+ *   store: new MemoryStore(), // the denylist only: no session is stored
+ *   loadUser: (id) => ({ id }),
+ * });
+ * const pair = await manager.issueSession({ id: '42' }); // create_access_token + create_refresh_token
+ * manager.verifyRefreshToken(pair.refreshToken).type; // 'refresh'
+ * (await manager.refresh(pair.refreshToken)).refreshToken; // '': a new access token only (rotateRefreshTokens: true to rotate)
+ * await manager.logout(pair.refreshToken); // denies the login's sid: this refresh token and its access tokens
+ * ```
  */
 export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,

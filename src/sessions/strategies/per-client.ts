@@ -40,6 +40,25 @@ type ResolvedPerClientOptions<User extends BatonUser> = ResolvedOptionsOf<'per-c
  * with it). Tokens are derived from the server's refresh key, so the store
  * holds only their hash, yet the token of a (user, client) can be handed out
  * again (the JWT_RESPONSE_PAYLOAD_HANDLER pattern).
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * import { generateSigningKey, MemoryStore, PerClientStrategy } from 'baton-auth';
+ *
+ * const manager = new PerClientStrategy({ // or createAuthManager({ strategy: 'per-client', ... })
+ *   issuer: 'https://api.example.com',
+ *   audience: 'example-api',
+ *   keys: [await generateSigningKey('HS256')],
+ *   refreshKey: randomBytes(32), // keep a stable one: tokens are derived from it
+ *   store: new MemoryStore(),
+ *   loadUser: (id) => ({ id }),
+ * });
+ * const { token = '' } = await manager.createToken('42', 'mobile-app'); // RefreshToken(user, app)
+ * (await manager.listTokens('42')).map((t) => t.clientId); // ['mobile-app']
+ * const pair = await manager.delegate(token, 'mobile-app'); // delegate_jwt_token
+ * pair.refreshToken === token; // true: the token never rotates, and by default never expires
+ * ```
  */
 export class PerClientStrategy<User extends BatonUser = BatonUser>
   extends StoredSessionStrategy<User, ResolvedPerClientOptions<User>>

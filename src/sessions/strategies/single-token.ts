@@ -41,6 +41,25 @@ type SingleTokenClaims = AccessClaims & { rf_exp: number };
  * only, so disabling one takes effect when their access lifespan ends.
  * The token is also an ordinary Baton access token: protected routes verify
  * it like any other.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey, MemoryStore, SingleTokenStrategy } from 'baton-auth';
+ *
+ * const manager = new SingleTokenStrategy({ // or createAuthManager({ strategy: 'single-token', ... })
+ *   issuer: 'https://api.example.com',
+ *   audience: 'example-api',
+ *   keys: [await generateSigningKey('HS256')],
+ *   store: new MemoryStore(), // the denylist only
+ *   loadUser: (id) => ({ id }),
+ *   accessTokenTtl: '15m', // exp
+ *   refreshTokenTtl: '30d', // rf_exp
+ * });
+ * const pair = await manager.issueSession({ id: '42' });
+ * pair.refreshToken === pair.accessToken; // true: the one token is its own refresh credential
+ * manager.verifyAccessToken(pair.accessToken).rf_exp; // now + 30 days (seconds since the epoch)
+ * await manager.refresh(pair.accessToken).catch((error) => error.code); // 'early_refresh' (425) until it expires
+ * ```
  */
 export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends StrategyBase<
   User,

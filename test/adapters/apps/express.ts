@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import express from 'express';
 import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/routes.ts';
 import { createBaton } from '../../../src/adapters/express.ts';
-import { requiredString } from '../../../src/http/body.ts';
+import { requiredString } from '../../../src/http/index.ts';
 import { listen } from '../../support/listen.ts';
 import { type AppDeps, disable, type StartedApp } from './types.ts';
 

@@ -8,7 +8,7 @@ import { stream } from 'hono/streaming';
 import { validator } from 'hono/validator';
 import { NOT_FOUND, protectedBody, sensitiveBody, streamChunks, whoamiBody } from '../../../demo/routes.ts';
 import { createBaton } from '../../../src/adapters/hono.ts';
-import { type Fields, requiredString } from '../../../src/http/body.ts';
+import { type Fields, requiredString } from '../../../src/http/index.ts';
 import { serveHono } from '../../support/listen.ts';
 import { type AppDeps, disable, type StartedApp } from './types.ts';
 

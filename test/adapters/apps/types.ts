@@ -1,7 +1,7 @@
 import type { DemoUser, DemoUsers } from '../../../demo/users.ts';
-import { BatonError } from '../../../src/core/errors.ts';
-import type { BatonHttpOptions } from '../../../src/http/options.ts';
+import type { BatonHttpOptions } from '../../../src/http/index.ts';
 import type { SessionManager } from '../../../src/index.ts';
+import { BatonError } from '../../../src/index.ts';
 import type { Listening } from '../../support/listen.ts';
 
 /** What a minimal app gets: a manager and a user directory, and Baton's options. */
