@@ -195,7 +195,7 @@ describe('PostgresStore options', () => {
     assert.equal(made, 0);
     assert.equal(
       refusal(() => new PostgresStore({ ssl: true } as never)),
-      'Invalid PostgresStore options: ssl: unknown option; PostgresStore takes connectionString, pool, schema and tablePrefix',
+      'Invalid PostgresStore options: ssl: unknown option; PostgresStore takes connectionString, pool, schema, tablePrefix and timeout',
     );
     assert.match(
       refusal(() => new PostgresStore({ url: connectionString() } as never)),
