@@ -7,6 +7,7 @@
  *   the schema's own default where it has one);
  * - the options an adapter adds, from the doc comments of its options
  *   interface (`@defaultValue` for the default);
+ * - the stores' options, from their zod schemas (src/stores/*-options.ts);
  * - the error codes with their HTTP statuses from `baton-auth/http`'s
  *   ERROR_STATUS (the one table of them), with the sentences below.
  *
@@ -27,6 +28,8 @@ import {
   type StrategySchemaName,
   strategyOptionsSchemas,
 } from '../src/sessions/options.ts';
+import { postgresOptionsSchema } from '../src/stores/postgres-options.ts';
+import { sqliteOptionsSchema } from '../src/stores/sqlite-options.ts';
 
 const ROOT = new URL('../', import.meta.url);
 export const README = fileURLToPath(new URL('README.md', ROOT));
@@ -66,6 +69,12 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   invalid_options: 'thrown at construction for bad options, with a readable message; never sent',
   internal_error: 'a bug or an unexpected failure; logged through `onUnexpectedError`, never detailed',
 };
+
+/** The stores with an options schema, as the table names them (a store's schema module imports no driver). */
+const STORE_OPTIONS: readonly { store: string; schema: z.ZodObject; file: string }[] = [
+  { store: 'SqliteStore', schema: sqliteOptionsSchema, file: 'src/stores/sqlite-options.ts' },
+  { store: 'PostgresStore', schema: postgresOptionsSchema, file: 'src/stores/postgres-options.ts' },
+];
 
 /** Options an adapter adds, read from its interface's doc comments. */
 const ADAPTER_OPTIONS: readonly { file: string; name: string; owner: string; prefix?: string }[] = [
@@ -244,6 +253,16 @@ export function optionsMarkdown(): string {
     'And per adapter:',
     '',
     table(ADAPTER_OPTIONS.flatMap(interfaceRows), 'adapter'),
+    '',
+    'Stores (`new SqliteStore(options)`, `new PostgresStore(options)`; `MemoryStore` takes none), checked when',
+    'constructed, before any file is created or connection made (see [Choosing a store](#choosing-a-store)):',
+    '',
+    table(
+      STORE_OPTIONS.flatMap(({ store, schema, file }) =>
+        optionRows(schema, file).map((row) => ({ ...row, owner: store })),
+      ),
+      'store',
+    ),
   ].join('\n');
 }
 

@@ -48,7 +48,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 3,
           heapCount: 1_000_000,
         },
-        revocation: { stores: ['redis', 'postgres'], samples: 100 },
+        revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 100 },
       };
     case 'quick':
       return {
@@ -76,7 +76,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 2,
           heapCount: 100_000,
         },
-        revocation: { stores: ['redis', 'postgres'], samples: 30 },
+        revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 30 },
       };
     case 'smoke':
       return {
@@ -104,7 +104,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 1,
           heapCount: 2_000,
         },
-        revocation: { stores: ['redis', 'postgres'], samples: 2 },
+        revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 2 },
       };
   }
 }

@@ -362,7 +362,7 @@ export class PostgresStore implements SessionStore {
       // An idle connection dropped by the server emits here; without a listener it would crash the process.
       this.#pool.on('error', () => {});
     }
-    this.#connections = new Connections(this.#pool);
+    this.#connections = new Connections(this.#pool, this.#ownsPool);
     this.#where = whereOf(this.#pool);
   }
 
@@ -538,7 +538,10 @@ export class PostgresStore implements SessionStore {
     this.#closed = true;
     await this.#feed?.close();
     this.#feed = undefined;
-    if (!this.#ownsPool) return;
+    if (!this.#ownsPool) {
+      this.#connections.detach();
+      return;
+    }
     const ending = this.#pool.end().catch(() => {});
     // A connection whose peer vanished never answers the goodbye: its socket is closed instead.
     const settled = await Promise.race([
@@ -670,17 +673,29 @@ interface Held {
 class Connections {
   #epoch = 0;
   readonly #openedIn = new WeakMap<object, number>();
-  /** Open connections of the pool, for closing their sockets when the pool cannot end. */
+  /** Open connections of the store's own pool, for closing their sockets when the pool cannot end. */
   readonly #open = new Set<Pg.PoolClient>();
+  readonly #pool: Pg.Pool;
+  readonly #onConnect: (client: Pg.PoolClient) => void;
+  readonly #onRemove: (client: Pg.PoolClient) => void;
 
-  constructor(pool: Pg.Pool) {
-    pool.on('connect', (client) => {
+  constructor(pool: Pg.Pool, owned: boolean) {
+    this.#pool = pool;
+    this.#onConnect = (client) => {
       this.#openedIn.set(client, this.#epoch);
-      this.#open.add(client as Pg.PoolClient);
-    });
-    pool.on('remove', (client) => {
-      this.#open.delete(client as Pg.PoolClient);
-    });
+      if (owned) this.#open.add(client);
+    };
+    this.#onRemove = (client) => {
+      this.#open.delete(client);
+    };
+    pool.on('connect', this.#onConnect);
+    pool.on('remove', this.#onRemove);
+  }
+
+  /** Stops following the pool (a given one outlives the store). */
+  detach(): void {
+    this.#pool.off('connect', this.#onConnect);
+    this.#pool.off('remove', this.#onRemove);
   }
 
   suspectAll(): void {

@@ -177,9 +177,12 @@ function checkVersion(version: number): number {
  * ```ts
  * import { openDatabaseFile, SqliteStore } from 'baton-auth/stores/sqlite';
  *
- * const db = openDatabaseFile('./sessions.db', { timeout: 10_000 }); // busy timeout, ms
+ * const db = openDatabaseFile('./sessions.db', { timeout: 10_000 }); // SQLite's busy timeout, ms
+ * db.pragma('journal_mode = WAL');
  * db.pragma('synchronous = FULL'); // your pragmas: the store leaves a given database's alone
- * const store = new SqliteStore({ database: db }); // migrated here; closing `db` stays yours
+ * // A lock wait inside SQLite blocks the event loop: leave waiting to the store (its `timeout`).
+ * db.pragma('busy_timeout = 0');
+ * const store = new SqliteStore({ database: db, timeout: 10_000 }); // migrated here; closing `db` stays yours
  * ```
  */
 export function openDatabaseFile(path: string, options: { timeout?: number } = {}): BetterSqlite3.Database {
@@ -409,11 +412,28 @@ export class SqliteStore implements SessionStore {
         });
       }
     }
+    // Migrating may need the write lock (once per upgrade): the constructor is
+    // synchronous, so it waits inside SQLite, up to `timeout`, even on a given
+    // database whose busy timeout is shorter (restored afterwards).
+    const theirs = this.#ownsDatabase
+      ? undefined
+      : (this.#db.pragma('busy_timeout', { simple: true }) as number);
     try {
+      if (theirs !== undefined && theirs < timeout) this.#db.pragma(`busy_timeout = ${timeout}`);
       migrate(this.#db);
     } catch (error) {
       if (this.#ownsDatabase) this.#db.close();
+      if (error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED)/.test(error.code)) {
+        throw new BatonError(
+          'store_unavailable',
+          `SQLite: cannot migrate: the database stayed locked by another connection for ${timeout} ms`,
+          { retryAfter: 1, cause: error },
+        );
+      }
       throw error;
+    } finally {
+      if (theirs !== undefined && theirs < timeout && this.#db.open)
+        this.#db.pragma(`busy_timeout = ${theirs}`);
     }
     // From here on no statement waits inside SQLite: #call waits on a timer instead.
     if (this.#ownsDatabase) this.#db.pragma('busy_timeout = 0');

@@ -443,6 +443,62 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('opens a current file without waiting for another connection that holds the write lock', async () => {
+    const path = newFile();
+    await SqliteStore.open(path).close();
+    const blocker = new Database(path);
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      const started = performance.now();
+      const store = new SqliteStore({ path, timeout: 5000 });
+      assert.ok(performance.now() - started < 1000, 'no lock needed: the schema is current');
+      await store.close();
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a migration that cannot get the lock within the deadline is store_unavailable', () => {
+    const path = newFile();
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    migrate(old);
+    old.exec(`${DROP_VERSION_3}; DELETE FROM baton_schema_version WHERE version > 2`);
+    old.close();
+    const blocker = new Database(path);
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      assert.throws(
+        () => new SqliteStore({ path, timeout: 200 }),
+        isBatonError('store_unavailable', /cannot migrate: the database stayed locked/),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a given database's lock waits happen on a timer too when its busy_timeout is 0, which the store keeps", async () => {
+    const path = newFile();
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 0');
+    const store = new SqliteStore({ database: db, timeout: 300 });
+    const blocker = new Database(path);
+    try {
+      assert.equal(db.pragma('busy_timeout', { simple: true }), 0);
+      blocker.exec('BEGIN IMMEDIATE');
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 10);
+      await assert.rejects(store.createSession(record('given')), isBatonError('store_unavailable'));
+      clearInterval(ticker);
+      assert.ok(ticks >= 10, `the event loop ran meanwhile (${ticks} ticks of 10 ms in 300 ms)`);
+    } finally {
+      blocker.close();
+      await store.close();
+      db.close();
+    }
+  });
+
   describe('revocation feed (stores sharing a file)', () => {
     it('delivers what another store on the file revokes, at once and with the stored expiry', async () => {
       const path = newFile();
