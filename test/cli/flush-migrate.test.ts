@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { SessionRecord } from '../../src/index.ts';
 import { ManualClock, SessionManager } from '../../src/index.ts';
-import { SqliteStore } from '../../src/stores/sqlite.ts';
+import { SCHEMA_VERSION, SqliteStore } from '../../src/stores/sqlite.ts';
 import { signingKey, type TestUser, Users } from '../sessions/support.ts';
 import { assertOk, assertOneErrorLine, baton, parseJson, type TempDir, tempDir } from './support.ts';
 
@@ -20,12 +20,12 @@ describe('baton migrate', () => {
     const path = dir.file('migrate.db');
     const first = await baton(['migrate', '--store', `sqlite:${path}`]);
     assertOk(first);
-    assert.equal(first.stdout, `${path}: migrated schema from version 0 to 1\n`);
+    assert.equal(first.stdout, `${path}: migrated schema from version 0 to ${SCHEMA_VERSION}\n`);
     assert.ok(existsSync(path));
     assert.equal((statSync(path).mode & 0o777).toString(8), '600', 'the new file is private');
     const second = await baton(['migrate', '--store', `sqlite:${path}`, '--json']);
     assertOk(second);
-    assert.deepEqual(parseJson(second.stdout), { from: 1, to: 1 });
+    assert.deepEqual(parseJson(second.stdout), { from: SCHEMA_VERSION, to: SCHEMA_VERSION });
     // The store opens it as its own.
     const store = new SqliteStore({ path });
     assert.deepEqual(await store.listSessions('u1', Date.now()), []);
