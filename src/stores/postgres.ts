@@ -356,7 +356,10 @@ export class PostgresStore implements SessionStore {
         // deadline, a transaction whose client went silent (and holds row locks).
         statement_timeout: timeout,
         idle_in_transaction_session_timeout: timeout,
+        // TCP keepalive probes after 10 s idle (Node's default leaves the OS's two hours),
+        // so that the OS notices some dead peers of idle connections by itself.
         keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
       });
       this.#ownsPool = true;
       // An idle connection dropped by the server emits here; without a listener it would crash the process.

@@ -220,6 +220,16 @@ describe('PostgresStore options', () => {
     );
     assert.equal(made, 0);
     assert.equal(
+      refusal(() => new PostgresStore({ connectionString: connectionString(), timeout: 50 })),
+      'Invalid PostgresStore options: timeout: must be milliseconds, an integer from 100 to 600000 (default 5000)',
+    );
+    assert.match(
+      refusal(
+        () => new PostgresStore({ connectionString: connectionString(), statement_timeout: 1000 } as never),
+      ),
+      /statement_timeout: unknown option; PostgresStore's is timeout/,
+    );
+    assert.equal(
       refusal(() => new PostgresStore({ connectionString: 'mysql://root:hunter2@localhost/db' })),
       "Invalid PostgresStore options: connectionString: must be a postgres:// or postgresql:// URL (default: pg's PG* environment variables)",
     );
