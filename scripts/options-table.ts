@@ -7,6 +7,7 @@
  *   the schema's own default where it has one);
  * - the options an adapter adds, from the doc comments of its options
  *   interface (`@defaultValue` for the default);
+ * - the stores' options, from their zod schemas (src/stores/*-options.ts);
  * - the error codes with their HTTP statuses from `baton-auth/http`'s
  *   ERROR_STATUS (the one table of them), with the sentences below.
  *
@@ -27,7 +28,9 @@ import {
   type StrategySchemaName,
   strategyOptionsSchemas,
 } from '../src/sessions/options.ts';
+import { postgresOptionsSchema } from '../src/stores/postgres-options.ts';
 import { redisStoreOptionsSchema } from '../src/stores/redis-options.ts';
+import { sqliteOptionsSchema } from '../src/stores/sqlite-options.ts';
 
 const ROOT = new URL('../', import.meta.url);
 export const README = fileURLToPath(new URL('README.md', ROOT));
@@ -72,6 +75,13 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   internal_error:
     "a bug or an unexpected failure; logged at `error` through the manager's `logger` (or `onUnexpectedError`), never detailed",
 };
+
+/** The stores with an options schema, as the table names them (a store's schema module imports no driver). */
+const STORE_OPTIONS: readonly { store: string; schema: z.ZodObject; file: string }[] = [
+  { store: 'SqliteStore', schema: sqliteOptionsSchema, file: 'src/stores/sqlite-options.ts' },
+  { store: 'PostgresStore', schema: postgresOptionsSchema, file: 'src/stores/postgres-options.ts' },
+  { store: 'RedisStore', schema: redisStoreOptionsSchema, file: 'src/stores/redis-options.ts' },
+];
 
 /** Options an adapter adds, read from its interface's doc comments. */
 const ADAPTER_OPTIONS: readonly { file: string; name: string; owner: string; prefix?: string }[] = [
@@ -251,9 +261,15 @@ export function optionsMarkdown(): string {
     '',
     table(ADAPTER_OPTIONS.flatMap(interfaceRows), 'adapter'),
     '',
-    "`new RedisStore(options)` (`baton-auth/stores/redis`; `openStore` takes `prefix` and `timeout` from the URL's query):",
+    "Stores (`new SqliteStore(options)`, `new PostgresStore(options)`, `new RedisStore(options)`; `MemoryStore` takes none; `openStore` takes Redis's `prefix` and `timeout` from the URL's query), checked when",
+    'constructed, before any file is created or connection made (see [Choosing a store](#choosing-a-store)):',
     '',
-    table(optionRows(redisStoreOptionsSchema, 'src/stores/redis-options.ts'), undefined),
+    table(
+      STORE_OPTIONS.flatMap(({ store, schema, file }) =>
+        optionRows(schema, file).map((row) => ({ ...row, owner: store })),
+      ),
+      'store',
+    ),
   ].join('\n');
 }
 

@@ -124,10 +124,14 @@ describe('npm run bench (smoke mode)', () => {
       assert.ok(revocation, 'revocation section');
       assert.equal(
         revocation.figures.length + revocation.skipped.length,
-        2,
-        'redis and postgres measured or skipped',
+        3,
+        'sqlite, redis and postgres measured or skipped',
       );
-      if (REQUIRE_SERVICES) assert.equal(revocation.figures.length, 2);
+      assert.ok(
+        revocation.figures.some((f) => f.store === 'sqlite'),
+        'sqlite (a file: never skipped)',
+      );
+      if (REQUIRE_SERVICES) assert.equal(revocation.figures.length, 3);
       for (const f of revocation.figures) finitePositive(f.p50Ms, `${f.store} revocation delay`);
 
       const betterAuth = result.betterAuth;

@@ -50,7 +50,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 3,
           heapCount: 1_000_000,
         },
-        revocation: { stores: ['redis', 'postgres'], samples: 100 },
+        revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 100 },
         betterAuth: {
           frameworks: ['hono', 'fastify'],
           seconds: 1.5,
@@ -88,7 +88,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 2,
           heapCount: 100_000,
         },
-        revocation: { stores: ['redis', 'postgres'], samples: 30 },
+        revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 30 },
         betterAuth: {
           frameworks: ['hono', 'fastify'],
           seconds: 0.5,
@@ -126,7 +126,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 1,
           heapCount: 2_000,
         },
-        revocation: { stores: ['redis', 'postgres'], samples: 2 },
+        revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 2 },
         betterAuth: {
           frameworks: ['hono', 'fastify'],
           seconds: 0.1,

@@ -30,7 +30,7 @@ export type FloorOp = () => Promise<void>;
 export interface BenchStore {
   name: StoreName;
   store: SessionStore;
-  /** Redis key prefix or PostgreSQL schema: where another process finds the same data (see openShared). */
+  /** SQLite file, Redis key prefix or PostgreSQL schema: where another process finds the same data (see openShared). */
   location?: string;
   /** A floor client over its own session row (created here, not used by Baton). */
   floorClient(): Promise<FloorOp>;
@@ -112,7 +112,8 @@ interface SqliteRow {
 
 async function sqliteStore(): Promise<BenchStore> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
-  const store = new SqliteStore({ path: join(dir, 'bench.db') });
+  const path = join(dir, 'bench.db');
+  const store = new SqliteStore({ path });
   const db = store.database;
   const get = db.prepare<[string], SqliteRow>('SELECT * FROM baton_sessions WHERE id = ?');
   const rotate = db.prepare<unknown[], SqliteRow>(
@@ -124,6 +125,7 @@ async function sqliteStore(): Promise<BenchStore> {
   return {
     name: 'sqlite',
     store,
+    location: path,
     async floorClient() {
       const session = randomSession('floor-user');
       await store.createSession(session);
@@ -366,8 +368,12 @@ export async function openStore(name: StoreName): Promise<BenchStore | { skipped
   return bench;
 }
 
-/** Another connection to the data of an open Redis or PostgreSQL BenchStore (for a second process). */
-export async function openShared(name: 'redis' | 'postgres', location: string): Promise<SessionStore> {
+/** Another connection to the data of an open SQLite, Redis or PostgreSQL BenchStore (for a second process). */
+export async function openShared(
+  name: 'sqlite' | 'redis' | 'postgres',
+  location: string,
+): Promise<SessionStore> {
+  if (name === 'sqlite') return new SqliteStore({ path: location });
   if (name === 'redis') {
     const { RedisStore } = await import('../../src/stores/redis.ts');
     return new RedisStore({ url: REDIS_URL, prefix: location });

@@ -1,6 +1,6 @@
 /**
  * The second process of the revocation-delay benchmark:
- *   node --import tsx bench/revocation/follower.ts <redis|postgres> <prefix-or-schema> <secret-hex>
+ *   node --import tsx bench/revocation/follower.ts <sqlite|redis|postgres> <file-prefix-or-schema> <secret-hex>
  * (spawned with an IPC channel). It runs its own SessionManager on the same
  * store. For each `{ token }` it receives it verifies the token once (so it
  * sits in the verify cache, the worst case), answers `{ ready: true }`, then
@@ -14,8 +14,10 @@ import { hsFixtureFromText, managerFor } from '../lib/fixtures.ts';
 import { openShared } from '../lib/stores.ts';
 
 const [name, location, secret] = process.argv.slice(2);
-if ((name !== 'redis' && name !== 'postgres') || !location || !secret || !process.send) {
-  process.stderr.write('usage: follower.ts <redis|postgres> <location> <secret> (with an IPC channel)\n');
+if ((name !== 'sqlite' && name !== 'redis' && name !== 'postgres') || !location || !secret || !process.send) {
+  process.stderr.write(
+    'usage: follower.ts <sqlite|redis|postgres> <location> <secret> (with an IPC channel)\n',
+  );
   process.exit(2);
 }
 const send = (message: unknown) => process.send!(message);

@@ -1,8 +1,8 @@
 /**
  * Cross-process revocation delay: how long after a logout starts in one
  * process another process (a child, with its own SessionManager on the same
- * Redis or PostgreSQL store) rejects the session's access token, which it had
- * in its verify cache. Measured on process.hrtime.bigint(), which is
+ * SQLite file, Redis or PostgreSQL store) rejects the session's access token,
+ * which it had in its verify cache. Measured on process.hrtime.bigint(), which is
  * CLOCK_MONOTONIC and so comparable between the two processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -13,13 +13,15 @@ import { benchUser, hsFixtureFromText, managerFor } from '../lib/fixtures.ts';
 import { latencyUs } from '../lib/measure.ts';
 import { openStore } from '../lib/stores.ts';
 
+export type SharedStoreName = 'sqlite' | 'redis' | 'postgres';
+
 export interface RevocationConfig {
-  stores: readonly ('redis' | 'postgres')[];
+  stores: readonly SharedStoreName[];
   samples: number;
 }
 
 export interface RevocationFigure {
-  store: 'redis' | 'postgres';
+  store: SharedStoreName;
   samples: number;
   p50Ms: number;
   p99Ms: number;

@@ -6,10 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type * as Pg from 'pg';
-import { z } from 'zod';
 import { BatonError } from '../core/errors.ts';
-import { connectionUrlSchema, explainAliases, parseOptions } from '../core/options.ts';
 import { loadDriver } from './driver.ts';
+import {
+  DEFAULT_TIMEOUT_MS,
+  IDENTIFIER,
+  MAX_PREFIX_LENGTH,
+  parsePostgresOptions,
+} from './postgres-options.ts';
 import { parseRevocations } from './revocation-payload.ts';
 import type {
   Revocation,
@@ -36,6 +40,13 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Prefix of Baton's table names, so they never clash with the application's. Default `'baton_'`. */
   tablePrefix?: string;
+  /**
+   * The deadline of every call, in ms (default 5000), waiting for a pooled
+   * connection included: past it the call fails with `store_unavailable` and
+   * its connection is closed. Also the server-side `statement_timeout` of the
+   * store's own pool, and the revocation feed's heartbeat.
+   */
+  timeout?: number;
 }
 
 export interface MigrateOptions {
@@ -55,71 +66,11 @@ interface Names {
   channel: string;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const MAX_PREFIX_LENGTH = 40;
-
-// Messages never echo the connection string: it may carry a password.
-const optionsSchema = z
-  .strictObject({
-    connectionString: connectionUrlSchema(/^postgres(ql)?:\/\//)
-      .optional()
-      .meta({ accepts: "a postgres:// or postgresql:// URL (default: pg's PG* environment variables)" }),
-    pool: z
-      .custom<Pg.Pool>((pool) => {
-        const candidate = pool as Partial<Pg.Pool> | null;
-        return (
-          typeof candidate === 'object' &&
-          candidate !== null &&
-          typeof candidate.query === 'function' &&
-          typeof candidate.connect === 'function'
-        );
-      })
-      .optional()
-      .meta({ accepts: 'a pg Pool' }),
-    schema: z
-      .string()
-      .max(63)
-      .regex(IDENTIFIER)
-      .optional()
-      .meta({ accepts: "a plain identifier of at most 63 characters (default 'public')" }),
-    tablePrefix: z
-      .string()
-      .max(MAX_PREFIX_LENGTH)
-      .refine((prefix) => prefix === '' || IDENTIFIER.test(prefix))
-      .optional()
-      .meta({ accepts: `'' or an identifier of at most ${MAX_PREFIX_LENGTH} characters (default 'baton_')` }),
-  })
-  .superRefine(({ connectionString, pool }, ctx) => {
-    const fail = (option: string, message: string) =>
-      ctx.addIssue({ code: 'custom', path: [option], message });
-    if (connectionString !== undefined && pool !== undefined) {
-      fail('pool', 'give either connectionString or pool, not both');
-    }
-    if (pool?.ending || pool?.ended) fail('pool', 'must be a pg Pool in use: this one has been ended');
-  });
-
-const CONNECTION_STRING = "PostgresStore's is connectionString (a postgres:// or postgresql:// URL)";
-const IN_THE_URL =
-  "PostgresStore takes it in connectionString ('postgres://user:password@host:port/database'), from pg's PG* environment variables, or through a pool";
-const explainUnknown = explainAliases({
-  url: CONNECTION_STRING,
-  uri: CONNECTION_STRING,
-  databaseUrl: CONNECTION_STRING,
-  connection: CONNECTION_STRING,
-  host: IN_THE_URL,
-  port: IN_THE_URL,
-  user: IN_THE_URL,
-  password: IN_THE_URL,
-  database: IN_THE_URL,
-  client: "PostgresStore's is pool (a pg Pool)",
-  prefix: "PostgresStore's is tablePrefix ('' or an identifier)",
-});
 const BATCH_SIZE = 1000;
 /** rememberProofId deletes a batch of expired proof ids once per this many calls. */
 const PROOF_SWEEP_EVERY = 256;
 /** NOTIFY payloads must stay under 8000 bytes; leave room for the brackets. */
 const MAX_PAYLOAD_BYTES = 7900;
-const HEARTBEAT_MS = 30_000;
 
 /**
  * Schema migrations, applied in order; entry i brings the schema to version i + 1.
@@ -370,6 +321,8 @@ export class PostgresStore implements SessionStore {
   readonly #tablePrefix: string;
   readonly #names: Names;
   readonly #sql: ReturnType<typeof queriesFor>;
+  readonly #timeoutMs: number;
+  readonly #connections: Connections;
   #migration: Promise<number> | undefined;
   #feed: ListenFeed | undefined;
   #closed = false;
@@ -378,11 +331,18 @@ export class PostgresStore implements SessionStore {
   readonly #where: string;
 
   constructor(options: PostgresStoreOptions = {}) {
-    const { connectionString, pool, schema = 'public', tablePrefix = 'baton_' } = validateOptions(options);
+    const {
+      connectionString,
+      pool,
+      schema = 'public',
+      tablePrefix = 'baton_',
+      timeout = DEFAULT_TIMEOUT_MS,
+    } = parsePostgresOptions(options);
     this.#schema = schema;
     this.#tablePrefix = tablePrefix;
     this.#names = namesFor(schema, tablePrefix);
     this.#sql = queriesFor(this.#names);
+    this.#timeoutMs = timeout;
     if (pool) {
       this.#pool = pool;
       this.#ownsPool = false;
@@ -390,15 +350,22 @@ export class PostgresStore implements SessionStore {
       this.#pool = new PgDriver.Pool({
         connectionString,
         fallback_application_name: 'baton',
-        // Fail within seconds rather than hang when the database is away or stuck.
-        connectionTimeoutMillis: 5000,
-        statement_timeout: 10_000,
+        // A connection that cannot be made, or waited for, within the deadline fails.
+        connectionTimeoutMillis: timeout,
+        // The server gives up on what the store gave up on: a statement past the
+        // deadline, a transaction whose client went silent (and holds row locks).
+        statement_timeout: timeout,
+        idle_in_transaction_session_timeout: timeout,
+        // TCP keepalive probes after 10 s idle (Node's default leaves the OS's two hours),
+        // so that the OS notices some dead peers of idle connections by itself.
         keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
       });
       this.#ownsPool = true;
       // An idle connection dropped by the server emits here; without a listener it would crash the process.
       this.#pool.on('error', () => {});
     }
+    this.#connections = new Connections(this.#pool, this.#ownsPool);
     this.#where = whereOf(this.#pool);
   }
 
@@ -410,12 +377,12 @@ export class PostgresStore implements SessionStore {
   /** Creates or upgrades the tables (once per store; a failure is retried by the next call). */
   migrate(): Promise<number> {
     if (this.#closed) return Promise.reject(unavailable('the store is closed', this.#where));
-    this.#migration ??= migrate(this.#pool, { schema: this.#schema, tablePrefix: this.#tablePrefix }).catch(
-      (error: unknown) => {
-        this.#migration = undefined;
-        throw error;
-      },
-    );
+    this.#migration ??= this.#withClient((client) =>
+      migrate(client, { schema: this.#schema, tablePrefix: this.#tablePrefix }),
+    ).catch((error: unknown) => {
+      this.#migration = undefined;
+      throw error;
+    });
     return this.#migration;
   }
 
@@ -520,7 +487,8 @@ export class PostgresStore implements SessionStore {
   }
 
   async deleteExpired(request: { now: number; revokedBefore: number }): Promise<number> {
-    // Each batch is its own short statement, so no sweep holds many row locks for long.
+    // Each batch is its own short statement (and call, with its own deadline), so no
+    // sweep holds many row locks for long.
     const sweep = async (text: string, bound: number): Promise<number> => {
       let total = 0;
       for (;;) {
@@ -552,10 +520,18 @@ export class PostgresStore implements SessionStore {
    * connection LISTENs for every listener of this store; whenever it
    * (re)connects it LISTENs, then hands the listeners the whole list from
    * `listRevocations`, so a revocation committed while it was away still arrives.
+   * A heartbeat (every `timeout`, with a deadline of `timeout`) replaces a
+   * connection that went silent, such as one whose peer vanished without a FIN.
    */
   subscribeRevocations(listener: RevocationListener): () => void {
     if (this.#closed) throw unavailable('the store is closed', this.#where);
-    this.#feed ??= new ListenFeed(this.#pool, this.#names.channel, () => this.listRevocations(Date.now()));
+    this.#feed ??= new ListenFeed({
+      checkout: () => this.#connections.checkout(this.#pool, this.#where),
+      channel: this.#names.channel,
+      reload: () => this.listRevocations(Date.now()),
+      timeoutMs: this.#timeoutMs,
+      onLost: () => this.#connections.suspectAll(),
+    });
     return this.#feed.add(listener);
   }
 
@@ -565,64 +541,251 @@ export class PostgresStore implements SessionStore {
     this.#closed = true;
     await this.#feed?.close();
     this.#feed = undefined;
-    if (this.#ownsPool) await this.#pool.end().catch(() => {});
+    if (!this.#ownsPool) {
+      this.#connections.detach();
+      return;
+    }
+    const ending = this.#pool.end().catch(() => {});
+    // A connection whose peer vanished never answers the goodbye: its socket is closed instead.
+    const settled = await Promise.race([
+      ending.then(() => true),
+      delay(Math.min(this.#timeoutMs, 1000), false),
+    ]);
+    if (!settled) {
+      this.#connections.destroyAll();
+      await Promise.race([ending, delay(1000, undefined)]);
+    }
   }
 
-  async #query<R extends Pg.QueryResultRow = Pg.QueryResultRow>(
+  #query<R extends Pg.QueryResultRow = Pg.QueryResultRow>(
     text: string,
     values: unknown[],
   ): Promise<Pg.QueryResult<R>> {
-    await this.migrate();
-    try {
-      return await this.#pool.query<R>(text, values);
-    } catch (error) {
-      throw translate(error, this.#where);
+    return this.#call((client) => client.query<R>(text, values));
+  }
+
+  #transaction<T>(work: (client: Pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#call(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          // A connection that cannot even roll back must not go back to the pool.
+          broken.add(client);
+        });
+        throw error;
+      }
+    });
+  }
+
+  /** One store call: the migration (once), then `work` on a pooled connection, all within `timeout`. */
+  async #call<T>(work: (client: Pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#withClient(
+      async (client) => work(client),
+      () => this.migrate(),
+    );
+  }
+
+  /**
+   * Runs `work` on a pooled connection within the deadline. Past it the call
+   * fails with `store_unavailable`, and the connection, still busy with a query
+   * that may never answer (a silent network, a stuck server), is closed rather
+   * than left to hold a pool slot; the connections opened before it are not
+   * trusted any more either (see Connections). A connection that failed is
+   * closed too; one that only saw an SQL error goes back to the pool.
+   */
+  #withClient<T>(work: (client: Pg.PoolClient) => Promise<T>, before?: () => Promise<unknown>): Promise<T> {
+    if (this.#closed) return Promise.reject(unavailable('the store is closed', this.#where));
+    let over = false;
+    let held: Held | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        over = true;
+        this.#connections.suspectAll();
+        const stuck = held;
+        held = undefined;
+        if (stuck) {
+          stuck.client.off('error', stuck.onError);
+          discard(stuck.client);
+        }
+        reject(unavailable(`no answer within ${this.#timeoutMs} ms`, this.#where));
+      }, this.#timeoutMs);
+    });
+    const running = (async (): Promise<T> => {
+      await before?.();
+      const client = await this.#connections.checkout(this.#pool, this.#where);
+      if (over) {
+        client.release();
+        throw unavailable(`no answer within ${this.#timeoutMs} ms`, this.#where);
+      }
+      // A connection that breaks while no query of ours is running on it (between
+      // the statements of a transaction, say) emits 'error': unheard, it would
+      // crash the process. Heard, it marks the connection broken.
+      const onError = () => broken.add(client);
+      client.on('error', onError);
+      const mine: Held = { client, onError };
+      held = mine;
+      let failure: unknown;
+      try {
+        return await work(client);
+      } catch (error) {
+        failure = error;
+        throw translate(error, this.#where);
+      } finally {
+        if (held === mine) {
+          held = undefined;
+          client.off('error', onError);
+          if (isConnectionFailure(failure) || broken.has(client)) {
+            this.#connections.suspectAll();
+            discard(client);
+          } else {
+            client.release();
+          }
+        }
+      }
+    })();
+    running.catch(() => {});
+    return Promise.race([running, expired]).finally(() => clearTimeout(timer));
+  }
+}
+
+// ------------------------------------------------------------ connections
+
+/** Connections that failed under a call, or whose transaction could not be rolled back: closed, never reused. */
+const broken = new WeakSet<Pg.PoolClient>();
+
+/** The connection a call holds, and its 'error' listener. */
+interface Held {
+  client: Pg.PoolClient;
+  onError: () => void;
+}
+
+/**
+ * Which pooled connections to trust. A connection failure (a call past its
+ * deadline, a dropped socket) makes every connection opened before it
+ * suspect: the network or the server that broke one probably broke the idle
+ * ones too, and a silent one would cost a whole deadline to find out. So a
+ * suspect connection handed out by the pool is closed and another taken; those
+ * opened afterwards are trusted. After an outage the first call runs on a new
+ * connection instead of on each dead idle one in turn.
+ */
+class Connections {
+  #epoch = 0;
+  readonly #openedIn = new WeakMap<object, number>();
+  /** Open connections of the store's own pool, for closing their sockets when the pool cannot end. */
+  readonly #open = new Set<Pg.PoolClient>();
+  readonly #pool: Pg.Pool;
+  readonly #onConnect: (client: Pg.PoolClient) => void;
+  readonly #onRemove: (client: Pg.PoolClient) => void;
+
+  constructor(pool: Pg.Pool, owned: boolean) {
+    this.#pool = pool;
+    this.#onConnect = (client) => {
+      this.#openedIn.set(client, this.#epoch);
+      if (owned) this.#open.add(client);
+    };
+    this.#onRemove = (client) => {
+      this.#open.delete(client);
+    };
+    pool.on('connect', this.#onConnect);
+    pool.on('remove', this.#onRemove);
+  }
+
+  /** Stops following the pool (a given one outlives the store). */
+  detach(): void {
+    this.#pool.off('connect', this.#onConnect);
+    this.#pool.off('remove', this.#onRemove);
+  }
+
+  suspectAll(): void {
+    this.#epoch += 1;
+  }
+
+  /** A trusted connection from the pool (suspect ones it hands out are closed on the way). */
+  async checkout(pool: Pg.Pool, where: string): Promise<Pg.PoolClient> {
+    for (let discarded = 0; ; discarded++) {
+      let client: Pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        if (isConnectionFailure(error)) this.suspectAll();
+        throw translate(error, where);
+      }
+      // Connections the store did not see open (a given pool's) count as opened at the start.
+      // Bounded: a pool that keeps handing out old ones is used as it is.
+      if ((this.#openedIn.get(client) ?? 0) >= this.#epoch || discarded >= 100) return client;
+      discard(client);
     }
   }
 
-  async #transaction<T>(work: (client: Pg.PoolClient) => Promise<T>): Promise<T> {
-    await this.migrate();
-    let client: Pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw translate(error, this.#where);
-    }
-    let failure: unknown;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      failure = error;
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        failure = rollbackError;
-      });
-      throw translate(error, this.#where);
-    } finally {
-      // A broken connection must not go back to the pool.
-      client.release(isConnectionFailure(failure));
-    }
+  destroyAll(): void {
+    for (const client of this.#open) destroySocket(client);
+    this.#open.clear();
   }
+}
+
+/**
+ * Closes a pooled connection for good: out of the pool, and its socket
+ * destroyed, since a connection whose peer vanished would never answer the
+ * goodbye (pg only destroys the socket itself when a query is active).
+ */
+function discard(client: Pg.PoolClient): void {
+  try {
+    client.release(true);
+  } catch {
+    // Released already.
+  }
+  destroySocket(client);
+}
+
+function destroySocket(client: Pg.ClientBase): void {
+  (
+    client as unknown as { connection?: { stream?: { destroy?: () => void } } }
+  ).connection?.stream?.destroy?.();
+}
+
+/** Resolves with `value` after `ms` (unref'd: never keeps the process alive). */
+function delay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
+}
+
+/** `promise`, or a rejection after `ms`. */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 // ------------------------------------------------------------ revocation feed
 
+interface ListenFeedOptions {
+  checkout: () => Promise<Pg.PoolClient>;
+  channel: string;
+  reload: () => Promise<Revocation[]>;
+  /** The deadline of connecting, of LISTEN, and of each heartbeat; also the heartbeat's period. */
+  timeoutMs: number;
+  /** The connection was lost or went silent. */
+  onLost: () => void;
+}
+
 /** The LISTEN connection behind `subscribeRevocations`, shared by a store's listeners. */
 class ListenFeed {
   readonly #listeners = new Set<RevocationListener>();
-  readonly #pool: Pg.Pool;
-  readonly #channel: string;
-  readonly #reload: () => Promise<Revocation[]>;
+  readonly #options: ListenFeedOptions;
   readonly #stopped: Promise<void>;
   #stop: () => void = () => {};
   readonly #running: Promise<void>;
 
-  constructor(pool: Pg.Pool, channel: string, reload: () => Promise<Revocation[]>) {
-    this.#pool = pool;
-    this.#channel = channel;
-    this.#reload = reload;
+  constructor(options: ListenFeedOptions) {
+    this.#options = options;
     this.#stopped = new Promise((resolve) => {
       this.#stop = resolve;
     });
@@ -647,56 +810,71 @@ class ListenFeed {
     void this.#stopped.then(() => {
       stopped = true;
     });
+    // Reconnection backs off to 5 s, or to the deadline when it is shorter.
+    const longest = Math.min(5000, this.#options.timeoutMs);
     for (let attempt = 0; !stopped; attempt++) {
       const lost = await this.#listenUntilLost(() => {
         attempt = 0;
       });
       if (stopped || lost === 'stopped') return;
-      const delay = Math.min(100 * 2 ** attempt, 5000) * (0.8 + Math.random() * 0.4);
-      await Promise.race([this.#stopped, new Promise((resolve) => setTimeout(resolve, delay).unref())]);
+      this.#options.onLost();
+      const wait = Math.min(100 * 2 ** attempt, longest) * (0.8 + Math.random() * 0.4);
+      await Promise.race([this.#stopped, delay(wait, undefined)]);
     }
   }
 
-  /** One connection's life: LISTEN, reload, deliver notifications until it breaks or the feed stops. */
+  /** One connection's life: LISTEN, reload, deliver notifications until it breaks, goes silent or the feed stops. */
   async #listenUntilLost(onHealthy: () => void): Promise<'lost' | 'stopped'> {
+    const { checkout, channel, reload, timeoutMs } = this.#options;
     let client: Pg.PoolClient | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
+    let lose: () => void = () => {};
+    const lost = new Promise<'lost'>((resolve) => {
+      lose = () => resolve('lost');
+    });
+    const stopped = this.#stopped.then(() => 'stopped' as const);
     try {
-      const connecting = this.#pool.connect();
-      client = await Promise.race([connecting, this.#stopped.then(() => undefined)]);
-      if (!client) {
-        connecting.then(
-          (late) => late.release(true),
-          () => {},
-        );
-        return 'stopped';
+      const connecting = checkout();
+      const first = await Promise.race([connecting, stopped, delay(timeoutMs, 'late' as const)]).catch(
+        () => 'lost' as const,
+      );
+      if (typeof first === 'string') {
+        // A connection that arrives after all is not needed any more.
+        connecting.then(discard, () => {});
+        return first === 'stopped' ? 'stopped' : 'lost';
       }
-      const connection = client;
-      const broken = new Promise<'lost'>((resolve) => {
-        connection.on('error', () => resolve('lost'));
-        connection.on('end', () => resolve('lost'));
-        // Re-issuing LISTEN is a no-op that proves the connection still works;
-        // a dead one (say, behind a dropped NAT entry) would otherwise never tell.
-        heartbeat = setInterval(() => {
-          connection.query(`LISTEN ${quote(this.#channel)}`).catch(() => resolve('lost'));
-        }, HEARTBEAT_MS).unref();
-      });
+      client = first;
+      const connection = first;
+      connection.on('error', lose);
+      connection.on('end', lose);
       connection.on('notification', (message: Pg.Notification) => {
-        if (message.channel !== this.#channel || message.payload === undefined) return;
+        if (message.channel !== channel || message.payload === undefined) return;
         const revocations = parseRevocations(message.payload);
         if (revocations.length > 0) this.#deliver(revocations);
       });
       // LISTEN first, reload second: whatever commits in between is in one or the other.
-      await connection.query(`LISTEN ${quote(this.#channel)}`);
-      this.#deliver(await this.#reload());
+      await withDeadline(connection.query(`LISTEN ${quote(channel)}`), timeoutMs, 'LISTEN');
+      this.#deliver(await reload());
       onHealthy();
-      return await Promise.race([broken, this.#stopped.then(() => 'stopped' as const)]);
+      // The heartbeat proves the connection still answers; a silent one (a peer
+      // gone without a FIN, a dropped NAT entry) would otherwise never tell. One at
+      // a time, each with its own deadline: never queued behind a query that hangs.
+      let beating = false;
+      heartbeat = setInterval(() => {
+        if (beating) return;
+        beating = true;
+        withDeadline(connection.query('SELECT 1'), timeoutMs, 'heartbeat').then(() => {
+          beating = false;
+        }, lose);
+      }, timeoutMs);
+      heartbeat.unref();
+      return await Promise.race([lost, stopped]);
     } catch {
       return 'lost';
     } finally {
       clearInterval(heartbeat);
-      // Never back to the pool: it is LISTENing, and may be broken.
-      client?.release(true);
+      // Never back to the pool: it is LISTENing, and may be broken or silent.
+      if (client) discard(client);
     }
   }
 
@@ -888,8 +1066,4 @@ function assertNames(schema: unknown, tablePrefix: unknown, error: (message: str
       `tablePrefix must be '' or an identifier of at most ${MAX_PREFIX_LENGTH} characters, got ${JSON.stringify(tablePrefix)}`,
     );
   }
-}
-
-function validateOptions(options: PostgresStoreOptions): PostgresStoreOptions {
-  return parseOptions(optionsSchema, options, 'PostgresStore', { explainUnknown });
 }

@@ -322,7 +322,7 @@ describe('the store goes away under load and comes back', { concurrency: true },
   it('SQLite: a process dies holding the write lock', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-faults-'));
     const path = join(dir, 'baton.db');
-    const manager = raceManager(new SqliteStore({ path, busyTimeoutMs: 200 }), settings);
+    const manager = raceManager(new SqliteStore({ path, timeout: 200 }), settings);
     const handler = createAuthHandler(manager);
     let holder: Child | undefined;
     try {

@@ -1,19 +1,24 @@
 // Access-token revocation across processes: a child process verifies tokens
 // from its in-memory revoked set only; the parent logs out; the store's feed
-// (Redis pub/sub, PostgreSQL LISTEN/NOTIFY) must tell the child at once, and a
-// child whose feed was cut off must catch up when it reconnects.
+// (Redis pub/sub, PostgreSQL LISTEN/NOTIFY, SQLite's feed table polled through
+// PRAGMA data_version) must tell the child at once, and a child whose feed was
+// cut off must catch up when it reconnects.
 import assert from 'node:assert/strict';
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { BatonUser, SessionStore } from '../../src/index.ts';
 import { exportSigningKey, generateSigningKey, SessionManager } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
+import { SqliteStore } from '../../src/stores/sqlite.ts';
 import {
   createPostgresRole,
   createRedisUser,
@@ -111,8 +116,9 @@ interface Backend {
   /**
    * Like setup, but the child logs in as its own user / role so that the test
    * can kill its feed connection and refuse reconnection until `restore()`.
+   * (SQLite has no connection to cut: its feed is the file.)
    */
-  setupCuttable(): Promise<{
+  setupCuttable?(): Promise<{
     store: SessionStore;
     childArgs: string[];
     cutOff(): Promise<void>;
@@ -124,6 +130,21 @@ interface Backend {
 }
 
 const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    skip: false,
+    async setup() {
+      const dir = mkdtempSync(join(tmpdir(), 'baton-xp-'));
+      const path = join(dir, 'baton.db');
+      return {
+        store: new SqliteStore({ path }),
+        childArgs: ['sqlite', path, '-'],
+        async cleanup() {
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
   {
     name: 'Redis',
     skip: await redisSkip(),
@@ -244,8 +265,9 @@ for (const backend of backends) {
 
     it('a revocation made while the child was cut off takes effect when it reconnects', {
       timeout: 30000,
+      skip: backend.setupCuttable ? false : `${backend.name} has no connection to cut`,
     }, async () => {
-      const setup = await backend.setupCuttable();
+      const setup = await backend.setupCuttable!();
       const manager = parentManager(setup.store);
       let child: Verifier | undefined;
       try {
@@ -278,3 +300,71 @@ for (const backend of backends) {
     });
   });
 }
+
+/** Parses "rejected <code> <hrtime ns>". */
+function rejectedAt(line: string): bigint {
+  const match = /^rejected token_revoked (\d+)$/.exec(line);
+  assert.ok(match, `expected the child to report token_revoked, got ${JSON.stringify(line)}`);
+  return BigInt(match[1]!);
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+// Processes on one host sharing a SQLite file share its revocations, without a
+// store read per request: each process's store polls PRAGMA data_version and
+// reads the feed rows other processes committed. Delays are measured from the
+// start of the logout in the parent to the rejection in a child, both on
+// process.hrtime.bigint() (CLOCK_MONOTONIC, shared by the processes).
+describe('processes sharing a SQLite file', () => {
+  const SAMPLES = 50;
+  /**
+   * The goal itself. Measured on the shared 2-core test machine at a load
+   * average of 10: p50 15 ms, p99 27 ms (the poll interval is 25 ms); the
+   * figures are reported as a diagnostic, and `npm run bench -- --only
+   * revocation` measures them with more samples.
+   */
+  const P99_BOUND_MS = 100;
+
+  it(`${SAMPLES} logouts and user revocations in one process are refused by two others within 100 ms (p99)`, {
+    timeout: 120_000,
+  }, async (t: TestContext) => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-xp-sqlite-'));
+    const path = join(dir, 'baton.db');
+    const manager = parentManager(new SqliteStore({ path }));
+    const children: Verifier[] = [];
+    try {
+      await manager.ready;
+      for (let i = 0; i < 2; i++) children.push(new Verifier(['sqlite', path, '-']));
+      for (const child of children) assert.equal(await child.next(), 'ready');
+      const delays: number[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        const pair = await manager.login('thedude', 'abides');
+        for (const child of children) {
+          child.send(`verify ${pair.accessToken}`);
+          assert.equal(await child.next(), 'verified ok');
+          child.send(`watch ${pair.accessToken} 5000`);
+          assert.equal(await child.next(), 'watching');
+        }
+        const start = process.hrtime.bigint();
+        // Every other one revokes every session of the user (logout-all's path) instead of one.
+        if (i % 2 === 0) await manager.logout(pair.accessToken);
+        else await manager.revokeUser('u1');
+        for (const child of children) {
+          delays.push(Number(rejectedAt(await child.next()) - start) / 1e6);
+        }
+      }
+      const sorted = [...delays].sort((a, b) => a - b);
+      const [p50, p99, max] = [percentile(sorted, 50), percentile(sorted, 99), sorted.at(-1)!];
+      t.diagnostic(
+        `revocation seen by the other processes after p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (${delays.length} samples)`,
+      );
+      assert.ok(p99 < P99_BOUND_MS, `p99 ${p99.toFixed(1)} ms`);
+    } finally {
+      for (const child of children) child.kill();
+      await manager.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -70,14 +70,18 @@ describe('SqliteStore options', () => {
   it('refuses an unknown option, listing those it takes', () => {
     assert.equal(
       refusal(store({ journal: 'wal' })),
-      'Invalid SqliteStore options: journal: unknown option; SqliteStore takes path, database and busyTimeoutMs',
+      'Invalid SqliteStore options: journal: unknown option; SqliteStore takes path, database and timeout',
     );
   });
 
   it('refuses a misspelled option with a did-you-mean, and other names for path with its name', () => {
     assert.equal(
-      refusal(store({ busyTimeout: 100 })),
-      'Invalid SqliteStore options: busyTimeout: unknown option; did you mean busyTimeoutMs?',
+      refusal(store({ timeOut: 100 })),
+      'Invalid SqliteStore options: timeOut: unknown option; did you mean timeout?',
+    );
+    assert.equal(
+      refusal(store({ busyTimeoutMs: 100 })),
+      "Invalid SqliteStore options: busyTimeoutMs: unknown option; SqliteStore's is timeout (milliseconds: the deadline of every call, lock waits included)",
     );
     assert.equal(
       refusal(store({ Path: ':memory:' })),
@@ -88,8 +92,8 @@ describe('SqliteStore options', () => {
 
   it('names a bad value and what the option takes', () => {
     assert.equal(
-      refusal(store({ busyTimeoutMs: -1 })),
-      'Invalid SqliteStore options: busyTimeoutMs: must be a whole number of milliseconds, 0 or more (default 5000)',
+      refusal(store({ timeout: -1 })),
+      'Invalid SqliteStore options: timeout: must be milliseconds, an integer from 100 to 600000 (default 5000)',
     );
     assert.equal(
       refusal(store({ path: 42 })),
@@ -103,12 +107,12 @@ describe('SqliteStore options', () => {
 
   it('throws before creating the file', () => {
     const path = join(dir, 'never.db');
-    assert.match(refusal(store({ path, busyTimeoutMS: 10, timeout: 1 })), /busyTimeoutMS: unknown option/);
+    assert.match(refusal(store({ path, timeoutMS: 10, timeout: 1 })), /timeoutMS: unknown option/);
     assert.equal(existsSync(path), false);
   });
 
   it('keeps its defaults and accepted types', async () => {
-    const opened = new SqliteStore({ path: join(dir, 'ok.db'), busyTimeoutMs: 0 });
+    const opened = new SqliteStore({ path: join(dir, 'ok.db'), timeout: 100 });
     await opened.close();
     await new SqliteStore().close();
   });
@@ -191,7 +195,7 @@ describe('PostgresStore options', () => {
     assert.equal(made, 0);
     assert.equal(
       refusal(() => new PostgresStore({ ssl: true } as never)),
-      'Invalid PostgresStore options: ssl: unknown option; PostgresStore takes connectionString, pool, schema and tablePrefix',
+      'Invalid PostgresStore options: ssl: unknown option; PostgresStore takes connectionString, pool, schema, tablePrefix and timeout',
     );
     assert.match(
       refusal(() => new PostgresStore({ url: connectionString() } as never)),
@@ -215,6 +219,16 @@ describe('PostgresStore options', () => {
       "Invalid PostgresStore options: schema: must be a plain identifier of at most 63 characters (default 'public')",
     );
     assert.equal(made, 0);
+    assert.equal(
+      refusal(() => new PostgresStore({ connectionString: connectionString(), timeout: 50 })),
+      'Invalid PostgresStore options: timeout: must be milliseconds, an integer from 100 to 600000 (default 5000)',
+    );
+    assert.match(
+      refusal(
+        () => new PostgresStore({ connectionString: connectionString(), statement_timeout: 1000 } as never),
+      ),
+      /statement_timeout: unknown option; PostgresStore's is timeout/,
+    );
     assert.equal(
       refusal(() => new PostgresStore({ connectionString: 'mysql://root:hunter2@localhost/db' })),
       "Invalid PostgresStore options: connectionString: must be a postgres:// or postgresql:// URL (default: pg's PG* environment variables)",

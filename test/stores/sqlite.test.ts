@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { SessionRecord } from '../../src/index.ts';
+import type { Revocation, SessionRecord } from '../../src/index.ts';
 import { BatonError } from '../../src/index.ts';
 import { migrate, SCHEMA_VERSION, SqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
@@ -31,6 +31,35 @@ after(() => {
 });
 
 const NOW = Date.UTC(2030, 0, 1);
+/** Undoes schema version 3 (the revocation feed). */
+const DROP_VERSION_3 =
+  'DROP TRIGGER baton_revocation_feed_insert; DROP TRIGGER baton_revocation_feed_update; DROP TABLE baton_revocation_feed';
+
+/** The first delivery of `store`'s feed matching `wanted`, within `ms`. */
+function nextDelivery(
+  store: SqliteStore,
+  wanted: (revocations: readonly Revocation[]) => boolean,
+  ms = 5000,
+): { promise: Promise<readonly Revocation[]>; stop: () => void } {
+  let stop = () => {};
+  const promise = new Promise<readonly Revocation[]>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`no matching delivery within ${ms} ms`));
+    }, ms);
+    const unsubscribe = store.subscribeRevocations((revocations) => {
+      if (!wanted(revocations)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(revocations);
+    });
+    stop = () => {
+      clearTimeout(timer);
+      unsubscribe();
+    };
+  });
+  return { promise, stop };
+}
 
 function record(id: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
   return sessionRecord(NOW, 86_400_000, { id, userId: 'user-1', ...overrides });
@@ -66,8 +95,14 @@ describe('SqliteStore', () => {
       ],
       ['an empty path', { path: '' }, /path: must be/],
       ['a non-string path', { path: 42 }, /path: must be/],
-      ['a negative busy timeout', { busyTimeoutMs: -1 }, /busyTimeoutMs: must be/],
-      ['a fractional busy timeout', { busyTimeoutMs: 1.5 }, /busyTimeoutMs: must be/],
+      ['a negative timeout', { timeout: -1 }, /timeout: must be/],
+      ['a fractional timeout', { timeout: 150.5 }, /timeout: must be/],
+      ['a timeout under 100 ms', { timeout: 50 }, /timeout: must be/],
+      [
+        'the old busyTimeoutMs',
+        { busyTimeoutMs: 1000 },
+        /busyTimeoutMs: unknown option; SqliteStore's is timeout/,
+      ],
       ['a database that is not one', { database: { open: true } }, /better-sqlite3 Database/],
       [
         'a closed database',
@@ -86,12 +121,13 @@ describe('SqliteStore', () => {
       });
     }
 
-    it('opens a file in WAL mode with synchronous=NORMAL and a busy timeout', async () => {
+    it('opens a file in WAL mode with synchronous=NORMAL, never waiting for a lock inside SQLite', async () => {
       const store = SqliteStore.open(newFile());
       try {
         assert.equal(store.database.pragma('journal_mode', { simple: true }), 'wal');
         assert.equal(store.database.pragma('synchronous', { simple: true }), 1);
-        assert.equal(store.database.pragma('busy_timeout', { simple: true }), 5000);
+        // Lock waits happen on a timer in the store (test/stores/sqlite-lock.test.ts), not in SQLite's busy handler.
+        assert.equal(store.database.pragma('busy_timeout', { simple: true }), 0);
       } finally {
         await store.close();
       }
@@ -152,6 +188,7 @@ describe('SqliteStore', () => {
           .all();
         assert.deepEqual(tables, [
           'baton_proof_ids',
+          'baton_revocation_feed',
           'baton_revocations',
           'baton_schema_version',
           'baton_sessions',
@@ -166,22 +203,54 @@ describe('SqliteStore', () => {
       const old = SqliteStore.open(path);
       await old.createSession(record('from-v1'));
       await old.close();
-      // Version 1 is the current schema without what version 2 added.
+      // Version 1 is the current schema without what versions 2 and 3 added.
       const db = new Database(path);
-      db.exec('DROP TABLE baton_proof_ids; DELETE FROM baton_schema_version WHERE version > 1');
+      db.exec(
+        `${DROP_VERSION_3}; DROP TABLE baton_proof_ids; DELETE FROM baton_schema_version WHERE version > 1`,
+      );
       db.close();
 
       const store = SqliteStore.open(path);
       try {
         assert.equal(
           store.database.prepare('SELECT max(version) FROM baton_schema_version').pluck().get(),
-          2,
+          SCHEMA_VERSION,
         );
         assert.equal((await store.getSession('from-v1'))?.id, 'from-v1');
         assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), true);
         assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), false);
       } finally {
         await store.close();
+      }
+    });
+
+    it('bring a version 2 file (before the revocation feed) to version 3, keeping its revocations', async () => {
+      const path = newFile();
+      const old = SqliteStore.open(path);
+      await old.addRevocation({ kind: 'token', id: 'from-v2', expiresAt: NOW + 60_000 });
+      await old.close();
+      const db = new Database(path);
+      db.exec(`${DROP_VERSION_3}; DELETE FROM baton_schema_version WHERE version > 2`);
+      db.close();
+
+      const store = SqliteStore.open(path);
+      const other = SqliteStore.open(path);
+      try {
+        assert.equal(SCHEMA_VERSION, 3);
+        assert.equal(
+          store.database.prepare('SELECT max(version) FROM baton_schema_version').pluck().get(),
+          3,
+        );
+        assert.deepEqual(await store.listRevocations(NOW), [
+          { kind: 'token', id: 'from-v2', expiresAt: NOW + 60_000 },
+        ]);
+        // The feed works on the migrated file.
+        const delivered = nextDelivery(store, (list) => list.some((r) => r.id === 'after-v3'));
+        await other.addRevocation({ kind: 'token', id: 'after-v3', expiresAt: Date.now() + 60_000 });
+        await delivered.promise;
+      } finally {
+        await store.close();
+        await other.close();
       }
     });
 
@@ -323,18 +392,24 @@ describe('SqliteStore', () => {
     );
   });
 
-  it('surfaces a lock held too long as a retryable store_unavailable', async () => {
+  it('surfaces a lock held past the deadline as a retryable store_unavailable, then works again', async () => {
     const path = newFile();
-    const store = new SqliteStore({ path, busyTimeoutMs: 50 });
+    const store = new SqliteStore({ path, timeout: 200 });
     const blocker = new Database(path);
     try {
       blocker.exec('BEGIN IMMEDIATE');
+      const started = performance.now();
       await assert.rejects(store.createSession(record('blocked')), (error: unknown) => {
         assert.ok(error instanceof BatonError);
         assert.equal(error.code, 'store_unavailable');
         assert.equal(error.retryAfter, 1);
+        assert.match(error.message, /locked by another connection for 200 ms/);
         return true;
       });
+      const waited = performance.now() - started;
+      assert.ok(waited >= 195 && waited < 1500, `failed after ${Math.round(waited)} ms`);
+      // Reads do not wait for a writer (WAL).
+      assert.equal(await store.getSession('blocked'), null);
       blocker.exec('ROLLBACK');
       await store.createSession(record('blocked'));
       assert.equal((await store.getSession('blocked'))?.id, 'blocked');
@@ -342,6 +417,188 @@ describe('SqliteStore', () => {
       blocker.close();
       await store.close();
     }
+  });
+
+  it('a call waiting for the lock goes through once it is released, before the deadline', async () => {
+    const path = newFile();
+    const store = new SqliteStore({ path, timeout: 5000 });
+    const blocker = new Database(path);
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      const released = new Promise<number>((resolve) =>
+        setTimeout(() => {
+          blocker.exec('ROLLBACK');
+          resolve(performance.now());
+        }, 150),
+      );
+      await store.createSession(record('waited'));
+      const doneAt = performance.now();
+      const releasedAt = await released;
+      assert.ok(doneAt >= releasedAt, 'went through after the release');
+      assert.ok(doneAt - releasedAt < 500, `${Math.round(doneAt - releasedAt)} ms after the release`);
+      assert.equal((await store.getSession('waited'))?.id, 'waited');
+    } finally {
+      blocker.close();
+      await store.close();
+    }
+  });
+
+  it('opens a current file without waiting for another connection that holds the write lock', async () => {
+    const path = newFile();
+    await SqliteStore.open(path).close();
+    const blocker = new Database(path);
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      const started = performance.now();
+      const store = new SqliteStore({ path, timeout: 5000 });
+      assert.ok(performance.now() - started < 1000, 'no lock needed: the schema is current');
+      await store.close();
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a migration that cannot get the lock within the deadline is store_unavailable', () => {
+    const path = newFile();
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    migrate(old);
+    old.exec(`${DROP_VERSION_3}; DELETE FROM baton_schema_version WHERE version > 2`);
+    old.close();
+    const blocker = new Database(path);
+    try {
+      blocker.exec('BEGIN IMMEDIATE');
+      assert.throws(
+        () => new SqliteStore({ path, timeout: 200 }),
+        isBatonError('store_unavailable', /cannot migrate: the database stayed locked/),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a given database's lock waits happen on a timer too when its busy_timeout is 0, which the store keeps", async () => {
+    const path = newFile();
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 0');
+    const store = new SqliteStore({ database: db, timeout: 300 });
+    const blocker = new Database(path);
+    try {
+      assert.equal(db.pragma('busy_timeout', { simple: true }), 0);
+      blocker.exec('BEGIN IMMEDIATE');
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 10);
+      await assert.rejects(store.createSession(record('given')), isBatonError('store_unavailable'));
+      clearInterval(ticker);
+      assert.ok(ticks >= 10, `the event loop ran meanwhile (${ticks} ticks of 10 ms in 300 ms)`);
+    } finally {
+      blocker.close();
+      await store.close();
+      db.close();
+    }
+  });
+
+  describe('revocation feed (stores sharing a file)', () => {
+    it('delivers what another store on the file revokes, at once and with the stored expiry', async () => {
+      const path = newFile();
+      const writer = SqliteStore.open(path);
+      const reader = SqliteStore.open(path);
+      try {
+        const s = record('feed-session');
+        await writer.createSession(s);
+        const session = nextDelivery(reader, (list) => list.some((r) => r.id === s.id), 2000);
+        const started = performance.now();
+        await writer.revokeSessions({
+          sessionId: s.id,
+          reason: 'logout',
+          now: NOW,
+          revocationExpiresAt: NOW + 60_000,
+        });
+        assert.deepEqual(await session.promise, [{ kind: 'session', id: s.id, expiresAt: NOW + 60_000 }]);
+        const took = performance.now() - started;
+        assert.ok(took < 1000, `delivered after ${Math.round(took)} ms`);
+
+        const token = nextDelivery(reader, (list) => list.some((r) => r.id === 'jti-1'));
+        await writer.addRevocation({ kind: 'token', id: 'jti-1', expiresAt: NOW + 1000 });
+        assert.deepEqual(await token.promise, [{ kind: 'token', id: 'jti-1', expiresAt: NOW + 1000 }]);
+        // A later expiry is news; an earlier one is not.
+        const later = nextDelivery(reader, (list) => list.some((r) => r.id === 'jti-1'));
+        await writer.addRevocation({ kind: 'token', id: 'jti-1', expiresAt: NOW + 500 });
+        await writer.addRevocation({ kind: 'token', id: 'jti-1', expiresAt: NOW + 2000 });
+        assert.deepEqual(await later.promise, [{ kind: 'token', id: 'jti-1', expiresAt: NOW + 2000 }]);
+      } finally {
+        await writer.close();
+        await reader.close();
+      }
+    });
+
+    it('delivers a mass revocation whole, in batches, and skips entries already expired', async () => {
+      const path = newFile();
+      const writer = SqliteStore.open(path);
+      const reader = SqliteStore.open(path);
+      try {
+        const user = 'mass-user';
+        for (let i = 0; i < 2500; i++) await writer.createSession(record(`mass-${i}`, { userId: user }));
+        const seen = new Set<string>();
+        let expiredSeen = false;
+        const all = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`only ${seen.size} of 2500 arrived`)), 5000);
+          const unsubscribe = reader.subscribeRevocations((list) => {
+            for (const r of list) {
+              if (r.id.startsWith('mass-')) seen.add(r.id);
+              if (r.id === 'long-gone') expiredSeen = true;
+            }
+            if (seen.size === 2500) {
+              clearTimeout(timer);
+              unsubscribe();
+              resolve();
+            }
+          });
+        });
+        await writer.addRevocation({ kind: 'token', id: 'long-gone', expiresAt: Date.now() - 1000 });
+        const revoked = await writer.revokeSessions({
+          userId: user,
+          reason: 'logout_all',
+          now: NOW,
+          revocationExpiresAt: Date.now() + 60_000,
+        });
+        assert.equal(revoked.length, 2500);
+        await all;
+        assert.equal(expiredSeen, false, 'an expired entry is not delivered');
+      } finally {
+        await writer.close();
+        await reader.close();
+      }
+    });
+
+    it("delivers the store's own revocations to its other listeners, and stops polling when unsubscribed", async () => {
+      const store = SqliteStore.open(newFile());
+      try {
+        const own = nextDelivery(store, (list) => list.some((r) => r.id === 'own-jti'));
+        await store.addRevocation({ kind: 'token', id: 'own-jti', expiresAt: Date.now() + 60_000 });
+        await own.promise;
+        // Nothing left subscribed: no timer keeps this process alive (the file would not end otherwise).
+      } finally {
+        await store.close();
+      }
+      assert.throws(() => store.subscribeRevocations(() => {}), isBatonError('store_unavailable'));
+    });
+
+    it('deleteExpired sweeps expired feed rows with the revocations', async () => {
+      const store = SqliteStore.open(newFile());
+      const count = () =>
+        store.database.prepare('SELECT count(*) FROM baton_revocation_feed').pluck().get() as number;
+      try {
+        await store.addRevocation({ kind: 'token', id: 'short', expiresAt: NOW + 1 });
+        await store.addRevocation({ kind: 'token', id: 'long', expiresAt: NOW + 60_000 });
+        assert.equal(count(), 2);
+        await store.deleteExpired({ now: NOW + 10, revokedBefore: 0 });
+        assert.equal(count(), 1);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   it('a closed store answers store_unavailable and closes only once', async () => {
