@@ -22,7 +22,7 @@ import {
   type AuthEventType,
   type Unsubscribe,
 } from '../sessions/events.ts';
-import { parseStoreUrl, StoreOpenError } from '../stores/store-url.ts';
+import { parseStoreUrl, StoreOpenError, type StoreUrl } from '../stores/store-url.ts';
 import type {
   AuditBackend,
   AuditEntry,
@@ -369,7 +369,18 @@ function resolveOptions(options: AuditTrailOptions): Omit<ResolvedOptions, 'maxE
   };
 }
 
-type ObjectTarget = Exclude<AuditTarget, string>;
+type ObjectTarget = Exclude<AuditTarget, string | StoreUrl>;
+
+function isStoreUrl(target: unknown): target is StoreUrl {
+  const url = target as Partial<StoreUrl> | null;
+  return (
+    typeof url === 'object' &&
+    url !== null &&
+    typeof url.kind === 'string' &&
+    ['memory', 'sqlite', 'redis', 'postgres'].includes(url.kind) &&
+    typeof url.url === 'string'
+  );
+}
 
 function has<K extends string>(value: object, key: K): value is Record<K, unknown> {
   return key in value && (value as Record<K, unknown>)[key] !== undefined;
@@ -402,11 +413,11 @@ async function openBackend(
   target: AuditTarget,
   baseDir: string | undefined,
 ): Promise<{ kind: AuditKind; backend: AuditBackend }> {
-  if (typeof target === 'string') {
-    const url = parseStoreUrl(target, {
-      label: 'audit trail URL',
-      ...(baseDir === undefined ? {} : { baseDir }),
-    });
+  if (typeof target === 'string' || isStoreUrl(target)) {
+    const url =
+      typeof target === 'string'
+        ? parseStoreUrl(target, { label: 'audit trail URL', ...(baseDir === undefined ? {} : { baseDir }) })
+        : target;
     switch (url.kind) {
       case 'memory':
         return { kind: 'memory', backend: new (await import('./memory.ts')).MemoryAuditBackend() };

@@ -4,6 +4,7 @@
  * (internal: memory, SQLite, PostgreSQL, Redis).
  */
 import type { AuthEvent } from '../sessions/events.ts';
+import type { StoreUrl } from '../stores/store-url.ts';
 
 /** One stored event, as `recent()` answers it. */
 export interface AuditEntry {
@@ -58,7 +59,7 @@ export interface RedisClientLike {
  * - a store URL, as `openStore` takes it: `memory` (a ring buffer in this
  *   process), `sqlite:./sessions.db`, `redis://host:6379?prefix=baton:`,
  *   `postgres://user@host/db?schema=auth&tablePrefix=baton_`; the trail opens
- *   (and closes) its own connection;
+ *   (and closes) its own connection; or such a URL parsed by `parseStoreUrl`;
  * - `{ database }`: a better-sqlite3 database, or a `SqliteStore` itself
  *   (the trail uses its connection and never closes it);
  * - `{ pool, schema?, tablePrefix? }`: a pg Pool (never ended by the trail);
@@ -66,6 +67,7 @@ export interface RedisClientLike {
  */
 export type AuditTarget =
   | string
+  | StoreUrl
   | { readonly database: SqliteDatabaseLike }
   | { readonly pool: PgPoolLike; readonly schema?: string; readonly tablePrefix?: string }
   | { readonly client: RedisClientLike; readonly prefix?: string };
