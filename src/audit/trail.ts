@@ -319,8 +319,14 @@ class Trail implements AuditTrail {
       batch,
       'error',
       { err: error, events: batch.length + dropped },
-      `baton: the audit trail lost ${batch.length + dropped} event(s): ${this.#backend.where} failed (${reasonOf(error)})`,
+      `baton: the audit trail lost ${batch.length + dropped} event(s): ${this.#failure(error)}`,
     );
+  }
+
+  /** `<where>: <reason>`, naming the store once (a backend's own errors already name it). */
+  #failure(error: unknown): string {
+    const reason = reasonOf(error);
+    return reason.startsWith(this.#backend.where) ? reason : `${this.#backend.where}: ${reason}`;
   }
 
   #reportDropped(batch: readonly Queued[]): void {

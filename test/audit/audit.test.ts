@@ -202,7 +202,7 @@ describe('createAuditTrail', () => {
         assert.equal(reports.length, 1, JSON.stringify(lines));
         assert.match(
           reports[0]?.message ?? '',
-          /^baton: the audit trail lost 1 event\(s\): SQLite .*audit\.db failed/,
+          /^baton: the audit trail lost 1 event\(s\): SQLite .*audit\.db: no such table: baton_audit_events$/,
         );
         assert.equal(reports[0]?.object.component, 'baton', "the manager's own logger");
         assert.ok(!lines.some((line) => /event listener failed/.test(line.message ?? '')));
@@ -324,7 +324,7 @@ describe('createAuditTrail', () => {
         await run.manager.events.flush();
         assert.match(
           lines.find((line) => line.level === 'error')?.message ?? '',
-          /lost 1 event.*PostgreSQL 127\.0\.0\.1:1\/none/,
+          /^baton: the audit trail lost 1 event\(s\): PostgreSQL 127\.0\.0\.1:1\/none \(schema public\): .*ECONNREFUSED/,
         );
         await rejectsCode(trail.recent(), 'store_unavailable', /^PostgreSQL 127\.0\.0\.1:1\/none/);
       } finally {
