@@ -479,8 +479,18 @@ async function openBackend(
     }
     case 'redis': {
       const { client, prefix } = target as { client: RedisClientLike; prefix?: string };
-      if (typeof client?.call !== 'function') {
-        throw new BatonError('invalid_options', 'createAuditTrail: client must be an ioredis connection');
+      const redis = client as RedisClientLike & { isCluster?: boolean; options?: { keyPrefix?: string } };
+      if (typeof redis?.call !== 'function' || redis.isCluster === true) {
+        throw new BatonError(
+          'invalid_options',
+          'createAuditTrail: client must be an ioredis connection (not a Cluster)',
+        );
+      }
+      if (redis.options?.keyPrefix) {
+        throw new BatonError(
+          'invalid_options',
+          'createAuditTrail: the client has a keyPrefix, which scripts and SCAN would not see; use prefix instead',
+        );
       }
       const { RedisAuditBackend } = await import('./redis.ts');
       return { kind, backend: RedisAuditBackend.on(client, prefixOf(prefix)) };

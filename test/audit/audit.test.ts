@@ -27,6 +27,7 @@ import {
   uniqueName,
 } from '../support/services.ts';
 import {
+  ALL_HISTORY,
   assertHistory,
   assertNoSecrets,
   assertRetention,
@@ -76,10 +77,13 @@ function backendSuite(
         ['login'],
       );
       assert.deepEqual(await trail.recent({ userId: 'nobody' }), []);
-      // Without a user: everyone's, newest first.
+      // Without a user: everyone's, newest first, the failed login of nobody's included.
       const all = await trail.recent();
-      assert.equal(all.length, U1_HISTORY.length + 1);
-      assert.equal(all[2]?.event.userId, 'u2');
+      assert.deepEqual(
+        all.map(({ event }) => [event.type, event.userId]),
+        ALL_HISTORY,
+      );
+      assert.ok(all[6]?.event.type === 'login_failed' && all[6].event.username === 'donny');
       await assertRetention(trail, run);
     } finally {
       await close();
@@ -175,6 +179,16 @@ describe('createAuditTrail', () => {
       await rejectsCode(createAuditTrail('mysql://db'), 'invalid_store_url', /unsupported audit trail URL/);
       await rejectsCode(createAuditTrail(new MemoryStore() as never), 'invalid_options', /pass its URL/);
       await rejectsCode(createAuditTrail({} as never), 'invalid_options', /expected a store URL/);
+      await rejectsCode(
+        createAuditTrail({ client: { call: async () => 0, options: { keyPrefix: 'x:' } } as never }),
+        'invalid_options',
+        /keyPrefix/,
+      );
+      await rejectsCode(
+        createAuditTrail({ client: { call: async () => 0, isCluster: true } as never }),
+        'invalid_options',
+        /not a Cluster/,
+      );
       const trail = await createAuditTrail('memory');
       await rejectsCode(trail.recent({ limit: 0 }), 'invalid_request', /limit/);
       await rejectsCode(trail.recent({ limit: 1001 }), 'invalid_request', /limit/);
@@ -366,21 +380,21 @@ describe('createAuditTrail', () => {
         assert.ok(sessions.length === 2);
         const stream = (await client.xrange(`${own}audit`, '-', '+')) as [string, string[]][];
         // Writes trim approximately (whole nodes); prune() trims exactly.
-        assert.equal(stream.length, U1_HISTORY.length + 1);
+        assert.equal(stream.length, ALL_HISTORY.length);
         const [firstId, fields] = stream[0]!;
-        assert.equal(firstId, `${clock.now() - 15_000}-0`, 'the id is the event time');
+        assert.equal(firstId, `${clock.now() - 16_000}-0`, 'the id is the event time');
         assert.deepEqual(
           fields.filter((_, i) => i % 2 === 0),
           ['type', 'event'],
         );
-        assert.equal((JSON.parse(fields[3]!) as AuthEvent).type, 'login');
+        assert.equal((JSON.parse(fields[3]!) as AuthEvent).type, 'login_failed');
         assert.equal(await client.xlen(`${own}audit:u:u1`), U1_HISTORY.length);
         const ttl = await client.pttl(`${own}audit:u:u1`);
         assert.ok(ttl > 89 * DAY * 1000 && ttl <= 90 * DAY * 1000, `user stream TTL ${ttl}`);
         assert.equal(
           await trail.prune(),
-          3 + 2,
-          'beyond maxEntries: 3 of 6 in the stream of all, 2 of 5 of u1',
+          4 + 2,
+          'beyond maxEntries: 4 of 7 in the stream of all, 2 of 5 of u1',
         );
         assert.deepEqual(
           (await trail.recent({ userId: 'u1' })).map((entry) => entry.event.type),

@@ -11,6 +11,17 @@ export const DAY = 86_400;
 /** u1's events, newest first, as `recent({ userId: 'u1' })` answers them after `makeHistory`. */
 export const U1_HISTORY = ['logout', 'login', 'refresh_token_reused', 'refresh', 'login'] as const;
 
+/** Everyone's, newest first, as `recent()` answers them after `makeHistory`: [type, userId]. */
+export const ALL_HISTORY = [
+  ['logout', 'u1'],
+  ['login', 'u1'],
+  ['login', 'u2'],
+  ['refresh_token_reused', 'u1'],
+  ['refresh', 'u1'],
+  ['login', 'u1'],
+  ['login_failed', null],
+] as const;
+
 export interface Scenario {
   manager: SessionManager<TestUser>;
   clock: ManualClock;
@@ -39,12 +50,15 @@ export async function scenario(
 }
 
 /**
- * thedude (u1): login, refresh, the first refresh token replayed after the
+ * A failed login of an unknown user; then thedude (u1): login, refresh, the first refresh token replayed after the
  * grace window (theft: the session is revoked), a second login, its logout;
  * walter (u2) logs in in between. One second apart, so every event has its own time.
  */
 export async function makeHistory({ manager, clock }: Scenario): Promise<{ sessions: string[] }> {
   const firefox = { ip: '203.0.113.7', userAgent: FIREFOX };
+  // Nobody's: an unknown username is no user (userId null), in the stream of all events only.
+  await rejectsWith(manager.login('donny', 'x', { ip: '192.0.2.66' }), 'invalid_credentials');
+  clock.advance(1);
   const first = await manager.login('thedude', 'abides', firefox);
   clock.advance(1);
   await manager.refresh(first.refreshToken, firefox);
