@@ -272,26 +272,27 @@ class Trail implements AuditTrail {
       this.#queue = [];
       this.#queued = deferred();
       try {
-        await this.#write(batch);
-        await this.#pruneWhenDue(batch);
+        // A store that refused the write would refuse the prune too: no second report of one outage.
+        if (await this.#write(batch)) await this.#pruneWhenDue(batch);
       } finally {
         done.resolve();
       }
     }
   }
 
-  async #write(batch: readonly Queued[]): Promise<void> {
+  /** Writes a batch, retrying twice; answers whether it was written (if not, it is reported). */
+  async #write(batch: readonly Queued[]): Promise<boolean> {
     const events = batch.map((item) => item.event);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#backend.write(events, this.#limits());
         if (this.#dropped > 0) this.#reportDropped(batch);
-        return;
+        return true;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay === undefined || this.#closing) {
           this.#report(batch, error);
-          return;
+          return false;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
