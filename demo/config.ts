@@ -39,6 +39,12 @@ export interface DemoEnvConfig {
   strategy: DemoStrategy;
   /** BATON_LOG_LEVEL: JSON lines on stdout; `info` (default) a line per security event, `debug` also per request. */
   logLevel: DemoLogLevel;
+  /**
+   * BATON_AUDIT: where the audit trail behind the page's events panel lives:
+   * `memory` (default: the last 1000 events, in this process), `store` (the
+   * session store's database), or a store URL.
+   */
+  audit: string;
 }
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
@@ -68,6 +74,18 @@ export function checkStoreSpec(spec: string): string {
     parseStoreUrl(spec, { label: 'BATON_STORE' });
   } catch (error) {
     if (error instanceof StoreUrlError) throw new DemoConfigError(error.message);
+    throw error;
+  }
+  return spec;
+}
+
+/** Checks BATON_AUDIT: `memory`, `store`, or a store URL. */
+export function checkAuditSpec(spec: string): string {
+  if (spec === 'store') return spec;
+  try {
+    parseStoreUrl(spec, { label: 'BATON_AUDIT' });
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new DemoConfigError(`${error.message} or store`);
     throw error;
   }
   return spec;
@@ -121,6 +139,7 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     adapter,
     strategy,
     logLevel,
+    audit: checkAuditSpec(env.BATON_AUDIT?.trim() || 'memory'),
     ...(implicitRefresh === undefined ? {} : { implicitRefresh }),
     ...(accessTtl === undefined ? {} : { accessTtl }),
     ...(refreshTtl === undefined ? {} : { refreshTtl }),

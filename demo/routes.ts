@@ -3,12 +3,15 @@
  * each framework, so the one contract suite checks that all three behave alike.
  */
 import { type AccessClaims, type AnyAuthManager, BatonError, type BatonLogger } from 'baton-auth';
+import type { AuditTrail } from 'baton-auth/audit';
 import { type BatonHttpOptions, type Fields, requiredString } from 'baton-auth/http';
 import type { DemoUser, DemoUsers } from './users.ts';
 
 export interface DemoContext {
   manager: AnyAuthManager<DemoUser>;
   users: DemoUsers;
+  /** The audit trail of the manager's events: `GET /api/events` reads the caller's. */
+  audit: AuditTrail;
   authOptions: BatonHttpOptions;
   /** Logs each request the demo serves itself at debug (Baton logs its own routes). */
   logger?: BatonLogger;
@@ -42,6 +45,7 @@ export const DEMO_INDEX = {
     'GET /api/protected',
     'GET /api/whoami',
     'GET /api/stream',
+    'GET /api/events',
     'POST /api/sensitive',
     'POST /api/admin/disable-user',
   ],
@@ -68,6 +72,45 @@ export function sensitiveBody(claims: AccessClaims) {
  */
 export function streamChunks(claims: AccessClaims): [string, string] {
   return [`{"sub":${JSON.stringify(claims.sub)},`, '"streamed":true}'];
+}
+
+/** How many events `GET /api/events` answers, newest first. */
+export const EVENTS_SHOWN = 20;
+
+/** One event as `GET /api/events` shows it: the fields a user may see of their own history. */
+export interface EventView {
+  id: string;
+  time: string;
+  type: string;
+  session_id: string | null;
+  /** Whether it is the session of the token that asked. */
+  current: boolean;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  reason: string | null;
+}
+
+/**
+ * `GET /api/events`: the caller's own recent security events (login,
+ * refresh, theft, logout...), newest first, from the audit trail. Only the
+ * token's user's: never anyone else's.
+ */
+export async function eventsBody(ctx: DemoContext, claims: AccessClaims): Promise<{ events: EventView[] }> {
+  const entries = await ctx.audit.recent({ userId: claims.sub, limit: EVENTS_SHOWN });
+  return {
+    events: entries.map(({ id, event }) => ({
+      id,
+      time: new Date(event.time).toISOString(),
+      type: event.type,
+      session_id: event.sessionId,
+      current: event.sessionId !== null && event.sessionId === claims.sid,
+      client_id: event.clientId,
+      ip: event.ip,
+      user_agent: event.userAgent,
+      reason: event.reason,
+    })),
+  };
 }
 
 export async function disableUser(ctx: DemoContext, fields: Fields) {

@@ -25,9 +25,16 @@ import {
   StoreUrlError,
   type StrategyBaseOptions,
 } from 'baton-auth';
+import { type AuditTrail, createAuditTrail } from 'baton-auth/audit';
 import type { CookieModeOptions } from 'baton-auth/http';
 import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
-import { checkStoreSpec, configFromEnv, DemoConfigError, type DemoStrategy } from './config.ts';
+import {
+  checkAuditSpec,
+  checkStoreSpec,
+  configFromEnv,
+  DemoConfigError,
+  type DemoStrategy,
+} from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
 import { type DemoLogLevel, jsonLogger } from './logger.ts';
 import { DEFAULT_SCRYPT_COST, type DemoUser, DemoUsers, type ScryptCost } from './users.ts';
@@ -77,6 +84,13 @@ export interface DemoOptions {
   logger?: BatonLogger;
   /** BATON_LOG_LEVEL: `info` a JSON line per security event, `debug` also per request; `silent` none. */
   logLevel?: DemoLogLevel;
+  /**
+   * BATON_AUDIT: the audit trail behind `GET /api/events` (the page's events
+   * panel). `memory` (default): the last 1000 events, in this process;
+   * `store`: the session store's database; or a store URL (a relative SQLite
+   * path is relative to `dataDir`).
+   */
+  audit?: string;
 }
 
 /** The manager each strategy runs on. */
@@ -96,6 +110,8 @@ export interface RunningDemo<M extends DemoManager = SessionManager<DemoUser>> {
   users: DemoUsers;
   /** The callbacks strategy's store (user id -> refresh token), as a sanic-jwt app keeps it; empty otherwise. */
   refreshTokens: Map<string, string>;
+  /** The audit trail the manager's events are recorded in (`GET /api/events` reads it). */
+  audit: AuditTrail;
   close(): Promise<void>;
 }
 
@@ -113,12 +129,26 @@ async function openDemoStore(spec: string, dataDir: string): Promise<SessionStor
   }
 }
 
-/** Runs `create`; if it throws, the store it was given is closed (nothing else owns it yet). */
-function withStoreClosedOnThrow<T>(store: SessionStore, create: () => T): T {
+/** The demo's audit trail: BATON_AUDIT, with `store` meaning the session store's URL. */
+async function openDemoAudit(options: DemoOptions, dataDir: string): Promise<AuditTrail> {
+  const spec = checkAuditSpec(options.audit ?? 'memory');
+  const target = spec === 'store' ? (options.store ?? 'sqlite:./baton.db') : spec;
+  return createAuditTrail(target, {
+    baseDir: dataDir,
+    ...(target === 'memory' ? { maxEntries: 1000 } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  }).catch((error: unknown) => {
+    if (error instanceof StoreUrlError) throw new DemoConfigError(error.message);
+    throw error;
+  });
+}
+
+/** Runs `create`; if it throws, the store and trail it was given are closed (nothing else owns them yet). */
+function withClosedOnThrow<T>(owned: readonly { close(): Promise<void> }[], create: () => T): T {
   try {
     return create();
   } catch (error) {
-    store.close().catch(() => undefined);
+    for (const resource of owned) resource.close().catch(() => undefined);
     throw error;
   }
 }
@@ -137,7 +167,11 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const logger =
     options.logger ?? (options.logLevel === undefined ? undefined : jsonLogger(options.logLevel));
   const store = await openDemoStore(options.store ?? 'sqlite:./baton.db', dataDir);
-  const manager = withStoreClosedOnThrow(store, () =>
+  const audit = await openDemoAudit(options, dataDir).catch(async (error: unknown) => {
+    await store.close().catch(() => undefined);
+    throw error;
+  });
+  const manager = withClosedOnThrow([store, audit], () =>
     createManager(
       options.strategy ?? 'rotating',
       options,
@@ -158,13 +192,20 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
       refreshTokens,
     ),
   ) as DemoManagerFor<S>;
+  // Every event of the manager, recorded after the answer (the page's events panel reads it back).
+  audit.attach(manager);
+  const shutdown = async () => {
+    await manager.events.flush();
+    await audit.close();
+    await manager.close();
+  };
   try {
     await manager.ready;
   } catch (error) {
     // A store that is away at startup is an outage, not a misconfiguration:
     // serve 503 store_unavailable meanwhile; the next request that finds the store back loads the revoked set.
     if (!isBatonError(error) || error.code !== 'store_unavailable') {
-      await manager.close().catch(() => undefined);
+      await shutdown().catch(() => undefined);
       throw error;
     }
     (options.onWarning ?? printWarning)(
@@ -175,6 +216,7 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const listening = await createDemoApp(options.adapter ?? 'hono', {
     manager,
     users,
+    audit,
     // The manager's logger is a child bound to Baton's component; requests are the demo's own.
     ...(logger ? { logger: logger.child({ component: 'demo' }) } : {}),
     authOptions: {
@@ -185,7 +227,7 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   })
     .then((app) => app.listen(options.port ?? 3000, host))
     .catch(async (error: unknown) => {
-      await manager.close().catch(() => undefined);
+      await shutdown().catch(() => undefined);
       throw error;
     });
   const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -195,8 +237,9 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
     manager,
     users,
     refreshTokens,
+    audit,
     close() {
-      closed ??= listening.close().then(() => manager.close());
+      closed ??= listening.close().then(shutdown);
       return closed;
     },
   };

@@ -10,6 +10,7 @@ import {
   type DemoApp,
   type DemoContext,
   disableUser,
+  eventsBody,
   NOT_FOUND,
   protectedBody,
   sensitiveBody,
@@ -48,6 +49,9 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
     res.write(first);
     await new Promise((resolve) => setTimeout(resolve, 10));
     res.end(rest);
+  });
+  app.get('/api/events', baton.requireAuth(), async (req, res) => {
+    res.json(await eventsBody(ctx, req.auth));
   });
   app.post('/api/sensitive', baton.requireFresh(), (req, res) => {
     res.json(sensitiveBody(req.auth));

@@ -10,6 +10,7 @@ import {
   type DemoApp,
   type DemoContext,
   disableUser,
+  eventsBody,
   NOT_FOUND,
   protectedBody,
   sensitiveBody,
@@ -53,6 +54,9 @@ export function createFastifyDemo(ctx: DemoContext): DemoApp {
       await new Promise((resolve) => setTimeout(resolve, 10));
       reply.raw.end(rest);
     });
+    api.get('/api/events', { onRequest: baton.requireAuth() }, async (request) =>
+      eventsBody(ctx, request.auth),
+    );
     api.post('/api/sensitive', { onRequest: baton.requireFresh() }, async (request) =>
       sensitiveBody(request.auth),
     );

@@ -11,6 +11,7 @@ import {
   type DemoApp,
   type DemoContext,
   disableUser,
+  eventsBody,
   NOT_FOUND,
   protectedBody,
   sensitiveBody,
@@ -45,6 +46,7 @@ export function createHonoDemo(ctx: DemoContext): DemoApp {
     // A bare Response, not c.body(): the case where Hono would drop headers set before the route.
     return new Response(body, { headers: { 'content-type': 'application/json' } });
   });
+  app.get('/api/events', baton.requireAuth(), async (c) => c.json(await eventsBody(ctx, c.get('auth'))));
   app.post('/api/sensitive', baton.requireFresh(), (c) => c.json(sensitiveBody(c.get('auth'))));
   app.post('/api/admin/disable-user', baton.requireRoles('admin'), async (c) => {
     const body = await readBodyLimited(c.req.raw.body, limit);

@@ -179,6 +179,115 @@ async function loadSessions(): Promise<void> {
   }
 }
 
+// ---- security events (GET /api/events, from the server's audit trail) ----
+interface EventView {
+  id: string;
+  time: string;
+  type: string;
+  session_id: string | null;
+  current: boolean;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  reason: string | null;
+}
+
+const EVENTS_EVERY_MS = 2000;
+const EVENT_LABELS: Record<string, string> = {
+  login: 'Logged in',
+  login_failed: 'Failed password',
+  rate_limited: 'Rate limited',
+  refresh: 'Tokens refreshed',
+  refresh_grace_reuse: 'Concurrent refresh (grace window)',
+  refresh_token_reused: 'Refresh token reused: theft detected, session revoked',
+  session_revoked: 'Session revoked',
+  user_revoked: 'All sessions revoked',
+  logout: 'Logged out',
+  logout_all: 'Logged out everywhere',
+  token_revoked: 'Token revoked',
+  reauth: 'Password confirmed (fresh token)',
+  store_unavailable: 'Session store unavailable',
+};
+const BAD_EVENTS = new Set(['refresh_token_reused', 'login_failed', 'rate_limited', 'user_revoked']);
+let shownEvents = '';
+let loadingEvents = false;
+
+function eventsStatus(text: string): void {
+  const status = $('events-status');
+  if (status.textContent !== text) status.textContent = text;
+}
+
+function renderEvents(events: readonly EventView[]): void {
+  const key = events.map((event) => `${event.id}:${event.current}`).join(',');
+  if (key === shownEvents) return;
+  shownEvents = key;
+  $('events').replaceChildren(
+    ...events.map((event) => {
+      const li = document.createElement('li');
+      li.dataset.type = event.type;
+      li.dataset.current = String(event.current);
+      if (BAD_EVENTS.has(event.type)) li.dataset.severity = 'bad';
+      const type = document.createElement('span');
+      type.className = 'type';
+      type.textContent = EVENT_LABELS[event.type] ?? event.type;
+      const meta = document.createElement('span');
+      meta.className = 'meta';
+      // textContent only: user agents and reasons come from clients.
+      meta.textContent = [
+        new Date(event.time).toLocaleTimeString(),
+        event.session_id ? `session ${event.session_id.slice(0, 10)}…` : undefined,
+        event.ip ?? undefined,
+        event.user_agent?.slice(0, 60),
+        event.reason && event.reason !== 'password' ? `reason ${event.reason}` : undefined,
+      ]
+        .filter((part) => part !== undefined && part !== '')
+        .join(' · ');
+      li.append(type, meta);
+      return li;
+    }),
+  );
+}
+
+/**
+ * Polls the caller's events. A plain GET with the page's cookies, outside
+ * the request log and without authFetch: the panel must never refresh the
+ * session itself (the page shows expiry on purpose), so an expired access
+ * token pauses it until the next refresh.
+ */
+async function loadEvents(): Promise<void> {
+  if (loadingEvents || document.hidden) return;
+  if (!client.state()) {
+    shownEvents = '';
+    $('events').replaceChildren();
+    eventsStatus('Log in to see your security events.');
+    return;
+  }
+  loadingEvents = true;
+  try {
+    const res = await fetch('/api/events', { headers: { accept: 'application/json' } });
+    if (res.status === 401) {
+      eventsStatus('Paused: the access token has expired (a refresh resumes it).');
+      return;
+    }
+    if (!res.ok) {
+      eventsStatus(`Events unavailable (${res.status}); retrying.`);
+      return;
+    }
+    const body = (await res.json()) as { events: EventView[] };
+    renderEvents(body.events);
+    const n = body.events.length;
+    eventsStatus(`Live: the ${n === 1 ? 'last event' : `last ${n} events`}, newest first.`);
+  } catch {
+    eventsStatus('Events unavailable (network); retrying.');
+  } finally {
+    loadingEvents = false;
+  }
+}
+
+setInterval(() => void loadEvents(), EVENTS_EVERY_MS);
+// After a login, refresh or logout: its event is written just after the answer.
+client.subscribe(() => setTimeout(() => void loadEvents(), 250));
+
 // ---- wiring ----
 function on(id: string, action: () => Promise<void>): void {
   $(id).addEventListener('click', () => guarded(action));

@@ -40,6 +40,11 @@ export function isoFromMs(value: number | null): string | null {
   return value === null ? null : new Date(value).toISOString();
 }
 
+/** `2025-01-02 03:04:05Z`: ISO 8601 to the second, compact enough for a table; `never` for null. */
+export function shortTime(iso: string | null): string {
+  return iso === null ? 'never' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
 /** Left-aligned columns separated by two spaces. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((header, column) =>

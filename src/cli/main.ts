@@ -46,6 +46,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/sessions.ts')).sessionsRevokeCommand,
   },
   {
+    name: 'audit',
+    summary: "print a user's recent security events from the audit trail",
+    load: async () => (await import('./commands/audit.ts')).auditCommand,
+  },
+  {
     name: 'flush',
     summary: 'delete expired sessions (prints how many)',
     load: async () => (await import('./commands/flush.ts')).flushCommand,
@@ -74,7 +79,7 @@ ${list}
 
 Run "baton COMMAND --help" for a command's options. Store URLs:
 sqlite:./path.db, sqlite:/abs/path.db, redis://host:6379, postgres://user@host/db.
-Output meant for scripts: --json on keygen, decode, verify, sessions, flush, migrate.
+Output meant for scripts: --json on keygen, decode, verify, sessions, audit, flush, migrate.
 
 Options:
   -h, --help     show this help

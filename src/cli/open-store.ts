@@ -10,6 +10,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import type { AuditTrail } from '../audit/trail.ts';
 import { isBatonError } from '../core/errors.ts';
 import {
   loadStoreModule,
@@ -99,6 +100,13 @@ export async function openStore(url: StoreUrl): Promise<OpenedStore> {
     url,
     countExpired: (now, revokedBefore) => count.pluck().get(now, revokedBefore) ?? 0,
   };
+}
+
+/** The audit trail (`baton-auth/audit`) in a store's database; a SQLite file must exist. */
+export async function openAuditTrail(url: StoreUrl): Promise<AuditTrail> {
+  if (url.kind === 'sqlite') assertSqliteFile(url.path);
+  const { createAuditTrail } = await import('../audit/trail.ts');
+  return fromLibrary(() => createAuditTrail(url));
 }
 
 function assertSqliteFile(path: string): void {

@@ -1,6 +1,7 @@
 /**
  * The demo's web page, served at / by the demo, driven in chromium: login,
- * live timers, access expiry then a call that refreshes, reuse detection,
+ * live timers, access expiry then a call that refreshes, the security events
+ * panel (login and refresh, from the audit trail), reuse detection,
  * disable-user, logout clearing the cookies. Saves test-results/demo.png.
  */
 import assert from 'node:assert/strict';
@@ -96,11 +97,27 @@ describe('demo page in chromium', { skip, timeout: 60_000 }, () => {
           .waitFor({ timeout: (ACCESS_TTL + 2) * 1000 });
         const color = await page.locator('#access-left').evaluate((el) => getComputedStyle(el).color);
         assert.equal(color, 'rgb(179, 38, 30)');
+        // The events panel polls with the cookies as they are: it never refreshes by itself, it pauses.
+        await page.locator('#events-status', { hasText: 'Paused' }).waitFor({ timeout: 5_000 });
         const refreshesBefore = await count(logged('/auth/refresh', 200));
         await page.getByRole('button', { name: 'GET /api/protected' }).click();
         await page.locator(logged('/api/protected', 200)).first().waitFor();
         assert.equal(await count(logged('/auth/refresh', 200)), refreshesBefore + 1);
         assert.equal(await page.locator('#access-timer').getAttribute('data-state'), 'live');
+
+        // The events panel (GET /api/events, read from the demo's audit trail) lists the login and
+        // that refresh, newest first, both of this session.
+        await page.locator('#events li[data-type="refresh"]').waitFor({ timeout: 5_000 });
+        const types = await page
+          .locator('#events li')
+          .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.type));
+        assert.deepEqual(types, ['refresh', 'login']);
+        assert.equal(await count('#events li[data-current="true"]'), 2);
+        assert.match(
+          (await page.locator('#events li').first().textContent()) ?? '',
+          /Tokens refreshed.*session/,
+        );
+        assert.match((await page.locator('#events-status').textContent()) ?? '', /^Live: the last 2 events/);
 
         // Five refreshes at once converge on one successor (grace window).
         await page.getByRole('button', { name: '5 refreshes at once' }).click();

@@ -43,6 +43,7 @@ describe('a store command without its driver package', () => {
       batonWithout(['better-sqlite3'], ['sessions', 'list', '--user', 'u1', '--store', store]),
       batonWithout(['better-sqlite3'], ['sessions', 'revoke', '--user', 'u1', '--store', store]),
       batonWithout(['better-sqlite3'], ['flush', '--store', store]),
+      batonWithout(['better-sqlite3'], ['audit', '--user', 'u1', '--store', store]),
       batonWithout(['better-sqlite3'], ['migrate', '--store', `sqlite:${dir.file('new.db')}`]),
     ]);
     for (const result of runs) assertDriverMissing(result, 'SQLite', 'better-sqlite3');
@@ -67,7 +68,7 @@ describe('Redis and PostgreSQL commands never load better-sqlite3', async () => 
   const redisSkipped = await redisSkip();
   const postgresSkipped = await postgresSkip();
 
-  test('redis: migrate, sessions list, sessions revoke, flush', { skip: redisSkipped }, async () => {
+  test('redis: migrate, sessions list, sessions revoke, audit, flush', { skip: redisSkipped }, async () => {
     const prefix = `baton-test:${label}:`;
     const store = `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`;
     try {
@@ -75,6 +76,7 @@ describe('Redis and PostgreSQL commands never load better-sqlite3', async () => 
         ['migrate', '--store', store],
         ['sessions', 'list', '--user', 'u1', '--store', store],
         ['sessions', 'revoke', '--user', 'u1', '--store', store],
+        ['audit', '--user', 'u1', '--store', store],
         ['flush', '--store', store],
       ]) {
         assertOk(await batonWithout(['better-sqlite3', 'pg'], args));
@@ -84,12 +86,13 @@ describe('Redis and PostgreSQL commands never load better-sqlite3', async () => 
     }
   });
 
-  test('postgres: migrate, sessions list, flush', { skip: postgresSkipped }, async () => {
+  test('postgres: migrate, sessions list, audit, flush', { skip: postgresSkipped }, async () => {
     const store = `${DATABASE_URL}?schema=${label}`;
     try {
       for (const args of [
         ['migrate', '--store', store],
         ['sessions', 'list', '--user', 'u1', '--store', store],
+        ['audit', '--user', 'u1', '--store', store],
         ['flush', '--store', store],
       ]) {
         assertOk(await batonWithout(['better-sqlite3', 'ioredis'], args));

@@ -9,6 +9,7 @@ const COMMANDS = [
   ['verify'],
   ['sessions', 'list'],
   ['sessions', 'revoke'],
+  ['audit'],
   ['flush'],
   ['migrate'],
   ['serve'],

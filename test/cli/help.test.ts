@@ -11,6 +11,7 @@ const COMMANDS = [
   ['verify'],
   ['sessions', 'list'],
   ['sessions', 'revoke'],
+  ['audit'],
   ['flush'],
   ['migrate'],
   ['serve'],

@@ -33,6 +33,7 @@ const SCRUBBED = [
   'BATON_ALG',
   'BATON_SIGNING_KEY',
   'BATON_DEBUG',
+  'BATON_AUDIT',
 ];
 
 export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {

@@ -128,6 +128,7 @@ describe('configuration from the environment', () => {
     assert.equal(config.adapter, 'hono');
     assert.equal(config.implicitRefresh, undefined);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.audit, 'memory');
   });
 
   it('reads every setting', () => {
@@ -146,6 +147,7 @@ describe('configuration from the environment', () => {
       BATON_IMPLICIT_REFRESH: '2m',
       BATON_STRATEGY: 'Single-Token',
       BATON_LOG_LEVEL: 'Debug',
+      BATON_AUDIT: 'store',
     });
     assert.deepEqual(
       { ...config },
@@ -163,6 +165,7 @@ describe('configuration from the environment', () => {
         adapter: 'fastify',
         strategy: 'single-token',
         logLevel: 'debug',
+        audit: 'store',
         implicitRefresh: 120,
       },
     );
@@ -191,6 +194,7 @@ describe('configuration from the environment', () => {
       ['BATON_STRATEGY', 'per_client'],
       ['BATON_IMPLICIT_REFRESH', 'soon'],
       ['BATON_LOG_LEVEL', 'verbose'],
+      ['BATON_AUDIT', 'mongodb://x'],
     ] as const) {
       assert.throws(
         () => configFromEnv({ [name]: value }),

@@ -129,6 +129,7 @@ describe('API reference (TypeDoc)', () => {
       ['baton-auth/fastify', 'batonPlugin'],
       ['baton-auth/client', 'createAuthClient'],
       ['baton-auth/testing', 'storeConformanceSuite'],
+      ['baton-auth/audit', 'createAuditTrail'],
     ];
     for (const [module, name, member] of main) {
       const owner = find(module, name);

@@ -84,6 +84,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'webStorage',
   ],
   'baton-auth/testing': ['storeConformanceSuite'],
+  'baton-auth/audit': ['createAuditTrail'],
 };
 
 /**

@@ -631,6 +631,87 @@ async function loadSessions() {
     list.append(li);
   }
 }
+var EVENTS_EVERY_MS = 2e3;
+var EVENT_LABELS = {
+  login: "Logged in",
+  login_failed: "Failed password",
+  rate_limited: "Rate limited",
+  refresh: "Tokens refreshed",
+  refresh_grace_reuse: "Concurrent refresh (grace window)",
+  refresh_token_reused: "Refresh token reused: theft detected, session revoked",
+  session_revoked: "Session revoked",
+  user_revoked: "All sessions revoked",
+  logout: "Logged out",
+  logout_all: "Logged out everywhere",
+  token_revoked: "Token revoked",
+  reauth: "Password confirmed (fresh token)",
+  store_unavailable: "Session store unavailable"
+};
+var BAD_EVENTS = /* @__PURE__ */ new Set(["refresh_token_reused", "login_failed", "rate_limited", "user_revoked"]);
+var shownEvents = "";
+var loadingEvents = false;
+function eventsStatus(text) {
+  const status = $("events-status");
+  if (status.textContent !== text) status.textContent = text;
+}
+function renderEvents(events) {
+  const key = events.map((event) => `${event.id}:${event.current}`).join(",");
+  if (key === shownEvents) return;
+  shownEvents = key;
+  $("events").replaceChildren(
+    ...events.map((event) => {
+      const li = document.createElement("li");
+      li.dataset.type = event.type;
+      li.dataset.current = String(event.current);
+      if (BAD_EVENTS.has(event.type)) li.dataset.severity = "bad";
+      const type = document.createElement("span");
+      type.className = "type";
+      type.textContent = EVENT_LABELS[event.type] ?? event.type;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = [
+        new Date(event.time).toLocaleTimeString(),
+        event.session_id ? `session ${event.session_id.slice(0, 10)}\u2026` : void 0,
+        event.ip ?? void 0,
+        event.user_agent?.slice(0, 60),
+        event.reason && event.reason !== "password" ? `reason ${event.reason}` : void 0
+      ].filter((part) => part !== void 0 && part !== "").join(" \xB7 ");
+      li.append(type, meta);
+      return li;
+    })
+  );
+}
+async function loadEvents() {
+  if (loadingEvents || document.hidden) return;
+  if (!client.state()) {
+    shownEvents = "";
+    $("events").replaceChildren();
+    eventsStatus("Log in to see your security events.");
+    return;
+  }
+  loadingEvents = true;
+  try {
+    const res = await fetch("/api/events", { headers: { accept: "application/json" } });
+    if (res.status === 401) {
+      eventsStatus("Paused: the access token has expired (a refresh resumes it).");
+      return;
+    }
+    if (!res.ok) {
+      eventsStatus(`Events unavailable (${res.status}); retrying.`);
+      return;
+    }
+    const body = await res.json();
+    renderEvents(body.events);
+    const n = body.events.length;
+    eventsStatus(`Live: the ${n === 1 ? "last event" : `last ${n} events`}, newest first.`);
+  } catch {
+    eventsStatus("Events unavailable (network); retrying.");
+  } finally {
+    loadingEvents = false;
+  }
+}
+setInterval(() => void loadEvents(), EVENTS_EVERY_MS);
+client.subscribe(() => setTimeout(() => void loadEvents(), 250));
 function on(id, action) {
   $(id).addEventListener("click", () => guarded(action));
 }

@@ -11,7 +11,7 @@ import {
   UsageError,
 } from '../args.ts';
 import { type CommandContext, type CommandResult, defineCommand, EXIT_CODES_HELP } from '../command.ts';
-import { isoFromMs, json, printable, table } from '../format.ts';
+import { isoFromMs, json, printable, shortTime, table } from '../format.ts';
 import { withTimeout } from '../open-store.ts';
 import {
   parseStoreArgs,
@@ -85,11 +85,6 @@ export function sessionJson(session: SessionRecord): SessionJson {
     user_agent: session.userAgent,
     ip: session.ip,
   };
-}
-
-/** `2025-01-02 03:04:05Z`: ISO 8601 to the second, compact enough for a table. */
-function shortTime(iso: string | null): string {
-  return iso === null ? 'never' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
 export function renderSessions(user: string, sessions: readonly SessionJson[]): string {
