@@ -81,6 +81,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'webStorage',
   ],
   'baton-auth/testing': ['storeConformanceSuite'],
+  'baton-auth/otel': ['instrument'],
 };
 
 /**
