@@ -39,6 +39,8 @@ export interface DemoEnvConfig {
   strategy: DemoStrategy;
   /** BATON_LOG_LEVEL: JSON lines on stdout; `info` (default) a line per security event, `debug` also per request. */
   logLevel: DemoLogLevel;
+  /** BATON_METRICS=1: `GET /metrics` in Prometheus' format (needs the OpenTelemetry packages, see demo/metrics.ts). */
+  metrics?: boolean;
 }
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
@@ -111,6 +113,7 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
   const refreshTtl =
     refreshText === 'never' || refreshText === 'null' ? null : duration(env, 'BATON_REFRESH_TTL');
   const signingKey = env.BATON_SIGNING_KEY?.trim();
+  const metrics = flag(env, 'BATON_METRICS', false);
   return {
     port,
     host: env.HOST?.trim() || '127.0.0.1',
@@ -126,5 +129,6 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     ...(refreshTtl === undefined ? {} : { refreshTtl }),
     ...(grace === undefined ? {} : { grace }),
     ...(signingKey ? { signingKey } : {}),
+    ...(metrics ? { metrics } : {}),
   };
 }

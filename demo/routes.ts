@@ -4,6 +4,7 @@
  */
 import { type AccessClaims, type AnyAuthManager, BatonError, type BatonLogger } from 'baton-auth';
 import { type BatonHttpOptions, type Fields, requiredString } from 'baton-auth/http';
+import type { DemoMetrics } from './metrics.ts';
 import type { DemoUser, DemoUsers } from './users.ts';
 
 export interface DemoContext {
@@ -12,6 +13,8 @@ export interface DemoContext {
   authOptions: BatonHttpOptions;
   /** Logs each request the demo serves itself at debug (Baton logs its own routes). */
   logger?: BatonLogger;
+  /** BATON_METRICS=1: what `GET /metrics` serves (no route without it). */
+  metrics?: DemoMetrics;
 }
 
 export interface ListeningApp {

@@ -30,6 +30,7 @@ import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
 import { checkStoreSpec, configFromEnv, DemoConfigError, type DemoStrategy } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
 import { type DemoLogLevel, jsonLogger } from './logger.ts';
+import { type DemoMetrics, startMetrics } from './metrics.ts';
 import { DEFAULT_SCRYPT_COST, type DemoUser, DemoUsers, type ScryptCost } from './users.ts';
 
 export interface DemoOptions {
@@ -77,6 +78,13 @@ export interface DemoOptions {
   logger?: BatonLogger;
   /** BATON_LOG_LEVEL: `info` a JSON line per security event, `debug` also per request; `silent` none. */
   logLevel?: DemoLogLevel;
+  /**
+   * BATON_METRICS=1: serve `GET /metrics` in Prometheus' text format
+   * (baton-auth/otel). Needs @opentelemetry/api, @opentelemetry/sdk-metrics
+   * and @opentelemetry/exporter-prometheus installed; without them the demo
+   * does not start, and says what to install.
+   */
+  metrics?: boolean;
 }
 
 /** The manager each strategy runs on. */
@@ -171,10 +179,18 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
       `the session store is unavailable (${oneLine(error.message)}); answering 503 store_unavailable until it is reachable`,
     );
   }
+  let metrics: DemoMetrics | undefined;
+  if (options.metrics) {
+    metrics = await startMetrics(manager).catch(async (error: unknown) => {
+      await manager.close().catch(() => undefined);
+      throw error;
+    });
+  }
   const host = options.host ?? '127.0.0.1';
   const listening = await createDemoApp(options.adapter ?? 'hono', {
     manager,
     users,
+    ...(metrics ? { metrics } : {}),
     // The manager's logger is a child bound to Baton's component; requests are the demo's own.
     ...(logger ? { logger: logger.child({ component: 'demo' }) } : {}),
     authOptions: {
@@ -185,6 +201,7 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   })
     .then((app) => app.listen(options.port ?? 3000, host))
     .catch(async (error: unknown) => {
+      await metrics?.close().catch(() => undefined);
       await manager.close().catch(() => undefined);
       throw error;
     });
@@ -196,7 +213,10 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
     users,
     refreshTokens,
     close() {
-      closed ??= listening.close().then(() => manager.close());
+      closed ??= listening
+        .close()
+        .then(() => metrics?.close())
+        .then(() => manager.close());
       return closed;
     },
   };
