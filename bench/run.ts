@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation] [-- --render]`
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation,observability] [-- --render]`
  *
  * Runs every comparison in one process run (HTTP servers and heap
  * measurements in child processes), then writes <out>/latest.json,
@@ -18,13 +18,15 @@ import { renderMarkdown, renderSvg } from './lib/report.ts';
 import type { BenchResult } from './lib/result.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { runHttp } from './suites/http.ts';
+import { runObservability } from './suites/observability.ts';
 import { runRefresh } from './suites/refresh.ts';
 import { runRevocation } from './suites/revocation.ts';
 import { runScaling } from './suites/scaling.ts';
 import { runTokens } from './suites/tokens.ts';
 
-const PINNED_NOTE = 'tokens, refresh and scaling ran with this process pinned to core 0 (taskset)';
-const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation'] as const;
+const PINNED_NOTE =
+  'tokens, refresh, scaling and observability ran with this process pinned to core 0 (taskset)';
+const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation', 'observability'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
     refresh: null,
     scaling: null,
     revocation: null,
+    observability: null,
     targets: [],
     notes: [],
   };
@@ -126,6 +129,9 @@ async function main(): Promise<void> {
   result.refresh = await section('refresh', () => pinned(() => runRefresh(config.refresh, log)));
   result.scaling = await section('scaling', () => pinned(() => runScaling(config.scaling, log)));
   result.revocation = await section('revocation', () => runRevocation(config.revocation, log));
+  result.observability = await section('observability', () =>
+    pinned(() => runObservability(config.observability, log)),
+  );
 
   result.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   result.targets = evaluateTargets(result);

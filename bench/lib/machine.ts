@@ -18,6 +18,9 @@ const PACKAGES = [
   'ioredis',
   'pg',
   'tsx',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/sdk-trace-base',
 ];
 
 export interface MachineInfo {

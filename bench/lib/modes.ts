@@ -1,5 +1,6 @@
 /** How much time each benchmark gets in each mode. */
 import type { HttpConfig } from '../suites/http.ts';
+import type { ObservabilityConfig } from '../suites/observability.ts';
 import type { RefreshConfig } from '../suites/refresh.ts';
 import type { RevocationConfig } from '../suites/revocation.ts';
 import type { ScalingConfig } from '../suites/scaling.ts';
@@ -16,6 +17,7 @@ export interface ModeConfig {
   refresh: RefreshConfig;
   scaling: ScalingConfig;
   revocation: RevocationConfig;
+  observability: ObservabilityConfig;
 }
 
 const ALL_STORES: readonly StoreName[] = ['memory', 'sqlite', 'redis', 'postgres'];
@@ -49,6 +51,12 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           heapCount: 1_000_000,
         },
         revocation: { stores: ['redis', 'postgres'], samples: 100 },
+        observability: {
+          budget: { warmupMs: 200, roundMs: 40, rounds: 11 },
+          poolSize: 2048,
+          algs: BENCH_ALGS,
+          sessions: 256,
+        },
       };
     case 'quick':
       return {
@@ -77,6 +85,12 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           heapCount: 100_000,
         },
         revocation: { stores: ['redis', 'postgres'], samples: 30 },
+        observability: {
+          budget: { warmupMs: 60, roundMs: 15, rounds: 5 },
+          poolSize: 256,
+          algs: BENCH_ALGS,
+          sessions: 256,
+        },
       };
     case 'smoke':
       return {
@@ -105,6 +119,12 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           heapCount: 2_000,
         },
         revocation: { stores: ['redis', 'postgres'], samples: 2 },
+        observability: {
+          budget: { warmupMs: 3, roundMs: 5, rounds: 2 },
+          poolSize: 32,
+          algs: BENCH_ALGS,
+          sessions: 16,
+        },
       };
   }
 }

@@ -1,5 +1,6 @@
 /** The shape of bench/results/latest.json. */
 import type { HttpResult } from '../suites/http.ts';
+import type { ObservabilityResult } from '../suites/observability.ts';
 import type { RefreshResult } from '../suites/refresh.ts';
 import type { RevocationResult } from '../suites/revocation.ts';
 import type { ScalingResult } from '../suites/scaling.ts';
@@ -32,6 +33,8 @@ export interface BenchResult {
   refresh: RefreshResult | null;
   scaling: ScalingResult | null;
   revocation: RevocationResult | null;
+  /** Absent in results written before it existed. */
+  observability?: ObservabilityResult | null;
   targets: TargetCheck[];
   notes: string[];
 }
