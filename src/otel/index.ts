@@ -12,12 +12,14 @@
 import { readFileSync } from 'node:fs';
 import {
   type Attributes,
+  type Meter,
   type MeterProvider,
   metrics,
   type ObservableResult,
   type Span,
   SpanKind,
   SpanStatusCode,
+  type Tracer,
   type TracerProvider,
   trace,
   ValueType,
@@ -86,6 +88,15 @@ const STEPS = {
 } as const satisfies Partial<Record<keyof AuthManager, string>>;
 
 type Step = keyof typeof STEPS;
+
+/** What verifyAccessToken fails with (README "Error codes"), counted from 0. */
+const VERIFY_FAILURES = [
+  'invalid_token',
+  'token_expired',
+  'token_revoked',
+  'wrong_token_type',
+  'store_unavailable',
+];
 
 /** Steps whose first argument is a user id and second a session id (no token). */
 const BY_IDS: ReadonlySet<Step> = new Set(['listSessions', 'revokeSession', 'revokeUser']);
@@ -174,68 +185,119 @@ export function instrument(manager: AuthManager, options: InstrumentOptions = {}
   const version = packageVersion();
   const meter = (parsed.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, version);
   const tracer = (parsed.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, version);
-  const strategy = manager.strategy;
+  const on: Instrumented = {
+    manager,
+    strategy: manager.strategy,
+    tracer,
+    instruments: createInstruments(meter),
+    outcomes: new OutcomeAttributes({ strategy: manager.strategy }),
+  };
+  const undo: Undo[] = [];
+  const undoAll = () => {
+    for (const step of undo.splice(0).reverse()) step();
+  };
+  try {
+    undo.push(countEvents(on));
+    undo.push(...countVerifications(on, parsed.verifyDuration !== false));
+    undo.push(...traceSteps(on));
+    undo.push(...observeInternals(on));
+  } catch (error) {
+    // Another copy of this module got there first (the store observer was taken): leave the manager as it was.
+    undoAll();
+    throw error;
+  }
+  instrumented.add(manager);
+  let stopped = false;
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      undoAll();
+      instrumented.delete(manager);
+    },
+  };
+}
 
-  const events = meter.createCounter('baton.events', {
-    description: 'Security events, by type (README "Events and logging") and reason',
-    unit: '{event}',
-    valueType: ValueType.INT,
-  });
-  const verifications = meter.createObservableCounter('baton.verifications', {
-    description: 'verifyAccessToken calls, by outcome (success or the error code)',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  });
-  const verifyDuration = meter.createHistogram('baton.verify.duration', {
-    description: 'verifyAccessToken: time per call, every outcome',
-    unit: 's',
-    advice: { explicitBucketBoundaries: VERIFY_BUCKETS },
-  });
-  const refreshDuration = meter.createHistogram('baton.refresh.duration', {
-    description: 'refresh: time per call, by outcome (success or the error code)',
-    unit: 's',
-    advice: { explicitBucketBoundaries: STEP_BUCKETS },
-  });
-  const loginDuration = meter.createHistogram('baton.login.duration', {
-    description: 'login (password check included): time per call, by outcome (success or the error code)',
-    unit: 's',
-    advice: { explicitBucketBoundaries: STEP_BUCKETS },
-  });
-  const storeDuration = meter.createHistogram('baton.store.duration', {
-    description: 'Session store calls: time per call, by operation and outcome',
-    unit: 's',
-    advice: { explicitBucketBoundaries: STEP_BUCKETS },
-  });
-  const storeErrors = meter.createCounter('baton.store.errors', {
-    description: 'Failed session store calls, by operation (each answered 503 store_unavailable)',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  });
-  const revokedSet = meter.createObservableGauge('baton.revoked_set.size', {
-    description: "Entries in this process's in-memory revoked set, by kind (session or token)",
-    unit: '{entry}',
-    valueType: ValueType.INT,
-  });
+type Undo = () => void;
 
-  const outcomes = new OutcomeAttributes({ strategy });
-  const undo: (() => void)[] = [];
+/** What the parts of `instrument` share. */
+interface Instrumented {
+  manager: AuthManager;
+  strategy: string;
+  tracer: Tracer;
+  instruments: Instruments;
+  /** `{ strategy, outcome }`, made once per outcome. */
+  outcomes: OutcomeAttributes;
+}
 
-  // Events: one listener, every type declared at 0.
+type Instruments = ReturnType<typeof createInstruments>;
+
+function createInstruments(meter: Meter) {
+  return {
+    events: meter.createCounter('baton.events', {
+      description: 'Security events, by type (README "Events and logging") and reason',
+      unit: '{event}',
+      valueType: ValueType.INT,
+    }),
+    verifications: meter.createObservableCounter('baton.verifications', {
+      description: 'verifyAccessToken calls, by outcome (success or the error code)',
+      unit: '{call}',
+      valueType: ValueType.INT,
+    }),
+    verifyDuration: meter.createHistogram('baton.verify.duration', {
+      description: 'verifyAccessToken: time per call, every outcome',
+      unit: 's',
+      advice: { explicitBucketBoundaries: VERIFY_BUCKETS },
+    }),
+    refreshDuration: meter.createHistogram('baton.refresh.duration', {
+      description: 'refresh: time per call, by outcome (success or the error code)',
+      unit: 's',
+      advice: { explicitBucketBoundaries: STEP_BUCKETS },
+    }),
+    loginDuration: meter.createHistogram('baton.login.duration', {
+      description: 'login (password check included): time per call, by outcome (success or the error code)',
+      unit: 's',
+      advice: { explicitBucketBoundaries: STEP_BUCKETS },
+    }),
+    storeDuration: meter.createHistogram('baton.store.duration', {
+      description: 'Session store calls: time per call, by operation and outcome',
+      unit: 's',
+      advice: { explicitBucketBoundaries: STEP_BUCKETS },
+    }),
+    storeErrors: meter.createCounter('baton.store.errors', {
+      description: 'Failed session store calls, by operation (each answered 503 store_unavailable)',
+      unit: '{call}',
+      valueType: ValueType.INT,
+    }),
+    revokedSet: meter.createObservableGauge('baton.revoked_set.size', {
+      description: "Entries in this process's in-memory revoked set, by kind (session or token)",
+      unit: '{entry}',
+      valueType: ValueType.INT,
+    }),
+  };
+}
+
+/** Every event counted by one listener; every type and reason declared at 0. */
+function countEvents({ manager, strategy, instruments: { events } }: Instrumented): Undo {
   for (const type of AUTH_EVENT_TYPES) {
     for (const reason of EVENT_REASONS[type]) events.add(0, { type, strategy, reason });
   }
-  undo.push(
-    manager.events.on((event) => events.add(1, { type: event.type, strategy, reason: reasonOf(event) })),
-  );
+  return manager.events.on((event) => events.add(1, { type: event.type, strategy, reason: reasonOf(event) }));
+}
 
-  // Verification, the hot path: counted here (the SDK reads the counts when it
-  // collects) and timed into a histogram without attributes, the SDK's cheapest
-  // record (attributes are hashed on every record: about 2 µs for two). No span.
+/**
+ * Verification, the hot path: counted in plain numbers (the SDK reads them
+ * when it collects) and timed into a histogram without attributes, the SDK's
+ * cheapest record (it hashes a record's attributes: about 2 µs for two). No span.
+ */
+function countVerifications({ manager, instruments, outcomes }: Instrumented, timed: boolean): Undo[] {
+  const { verifications, verifyDuration } = instruments;
   const verify = manager.verifyAccessToken;
   const counts = new VerifyCounts();
-  const timed = parsed.verifyDuration !== false;
-  undo.push(
-    replaceMethod(manager, 'verifyAccessToken', function verifyAccessToken(this: unknown, token: string) {
+  const replaced = replaceMethod(
+    manager,
+    'verifyAccessToken',
+    function verifyAccessToken(this: unknown, token: string) {
       const started = timed ? performance.now() : 0;
       try {
         const claims = verify.call(this, token);
@@ -247,20 +309,28 @@ export function instrument(manager: AuthManager, options: InstrumentOptions = {}
         if (timed) verifyDuration.record((performance.now() - started) / 1000);
         throw error;
       }
-    }),
+    },
   );
-  const observeVerifications = (result: ObservableResult) => {
+  const observe = (result: ObservableResult) => {
     result.observe(counts.success, outcomes.of(SUCCESS));
     for (const [outcome, count] of counts.failures) result.observe(count, outcomes.of(outcome));
   };
-  verifications.addCallback(observeVerifications);
-  undo.push(() => verifications.removeCallback(observeVerifications));
+  verifications.addCallback(observe);
+  return [replaced, () => verifications.removeCallback(observe)];
+}
 
-  // The steps: a span each; login and refresh timed too.
+/** A span around each public step, as the active one (its store calls are its children); login and refresh timed. */
+function traceSteps({ manager, strategy, tracer, instruments, outcomes }: Instrumented): Undo[] {
+  const undo: Undo[] = [];
   for (const step of Object.keys(STEPS) as Step[]) {
     const original = manager[step] as (...args: unknown[]) => Promise<unknown>;
     if (typeof original !== 'function') continue;
-    const histogram = step === 'login' ? loginDuration : step === 'refresh' ? refreshDuration : undefined;
+    const histogram =
+      step === 'login'
+        ? instruments.loginDuration
+        : step === 'refresh'
+          ? instruments.refreshDuration
+          : undefined;
     const spanName = STEPS[step];
     const byIds = BY_IDS.has(step);
     undo.push(
@@ -285,73 +355,66 @@ export function instrument(manager: AuthManager, options: InstrumentOptions = {}
       }),
     );
   }
+  return undo;
+}
 
-  // What only a Baton manager has: its store calls and its revoked set.
+/** What only a Baton manager has (none for a hand-written AuthManager): its store calls and its revoked set. */
+function observeInternals({ manager, strategy, tracer, instruments }: Instrumented): Undo[] {
   const internals = internalsOf(manager);
-  if (internals !== undefined) {
-    const storeOutcomes = new Map<string, OutcomeAttributes>();
-    const forOperation = (operation: string) => {
-      let found = storeOutcomes.get(operation);
-      if (found === undefined) {
-        found = new OutcomeAttributes({ strategy, operation });
-        storeOutcomes.set(operation, found);
-      }
-      return found;
-    };
-    const observer: StoreCallObserver = {
-      observe(operation, facts, call) {
-        const started = performance.now();
-        const attributes: Attributes = { 'baton.strategy': strategy, 'baton.store.operation': operation };
-        addFacts(attributes, facts);
-        return tracer.startActiveSpan(
-          `baton.store.${operation}`,
-          { kind: SpanKind.CLIENT, attributes },
-          async (span) => {
-            try {
-              const result = await call();
-              end(span, SUCCESS);
-              storeDuration.record((performance.now() - started) / 1000, forOperation(operation).of(SUCCESS));
-              return result;
-            } catch (error) {
-              const outcome = outcomeOf(error);
-              end(span, outcome);
-              const labels = forOperation(operation);
-              storeDuration.record((performance.now() - started) / 1000, labels.of(outcome));
-              storeErrors.add(1, labels.base);
-              throw error;
-            }
-          },
-        );
-      },
-    };
-    undo.push(internals.observeStore(observer));
-    const sessions = { strategy, kind: 'session' };
-    const tokens = { strategy, kind: 'token' };
-    const observeSize = (result: ObservableResult) => {
-      const size = internals.revokedSetSize();
-      result.observe(size.sessions, sessions);
-      result.observe(size.tokens, tokens);
-    };
-    revokedSet.addCallback(observeSize);
-    undo.push(() => revokedSet.removeCallback(observeSize));
-  }
-
-  instrumented.add(manager);
-  let stopped = false;
-  return {
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      for (const step of undo.reverse()) step();
-      instrumented.delete(manager);
+  if (internals === undefined) return [];
+  const { storeDuration, storeErrors, revokedSet } = instruments;
+  const byOperation = new Map<string, OutcomeAttributes>();
+  const labels = (operation: string) => {
+    let found = byOperation.get(operation);
+    if (found === undefined) {
+      found = new OutcomeAttributes({ strategy, operation });
+      byOperation.set(operation, found);
+    }
+    return found;
+  };
+  const observer: StoreCallObserver = {
+    observe(operation, facts, call) {
+      const started = performance.now();
+      const attributes: Attributes = { 'baton.strategy': strategy, 'baton.store.operation': operation };
+      addFacts(attributes, facts);
+      return tracer.startActiveSpan(
+        `baton.store.${operation}`,
+        { kind: SpanKind.CLIENT, attributes },
+        async (span) => {
+          try {
+            const result = await call();
+            end(span, SUCCESS);
+            storeDuration.record((performance.now() - started) / 1000, labels(operation).of(SUCCESS));
+            return result;
+          } catch (error) {
+            const outcome = outcomeOf(error);
+            end(span, outcome);
+            storeDuration.record((performance.now() - started) / 1000, labels(operation).of(outcome));
+            storeErrors.add(1, labels(operation).base);
+            throw error;
+          }
+        },
+      );
     },
   };
+  // First: the one step that can fail (the store is observed already).
+  const unobserve = internals.observeStore(observer);
+  const sessions = { strategy, kind: 'session' };
+  const tokens = { strategy, kind: 'token' };
+  const observeSize = (result: ObservableResult) => {
+    const size = internals.revokedSetSize();
+    result.observe(size.sessions, sessions);
+    result.observe(size.tokens, tokens);
+  };
+  revokedSet.addCallback(observeSize);
+  return [unobserve, () => revokedSet.removeCallback(observeSize)];
 }
 
 /** verifyAccessToken's outcomes so far: plain numbers, read when the SDK collects. */
 class VerifyCounts {
   success = 0;
-  readonly failures = new Map<string, number>();
+  /** Declared at 0, as the events are: the first failure of each kind is already an increase. */
+  readonly failures = new Map<string, number>(VERIFY_FAILURES.map((code) => [code, 0]));
 
   failed(outcome: string): void {
     this.failures.set(outcome, (this.failures.get(outcome) ?? 0) + 1);

@@ -351,6 +351,32 @@ describe('baton-auth/otel: metrics and traces on the OpenTelemetry SDK', () => {
     assert.equal(metrics.get('baton.verify.duration'), undefined);
   });
 
+  it('a second copy of the package instrumenting the same manager: refused, and the manager left as it was', async () => {
+    const otel = telemetry();
+    const h = await harness(memory);
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    // What another copy's instrument() takes first: the store observer, under the registered symbol.
+    const internals = (
+      h.manager as unknown as Record<symbol, { observeStore(observer: unknown): () => void }>
+    )[Symbol.for('baton-auth.manager-internals')];
+    assert.ok(internals);
+    const release = internals.observeStore({
+      observe: (_operation: string, _facts: object, call: () => unknown) => call(),
+    });
+    assert.throws(() => instrument(h.manager, otel.providers), /already observed/);
+    for (const method of ['login', 'refresh', 'verifyAccessToken']) {
+      assert.equal(Object.hasOwn(h.manager, method), false, method);
+    }
+    await h.manager.login('thedude', 'abides');
+    await h.manager.events.flush();
+    assert.equal(otel.spans().length, 0);
+    release();
+    instrument(h.manager, otel.providers).stop();
+  });
+
   it('options are checked like every options object', async () => {
     const h = await harness(memory);
     cleanups.push(() => h.close());
