@@ -11,19 +11,12 @@
  */
 import type { AnyAuthManager } from 'baton-auth';
 import { DemoConfigError } from './config.ts';
+import type { DemoMetrics } from './routes.ts';
 import type { DemoUser } from './users.ts';
 
 /** What BATON_METRICS=1 needs, at the versions Baton is tested with (they run on Node 20). */
 export const METRICS_INSTALL =
   'npm install @opentelemetry/api@1.9 @opentelemetry/sdk-metrics@2.12.0 @opentelemetry/exporter-prometheus@0.223.0';
-
-export interface DemoMetrics {
-  /** Prometheus' text exposition format. */
-  readonly contentType: string;
-  /** The metrics as of now, as Prometheus scrapes them. */
-  scrape(): Promise<string>;
-  close(): Promise<void>;
-}
 
 /** The package a missing module belongs to (`@opentelemetry/api/x` -> `@opentelemetry/api`). */
 function missingPackage(error: unknown): string | undefined {

@@ -4,7 +4,6 @@
  */
 import { type AccessClaims, type AnyAuthManager, BatonError, type BatonLogger } from 'baton-auth';
 import { type BatonHttpOptions, type Fields, requiredString } from 'baton-auth/http';
-import type { DemoMetrics } from './metrics.ts';
 import type { DemoUser, DemoUsers } from './users.ts';
 
 export interface DemoContext {
@@ -13,8 +12,17 @@ export interface DemoContext {
   authOptions: BatonHttpOptions;
   /** Logs each request the demo serves itself at debug (Baton logs its own routes). */
   logger?: BatonLogger;
-  /** BATON_METRICS=1: what `GET /metrics` serves (no route without it). */
+  /** BATON_METRICS=1: what `GET /metrics` serves (no route without it; demo/metrics.ts). */
   metrics?: DemoMetrics;
+}
+
+/** `GET /metrics` (BATON_METRICS=1), framework-neutral: what demo/metrics.ts makes. */
+export interface DemoMetrics {
+  /** Prometheus' text exposition format. */
+  readonly contentType: string;
+  /** The metrics as of now, as Prometheus scrapes them. */
+  scrape(): Promise<string>;
+  close(): Promise<void>;
 }
 
 export interface ListeningApp {

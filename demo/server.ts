@@ -30,7 +30,8 @@ import { createDemoApp, DEMO_CLIENT, type DemoAdapter } from './app.ts';
 import { checkStoreSpec, configFromEnv, DemoConfigError, type DemoStrategy } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
 import { type DemoLogLevel, jsonLogger } from './logger.ts';
-import { type DemoMetrics, startMetrics } from './metrics.ts';
+import { startMetrics } from './metrics.ts';
+import type { DemoMetrics } from './routes.ts';
 import { DEFAULT_SCRYPT_COST, type DemoUser, DemoUsers, type ScryptCost } from './users.ts';
 
 export interface DemoOptions {
