@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation,better-auth] [-- --render]`
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation,better-auth,observability] [-- --render]`
  *
  * Runs every comparison in one process run (HTTP servers and heap
  * measurements in child processes), then writes <out>/latest.json,
@@ -19,13 +19,23 @@ import type { BenchResult } from './lib/result.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { runBetterAuth } from './suites/better-auth.ts';
 import { runHttp } from './suites/http.ts';
+import { runObservability } from './suites/observability.ts';
 import { runRefresh } from './suites/refresh.ts';
 import { runRevocation } from './suites/revocation.ts';
 import { runScaling } from './suites/scaling.ts';
 import { runTokens } from './suites/tokens.ts';
 
-const PINNED_NOTE = 'tokens, refresh and scaling ran with this process pinned to core 0 (taskset)';
-const SECTIONS = ['tokens', 'http', 'refresh', 'scaling', 'revocation', 'better-auth'] as const;
+const PINNED_NOTE =
+  'tokens, refresh, scaling and observability ran with this process pinned to core 0 (taskset)';
+const SECTIONS = [
+  'tokens',
+  'http',
+  'refresh',
+  'scaling',
+  'revocation',
+  'better-auth',
+  'observability',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -105,6 +115,7 @@ async function main(): Promise<void> {
     scaling: null,
     revocation: null,
     betterAuth: null,
+    observability: null,
     targets: [],
     notes: [],
   };
@@ -129,6 +140,9 @@ async function main(): Promise<void> {
   result.scaling = await section('scaling', () => pinned(() => runScaling(config.scaling, log)));
   result.revocation = await section('revocation', () => runRevocation(config.revocation, log));
   result.betterAuth = await section('better-auth', () => runBetterAuth(config.betterAuth, log));
+  result.observability = await section('observability', () =>
+    pinned(() => runObservability(config.observability, log)),
+  );
 
   result.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   result.targets = evaluateTargets(result);

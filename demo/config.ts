@@ -45,6 +45,8 @@ export interface DemoEnvConfig {
    * session store's database), or a store URL.
    */
   audit: string;
+  /** BATON_METRICS=1: `GET /metrics` in Prometheus' format (needs the OpenTelemetry packages, see demo/metrics.ts). */
+  metrics?: boolean;
 }
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
@@ -129,6 +131,7 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
   const refreshTtl =
     refreshText === 'never' || refreshText === 'null' ? null : duration(env, 'BATON_REFRESH_TTL');
   const signingKey = env.BATON_SIGNING_KEY?.trim();
+  const metrics = flag(env, 'BATON_METRICS', false);
   return {
     port,
     host: env.HOST?.trim() || '127.0.0.1',
@@ -145,5 +148,6 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     ...(refreshTtl === undefined ? {} : { refreshTtl }),
     ...(grace === undefined ? {} : { grace }),
     ...(signingKey ? { signingKey } : {}),
+    ...(metrics ? { metrics } : {}),
   };
 }

@@ -15,6 +15,17 @@ export interface DemoContext {
   authOptions: BatonHttpOptions;
   /** Logs each request the demo serves itself at debug (Baton logs its own routes). */
   logger?: BatonLogger;
+  /** BATON_METRICS=1: what `GET /metrics` serves (no route without it; demo/metrics.ts). */
+  metrics?: DemoMetrics;
+}
+
+/** `GET /metrics` (BATON_METRICS=1), framework-neutral: what demo/metrics.ts makes. */
+export interface DemoMetrics {
+  /** Prometheus' text exposition format. */
+  readonly contentType: string;
+  /** The metrics as of now, as Prometheus scrapes them. */
+  scrape(): Promise<string>;
+  close(): Promise<void>;
 }
 
 export interface ListeningApp {

@@ -37,6 +37,8 @@ import {
 } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
 import { type DemoLogLevel, jsonLogger } from './logger.ts';
+import { startMetrics } from './metrics.ts';
+import type { DemoMetrics } from './routes.ts';
 import { DEFAULT_SCRYPT_COST, type DemoUser, DemoUsers, type ScryptCost } from './users.ts';
 
 export interface DemoOptions {
@@ -91,6 +93,13 @@ export interface DemoOptions {
    * path is relative to `dataDir`).
    */
   audit?: string;
+  /**
+   * BATON_METRICS=1: serve `GET /metrics` in Prometheus' text format
+   * (baton-auth/otel). Needs @opentelemetry/api, @opentelemetry/sdk-metrics
+   * and @opentelemetry/exporter-prometheus installed; without them the demo
+   * does not start, and says what to install.
+   */
+  metrics?: boolean;
 }
 
 /** The manager each strategy runs on. */
@@ -194,7 +203,9 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   ) as DemoManagerFor<S>;
   // Every event of the manager, recorded after the answer (the page's events panel reads it back).
   audit.attach(manager);
+  let metrics: DemoMetrics | undefined;
   const shutdown = async () => {
+    await metrics?.close();
     await manager.events.flush();
     await audit.close();
     await manager.close();
@@ -212,11 +223,18 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
       `the session store is unavailable (${oneLine(error.message)}); answering 503 store_unavailable until it is reachable`,
     );
   }
+  if (options.metrics) {
+    metrics = await startMetrics(manager).catch(async (error: unknown) => {
+      await shutdown().catch(() => undefined);
+      throw error;
+    });
+  }
   const host = options.host ?? '127.0.0.1';
   const listening = await createDemoApp(options.adapter ?? 'hono', {
     manager,
     users,
     audit,
+    ...(metrics ? { metrics } : {}),
     // The manager's logger is a child bound to Baton's component; requests are the demo's own.
     ...(logger ? { logger: logger.child({ component: 'demo' }) } : {}),
     authOptions: {

@@ -187,6 +187,18 @@ describe('npm run bench (smoke mode)', () => {
         );
       }
 
+      const observability = result.observability;
+      assert.ok(observability, 'observability section');
+      assert.deepEqual(
+        observability.groups.map((g) => g.group),
+        ['HS256', 'ES256', 'EdDSA', 'RS256', 'refresh'],
+      );
+      for (const g of observability.groups) {
+        assert.ok(g.cases.length > 0, `${g.group} cases`);
+        for (const c of g.cases) finitePositive(c.vsBaseline.median, `${g.group} ${c.name}`);
+      }
+      assert.ok(result.targets.some((t) => t.id === 'verify-observability-idle-HS256'));
+
       assert.ok(result.targets.length > 10, 'targets were evaluated');
       assert.ok(statSync(join(out, 'latest.md')).size > 1000, 'latest.md');
       const svg = readFileSync(join(out, 'latest.svg'), 'utf8');

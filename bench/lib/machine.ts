@@ -19,6 +19,9 @@ const PACKAGES = [
   'ioredis',
   'pg',
   'tsx',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/sdk-trace-base',
 ];
 
 export interface MachineInfo {

@@ -1,6 +1,7 @@
 /** How much time each benchmark gets in each mode. */
 import type { BetterAuthConfig } from '../suites/better-auth.ts';
 import type { HttpConfig } from '../suites/http.ts';
+import type { ObservabilityConfig } from '../suites/observability.ts';
 import type { RefreshConfig } from '../suites/refresh.ts';
 import type { RevocationConfig } from '../suites/revocation.ts';
 import type { ScalingConfig } from '../suites/scaling.ts';
@@ -18,6 +19,7 @@ export interface ModeConfig {
   scaling: ScalingConfig;
   revocation: RevocationConfig;
   betterAuth: BetterAuthConfig;
+  observability: ObservabilityConfig;
 }
 
 const ALL_STORES: readonly StoreName[] = ['memory', 'sqlite', 'redis', 'postgres'];
@@ -61,6 +63,12 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           revocation: { cacheMaxAgeSeconds: 5, samples: 3, pollMs: 10 },
           footprintSessions: 100_000,
         },
+        observability: {
+          budget: { warmupMs: 200, roundMs: 40, rounds: 11 },
+          poolSize: 2048,
+          algs: BENCH_ALGS,
+          sessions: 256,
+        },
       };
     case 'quick':
       return {
@@ -99,6 +107,12 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           revocation: { cacheMaxAgeSeconds: 2, samples: 2, pollMs: 10 },
           footprintSessions: 20_000,
         },
+        observability: {
+          budget: { warmupMs: 60, roundMs: 15, rounds: 5 },
+          poolSize: 256,
+          algs: BENCH_ALGS,
+          sessions: 256,
+        },
       };
     case 'smoke':
       return {
@@ -136,6 +150,12 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           users: 4,
           revocation: { cacheMaxAgeSeconds: 1, samples: 1, pollMs: 20 },
           footprintSessions: 500,
+        },
+        observability: {
+          budget: { warmupMs: 3, roundMs: 5, rounds: 2 },
+          poolSize: 32,
+          algs: BENCH_ALGS,
+          sessions: 16,
         },
       };
   }

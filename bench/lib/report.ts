@@ -337,6 +337,32 @@ export function renderMarkdown(result: BenchResult): string {
       out.push('');
     }
   }
+  const observability = result.observability;
+  if (observability) {
+    out.push('## Observability (issue 17: baton-auth/otel)');
+    out.push('');
+    out.push(
+      'Each case measured in pairs with the same work without it. Cost: the share of the baseline’s throughput it loses (1 − ratio). The SDK aggregates metrics and makes spans, and exports nothing during the run.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['group', 'case', 'baseline', 'ops/s (wall)', '× baseline', '× baseline IQR', 'cost'],
+        observability.groups.flatMap((g) =>
+          g.cases.map((c) => [
+            g.group,
+            c.name,
+            c.baseline,
+            si(c.opsPerSec.median),
+            c.vsBaseline.median.toFixed(3),
+            iqr(c.vsBaseline, (v) => v.toFixed(3)),
+            pct(1 - c.vsBaseline.median),
+          ]),
+        ),
+      ),
+    );
+    out.push('');
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -1,6 +1,7 @@
 /** The shape of bench/results/latest.json. */
 import type { BetterAuthResult } from '../suites/better-auth.ts';
 import type { HttpResult } from '../suites/http.ts';
+import type { ObservabilityResult } from '../suites/observability.ts';
 import type { RefreshResult } from '../suites/refresh.ts';
 import type { RevocationResult } from '../suites/revocation.ts';
 import type { ScalingResult } from '../suites/scaling.ts';
@@ -35,6 +36,8 @@ export interface BenchResult {
   revocation: RevocationResult | null;
   /** Absent from results written before the better-auth comparison existed. */
   betterAuth?: BetterAuthResult | null;
+  /** Absent in results written before it existed. */
+  observability?: ObservabilityResult | null;
   targets: TargetCheck[];
   notes: string[];
 }

@@ -1,5 +1,6 @@
 /** The targets of issues 7 and 20, checked against one run's figures (all same-run ratios). */
 import type { HttpCase, HttpFramework } from '../suites/http.ts';
+import { NOT_INSTRUMENTED } from '../suites/observability.ts';
 import type { AlgFigures } from '../suites/tokens.ts';
 import { spread } from './measure.ts';
 import type { BenchResult, TargetCheck } from './result.ts';
@@ -262,6 +263,20 @@ export function evaluateTargets(result: BenchResult): TargetCheck[] {
         '<=',
         150,
         (v) => `${Math.round(v)} B`,
+      ),
+    );
+  }
+  for (const group of result.observability?.groups ?? []) {
+    const observed = group.cases.find((c) => c.name === NOT_INSTRUMENTED);
+    if (!observed) continue;
+    checks.push(
+      check(
+        `verify-observability-idle-${group.group}`,
+        `${group.group} cold verify with a logger, events and the OpenTelemetry API loaded, nothing instrumented: cost vs without`,
+        1 - observed.vsBaseline.median,
+        '<=',
+        0.02,
+        pct,
       ),
     );
   }

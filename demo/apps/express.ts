@@ -27,6 +27,12 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
   // `/api/protected/` is not `/api/protected`, as on Fastify and Hono.
   app.enable('strict routing');
   app.use(baton.routes);
+  const { metrics } = ctx;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.scrape());
+    });
+  }
   app.get('/{*path}', (req, res, next) => {
     // The web page (demo/public) for browsers; the JSON index for everyone else.
     const page = demoPage(req.path, req.headers.accept);

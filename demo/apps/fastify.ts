@@ -38,6 +38,12 @@ export function createFastifyDemo(ctx: DemoContext): DemoApp {
       return asset ? reply.code(asset.status).headers(asset.headers).send(asset.body) : reply.callNotFound();
     };
     api.get('/index.html', sendPage);
+    const { metrics } = ctx;
+    if (metrics) {
+      api.get('/metrics', async (_request, reply) =>
+        reply.type(metrics.contentType).send(await metrics.scrape()),
+      );
+    }
     api.get('/assets/*', sendPage);
     api.get('/api/protected', { onRequest: baton.requireAuth() }, async (request) =>
       protectedBody(request.auth),

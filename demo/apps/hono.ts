@@ -24,6 +24,12 @@ export function createHonoDemo(ctx: DemoContext): DemoApp {
   const limit = ctx.authOptions.bodyLimit ?? 16 * 1024;
   const app = new Hono();
   app.use('*', baton.routes);
+  const { metrics } = ctx;
+  if (metrics) {
+    app.get('/metrics', async (c) =>
+      c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }),
+    );
+  }
   app.get('*', async (c, next) => {
     // The web page (demo/public) for browsers; the JSON index for everyone else.
     const page = demoPage(c.req.path, c.req.header('accept'));

@@ -225,6 +225,11 @@ export class AccessTokens {
     return this.keys.toJWKS() as { keys: Record<string, unknown>[] };
   }
 
+  /** Entries in this process's revoked set, by kind (for the revoked-set gauge of baton-auth/otel). */
+  revokedSetSize(): { sessions: number; tokens: number } {
+    return { sessions: this.#revoked.sessionCount, tokens: this.#revoked.tokenCount };
+  }
+
   close(): void {
     this.#followed.close();
   }

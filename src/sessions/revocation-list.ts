@@ -41,6 +41,16 @@ export class RevocationList {
     return this.#sessions.size + this.#tokens.size;
   }
 
+  /** Revoked sessions held (expired ones included until met or swept). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Revoked access-token ids held (expired ones included until met or swept). */
+  get tokenCount(): number {
+    return this.#tokens.size;
+  }
+
   /**
    * How many revocations were ever added. Entries leave only by expiring, so
    * an id found not revoked while this count was n is still not revoked while

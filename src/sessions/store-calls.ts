@@ -25,6 +25,22 @@ export interface StoreFailure {
 /** Told of every failed store call (the manager emits `store_unavailable`). */
 export type StoreFailureListener = (failure: StoreFailure) => void;
 
+/** What a store call is about: the user, session and request it was made for, where it knows them. */
+export type StoreCallFacts = Omit<StoreFailure, 'operation' | 'error'>;
+
+/**
+ * Runs every store call while it is set (`StoreCalls.observe`): instrumentation
+ * (baton-auth/otel times each call and puts it in a span). `call` is the
+ * store call, already turning a driver's failure into `store_unavailable`;
+ * `observe` must answer what it answers and reject as it rejects.
+ */
+export interface StoreCallObserver {
+  observe<T>(operation: string, facts: StoreCallFacts, call: () => Promise<T>): Promise<T>;
+}
+
+/** The facts of a call that knows none (shared: a call allocates nothing for them). */
+const NO_FACTS: StoreCallFacts = Object.freeze({});
+
 /**
  * Runs one call to storage that Baton does not own (a `SessionStore`, or the
  * callbacks strategy's user callbacks). Its failures that are not Baton's own
@@ -63,23 +79,45 @@ export async function storeCall<T>(
 export class StoreCalls {
   readonly #store: SessionStore;
   readonly #onFailure: StoreFailureListener | undefined;
+  #observer: StoreCallObserver | undefined;
 
   constructor(store: SessionStore, onFailure?: StoreFailureListener) {
     this.#store = store;
     this.#onFailure = onFailure;
   }
 
+  /**
+   * Runs every call through `observer` until the function it answers is
+   * called. One observer at a time. Unset, a call costs one field read more.
+   */
+  observe(observer: StoreCallObserver): () => void {
+    if (this.#observer !== undefined) throw new Error('These store calls are already observed');
+    this.#observer = observer;
+    return () => {
+      if (this.#observer === observer) this.#observer = undefined;
+    };
+  }
+
   #call<T>(
     operation: string,
     run: () => MaybePromise<T>,
-    about: Omit<StoreFailure, 'operation' | 'error'> = {},
+    about: StoreCallFacts = NO_FACTS,
+    what?: string,
   ): Promise<T> {
     const onFailure = this.#onFailure;
-    return storeCall(
-      run,
-      undefined,
-      onFailure === undefined ? undefined : (error) => onFailure({ operation, error, ...about }),
-    );
+    const failed =
+      onFailure === undefined ? undefined : (error: BatonError) => onFailure({ operation, error, ...about });
+    const observer = this.#observer;
+    if (observer === undefined) return storeCall(run, what, failed);
+    return observer.observe(operation, about, () => storeCall(run, what, failed));
+  }
+
+  /**
+   * One of the callbacks strategy's storage callbacks (`retrieveRefreshToken`,
+   * ...): a store call too, failing as `store_unavailable`, observed alike.
+   */
+  userCallback<T>(operation: string, userId: string, run: () => MaybePromise<T>): Promise<T> {
+    return this.#call(operation, run, { userId }, 'The refresh-token callback');
   }
 
   createSession(session: SessionRecord): Promise<void> {

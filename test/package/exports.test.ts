@@ -85,6 +85,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
   ],
   'baton-auth/testing': ['storeConformanceSuite'],
   'baton-auth/audit': ['createAuditTrail'],
+  'baton-auth/otel': ['instrument'],
 };
 
 /**

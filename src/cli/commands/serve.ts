@@ -34,9 +34,12 @@ Options:
   -h, --help       show this help
 
 Other variables: BATON_ACCESS_TTL, BATON_REFRESH_TTL, BATON_GRACE,
-BATON_SIGNING_KEY, BATON_COOKIES, BATON_ADAPTER (see the README). The demo
-runs on Hono by default: install hono and @hono/node-server, or set
-BATON_ADAPTER=express or fastify and install that framework.
+BATON_SIGNING_KEY, BATON_COOKIES, BATON_ADAPTER, BATON_METRICS (see the
+README). The demo runs on Hono by default: install hono and
+@hono/node-server, or set BATON_ADAPTER=express or fastify and install that
+framework. BATON_METRICS=1 serves GET /metrics (Prometheus) and needs
+@opentelemetry/api, @opentelemetry/sdk-metrics and
+@opentelemetry/exporter-prometheus installed.
 
 ${EXIT_CODES_HELP}
   serve: 2 also for a bad environment variable; 1 when the server cannot start

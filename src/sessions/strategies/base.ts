@@ -17,6 +17,7 @@ import {
   listenersOf,
   type PasswordStep,
 } from '../events.ts';
+import { attachInternals } from '../instrumentation.ts';
 import type { ResolvedStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
 import { StoreCalls, type StoreFailure } from '../store-calls.ts';
@@ -127,6 +128,11 @@ export abstract class StrategyBase<
     this.tokens = new AccessTokens({ ...resolved, store: this.store });
     this.keys = this.tokens.keys;
     this.credentials = new Credentials(resolved);
+    // For baton-auth/otel: the store calls and the revoked set, which the public API does not show.
+    attachInternals(this, {
+      observeStore: (observer) => this.store.observe(observer),
+      revokedSetSize: () => this.tokens.revokedSetSize(),
+    });
   }
 
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */

@@ -3,7 +3,6 @@ import { BatonError } from '../../core/errors.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { type ResolvedStrategyOptions, resolveStrategyOptions } from '../options.ts';
 import { looksLikeJwt } from '../refresh-token.ts';
-import { storeCall } from '../store-calls.ts';
 import type {
   BatonUser,
   MaybePromise,
@@ -202,9 +201,7 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
 
   /** User callbacks may be sync or async; their failures are the storage's, so 503 like a store's (and `store_unavailable`). */
   #call<T>(operation: string, userId: string, run: () => MaybePromise<T>): Promise<T> {
-    return storeCall(run, 'The refresh-token callback', (error) =>
-      this.storeFailed({ operation, error, userId }),
-    );
+    return this.store.userCallback(operation, userId, run);
   }
 }
 

@@ -1,0 +1,580 @@
+// baton-auth/otel on the OpenTelemetry SDK itself (in-memory exporters, no
+// mocks): real logins, refreshes, theft and a store outage, then the
+// counters, histograms, gauge and spans they left; no token, secret or
+// password in any span or metric attribute, in every strategy; and Baton
+// without @opentelemetry/api installed.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  type MetricData,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import type { HttpRequest } from '../../src/http/index.ts';
+import { createAuthHandler } from '../../src/http/index.ts';
+import { MemoryStore, type SessionStore, type StrategyName } from '../../src/index.ts';
+import { instrument } from '../../src/otel/index.ts';
+import { type BaseOptions, strategyHarness } from '../strategies/support.ts';
+import { HIDE_PACKAGES, withoutPackages } from '../support/hidden-packages.ts';
+import { harness, rejectsWith, type StoreKind, storeKinds } from './support.ts';
+
+const memory = storeKinds.find((kind) => kind.name === 'memory')!;
+const DRIVER_PASSWORD = 'hunter2-driver-password';
+
+/** The SDK with in-memory exporters: metrics read on demand (cumulative), spans as they end. */
+function telemetry() {
+  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({
+    exporter: metricExporter,
+    exportIntervalMillis: 3_600_000,
+  });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const spanExporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spanExporter)] });
+  return {
+    /** What `instrument` takes. */
+    providers: { meterProvider, tracerProvider },
+    /** Every metric as of now, by name. */
+    async metrics(): Promise<Map<string, MetricData>> {
+      await reader.forceFlush();
+      const exports = metricExporter.getMetrics();
+      const latest = exports[exports.length - 1];
+      const all = new Map<string, MetricData>();
+      for (const scope of latest?.scopeMetrics ?? []) {
+        for (const metric of scope.metrics) all.set(metric.descriptor.name, metric);
+      }
+      return all;
+    },
+    spans: (): ReadableSpan[] => spanExporter.getFinishedSpans(),
+    async shutdown() {
+      await meterProvider.shutdown();
+      await tracerProvider.shutdown();
+    },
+  };
+}
+
+/** The value of a counter or gauge's point whose attributes include `match`; 0 when none. */
+function pointValue(metric: MetricData | undefined, match: Record<string, string>): number {
+  assert.ok(metric, 'the metric exists');
+  assert.notEqual(metric.dataPointType, DataPointType.HISTOGRAM);
+  return metric.dataPoints
+    .filter((point) => Object.entries(match).every(([key, value]) => point.attributes[key] === value))
+    .reduce((sum, point) => sum + (point.value as number), 0);
+}
+
+/** How many values a histogram recorded for the points whose attributes include `match`. */
+function countOf(metric: MetricData | undefined, match: Record<string, string>): number {
+  assert.ok(metric, 'the metric exists');
+  assert.equal(metric.dataPointType, DataPointType.HISTOGRAM);
+  return metric.dataPoints
+    .filter((point) => Object.entries(match).every(([key, value]) => point.attributes[key] === value))
+    .reduce((sum, point) => sum + (point.value as { count: number }).count, 0);
+}
+
+function childrenOf(spans: ReadableSpan[], parent: ReadableSpan): ReadableSpan[] {
+  return spans.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
+}
+
+/** A MemoryStore whose every call fails like a driver's while `down`, with credentials in its message. */
+function flakyStore(): { store: SessionStore; setDown(down: boolean): void } {
+  const inner = new MemoryStore();
+  let down = false;
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || property === 'close' || property === 'subscribeRevocations') {
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (...args: unknown[]) => {
+        if (down) throw new Error(`connect ECONNREFUSED postgres://baton:${DRIVER_PASSWORD}@db:5432/baton`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    setDown(value) {
+      down = value;
+    },
+  };
+}
+
+let contextManager: AsyncLocalStorageContextManager;
+before(() => {
+  // What the Node SDK registers: spans follow async calls, so store calls nest in their step.
+  contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+});
+after(() => {
+  context.disable();
+});
+
+describe('baton-auth/otel: metrics and traces on the OpenTelemetry SDK', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it('login, verify, refresh and theft: event counts, latency histograms, the revoked-set gauge, nested spans', async () => {
+    const otel = telemetry();
+    const h = await harness(memory, { graceWindow: 10 });
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    instrument(h.manager, otel.providers);
+
+    const pair = await h.manager.login('thedude', 'abides', { clientId: 'web' });
+    h.manager.verifyAccessToken(pair.accessToken);
+    h.manager.verifyAccessToken(pair.accessToken);
+    await rejectsWith(() => h.manager.verifyAccessToken('not-a-token'), 'invalid_token');
+    const next = await h.manager.refresh(pair.refreshToken);
+    h.clock.advance(11);
+    await rejectsWith(h.manager.refresh(pair.refreshToken), 'refresh_token_reused');
+    await rejectsWith(() => h.manager.verifyAccessToken(next.accessToken), 'token_revoked');
+    await h.manager.events.flush();
+
+    const metrics = await otel.metrics();
+    const events = metrics.get('baton.events');
+    assert.equal(pointValue(events, { type: 'login', reason: 'password', strategy: 'rotating' }), 1);
+    assert.equal(pointValue(events, { type: 'refresh' }), 1);
+    assert.equal(pointValue(events, { type: 'refresh_token_reused' }), 1);
+    assert.equal(pointValue(events, { type: 'logout' }), 0);
+    // Every type is there from the start, at 0: the first theft is an increase.
+    const types = new Set(events!.dataPoints.map((point) => point.attributes.type));
+    assert.equal(types.size, 13);
+
+    const verifications = metrics.get('baton.verifications');
+    assert.equal(pointValue(verifications, { outcome: 'success', strategy: 'rotating' }), 2);
+    assert.equal(pointValue(verifications, { outcome: 'invalid_token' }), 1);
+    assert.equal(pointValue(verifications, { outcome: 'token_revoked' }), 1);
+    // Every call timed, in one series: attributes would cost the hot path about 2 µs a call.
+    const verify = metrics.get('baton.verify.duration');
+    assert.equal(verify?.descriptor.unit, 's');
+    assert.equal(countOf(verify, {}), 4);
+    assert.deepEqual(verify?.dataPoints[0]?.attributes, {});
+    const refresh = metrics.get('baton.refresh.duration');
+    assert.equal(countOf(refresh, { outcome: 'success', strategy: 'rotating' }), 1);
+    assert.equal(countOf(refresh, { outcome: 'refresh_token_reused' }), 1);
+    assert.equal(countOf(metrics.get('baton.login.duration'), { outcome: 'success' }), 1);
+
+    const store = metrics.get('baton.store.duration');
+    assert.equal(countOf(store, { operation: 'createSession', outcome: 'success' }), 1);
+    assert.equal(countOf(store, { operation: 'rotateSession', outcome: 'success' }), 1);
+    assert.equal(countOf(store, { operation: 'getSession' }), 2);
+    // The store records the session's revocation with it, in one call.
+    assert.equal(countOf(store, { operation: 'revokeSessions' }), 1);
+    assert.equal(metrics.get('baton.store.errors'), undefined, 'no store call failed');
+
+    const revoked = metrics.get('baton.revoked_set.size');
+    assert.equal(pointValue(revoked, { kind: 'session' }), 1, 'the stolen session');
+    assert.equal(pointValue(revoked, { kind: 'token' }), 0);
+
+    const spans = otel.spans();
+    const login = spans.find((span) => span.name === 'baton.login');
+    assert.ok(login);
+    assert.equal(login.kind, SpanKind.INTERNAL);
+    assert.deepEqual(login.attributes, {
+      'baton.strategy': 'rotating',
+      'baton.user_id': 'u1',
+      'baton.session_id': pair.sessionId,
+      'baton.client_id': 'web',
+      'baton.outcome': 'success',
+    });
+    assert.equal(login.status.code, SpanStatusCode.UNSET);
+    const created = childrenOf(spans, login);
+    assert.deepEqual(
+      created.map((span) => span.name),
+      ['baton.store.createSession'],
+    );
+    assert.equal(created[0]!.kind, SpanKind.CLIENT);
+    assert.deepEqual(created[0]!.attributes, {
+      'baton.strategy': 'rotating',
+      'baton.store.operation': 'createSession',
+      'baton.user_id': 'u1',
+      'baton.session_id': pair.sessionId,
+      'baton.client_id': 'web',
+      'baton.outcome': 'success',
+    });
+
+    const [rotated, stolen] = spans.filter((span) => span.name === 'baton.refresh');
+    assert.ok(rotated && stolen);
+    assert.equal(rotated.attributes['baton.outcome'], 'success');
+    assert.equal(rotated.attributes['baton.session_id'], pair.sessionId);
+    assert.deepEqual(
+      childrenOf(spans, rotated).map((span) => span.name),
+      ['baton.store.getSession', 'baton.store.rotateSession'],
+    );
+    assert.equal(stolen.attributes['baton.outcome'], 'refresh_token_reused');
+    assert.deepEqual(stolen.status, { code: SpanStatusCode.ERROR, message: 'refresh_token_reused' });
+    assert.deepEqual(
+      childrenOf(spans, stolen).map((span) => span.name),
+      ['baton.store.getSession', 'baton.store.revokeSessions'],
+    );
+    assert.ok(
+      childrenOf(spans, stolen).every((span) => span.attributes['baton.session_id'] === pair.sessionId),
+    );
+  });
+
+  it('a store outage: store errors and latency by operation, store_unavailable counted, failed spans', async () => {
+    const otel = telemetry();
+    const flaky = flakyStore();
+    const h = await harness({ name: 'flaky', make: () => ({ store: flaky.store, cleanup() {} }) });
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    instrument(h.manager, otel.providers);
+
+    const pair = await h.manager.login('thedude', 'abides');
+    flaky.setDown(true);
+    await rejectsWith(h.manager.login('thedude', 'abides'), 'store_unavailable');
+    await rejectsWith(h.manager.refresh(pair.refreshToken), 'store_unavailable');
+    // Verification keeps working from memory.
+    h.manager.verifyAccessToken(pair.accessToken);
+    flaky.setDown(false);
+    await h.manager.refresh(pair.refreshToken);
+    await h.manager.events.flush();
+
+    const metrics = await otel.metrics();
+    assert.equal(pointValue(metrics.get('baton.events'), { type: 'store_unavailable' }), 2);
+    const errors = metrics.get('baton.store.errors');
+    assert.equal(pointValue(errors, { operation: 'createSession', strategy: 'rotating' }), 1);
+    assert.equal(pointValue(errors, { operation: 'getSession' }), 1);
+    const store = metrics.get('baton.store.duration');
+    assert.equal(countOf(store, { operation: 'createSession', outcome: 'store_unavailable' }), 1);
+    assert.equal(countOf(store, { operation: 'createSession', outcome: 'success' }), 1);
+    assert.equal(countOf(store, { operation: 'getSession', outcome: 'success' }), 1);
+    assert.equal(countOf(metrics.get('baton.login.duration'), { outcome: 'store_unavailable' }), 1);
+    assert.equal(countOf(metrics.get('baton.refresh.duration'), { outcome: 'store_unavailable' }), 1);
+    assert.equal(countOf(metrics.get('baton.refresh.duration'), { outcome: 'success' }), 1);
+
+    const spans = otel.spans();
+    const failedLogin = spans.filter((span) => span.name === 'baton.login')[1];
+    assert.ok(failedLogin);
+    assert.deepEqual(failedLogin.status, { code: SpanStatusCode.ERROR, message: 'store_unavailable' });
+    const [failedCall] = childrenOf(spans, failedLogin);
+    assert.equal(failedCall?.name, 'baton.store.createSession');
+    assert.equal(failedCall.attributes['baton.outcome'], 'store_unavailable');
+    // The status says the code alone: the driver's message (a URL with a password) stays out.
+    assert.deepEqual(failedCall.status, { code: SpanStatusCode.ERROR, message: 'store_unavailable' });
+  });
+
+  it('the callbacks strategy: its storage callbacks are store calls, timed and traced', async () => {
+    const otel = telemetry();
+    const stored = new Map<string, string>();
+    const h = await strategyHarness(memory, (base) => ({
+      ...base,
+      strategy: 'callbacks' as const,
+      storeRefreshToken: (id: string, token: string) => void stored.set(id, token),
+      retrieveRefreshToken: (id: string) => stored.get(id),
+    }));
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    instrument(h.manager, otel.providers);
+    const pair = await h.manager.login('thedude', 'abides');
+    await h.manager.refresh(pair.refreshToken);
+    const metrics = await otel.metrics();
+    const store = metrics.get('baton.store.duration');
+    assert.equal(countOf(store, { operation: 'storeRefreshToken', strategy: 'callbacks' }), 1);
+    assert.equal(countOf(store, { operation: 'retrieveRefreshToken' }), 1);
+    const refresh = otel.spans().find((span) => span.name === 'baton.refresh');
+    assert.ok(refresh);
+    assert.deepEqual(
+      childrenOf(otel.spans(), refresh).map((span) => [span.name, span.attributes['baton.user_id']]),
+      [['baton.store.retrieveRefreshToken', 'u1']],
+    );
+  });
+
+  it('stop(): the manager is as it was, and nothing more is recorded; a second instrument() is refused until then', async () => {
+    const otel = telemetry();
+    const h = await harness(memory);
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    const proto = Object.getPrototypeOf(h.manager) as Record<string, unknown>;
+    const instrumentation = instrument(h.manager, otel.providers);
+    assert.notEqual(h.manager.login, proto.login);
+    assert.throws(
+      () => instrument(h.manager, otel.providers),
+      (error: Error) => /already instrumented/.test(error.message),
+    );
+    await h.manager.login('thedude', 'abides');
+    await h.manager.events.flush();
+    instrumentation.stop();
+    instrumentation.stop();
+    for (const method of ['login', 'refresh', 'verifyAccessToken', 'logout']) {
+      assert.equal(Object.hasOwn(h.manager, method), false, method);
+    }
+    const spans = otel.spans().length;
+    await h.manager.login('thedude', 'abides');
+    await h.manager.events.flush();
+    assert.equal(otel.spans().length, spans);
+    const metrics = await otel.metrics();
+    assert.equal(pointValue(metrics.get('baton.events'), { type: 'login' }), 1);
+    assert.equal(countOf(metrics.get('baton.store.duration'), { operation: 'createSession' }), 1);
+    // Instrumented again (the store observer was released too).
+    const again = instrument(h.manager, otel.providers);
+    again.stop();
+  });
+
+  it('verifyDuration: false counts verifications without timing them', async () => {
+    const otel = telemetry();
+    const h = await harness(memory);
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    instrument(h.manager, { ...otel.providers, verifyDuration: false });
+    const pair = await h.manager.login('thedude', 'abides');
+    h.manager.verifyAccessToken(pair.accessToken);
+    await rejectsWith(() => h.manager.verifyAccessToken(`${pair.accessToken}x`), 'invalid_token');
+    const metrics = await otel.metrics();
+    assert.equal(pointValue(metrics.get('baton.verifications'), { outcome: 'success' }), 1);
+    assert.equal(pointValue(metrics.get('baton.verifications'), { outcome: 'invalid_token' }), 1);
+    assert.equal(metrics.get('baton.verify.duration'), undefined);
+  });
+
+  it('a second copy of the package instrumenting the same manager: refused, and the manager left as it was', async () => {
+    const otel = telemetry();
+    const h = await harness(memory);
+    cleanups.push(
+      () => h.close(),
+      () => otel.shutdown(),
+    );
+    // What another copy's instrument() takes first: the store observer, under the registered symbol.
+    const internals = (
+      h.manager as unknown as Record<symbol, { observeStore(observer: unknown): () => void }>
+    )[Symbol.for('baton-auth.manager-internals')];
+    assert.ok(internals);
+    const release = internals.observeStore({
+      observe: (_operation: string, _facts: object, call: () => unknown) => call(),
+    });
+    assert.throws(() => instrument(h.manager, otel.providers), /already observed/);
+    for (const method of ['login', 'refresh', 'verifyAccessToken']) {
+      assert.equal(Object.hasOwn(h.manager, method), false, method);
+    }
+    await h.manager.login('thedude', 'abides');
+    await h.manager.events.flush();
+    assert.equal(otel.spans().length, 0);
+    release();
+    instrument(h.manager, otel.providers).stop();
+  });
+
+  it('options are checked like every options object', async () => {
+    const h = await harness(memory);
+    cleanups.push(() => h.close());
+    assert.throws(
+      () => instrument(h.manager, { meterProvider: {} as never }),
+      /instrument options: meterProvider: must be an OpenTelemetry MeterProvider/,
+    );
+    assert.throws(
+      () => instrument(h.manager, { tracerProvder: {} } as never),
+      /tracerProvder: unknown option; did you mean tracerProvider\?/,
+    );
+  });
+});
+
+const WRONG_PASSWORD = 'not-his-password-either';
+const REFRESH_KEY = 'refresh-key-that-must-never-be-recorded';
+
+const designs: Record<StrategyName, (base: BaseOptions) => object> = {
+  rotating: (base) => ({ ...base, strategy: 'rotating', refreshKey: REFRESH_KEY }),
+  jwt: (base) => ({ ...base, strategy: 'jwt', rotateRefreshTokens: true }),
+  'single-token': (base) => ({ ...base, strategy: 'single-token', allowEarlyRefresh: true }),
+  'per-client': (base) => ({ ...base, strategy: 'per-client', refreshKey: REFRESH_KEY }),
+  callbacks: (base) => {
+    const stored = new Map<string, string>();
+    return {
+      ...base,
+      strategy: 'callbacks',
+      storeRefreshToken: (id: string, token: string) => void stored.set(id, token),
+      retrieveRefreshToken: (id: string) => stored.get(id),
+    };
+  },
+};
+
+/** A token's secret parts and what the store keeps of them. */
+async function secretsOf(token: unknown, store: SessionStore, into: Set<string>): Promise<void> {
+  if (typeof token !== 'string' || token === '') return;
+  into.add(token);
+  const parts = token.split('.');
+  if (parts.length === 3) {
+    into.add(parts[2]!); // a JWT's signature
+    return;
+  }
+  const secret = parts[1]!;
+  into.add(secret);
+  into.add(createHash('sha256').update(secret).digest('base64url'));
+  const session = await store.getSession(parts[0]!);
+  if (session) {
+    into.add(session.tokenHash);
+    into.add(session.secretSalt);
+  }
+}
+
+/** Everything a backend would receive of the spans and metrics, as text. */
+async function recorded(otel: ReturnType<typeof telemetry>): Promise<string[]> {
+  const texts = otel.spans().map((span) =>
+    JSON.stringify({
+      name: span.name,
+      attributes: span.attributes,
+      status: span.status,
+      events: span.events,
+    }),
+  );
+  for (const metric of (await otel.metrics()).values()) {
+    texts.push(JSON.stringify({ descriptor: metric.descriptor, points: metric.dataPoints }));
+  }
+  return texts;
+}
+
+for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof designs)[StrategyName]][]) {
+  describe(`baton-auth/otel records no secret: the ${name} strategy`, () => {
+    it('login, failed login, refresh, theft, reauth, revoke, logout, logout-all, an outage: no token, secret or password in any span or metric', async () => {
+      const otel = telemetry();
+      const flaky = flakyStore();
+      const kind: StoreKind = { name: 'flaky', make: () => ({ store: flaky.store, cleanup() {} }) };
+      const h = await strategyHarness(kind, (base) => design(base) as never);
+      const manager = h.manager as unknown as Parameters<typeof createAuthHandler>[0];
+      const instrumentation = instrument(manager, otel.providers);
+      const handler = createAuthHandler(manager);
+      const secrets = new Set(['abides', WRONG_PASSWORD, REFRESH_KEY, DRIVER_PASSWORD]);
+      try {
+        const send = async (path: string, json: Record<string, unknown>, token?: string) => {
+          const req: HttpRequest = {
+            method: 'POST',
+            path,
+            headers: {
+              'content-type': 'application/json',
+              'user-agent': 'otel-secrets/1.0',
+              ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+            },
+            query: new URLSearchParams(),
+            body: JSON.stringify(json),
+            ip: '192.0.2.10',
+          };
+          const response = await handler(req);
+          assert.ok(response, path);
+          const body = (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown>;
+          for (const field of ['access_token', 'refresh_token'])
+            await secretsOf(body[field], flaky.store, secrets);
+          return { status: response.status, body };
+        };
+        const login = async () => {
+          const { status, body } = await send('/auth/login', { username: 'thedude', password: 'abides' });
+          assert.equal(status, 200, JSON.stringify(body));
+          return { access: body.access_token as string, refresh: body.refresh_token as string };
+        };
+        assert.equal(
+          (await send('/auth/login', { username: 'thedude', password: WRONG_PASSWORD })).status,
+          401,
+        );
+        const first = await login();
+        assert.equal((await send('/auth/refresh', { refresh_token: first.refresh })).status, 200);
+        if (name === 'rotating') {
+          h.clock.advance(11);
+          const reused = await send('/auth/refresh', { refresh_token: first.refresh });
+          assert.equal(reused.body.error, 'refresh_token_reused');
+        }
+        const second = await login();
+        manager.verifyAccessToken(second.access);
+        assert.equal((await send('/auth/reauth', { password: 'abides' }, second.access)).status, 200);
+        assert.equal((await send('/auth/revoke', { token: second.access })).status, 200);
+        const third = await login();
+        await send('/auth/logout', { refresh_token: third.refresh });
+        const fourth = await login();
+        await send('/auth/logout-all', {}, fourth.access);
+        // Every strategy calls the store at logout (its session, or its token's revocation).
+        const fifth = await login();
+        flaky.setDown(true);
+        assert.equal(
+          (await send('/auth/logout', { refresh_token: fifth.refresh || fifth.access })).status,
+          503,
+        );
+        flaky.setDown(false);
+        await manager.events.flush();
+
+        const texts = await recorded(otel);
+        assert.ok(otel.spans().some((span) => span.name === 'baton.refresh'));
+        assert.ok(secrets.size > 10, `${secrets.size} secrets collected`);
+        for (const secret of secrets) {
+          const found = texts.filter((text) => text.includes(secret));
+          assert.deepEqual(found, [], `a secret (${secret.slice(0, 12)}…) was recorded`);
+        }
+      } finally {
+        instrumentation.stop();
+        await h.close();
+        await otel.shutdown();
+      }
+    });
+  });
+}
+
+describe('Baton without @opentelemetry/api installed', () => {
+  it('works as ever; only baton-auth/otel needs it, and says so', () => {
+    const source = `
+      import { generateSigningKey, MemoryStore, SessionManager } from 'baton-auth';
+      const user = { id: '1', username: 'thedude' };
+      const sessions = new SessionManager({
+        issuer: 'https://baton.test', audience: 'baton-api',
+        keys: [await generateSigningKey('HS256')], refreshKey: 'r'.repeat(32), store: new MemoryStore(),
+        loadUser: () => user, verifyCredentials: (u, p) => (p === 'abides' ? user : null),
+        onEvent: () => {},
+      });
+      const pair = await sessions.login('thedude', 'abides');
+      const next = await sessions.refresh(pair.refreshToken);
+      console.log(sessions.verifyAccessToken(next.accessToken).sub);
+      await sessions.close();
+      try {
+        await import('baton-auth/otel');
+        console.log('loaded');
+      } catch (error) {
+        console.log(error.code, error.message.split('\\n')[0]);
+      }
+    `;
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--conditions=baton-source',
+        '--import',
+        'tsx',
+        '--import',
+        HIDE_PACKAGES,
+        '--input-type=module',
+        '-e',
+        source,
+      ],
+      {
+        env: {
+          ...process.env,
+          NODE_TEST_CONTEXT: '',
+          ...withoutPackages(['@opentelemetry/api']),
+          NODE_OPTIONS: '',
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    const [sub, otel] = result.stdout.trim().split('\n');
+    assert.equal(sub, '1');
+    assert.match(otel ?? '', /^ERR_MODULE_NOT_FOUND Cannot find package '@opentelemetry\/api'/);
+  });
+});
