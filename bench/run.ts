@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,revocation,better-auth,observability] [-- --render]`
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,processes,revocation,better-auth,observability] [-- --render]`
  *
  * Runs every comparison in one process run (HTTP servers and heap
  * measurements in child processes), then writes <out>/latest.json,
@@ -20,6 +20,7 @@ import { evaluateTargets } from './lib/targets.ts';
 import { runBetterAuth } from './suites/better-auth.ts';
 import { runHttp } from './suites/http.ts';
 import { runObservability } from './suites/observability.ts';
+import { runProcesses } from './suites/processes.ts';
 import { runRefresh } from './suites/refresh.ts';
 import { runRevocation } from './suites/revocation.ts';
 import { runScaling } from './suites/scaling.ts';
@@ -32,6 +33,7 @@ const SECTIONS = [
   'http',
   'refresh',
   'scaling',
+  'processes',
   'revocation',
   'better-auth',
   'observability',
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
     http: null,
     refresh: null,
     scaling: null,
+    processes: null,
     revocation: null,
     betterAuth: null,
     observability: null,
@@ -138,6 +141,8 @@ async function main(): Promise<void> {
   result.http = await section('http', () => runHttp(config.http, log));
   result.refresh = await section('refresh', () => pinned(() => runRefresh(config.refresh, log)));
   result.scaling = await section('scaling', () => pinned(() => runScaling(config.scaling, log)));
+  // Not pinned: the workers, this load generator and the stores' servers share every core.
+  result.processes = await section('processes', () => runProcesses(config.processes, log));
   result.revocation = await section('revocation', () => runRevocation(config.revocation, log));
   result.betterAuth = await section('better-auth', () => runBetterAuth(config.betterAuth, log));
   result.observability = await section('observability', () =>

@@ -31,6 +31,8 @@ export interface DemoEnvConfig {
   store: string;
   dataDir: string;
   signingKey?: string;
+  /** BATON_REFRESH_KEY: 32+ bytes in base64url or hex, for processes that share a store; otherwise generated in `dataDir`. */
+  refreshKey?: string;
   cookies: boolean;
   /** Cookie mode: renew access cookies expiring within this window (BATON_IMPLICIT_REFRESH; unset or 0: off). */
   implicitRefresh?: Duration;
@@ -65,6 +67,22 @@ function flag(env: Record<string, string | undefined>, name: string, fallback: b
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;
   throw new DemoConfigError(`${name} must be 1 or 0, got ${JSON.stringify(env[name])}`);
+}
+
+/**
+ * The bytes of a refresh key given as text (BATON_REFRESH_KEY): hex (an even
+ * number of hex digits) or base64url (standard base64 and padding accepted),
+ * at least 32 bytes. The message never repeats the value: it is a secret.
+ */
+export function parseRefreshKey(value: string, name = 'BATON_REFRESH_KEY'): Uint8Array {
+  const text = value.trim();
+  const usage = `${name} must be at least 32 random bytes in hex or base64url (e.g. \`openssl rand -hex 32\`)`;
+  let key: Buffer;
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) key = Buffer.from(text, 'hex');
+  else if (/^[A-Za-z0-9_+/-]+={0,2}$/.test(text)) key = Buffer.from(text, 'base64url');
+  else throw new DemoConfigError(`${usage}; it is neither`);
+  if (key.byteLength < 32) throw new DemoConfigError(`${usage}; it is ${key.byteLength} bytes`);
+  return key;
 }
 
 /**
@@ -131,6 +149,8 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
   const refreshTtl =
     refreshText === 'never' || refreshText === 'null' ? null : duration(env, 'BATON_REFRESH_TTL');
   const signingKey = env.BATON_SIGNING_KEY?.trim();
+  const refreshKey = env.BATON_REFRESH_KEY?.trim();
+  if (refreshKey) parseRefreshKey(refreshKey);
   const metrics = flag(env, 'BATON_METRICS', false);
   return {
     port,
@@ -148,6 +168,7 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     ...(refreshTtl === undefined ? {} : { refreshTtl }),
     ...(grace === undefined ? {} : { grace }),
     ...(signingKey ? { signingKey } : {}),
+    ...(refreshKey ? { refreshKey } : {}),
     ...(metrics ? { metrics } : {}),
   };
 }

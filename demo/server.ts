@@ -34,6 +34,7 @@ import {
   configFromEnv,
   DemoConfigError,
   type DemoStrategy,
+  parseRefreshKey,
 } from './config.ts';
 import { keyFromValue, loadRefreshKey, loadSigningKey } from './keys.ts';
 import { type DemoLogLevel, jsonLogger } from './logger.ts';
@@ -57,6 +58,12 @@ export interface DemoOptions {
   dataDir?: string;
   /** A JWK, PEM private key or HS* secret; otherwise a key is generated and saved in `dataDir`. */
   signingKey?: string;
+  /**
+   * The refresh key (BATON_REFRESH_KEY): bytes, or 32+ bytes in hex or
+   * base64url; otherwise a key is generated and saved in `dataDir`. Processes
+   * that share a store must share it (and the signing key).
+   */
+  refreshKey?: string | Uint8Array;
   /** Default true (with `Secure` cookies, which browsers accept from http://localhost). */
   cookies?: boolean | CookieModeOptions;
   /**
@@ -170,7 +177,12 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const key = options.signingKey
     ? await keyFromValue(options.signingKey, alg)
     : await loadSigningKey(dataDir, alg);
-  const refreshKey = await loadRefreshKey(dataDir);
+  const refreshKey =
+    options.refreshKey === undefined
+      ? await loadRefreshKey(dataDir)
+      : typeof options.refreshKey === 'string'
+        ? parseRefreshKey(options.refreshKey)
+        : options.refreshKey;
   const users = await DemoUsers.create(options.passwordCost ?? DEFAULT_SCRYPT_COST);
   const refreshTokens = new Map<string, string>();
   const logger =

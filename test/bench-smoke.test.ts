@@ -120,6 +120,23 @@ describe('npm run bench (smoke mode)', () => {
       assert.deepEqual(scaling.heap.map((h) => h.kind).sort(), ['revoked', 'sessions']);
       for (const h of scaling.heap) finitePositive(h.bytesPerEntry, `heap per ${h.kind} entry`);
 
+      const processes = result.processes;
+      assert.ok(processes, 'processes section');
+      assert.ok(
+        processes.figures.some((f) => f.store === 'sqlite'),
+        'sqlite over 1 and 2 worker processes',
+      );
+      for (const f of processes.figures) {
+        for (const kind of ['refresh', 'protected'] as const) {
+          finitePositive(f[kind].n1.median, `${f.store} ${kind} N=1`);
+          finitePositive(f[kind].n2.median, `${f.store} ${kind} N=2`);
+          finitePositive(f[kind].ratio.median, `${f.store} ${kind} N=2 / N=1`);
+        }
+        assert.ok(f.revocation, `${f.store} revocation delay`);
+        finitePositive(f.revocation.p50Ms, `${f.store} revocation delay`);
+        assert.ok(f.limit.length > 0);
+      }
+
       const revocation = result.revocation;
       assert.ok(revocation, 'revocation section');
       assert.equal(

@@ -2,6 +2,7 @@
 import type { BetterAuthConfig } from '../suites/better-auth.ts';
 import type { HttpConfig } from '../suites/http.ts';
 import type { ObservabilityConfig } from '../suites/observability.ts';
+import type { ProcessesConfig } from '../suites/processes.ts';
 import type { RefreshConfig } from '../suites/refresh.ts';
 import type { RevocationConfig } from '../suites/revocation.ts';
 import type { ScalingConfig } from '../suites/scaling.ts';
@@ -17,12 +18,14 @@ export interface ModeConfig {
   http: HttpConfig;
   refresh: RefreshConfig;
   scaling: ScalingConfig;
+  processes: ProcessesConfig;
   revocation: RevocationConfig;
   betterAuth: BetterAuthConfig;
   observability: ObservabilityConfig;
 }
 
 const ALL_STORES: readonly StoreName[] = ['memory', 'sqlite', 'redis', 'postgres'];
+const PROCESS_STORES: ProcessesConfig['stores'] = ['sqlite', 'redis', 'redis-cluster', 'postgres'];
 
 export function modeConfig(mode: BenchMode): ModeConfig {
   switch (mode) {
@@ -51,6 +54,14 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRunMs: 700,
           refreshRounds: 3,
           heapCount: 1_000_000,
+        },
+        processes: {
+          stores: PROCESS_STORES,
+          clients: 16,
+          runMs: 1500,
+          warmupMs: 400,
+          rounds: 3,
+          revocationSamples: 100,
         },
         revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 100 },
         betterAuth: {
@@ -96,6 +107,14 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRounds: 2,
           heapCount: 100_000,
         },
+        processes: {
+          stores: PROCESS_STORES,
+          clients: 16,
+          runMs: 500,
+          warmupMs: 150,
+          rounds: 2,
+          revocationSamples: 30,
+        },
         revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 30 },
         betterAuth: {
           frameworks: ['hono', 'fastify'],
@@ -139,6 +158,15 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           refreshRunMs: 30,
           refreshRounds: 1,
           heapCount: 2_000,
+        },
+        // SQLite only (a file: nothing to start), so that the smoke run stays seconds.
+        processes: {
+          stores: ['sqlite'],
+          clients: 4,
+          runMs: 40,
+          warmupMs: 10,
+          rounds: 1,
+          revocationSamples: 2,
         },
         revocation: { stores: ['sqlite', 'redis', 'postgres'], samples: 2 },
         betterAuth: {

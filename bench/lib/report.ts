@@ -224,6 +224,48 @@ export function renderMarkdown(result: BenchResult): string {
     );
     out.push('');
   }
+  const processes = result.processes;
+  if (processes) {
+    out.push(`## Scaling out: 1 and 2 worker processes over one store (${processes.clients} clients)`);
+    out.push('');
+    out.push(
+      "Each worker is its own SessionManager behind its own port; with 2, client i's j-th request goes to worker (i + j) mod 2, so every refresh lands on the other process than the last one. Ratios are per round, N=2 / N=1; the load generator, the workers and the stores' servers share this machine's cores. Revocation: from the start of a logout in one process until another rejects the token it had cached.",
+    );
+    out.push('');
+    for (const s of processes.skipped) out.push(`- ${s.store}: skipped, ${s.reason}`);
+    if (processes.figures.length > 0) {
+      const ms = (v: number) => `${v.toFixed(1)} ms`;
+      out.push(
+        table(
+          [
+            'store',
+            'refreshes/s N=1',
+            'N=2',
+            'N=2 / N=1',
+            'refresh p99 N=1 / N=2',
+            'protected req/s N=1',
+            'N=2',
+            'N=2 / N=1',
+            'revocation p50 / p99',
+          ],
+          processes.figures.map((f) => [
+            f.store,
+            si(f.refresh.n1.median),
+            si(f.refresh.n2.median),
+            `${x(f.refresh.ratio.median)} (${range(f.refresh.ratio, (v) => v.toFixed(2))})`,
+            `${ms(f.refresh.p99Ms.n1)} / ${ms(f.refresh.p99Ms.n2)}`,
+            si(f.protected.n1.median),
+            si(f.protected.n2.median),
+            `${x(f.protected.ratio.median)} (${range(f.protected.ratio, (v) => v.toFixed(2))})`,
+            f.revocation ? `${ms(f.revocation.p50Ms)} / ${ms(f.revocation.p99Ms)}` : 'n/a',
+          ]),
+        ),
+      );
+      out.push('');
+      for (const f of processes.figures) out.push(`- ${f.store}: ${f.limit}`);
+    }
+    out.push('');
+  }
   const revocation = result.revocation;
   if (revocation) {
     out.push('## Cross-process revocation delay');

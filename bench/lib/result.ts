@@ -2,6 +2,7 @@
 import type { BetterAuthResult } from '../suites/better-auth.ts';
 import type { HttpResult } from '../suites/http.ts';
 import type { ObservabilityResult } from '../suites/observability.ts';
+import type { ProcessesResult } from '../suites/processes.ts';
 import type { RefreshResult } from '../suites/refresh.ts';
 import type { RevocationResult } from '../suites/revocation.ts';
 import type { ScalingResult } from '../suites/scaling.ts';
@@ -33,6 +34,8 @@ export interface BenchResult {
   http: HttpResult | null;
   refresh: RefreshResult | null;
   scaling: ScalingResult | null;
+  /** N worker processes over one store; absent in results written before it existed. */
+  processes?: ProcessesResult | null;
   revocation: RevocationResult | null;
   /** Absent from results written before the better-auth comparison existed. */
   betterAuth?: BetterAuthResult | null;

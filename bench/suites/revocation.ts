@@ -9,6 +9,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { SessionManager } from '../../src/index.ts';
+import type { BatonUser } from '../../src/sessions/types.ts';
 import { benchUser, hsFixtureFromText, managerFor } from '../lib/fixtures.ts';
 import { latencyUs } from '../lib/measure.ts';
 import { openStore } from '../lib/stores.ts';
@@ -61,6 +63,49 @@ function nextMessage(child: ChildProcess, what: keyof Message): Promise<Message>
   });
 }
 
+/**
+ * Starts a follower (bench/revocation/follower.ts with `followerArgs`: a store
+ * name and location, or `url <store-url>`, then the HS256 secret of
+ * `manager`'s key) and times `samples` logouts made through `manager` until
+ * the follower rejects each session's access token; stops the follower.
+ */
+export async function revocationDelays(
+  manager: SessionManager<BatonUser>,
+  followerArgs: readonly string[],
+  samples: number,
+): Promise<{ p50Ms: number; p99Ms: number; maxMs: number }> {
+  const script = fileURLToPath(new URL('../revocation/follower.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...followerArgs], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    await nextMessage(child, 'started');
+    const delays: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const pair = await manager.issueSession(benchUser);
+      const ready = nextMessage(child, 'ready');
+      child.send({ token: pair.accessToken });
+      await ready;
+      const rejected = nextMessage(child, 'rejectedAt');
+      const start = process.hrtime.bigint();
+      await manager.logout(pair.accessToken);
+      const { rejectedAt } = await rejected;
+      delays.push(Number(BigInt(rejectedAt!) - start));
+    }
+    const l = latencyUs(delays);
+    return { p50Ms: l.p50 / 1000, p99Ms: l.p99 / 1000, maxMs: l.max / 1000 };
+  } finally {
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = once(child, 'exit');
+      child.send({ stop: true });
+      const pid = child.pid;
+      const timer = setTimeout(() => child.exitCode === null && process.kill(pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
 export async function runRevocation(
   config: RevocationConfig,
   log: (line: string) => void,
@@ -77,44 +122,14 @@ export async function runRevocation(
       continue;
     }
     const manager = managerFor(fixture, {}, bench.store);
-    const script = fileURLToPath(new URL('../revocation/follower.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, name, bench.location!, secret], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
     try {
       await manager.ready;
-      await nextMessage(child, 'started');
-      const delays: number[] = [];
-      for (let i = 0; i < config.samples; i++) {
-        const pair = await manager.issueSession(benchUser);
-        const ready = nextMessage(child, 'ready');
-        child.send({ token: pair.accessToken });
-        await ready;
-        const rejected = nextMessage(child, 'rejectedAt');
-        const start = process.hrtime.bigint();
-        await manager.logout(pair.accessToken);
-        const { rejectedAt } = await rejected;
-        delays.push(Number(BigInt(rejectedAt!) - start));
-      }
-      const l = latencyUs(delays);
-      figures.push({
-        store: name,
-        samples: delays.length,
-        p50Ms: l.p50 / 1000,
-        p99Ms: l.p99 / 1000,
-        maxMs: l.max / 1000,
-      });
+      const l = await revocationDelays(manager, [name, bench.location!, secret], config.samples);
+      figures.push({ store: name, samples: config.samples, p50Ms: l.p50Ms, p99Ms: l.p99Ms, maxMs: l.maxMs });
       log(
-        `  ${name}: revocation seen by the other process after p50 ${(l.p50 / 1000).toFixed(2)} ms, p99 ${(l.p99 / 1000).toFixed(2)} ms`,
+        `  ${name}: revocation seen by the other process after p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms`,
       );
     } finally {
-      if (child.exitCode === null && child.pid !== undefined) {
-        const exited = once(child, 'exit');
-        child.send({ stop: true });
-        const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
       await manager.close();
       await bench.cleanup();
     }

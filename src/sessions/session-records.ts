@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { BatonError } from '../core/errors.ts';
+import { type BatonLogger, defaultLogger, safeLog } from '../core/logger.ts';
 import type { RevocationReason, RotateResult, SessionRecord } from '../stores/types.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import {
@@ -33,6 +34,9 @@ const MAX_REQUEST_FIELD = 512;
  * set), listing.
  */
 export class SessionRecords {
+  /** Whether the refresh-key warning was logged (once per manager: see `authentic`). */
+  #foreignTokenLogged = false;
+
   constructor(
     private readonly store: StoreCalls,
     private readonly tokens: AccessTokens,
@@ -42,6 +46,8 @@ export class SessionRecords {
     private readonly idleTimeout: number | null,
     /** Seconds a just-rotated token still stands for its session (0: strategies that never rotate). */
     private readonly graceWindow = 0,
+    /** The manager's logger: `authentic` warns there once about tokens that do not derive with this refresh key. */
+    private readonly logger: BatonLogger = defaultLogger,
   ) {}
 
   get(id: string): Promise<SessionRecord | null> {
@@ -113,11 +119,36 @@ export class SessionRecords {
   async authentic(parsed: ParsedRefreshToken): Promise<SessionRecord> {
     const session = await this.get(parsed.sessionId);
     // A guessed secret must never let anyone disturb a session: it is only `invalid_token`.
-    if (!session || !this.deriver.isAuthentic(parsed, session.secretSalt)) {
+    if (!session) throw new BatonError('invalid_token', 'Unknown refresh token');
+    if (!this.deriver.isAuthentic(parsed, session.secretSalt)) {
+      this.foreignToken(session);
+      // The same answer as an unknown session: the client cannot tell a wrong secret from a wrong id.
       throw new BatonError('invalid_token', 'Unknown refresh token');
     }
     this.assertUsable(session);
     return session;
+  }
+
+  /**
+   * A token names a session that exists, but its secret does not derive with
+   * this manager's refresh key. The usual cause is a deployment mistake that
+   * looks like an outage: processes sharing a store but not the refresh key,
+   * so every refresh routed to the "other" process is `invalid_token` and
+   * logs its user out. A forged token with a known session id (an access
+   * token's `sid`) does the same, so it is worded as a question, and logged
+   * once per manager: neither a misconfiguration nor someone guessing
+   * secrets can flood the log.
+   */
+  private foreignToken(session: SessionRecord): void {
+    if (this.#foreignTokenLogged) return;
+    this.#foreignTokenLogged = true;
+    safeLog(
+      this.logger,
+      'warn',
+      { sessionId: session.id, userId: session.userId },
+      'baton: refresh tokens for existing sessions fail authentication: do all processes share the same refreshKey? ' +
+        '(a forged or guessed token does this too; the client got invalid_token; logged once per manager)',
+    );
   }
 
   assertUsable(session: SessionRecord): void {

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { configFromEnv, DemoConfigError } from '../../demo/config.ts';
-import { ManualClock } from '../../src/index.ts';
+import { configFromEnv, DemoConfigError, parseRefreshKey } from '../../demo/config.ts';
+import { type BatonLogger, ManualClock } from '../../src/index.ts';
 import { assertError, call, login, startHarness } from './helpers.ts';
 
 describe('rate limiting', () => {
@@ -116,6 +116,61 @@ describe('restarts', () => {
   });
 });
 
+describe('processes that share a store (BATON_REFRESH_KEY)', () => {
+  const shared = mkdtempSync(join(tmpdir(), 'baton-shared-'));
+  after(() => rmSync(shared, { recursive: true, force: true }));
+  const signingKey = 'a-shared-secret-that-is-long-enough-32b';
+  const store = `sqlite:${join(shared, 'baton.db')}`;
+
+  it('with the same refresh key, either process refreshes the other one’s sessions', async () => {
+    const refreshKey = 'ab'.repeat(32);
+    const a = await startHarness({ alg: 'HS256', signingKey, refreshKey, store });
+    const b = await startHarness({ alg: 'HS256', signingKey, refreshKey, store });
+    try {
+      const tokens = await login(a.demo.url);
+      const refreshed = await call(b.demo.url, '/auth/refresh', {
+        json: { refresh_token: tokens.refresh_token },
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('with different refresh keys: 401 invalid_token, and the other process’s log says why it may be', async () => {
+    const lines: string[] = [];
+    const logger = recordingLogger(lines);
+    const a = await startHarness({ alg: 'HS256', signingKey, store });
+    const b = await startHarness({ alg: 'HS256', signingKey, store, logger });
+    try {
+      const tokens = await login(a.demo.url);
+      for (let i = 0; i < 2; i++) {
+        assertError(
+          await call(b.demo.url, '/auth/refresh', { json: { refresh_token: tokens.refresh_token } }),
+          401,
+          'invalid_token',
+        );
+      }
+      assert.equal(
+        lines.filter((line) => line.includes('do all processes share the same refreshKey?')).length,
+        1,
+      );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+function recordingLogger(lines: string[]): BatonLogger {
+  const at = (object: unknown, message?: string) => {
+    lines.push(typeof object === 'string' ? object : `${message ?? ''} ${JSON.stringify(object)}`);
+  };
+  const logger: BatonLogger = { debug: at, info: at, warn: at, error: at, child: () => logger };
+  return logger;
+}
+
 describe('configuration from the environment', () => {
   it('defaults', () => {
     const config = configFromEnv({});
@@ -143,6 +198,7 @@ describe('configuration from the environment', () => {
       BATON_DATA_DIR: '/tmp/x',
       BATON_COOKIES: '0',
       BATON_SIGNING_KEY: 'secret',
+      BATON_REFRESH_KEY: 'ab'.repeat(32),
       BATON_ADAPTER: 'Fastify',
       BATON_IMPLICIT_REFRESH: '2m',
       BATON_STRATEGY: 'Single-Token',
@@ -162,6 +218,7 @@ describe('configuration from the environment', () => {
         dataDir: '/tmp/x',
         cookies: false,
         signingKey: 'secret',
+        refreshKey: 'ab'.repeat(32),
         adapter: 'fastify',
         strategy: 'single-token',
         logLevel: 'debug',
@@ -195,6 +252,9 @@ describe('configuration from the environment', () => {
       ['BATON_IMPLICIT_REFRESH', 'soon'],
       ['BATON_LOG_LEVEL', 'verbose'],
       ['BATON_AUDIT', 'mongodb://x'],
+      ['BATON_REFRESH_KEY', 'ab'.repeat(31)],
+      ['BATON_REFRESH_KEY', 'too short'],
+      ['BATON_REFRESH_KEY', 'c2hvcnQ'],
     ] as const) {
       assert.throws(
         () => configFromEnv({ [name]: value }),
@@ -248,6 +308,23 @@ describe('configuration from the environment', () => {
     assert.equal(signal, null, `the demo hung and was killed: ${stderr}`);
     assert.equal(code, 2, stderr);
     assert.match(stderr, /^baton demo: BATON_DATA_DIR \/proc\/baton-test\/x cannot be created: [^\n]+\n$/);
+  });
+
+  it('refresh keys in hex and base64url; a bad one: one line without the value, exit code 2', () => {
+    const bytes = Buffer.alloc(32, 7);
+    for (const text of [bytes.toString('hex'), bytes.toString('base64url'), bytes.toString('base64')]) {
+      assert.deepEqual(Buffer.from(parseRefreshKey(text)), bytes, text);
+    }
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
+      env: { ...process.env, BATON_REFRESH_KEY: 'not-long-enough', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /BATON_REFRESH_KEY must be at least 32 random bytes/);
+    assert.ok(!result.stderr.includes('not-long-enough'), result.stderr);
+    assert.equal(result.stdout, '');
   });
 
   it('a signing key that does not fit the algorithm: exit code 2', () => {

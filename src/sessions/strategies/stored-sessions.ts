@@ -28,6 +28,7 @@ export abstract class StoredSessionStrategy<
       resolved.clock,
       timing.idleTimeout,
       timing.graceWindow,
+      this.logger,
     );
   }
 
