@@ -129,6 +129,7 @@ const FIELDS = [
   'rotatedAt',
   'revokedAt',
   'revokedReason',
+  'jkt',
 ] as const satisfies readonly (keyof SessionRecord)[];
 
 // ------------------------------------------------------------------ scripts
@@ -752,7 +753,7 @@ function toHash(session: SessionRecord): string[] {
   const args: string[] = [];
   for (const field of FIELDS) {
     const value = session[field];
-    if (value !== null) args.push(field, String(value));
+    if (value !== null && value !== undefined) args.push(field, String(value));
   }
   return args;
 }
@@ -794,6 +795,7 @@ function fromFields(fields: Record<string, string>): SessionRecord {
     rotatedAt: optionalNumber('rotatedAt'),
     revokedAt: optionalNumber('revokedAt'),
     revokedReason: optionalText('revokedReason') as RevocationReason | null,
+    jkt: optionalText('jkt'),
   };
 }
 

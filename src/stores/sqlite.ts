@@ -67,6 +67,11 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX baton_proof_ids_expires_at ON baton_proof_ids (expires_at);
   `,
+  // 3: DPoP session binding (SessionRecord.jkt). h/pgsqlite's revocation feed also claims 3: when both
+  // are merged, the feed stays 3 and this one becomes 4 (append, never renumber a released entry).
+  `
+  ALTER TABLE baton_sessions ADD COLUMN jkt TEXT;
+  `,
 ];
 
 /**
@@ -227,6 +232,7 @@ interface SessionRow {
   rotated_at: number | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  jkt: string | null;
 }
 
 interface RevokeParams {
@@ -242,9 +248,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
   return {
     insert: db.prepare<SessionRow>(
       `INSERT INTO baton_sessions (id, user_id, client_id, created_at, last_used_at, expires_at, user_agent, ip,
-         secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason)
+         secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason, jkt)
        VALUES (@id, @user_id, @client_id, @created_at, @last_used_at, @expires_at, @user_agent, @ip,
-         @secret_salt, @token_hash, @generation, @rotated_at, @revoked_at, @revoked_reason)`,
+         @secret_salt, @token_hash, @generation, @rotated_at, @revoked_at, @revoked_reason, @jkt)`,
     ),
     get: db.prepare<[string], SessionRow>('SELECT * FROM baton_sessions WHERE id = ?'),
     // One statement is the whole compare-and-set, so no other connection can
@@ -508,6 +514,7 @@ function toRow(session: SessionRecord): SessionRow {
     rotated_at: session.rotatedAt,
     revoked_at: session.revokedAt,
     revoked_reason: session.revokedReason,
+    jkt: session.jkt ?? null,
   };
 }
 
@@ -527,6 +534,7 @@ function toRecord(row: SessionRow): SessionRecord {
     rotatedAt: row.rotated_at,
     revokedAt: row.revoked_at,
     revokedReason: row.revoked_reason as RevocationReason | null,
+    jkt: row.jkt ?? null,
   };
 }
 

@@ -166,18 +166,22 @@ describe('SqliteStore', () => {
       const old = SqliteStore.open(path);
       await old.createSession(record('from-v1'));
       await old.close();
-      // Version 1 is the current schema without what version 2 added.
+      // Version 1 is the current schema without what versions 2 (proof ids) and 3 (jkt) added.
       const db = new Database(path);
-      db.exec('DROP TABLE baton_proof_ids; DELETE FROM baton_schema_version WHERE version > 1');
+      db.exec(
+        'DROP TABLE baton_proof_ids; ALTER TABLE baton_sessions DROP COLUMN jkt; DELETE FROM baton_schema_version WHERE version > 1',
+      );
       db.close();
 
       const store = SqliteStore.open(path);
       try {
         assert.equal(
           store.database.prepare('SELECT max(version) FROM baton_schema_version').pluck().get(),
-          2,
+          SCHEMA_VERSION,
         );
-        assert.equal((await store.getSession('from-v1'))?.id, 'from-v1');
+        assert.deepEqual(await store.getSession('from-v1'), record('from-v1'), 'jkt null: unbound');
+        await store.createSession({ ...record('bound'), jkt: 'k'.repeat(43) });
+        assert.equal((await store.getSession('bound'))?.jkt, 'k'.repeat(43));
         assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), true);
         assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), false);
       } finally {
