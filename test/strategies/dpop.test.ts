@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createBatonHttp, type HttpRequest } from '../../src/http/index.ts';
 import {
   type AnyAuthManager,
   type AuthManagerOptions,
@@ -14,6 +15,7 @@ import {
   MemoryStore,
 } from '../../src/index.ts';
 import { rejectsWith, signingKey, Users } from '../sessions/support.ts';
+import { ProofKey } from '../support/dpop.ts';
 
 const KEY_A = 'A'.repeat(43);
 const KEY_B = 'B'.repeat(43);
@@ -82,6 +84,50 @@ describe('DPoP per strategy', () => {
     const next = await manager.refresh(pair.refreshToken, { dpop: { jkt: KEY_B } });
     assert.deepEqual(manager.verifyAccessToken(next.accessToken).cnf, { jkt: KEY_B });
     assert.equal((await manager.refresh(pair.refreshToken)).tokenType, 'Bearer');
+    await manager.close();
+  });
+
+  it("per-client routes: the management API checks a bound token's proof, delegate takes one", async () => {
+    const manager = await make({
+      strategy: 'per-client',
+      refreshKey: 'r'.repeat(32),
+    } as Partial<AuthManagerOptions>);
+    const http = createBatonHttp(manager, { publicUrl: 'https://api.baton.test' });
+    const key = await ProofKey.create();
+    const iat = () => Math.floor(manager.clock.now() / 1000);
+    const pair = await manager.login('thedude', 'abides', { dpop: { jkt: key.jkt } });
+    const list = (headers: Record<string, string>): HttpRequest => ({
+      method: 'GET',
+      path: '/auth/refresh-tokens',
+      headers,
+      query: new URLSearchParams(),
+    });
+    const token = pair.accessToken;
+    const bare = await http.handler(list({ authorization: `DPoP ${token}` }));
+    assert.equal(bare?.status, 401);
+    assert.match(bare?.body ?? '', /invalid_dpop_proof/);
+    const url = 'https://api.baton.test/auth/refresh-tokens';
+    const dpop = await key.proof('GET', url, { accessToken: token, iat: iat() });
+    const ok = await http.handler(list({ authorization: `DPoP ${token}`, dpop }));
+    assert.equal(ok?.status, 200, ok?.body);
+    const body = new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      client_id: pair.claims.client_id,
+      refresh_token: pair.refreshToken,
+    }).toString();
+    const delegated = await http.handler({
+      method: 'POST',
+      path: '/delegate/',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await key.proof('POST', 'https://api.baton.test/delegate/', { iat: iat() }),
+      },
+      query: new URLSearchParams(),
+      body,
+    });
+    assert.equal(delegated?.status, 200, delegated?.body);
+    const claims = manager.verifyAccessToken(JSON.parse(delegated?.body ?? '{}').token);
+    assert.deepEqual(claims.cnf, { jkt: key.jkt });
     await manager.close();
   });
 
