@@ -1,6 +1,7 @@
 /** Demo settings from the environment. Bad values fail fast with one clear line (exit code 2). */
 import {
   type Algorithm,
+  type DpopMode,
   type Duration,
   isBatonError,
   parseDuration,
@@ -39,7 +40,14 @@ export interface DemoEnvConfig {
   strategy: DemoStrategy;
   /** BATON_LOG_LEVEL: JSON lines on stdout; `info` (default) a line per security event, `debug` also per request. */
   logLevel: DemoLogLevel;
+  /** BATON_DPOP: sender-constrained tokens (`off` default, `allowed`, `required`). */
+  dpop: DpopMode;
+  /** BATON_PUBLIC_URL: the URL clients reach the demo at (DPoP proofs name it). Default the listening URL. */
+  publicUrl?: string;
 }
+
+/** BATON_DPOP's values. */
+export const DEMO_DPOP_MODES: readonly DpopMode[] = ['off', 'allowed', 'required'];
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
   const value = env[name];
@@ -111,6 +119,13 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
   const refreshTtl =
     refreshText === 'never' || refreshText === 'null' ? null : duration(env, 'BATON_REFRESH_TTL');
   const signingKey = env.BATON_SIGNING_KEY?.trim();
+  const dpop = (env.BATON_DPOP?.trim().toLowerCase() || 'off') as DpopMode;
+  if (!DEMO_DPOP_MODES.includes(dpop)) {
+    throw new DemoConfigError(
+      `BATON_DPOP must be one of ${DEMO_DPOP_MODES.join(', ')}, got ${JSON.stringify(env.BATON_DPOP)}`,
+    );
+  }
+  const publicUrl = env.BATON_PUBLIC_URL?.trim();
   return {
     port,
     host: env.HOST?.trim() || '127.0.0.1',
@@ -121,6 +136,8 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     adapter,
     strategy,
     logLevel,
+    dpop,
+    ...(publicUrl ? { publicUrl } : {}),
     ...(implicitRefresh === undefined ? {} : { implicitRefresh }),
     ...(accessTtl === undefined ? {} : { accessTtl }),
     ...(refreshTtl === undefined ? {} : { refreshTtl }),

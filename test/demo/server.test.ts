@@ -146,6 +146,8 @@ describe('configuration from the environment', () => {
       BATON_IMPLICIT_REFRESH: '2m',
       BATON_STRATEGY: 'Single-Token',
       BATON_LOG_LEVEL: 'Debug',
+      BATON_DPOP: 'Allowed',
+      BATON_PUBLIC_URL: 'https://demo.example.com',
     });
     assert.deepEqual(
       { ...config },
@@ -164,6 +166,8 @@ describe('configuration from the environment', () => {
         strategy: 'single-token',
         logLevel: 'debug',
         implicitRefresh: 120,
+        dpop: 'allowed',
+        publicUrl: 'https://demo.example.com',
       },
     );
     assert.equal(configFromEnv({ BATON_REFRESH_TTL: 'never' }).refreshTtl, null);
