@@ -85,7 +85,8 @@ const login: Route = async (ctx) => {
   const username = requiredString(fields, 'username', { maxLength: 256 });
   const password = requiredString(fields, 'password', { maxLength: 1024 });
   const clientId = loginClientId(fields, ctx.options.clients);
-  const mint = minting(ctx, requestedTransfer(ctx));
+  const transfer = requestedTransfer(ctx);
+  const mint = minting(ctx, transfer);
   const proof = await tokenRequestProof(
     ctx.manager,
     ctx.req,
@@ -93,6 +94,7 @@ const login: Route = async (ctx) => {
     'login',
     ctx.requestContext,
   );
+  refuseBoundCookies(proof, transfer);
   const pair = await ctx.manager.login(username, password, {
     ...mint.context,
     clientId: clientId ?? null,
@@ -100,6 +102,20 @@ const login: Route = async (ctx) => {
   });
   return withDpopNonce(mint.respond(pair), proof.nonce);
 };
+
+/**
+ * DPoP-bound tokens travel in the body: a protected request's proof carries
+ * the hash of its token (`ath`), which page script cannot compute from an
+ * HttpOnly cookie.
+ */
+function refuseBoundCookies(proof: { binding?: unknown }, transfer: 'cookie' | 'body'): void {
+  if (proof.binding !== undefined && transfer === 'cookie') {
+    throw new BatonError(
+      'invalid_request',
+      'DPoP-bound tokens are not sent as cookies (a proof needs the token): log in without Baton-Transfer: cookie',
+    );
+  }
+}
 
 /** The `client_id` a login names; a confidential client's id is earned with its secret at /token, not claimed here. */
 export function loginClientId(fields: Fields, clients: readonly OAuthClient[]): string | undefined {
@@ -130,6 +146,7 @@ const refresh: Route = async (ctx) => {
     ctx.requestContext,
     confidential,
   );
+  refuseBoundCookies(proof, token.source === 'cookie' ? 'cookie' : 'body');
   const pair = await ctx.manager.refresh(token.token, {
     ...mint.context,
     ...(confidential ? { expectedClientId: client.id } : {}),

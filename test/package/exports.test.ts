@@ -79,6 +79,8 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'AuthError',
     'createAuthClient',
     'decodeJwtPayload',
+    'indexedDbDpopKeys',
+    'memoryDpopKeys',
     'memoryStorage',
     'secondsLeft',
     'webStorage',
