@@ -4,6 +4,7 @@
  * by a non-extractable WebCrypto key kept in IndexedDB; a token copied out of
  * the page and replayed from Node is refused; a reload keeps the session
  * (tokens in sessionStorage, the key in IndexedDB); logout drops the key.
+ * Last, the demo page itself (same origin, so it takes over the origin's key).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -158,6 +159,32 @@ describe('baton-auth/client with DPoP in chromium', { skip, timeout: 60_000 }, (
             }),
         );
         assert.equal(left, 0);
+      },
+    );
+  });
+
+  it('the demo page: the session shows as DPoP-bound, and a copied token without the key is refused', async () => {
+    const page = await ctx.newPage();
+    pages.push(page);
+    page.setDefaultTimeout(10_000);
+    await withScreenshots(
+      'dpop-demo-page',
+      () => pages,
+      async () => {
+        await page.goto(`${h.demo.url}/`);
+        await page.locator('body[data-ready="true"]').waitFor();
+        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await page.locator('#who', { hasText: 'user 1' }).waitFor();
+        await page.locator('#dpop-status[data-bound="yes"]').waitFor();
+        assert.match((await page.locator('#dpop-status').textContent()) ?? '', /DPoP-bound to key/);
+        await page.getByRole('button', { name: 'GET /api/protected' }).click();
+        await page.locator('#log li[data-path="/api/protected"][data-status="200"]').first().waitFor();
+        await page.getByRole('button', { name: 'Use a copied token without the key' }).click();
+        await page.locator('#banner', { hasText: 'refused without the key' }).waitFor();
+        await page.getByRole('button', { name: 'Log out', exact: true }).click();
+        await page.locator('#who', { hasText: 'Not logged in' }).waitFor();
+        await page.close();
+        pages.pop();
       },
     );
   });
