@@ -123,6 +123,58 @@ export function memoryDpopKeys(): DpopKeyStore {
   };
 }
 
+/** What `keyObjectDpopKeys` needs of a node:crypto private KeyObject (structurally: no node import here). */
+export interface PrivateKeyObjectLike {
+  asymmetricKeyType?: string;
+  export(options: { format: 'jwk' }): JsonWebKey;
+}
+
+/**
+ * A Node client's own key (a node:crypto `KeyObject`, P-256 or Ed25519): every
+ * session of this client is bound to it, so `drop` forgets nothing (the key is
+ * yours). Signs through WebCrypto with a non-extractable copy.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPairSync } from 'node:crypto';
+ * import { createAuthClient, keyObjectDpopKeys } from 'baton-auth/client';
+ *
+ * const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' }); // or load yours
+ * const auth = createAuthClient({ baseUrl: 'https://api.example.com', mode: 'bearer', dpop: keyObjectDpopKeys(privateKey) });
+ * ```
+ */
+export function keyObjectDpopKeys(privateKey: PrivateKeyObjectLike): DpopKeyStore {
+  const alg = privateKey.asymmetricKeyType === 'ed25519' ? 'EdDSA' : 'ES256';
+  if (privateKey.asymmetricKeyType !== 'ed25519' && privateKey.asymmetricKeyType !== 'ec') {
+    throw new Error('keyObjectDpopKeys: the key must be P-256 (ec) or Ed25519');
+  }
+  let key: Promise<DpopKey> | undefined;
+  const make = async (): Promise<DpopKey> => {
+    const { d: _d, ...publicJwk } = privateKey.export({ format: 'jwk' });
+    const algorithm =
+      alg === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : ({ name: 'Ed25519' } as AlgorithmIdentifier);
+    const pair: CryptoKeyPair = {
+      privateKey: await subtle().importKey('jwk', privateKey.export({ format: 'jwk' }), algorithm, false, [
+        'sign',
+      ]),
+      publicKey: await subtle().importKey('jwk', publicJwk, algorithm, true, ['verify']),
+    };
+    return keyOf({ alg, pair });
+  };
+  const get = () => {
+    key ??= make();
+    return key;
+  };
+  return {
+    create: get,
+    async load(jkt) {
+      const current = await get();
+      return jkt === undefined || current.jkt === jkt ? current : null;
+    },
+    async drop() {},
+  };
+}
+
 const DB_NAME = 'baton-dpop';
 const STORE = 'keys';
 

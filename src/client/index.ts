@@ -28,7 +28,9 @@ export {
   type DpopKey,
   type DpopKeyStore,
   indexedDbDpopKeys,
+  keyObjectDpopKeys,
   memoryDpopKeys,
+  type PrivateKeyObjectLike,
 } from './dpop.ts';
 export { decodeJwtPayload } from './jwt.ts';
 export { memoryStorage, type StorageOption, type TokenStorage, webStorage } from './storage.ts';

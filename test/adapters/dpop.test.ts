@@ -218,6 +218,13 @@ for (const name of ['app/express', 'app/fastify', 'app/hono']) {
       });
       assert.equal(next.status, 200, next.text);
       assert.deepEqual(decodeClaims(next.json.access_token as string).cnf, { jkt: other.jkt });
+      // Introspection shows the binding.
+      const introspected = await call(h.url, '/auth/introspect', {
+        form: { token: next.json.access_token as string },
+        headers: auth,
+      });
+      assert.equal(introspected.status, 200, introspected.text);
+      assert.deepEqual(introspected.json.cnf, { jkt: other.jkt });
     });
 
     it('/auth/me and reauth check the proof too; reauth keeps the binding', async () => {

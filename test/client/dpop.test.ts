@@ -5,12 +5,14 @@
  * tabs sharing one key per session, logout dropping it.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   type AuthClientOptions,
   createAuthClient,
   type DpopKeyStore,
+  keyObjectDpopKeys,
   memoryDpopKeys,
   type TokenResponse,
   webStorage,
@@ -141,6 +143,24 @@ describe('baton-auth/client with DPoP (Node)', { timeout: 60_000 }, () => {
     assert.equal(await keys.load(), null, 'the key is gone with the session');
     first.c.close();
     second.c.close();
+  });
+
+  it('a Node client signs with its own KeyObject (P-256 and Ed25519)', async () => {
+    for (const pair of [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('ed25519')]) {
+      const keys = keyObjectDpopKeys(pair.privateKey);
+      const { c, tokens } = client(keys);
+      await c.login('thedude', 'abides');
+      const jkt = (await keys.load())?.jkt;
+      assert.equal(typeof jkt, 'string');
+      const claims = JSON.parse(
+        Buffer.from((tokens.at(-1)!.access_token as string).split('.')[1]!, 'base64url').toString(),
+      );
+      assert.equal(claims.cnf.jkt, jkt);
+      assert.equal((await c.authFetch('/api/protected')).status, 200);
+      await c.logout();
+      assert.equal((await keys.load())?.jkt, jkt, "the app's key stays");
+      c.close();
+    }
   });
 
   it('cookie mode cannot take DPoP', () => {

@@ -80,6 +80,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'createAuthClient',
     'decodeJwtPayload',
     'indexedDbDpopKeys',
+    'keyObjectDpopKeys',
     'memoryDpopKeys',
     'memoryStorage',
     'secondsLeft',
