@@ -1,6 +1,7 @@
 /** Demo settings from the environment. Bad values fail fast with one clear line (exit code 2). */
 import {
   type Algorithm,
+  type DpopMode,
   type Duration,
   isBatonError,
   parseDuration,
@@ -49,7 +50,14 @@ export interface DemoEnvConfig {
   audit: string;
   /** BATON_METRICS=1: `GET /metrics` in Prometheus' format (needs the OpenTelemetry packages, see demo/metrics.ts). */
   metrics?: boolean;
+  /** BATON_DPOP: sender-constrained tokens (`off` default, `allowed`, `required`). */
+  dpop: DpopMode;
+  /** BATON_PUBLIC_URL: the URL clients reach the demo at (DPoP proofs name it). Default the listening URL. */
+  publicUrl?: string;
 }
+
+/** BATON_DPOP's values. */
+export const DEMO_DPOP_MODES: readonly DpopMode[] = ['off', 'allowed', 'required'];
 
 function duration(env: Record<string, string | undefined>, name: string): number | undefined {
   const value = env[name];
@@ -152,6 +160,13 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
   const refreshKey = env.BATON_REFRESH_KEY?.trim();
   if (refreshKey) parseRefreshKey(refreshKey);
   const metrics = flag(env, 'BATON_METRICS', false);
+  const dpop = (env.BATON_DPOP?.trim().toLowerCase() || 'off') as DpopMode;
+  if (!DEMO_DPOP_MODES.includes(dpop)) {
+    throw new DemoConfigError(
+      `BATON_DPOP must be one of ${DEMO_DPOP_MODES.join(', ')}, got ${JSON.stringify(env.BATON_DPOP)}`,
+    );
+  }
+  const publicUrl = env.BATON_PUBLIC_URL?.trim();
   return {
     port,
     host: env.HOST?.trim() || '127.0.0.1',
@@ -163,6 +178,8 @@ export function configFromEnv(env: Record<string, string | undefined>): DemoEnvC
     strategy,
     logLevel,
     audit: checkAuditSpec(env.BATON_AUDIT?.trim() || 'memory'),
+    dpop,
+    ...(publicUrl ? { publicUrl } : {}),
     ...(implicitRefresh === undefined ? {} : { implicitRefresh }),
     ...(accessTtl === undefined ? {} : { accessTtl }),
     ...(refreshTtl === undefined ? {} : { refreshTtl }),

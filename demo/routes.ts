@@ -62,6 +62,11 @@ export const DEMO_INDEX = {
   ],
 };
 
+/** The JSON index: the routes, and the DPoP mode (the page reads it to pick bearer mode and proofs). */
+export function demoIndex(manager: { dpopMode?: string }) {
+  return { ...DEMO_INDEX, dpop: manager.dpopMode ?? 'off' };
+}
+
 export const NOT_FOUND = { error: 'not_found', message: 'No such route' };
 
 export function protectedBody(claims: AccessClaims) {

@@ -3,6 +3,7 @@
  * `startDemo` runs it in-process for tests.
  */
 
+import { createHmac } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import {
   type CallbacksStrategy,
   type Clock,
   createAuthManager,
+  type DpopMode,
   type Duration,
   isBatonError,
   type JwtStrategy,
@@ -107,6 +109,16 @@ export interface DemoOptions {
    * does not start, and says what to install.
    */
   metrics?: boolean;
+  /**
+   * BATON_DPOP: sender-constrained tokens (RFC 9449). Default `off`. On, the
+   * demo asks for server nonces too (their secret derived from the refresh key).
+   */
+  dpop?: DpopMode;
+  /**
+   * BATON_PUBLIC_URL: the URL clients reach the demo at; DPoP proofs name it.
+   * Default the listening URL (`http://127.0.0.1:3000`); needed with DPoP on port 0.
+   */
+  publicUrl?: string;
 }
 
 /** The manager each strategy runs on. */
@@ -187,6 +199,13 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
   const refreshTokens = new Map<string, string>();
   const logger =
     options.logger ?? (options.logLevel === undefined ? undefined : jsonLogger(options.logLevel));
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 3000;
+  const dpopMode = options.dpop ?? 'off';
+  const publicUrl = options.publicUrl ?? (port === 0 ? undefined : `http://${shownHostOf(host)}:${port}`);
+  if (dpopMode !== 'off' && publicUrl === undefined) {
+    throw new DemoConfigError('BATON_DPOP needs BATON_PUBLIC_URL when the port is picked at random (PORT=0)');
+  }
   const store = await openDemoStore(options.store ?? 'sqlite:./baton.db', dataDir);
   const audit = await openDemoAudit(options, dataDir).catch(async (error: unknown) => {
     await store.close().catch(() => undefined);
@@ -209,6 +228,14 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
         ...(options.accessTtl === undefined ? {} : { accessTokenTtl: options.accessTtl }),
         ...(options.refreshTtl === undefined ? {} : { refreshTokenTtl: options.refreshTtl }),
         ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+        ...(dpopMode === 'off'
+          ? {}
+          : {
+              dpop: {
+                mode: dpopMode,
+                nonce: { secret: createHmac('sha256', refreshKey).update('demo dpop nonces').digest() },
+              },
+            }),
       },
       refreshTokens,
     ),
@@ -241,7 +268,6 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
       throw error;
     });
   }
-  const host = options.host ?? '127.0.0.1';
   const listening = await createDemoApp(options.adapter ?? 'hono', {
     manager,
     users,
@@ -253,14 +279,16 @@ export async function startDemo<S extends DemoStrategy = 'rotating'>(
       cookies: cookieMode(options),
       clients: [DEMO_CLIENT],
       ...(options.onUnexpectedError ? { onUnexpectedError: options.onUnexpectedError } : {}),
+      // DPoP proofs name the public URL; the demo's issuer is no https URL, so no RFC 8414 metadata.
+      ...(dpopMode === 'off' || publicUrl === undefined ? {} : { publicUrl, serverMetadata: false }),
     },
   })
-    .then((app) => app.listen(options.port ?? 3000, host))
+    .then((app) => app.listen(port, host))
     .catch(async (error: unknown) => {
       await shutdown().catch(() => undefined);
       throw error;
     });
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const shownHost = shownHostOf(host);
   let closed: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${listening.port}`,
@@ -320,6 +348,10 @@ function cookieMode(options: DemoOptions): boolean | CookieModeOptions {
   return { implicitRefresh: implicit, ...(cookies === true ? {} : cookies) };
 }
 
+function shownHostOf(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 function printWarning(line: string): void {
   console.error(`baton demo: warning: ${line}`);
 }
@@ -328,11 +360,12 @@ function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
-function printBanner(url: string, adapter: DemoAdapter, strategy: DemoStrategy): void {
+function printBanner(url: string, adapter: DemoAdapter, strategy: DemoStrategy, dpop: DpopMode): void {
   const lines = [
     `Baton demo listening on ${url}`,
     `Running on ${adapter} (BATON_ADAPTER=express|fastify|hono)`,
     `Strategy: ${strategy} (BATON_STRATEGY=rotating|jwt|single-token|per-client|callbacks)`,
+    `DPoP: ${dpop} (BATON_DPOP=off|allowed|required; proofs name BATON_PUBLIC_URL, default this URL)`,
     '',
     'Demo users:',
     ...DemoUsers.accounts.map((a) => `  ${a.username} / ${a.password}  (roles: ${a.roles.join(', ')})`),
@@ -365,7 +398,7 @@ async function main(): Promise<void> {
       error instanceof DemoConfigError || code === 'invalid_options' || code === 'store_driver_missing';
     process.exit(misconfigured ? 2 : 1);
   }
-  printBanner(demo.url, config.adapter, config.strategy);
+  printBanner(demo.url, config.adapter, config.strategy, config.dpop);
   const stop = () => {
     demo.close().then(
       () => process.exit(0),

@@ -55,6 +55,7 @@ export function randomSession(userId: string, now = Date.now()): SessionRecord {
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    jkt: null,
   };
 }
 

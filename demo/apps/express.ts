@@ -6,9 +6,9 @@ import express from 'express';
 import { logRequests } from '../logger.ts';
 import { demoPage } from '../page/serve.ts';
 import {
-  DEMO_INDEX,
   type DemoApp,
   type DemoContext,
+  demoIndex,
   disableUser,
   eventsBody,
   NOT_FOUND,
@@ -40,7 +40,7 @@ export function createExpressDemo(ctx: DemoContext): DemoApp {
     res.status(page.status).set(page.headers).end(page.body);
   });
   app.get('/', (_req, res) => {
-    res.json(DEMO_INDEX);
+    res.json(demoIndex(ctx.manager));
   });
   app.get('/api/protected', baton.requireAuth(), (req, res) => {
     res.json(protectedBody(req.auth));

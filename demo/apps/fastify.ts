@@ -6,9 +6,9 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { logRequests } from '../logger.ts';
 import { demoPage } from '../page/serve.ts';
 import {
-  DEMO_INDEX,
   type DemoApp,
   type DemoContext,
+  demoIndex,
   disableUser,
   eventsBody,
   NOT_FOUND,
@@ -31,7 +31,9 @@ export function createFastifyDemo(ctx: DemoContext): DemoApp {
       demoPage(request.url.split('?')[0] ?? '/', request.headers.accept);
     api.get('/', async (request, reply) => {
       const asset = page(request);
-      return asset ? reply.code(asset.status).headers(asset.headers).send(asset.body) : DEMO_INDEX;
+      return asset
+        ? reply.code(asset.status).headers(asset.headers).send(asset.body)
+        : demoIndex(ctx.manager);
     });
     const sendPage = async (request: FastifyRequest, reply: FastifyReply) => {
       const asset = page(request);

@@ -7,9 +7,9 @@ import { Hono } from 'hono';
 import { logRequests } from '../logger.ts';
 import { demoPage } from '../page/serve.ts';
 import {
-  DEMO_INDEX,
   type DemoApp,
   type DemoContext,
+  demoIndex,
   disableUser,
   eventsBody,
   NOT_FOUND,
@@ -35,7 +35,7 @@ export function createHonoDemo(ctx: DemoContext): DemoApp {
     const page = demoPage(c.req.path, c.req.header('accept'));
     return page ? c.body(new Uint8Array(page.body), page.status as 200, page.headers) : next();
   });
-  app.get('/', (c) => c.json(DEMO_INDEX));
+  app.get('/', (c) => c.json(demoIndex(ctx.manager)));
   app.get('/api/protected', baton.requireAuth(), (c) => c.json(protectedBody(c.get('auth'))));
   app.get('/api/whoami', baton.optionalAuth(), (c) => c.json(whoamiBody(c.get('auth'))));
   app.get('/api/stream', baton.requireAuth(), (c) => {

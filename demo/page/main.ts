@@ -1,5 +1,5 @@
 /**
- * The demo's web page: baton/client in cookie mode, a log of every request,
+ * The demo's web page: baton/client in cookie mode (bearer mode with DPoP), a log of every request,
  * live token timers, sessions, and buttons for the grace window and reuse
  * detection. Bundled by scripts/build-page.mjs into demo/public/assets/app.js.
  *
@@ -76,9 +76,27 @@ function banner(text: string, kind: 'bad' | 'info' = 'bad'): void {
   el.hidden = false;
 }
 
+/**
+ * With BATON_DPOP on (the JSON index says so), the page's session is
+ * DPoP-bound: bearer mode (a proof carries the hash of its token, which page
+ * script cannot take from an HttpOnly cookie), tokens in sessionStorage, and a
+ * non-extractable key in IndexedDB that signs a proof for every request.
+ */
+const dpopMode = await fetch('/', { headers: { accept: 'application/json' } })
+  .then(async (res) => ((await res.json()) as { dpop?: string }).dpop ?? 'off')
+  .catch(() => 'off');
+const dpop = dpopMode !== 'off';
+/** The page's latest access token (DPoP mode only): the "copied token" the replay button tries. */
+let copiedAccess: string | undefined;
+
 const client = createAuthClient<DemoClaims>({
   baseUrl: location.origin,
-  mode: 'cookie',
+  ...(dpop
+    ? { mode: 'bearer' as const, storage: 'session' as const, dpop: true }
+    : { mode: 'cookie' as const }),
+  onTokens: (body: TokenResponse) => {
+    copiedAccess = body.access_token ?? copiedAccess;
+  },
   fetch: loggingFetch,
   onSessionEnd: (reason: SessionEndReason) => {
     const text: Record<SessionEndReason, string> = {
@@ -126,6 +144,16 @@ function tick(): void {
 
 function render(state: AuthState<DemoClaims> | null): void {
   $('claims').textContent = JSON.stringify(state?.claims ?? {}, null, 2);
+  const jkt = (state?.claims as { cnf?: { jkt?: string } } | undefined)?.cnf?.jkt;
+  const status = $('dpop-status');
+  status.dataset.bound = jkt === undefined ? 'no' : 'yes';
+  status.textContent =
+    state === null
+      ? `DPoP: ${dpopMode} (BATON_DPOP).`
+      : jkt === undefined
+        ? `DPoP: ${dpopMode}. This session's tokens are Bearer tokens: whoever copies one can use it.`
+        : `DPoP: ${dpopMode}. This session is DPoP-bound to key ${jkt.slice(0, 12)}…: a copied token is useless without the key, which this page cannot read out either.`;
+  $('replay-without-key').hidden = jkt === undefined;
   $('who').textContent = state
     ? `Logged in as user ${state.claims.sub} (roles: ${(state.claims.roles ?? []).join(', ') || 'none'}), session ${state.sessionId}. Clock skew ${Math.round(state.skewMs / 1000)} s.`
     : 'Not logged in.';
@@ -338,6 +366,20 @@ on('do-logout-all', async () => {
   const n = await client.logoutAll();
   banner(`Revoked ${n} session(s).`, 'info');
   $('sessions').replaceChildren();
+});
+on('replay-without-key', async () => {
+  // What a thief with a copied token can do: send it without the key's proof.
+  if (copiedAccess === undefined) throw new Error('Log in first');
+  const res = await loggingFetch('/api/protected', {
+    headers: { authorization: `Bearer ${copiedAccess}` },
+    credentials: 'omit',
+  });
+  banner(
+    res.status === 401
+      ? 'The copied token was refused without the key (401 invalid_dpop_proof): DPoP binds it to this page.'
+      : `The copied token was accepted (${res.status}).`,
+    res.status === 401 ? 'info' : 'bad',
+  );
 });
 on('load-sessions', loadSessions);
 on('clear-log', async () => {

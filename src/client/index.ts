@@ -9,6 +9,8 @@
  *
  * @module baton-auth/client
  */
+
+import { type DpopKey, type DpopKeyStore, indexedDbDpopKeys, memoryDpopKeys, signProof } from './dpop.ts';
 import { decodeJwtPayload } from './jwt.ts';
 import { resolveStorage, type TokenStorage } from './storage.ts';
 import {
@@ -22,6 +24,14 @@ import {
   type TokenResponse,
 } from './types.ts';
 
+export {
+  type DpopKey,
+  type DpopKeyStore,
+  indexedDbDpopKeys,
+  keyObjectDpopKeys,
+  memoryDpopKeys,
+  type PrivateKeyObjectLike,
+} from './dpop.ts';
 export { decodeJwtPayload } from './jwt.ts';
 export { memoryStorage, type StorageOption, type TokenStorage, webStorage } from './storage.ts';
 export {
@@ -72,6 +82,8 @@ interface Held {
   skew: number;
   /** Server epoch ms of the session's end; null: never or unknown. */
   sessionEnd: number | null;
+  /** DPoP: the thumbprint of the key the access token is bound to (`token_type: "DPoP"`, `cnf.jkt`). */
+  jkt?: string;
 }
 
 type Message =
@@ -159,6 +171,18 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   const maxFailures = options.maxRefreshFailures ?? 3;
   const hasWindow = typeof (globalThis as { window?: unknown }).window !== 'undefined';
   const crossTab = options.crossTab ?? hasWindow;
+  if (cookieMode && options.dpop) {
+    // A proof carries the hash of its access token, which page script cannot read from an HttpOnly cookie.
+    throw new Error('DPoP needs bearer mode: a proof carries the hash of the access token');
+  }
+  const dpopKeys: DpopKeyStore | undefined =
+    options.dpop === true
+      ? hasWindow
+        ? indexedDbDpopKeys(key)
+        : memoryDpopKeys()
+      : options.dpop || undefined;
+  /** The server's latest DPoP nonce (RFC 9449 section 8), sent in the next proof. */
+  let dpopNonce: string | undefined;
 
   const listeners = new Set<(state: AuthState<Claims> | null) => void>();
   const versionWaiters = new Set<() => void>();
@@ -318,6 +342,8 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
       skew,
       sessionEnd,
     };
+    const cnf = payload.cnf as { jkt?: unknown } | undefined;
+    if (body.token_type?.toLowerCase() === 'dpop' && typeof cnf?.jkt === 'string') next.jkt = cnf.jkt;
     if (!cookieMode) {
       if (body.access_token !== undefined) next.access = body.access_token;
       const refresh = body.refresh_token ?? previous?.refresh;
@@ -345,6 +371,8 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
     const v = held?.v ?? null;
     sessionOver = true;
     setHeld(null, true);
+    // The session's key goes with it (every tab's: they share it).
+    dpopKeys?.drop().catch(() => undefined);
     if (broadcast) post({ type: 'end', reason, v });
     if (endedEmitted) return;
     endedEmitted = true;
@@ -361,21 +389,73 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
       const csrf = csrfValue();
       if (csrf !== undefined && UNSAFE(method) && !headers.has(csrfHeader)) headers.set(csrfHeader, csrf);
     } else if (held?.access && !headers.has('authorization')) {
-      headers.set('authorization', `Bearer ${held.access}`);
+      headers.set('authorization', `${held.jkt === undefined ? 'Bearer' : 'DPoP'} ${held.access}`);
     }
   }
 
+  // ---- DPoP ----
+  /** The key this request signs with: a new one for a login, else the session's (any kept one if unbound). */
+  async function proofKey(login: boolean): Promise<DpopKey | null> {
+    if (dpopKeys === undefined) return null;
+    if (login) return dpopKeys.create();
+    const bound = held?.jkt;
+    if (bound !== undefined) return dpopKeys.load(bound);
+    return (await dpopKeys.load()) ?? dpopKeys.create();
+  }
+
+  function rememberNonce(res: Response): void {
+    const nonce = res.headers.get('dpop-nonce');
+    if (nonce) dpopNonce = nonce;
+  }
+
+  /** Whether the server asked for (another) nonce: retry once with the one it sent. */
+  async function wantsNonce(res: Response): Promise<boolean> {
+    if (res.status !== 400 && res.status !== 401) return false;
+    if (/error="use_dpop_nonce"/.test(res.headers.get('www-authenticate') ?? '')) return true;
+    return (await errorCode(res.clone())) === 'use_dpop_nonce';
+  }
+
+  /** A request with its DPoP proof (when there is a key), retried once with the server's nonce. */
+  async function withProof(
+    key: DpopKey | null,
+    method: string,
+    target: string,
+    accessToken: string | undefined,
+    run: (proof: string | undefined) => Promise<Response>,
+  ): Promise<Response> {
+    const sign = () =>
+      key === null
+        ? Promise.resolve(undefined)
+        : signProof(key, method, target, {
+            ...(accessToken === undefined ? {} : { accessToken }),
+            ...(dpopNonce === undefined ? {} : { nonce: dpopNonce }),
+            now: now() + (held?.skew ?? 0),
+          });
+    const sentNonce = dpopNonce;
+    const first = await run(await sign());
+    rememberNonce(first);
+    if (key === null || dpopNonce === sentNonce || !(await wantsNonce(first))) return first;
+    const second = await run(await sign());
+    rememberNonce(second);
+    return second;
+  }
+
   async function authRequest(path: string, method: string, body?: unknown, auth = true): Promise<Response> {
-    const headers = new Headers();
-    if (body !== undefined) headers.set('content-type', 'application/json');
-    // Cookie mode: the login asks for its tokens as HttpOnly cookies; later calls follow the cookie.
-    if (cookieMode && path === '/login') headers.set('baton-transfer', 'cookie');
-    if (cookieMode) authHeaders(headers, method);
-    else if (auth) authHeaders(headers, method);
-    const init: RequestInit = { method, headers, credentials: cookieMode ? 'include' : 'same-origin' };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    const key = await proofKey(path === '/login');
+    const attempt = (proof: string | undefined) => {
+      const headers = new Headers();
+      if (body !== undefined) headers.set('content-type', 'application/json');
+      // Cookie mode: the login asks for its tokens as HttpOnly cookies; later calls follow the cookie.
+      if (cookieMode && path === '/login') headers.set('baton-transfer', 'cookie');
+      if (cookieMode) authHeaders(headers, method);
+      else if (auth) authHeaders(headers, method);
+      if (proof !== undefined) headers.set('dpop', proof);
+      const init: RequestInit = { method, headers, credentials: cookieMode ? 'include' : 'same-origin' };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      return fetchImpl(url(path), init);
+    };
     try {
-      return await fetchImpl(url(path), init);
+      return await withProof(key, method, url(path), undefined, attempt);
     } catch (error) {
       throw new AuthError(0, 'network_error', error instanceof Error ? error.message : String(error));
     }
@@ -466,11 +546,18 @@ export function createAuthClient<Claims extends BatonClaims = BatonClaims>(
   }
 
   async function send(request: Request): Promise<Response> {
-    const headers = new Headers(request.headers);
-    authHeaders(headers, request.method);
-    const init: RequestInit = { headers };
-    if (cookieMode) init.credentials = 'include';
-    return fetchImpl(new Request(request, init));
+    const bound =
+      held?.jkt !== undefined && held.access !== undefined && !request.headers.has('authorization');
+    const access = held?.access;
+    const key = bound ? await proofKey(false) : null;
+    return withProof(key, request.method, request.url, access, (proof) => {
+      const headers = new Headers(request.headers);
+      authHeaders(headers, request.method);
+      if (proof !== undefined) headers.set('dpop', proof);
+      const init: RequestInit = { headers };
+      if (cookieMode) init.credentials = 'include';
+      return fetchImpl(new Request(request.clone(), init));
+    });
   }
 
   const refreshCodes = new Set(['token_expired', 'token_revoked', ...(cookieMode ? ['missing_token'] : [])]);

@@ -1,4 +1,5 @@
 /** Public types of `baton-auth/client`. */
+import type { DpopKeyStore } from './dpop.ts';
 import type { StorageOption } from './storage.ts';
 
 /** Why a session ended, as `onSessionEnd` reports it. */
@@ -105,6 +106,14 @@ export interface AuthClientOptions {
   csrfHeader?: string;
   /** The local clock, epoch ms (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * DPoP (RFC 9449), bearer mode only: a key pair per session signs a proof
+   * for every request (login, refresh, authFetch), and the tokens are bound
+   * to it. `true`: a non-extractable WebCrypto key (Ed25519 where available,
+   * else ES256) kept in IndexedDB in browsers (shared by the tabs, kept across
+   * reloads), in memory elsewhere; or your own `DpopKeyStore`. Logout drops the key.
+   */
+  dpop?: boolean | DpopKeyStore;
 }
 
 /**

@@ -2,6 +2,7 @@ import { BatonError, isBatonError } from '../core/errors.ts';
 import type { RequestContext } from '../sessions/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { DEFAULT_BODY_LIMIT, type Fields, kindOf, parseBody } from './body.ts';
+import { accessTokenBinding, checkAccessProof } from './dpop.ts';
 import {
   DEFAULT_HEADER_LIMIT,
   type ExtractedToken,
@@ -20,7 +21,7 @@ import {
   type ResolvedCookieMode,
   resolveCookieMode,
 } from './session-cookies.ts';
-import type { AuthManager, HttpRequest } from './types.ts';
+import { type AuthManager, type HttpRequest, requestContext } from './types.ts';
 
 export interface AuthorizeOptions {
   /** Every one of these roles is required (403 `insufficient_scope` otherwise). */
@@ -43,6 +44,11 @@ export interface AuthenticateOptions extends AuthorizeOptions {
 export interface Authenticated {
   claims: AccessClaims;
   token: ExtractedToken;
+  /**
+   * DPoP: the key the token is bound to, whose proof is still to be checked
+   * (`proveAccess`, asynchronous: the replay cache is in the store).
+   */
+  proofKey?: string;
 }
 
 /** What `authenticateRequest` needs, resolved once. */
@@ -111,18 +117,50 @@ export function bodyFields(req: HttpRequest, limit = DEFAULT_BODY_LIMIT): Fields
  * and authorisation, with the token kept for routes that pass it on.
  */
 export function authenticateRequest(
-  manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh'>,
+  manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh' | 'dpop' | 'dpopMode' | 'dpopRejected'>,
   req: HttpRequest,
   config: AuthenticationConfig,
   fields?: Fields,
 ): Authenticated {
-  const token = extractAccessToken(req, config.cookieMode?.names, config.headerLimit, config.lookup, fields);
+  const dpop = manager.dpop !== undefined;
+  const { cookieMode, headerLimit, lookup } = config;
+  const token = extractAccessToken(req, cookieMode?.names, headerLimit, lookup, fields, dpop);
   if (token === undefined) throw new BatonError('missing_token', 'An access token is required');
   const csrf = checkCsrf(req, token, config.cookieMode);
   const claims = manager.verifyAccessToken(token.token);
   if (config.cookieMode) checkCsrfClaim(claims, csrf, config.cookieMode);
+  // A token that is not DPoP-bound on a server without DPoP: nothing to look at.
+  const proofKey =
+    dpop || claims.cnf !== undefined
+      ? accessTokenBinding(manager, token, claims, requestContext(req))
+      : undefined;
   authorize(manager, claims, config);
-  return { claims, token };
+  return proofKey === undefined ? { claims, token } : { claims, token, proofKey };
+}
+
+/**
+ * The DPoP proof of an authenticated request whose token is bound
+ * (`proofKey`): checked against the request and the token, then the key is
+ * the request's `RequestContext.dpop`. Nothing to do for a Bearer token.
+ */
+export async function proveAccess(
+  manager: Pick<AuthManager, 'dpop' | 'dpopMode' | 'dpopRejected'>,
+  req: HttpRequest,
+  auth: Authenticated,
+  publicUrl: string | undefined,
+  context: RequestContext,
+): Promise<RequestContext> {
+  if (auth.proofKey === undefined) return context;
+  const binding = await checkAccessProof(
+    manager,
+    req,
+    publicUrl,
+    auth.token.token,
+    auth.claims,
+    auth.proofKey,
+    context,
+  );
+  return { ...context, dpop: binding };
 }
 
 /**
@@ -212,7 +250,7 @@ export async function implicitRefreshCookies(
  * ```
  */
 export function authenticate(
-  manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh'>,
+  manager: Pick<AuthManager, 'verifyAccessToken' | 'isFresh' | 'dpop' | 'dpopMode' | 'dpopRejected'>,
   req: HttpRequest,
   options: AuthenticateOptions = {},
 ): AccessClaims {
@@ -224,5 +262,13 @@ export function authenticate(
     headerLimit: options.headerLimit ?? DEFAULT_HEADER_LIMIT,
   };
   const fields = lookup.locations.includes('body') ? bodyFields(req) : undefined;
-  return authenticateRequest(manager, req, config, fields).claims;
+  const auth = authenticateRequest(manager, req, config, fields);
+  if (auth.proofKey !== undefined) {
+    // Checking a proof needs the replay cache (I/O): this synchronous check cannot, so it refuses.
+    throw new BatonError(
+      'invalid_dpop_proof',
+      'This token is DPoP-bound: its proof is checked by the guards (createBatonHttp, the adapters), not by authenticate()',
+    );
+  }
+  return auth.claims;
 }

@@ -22,6 +22,8 @@ export type TokenLocation = 'header' | 'cookie' | 'body' | 'query';
 export interface ExtractedToken {
   token: string;
   source: TokenSource;
+  /** `DPoP` for a token of `Authorization: DPoP <token>` (RFC 9449 section 7.1). */
+  scheme?: 'DPoP';
   /** Which cookie, when `source` is `cookie`. */
   cookie?: 'access' | 'refresh';
 }
@@ -222,11 +224,18 @@ export function extractAccessToken(
   headerLimit = DEFAULT_HEADER_LIMIT,
   lookup: ResolvedTokenLookup = DEFAULT_TOKEN_LOOKUP,
   fields?: Fields,
+  dpop = false,
 ): ExtractedToken | undefined {
   for (const location of lookup.locations) {
     let token: string | undefined;
-    if (location === 'header') token = headerToken(req, lookup.headerName, lookup.headerScheme, headerLimit);
-    else if (location === 'cookie') token = cookies ? cookieToken(req, cookies.access) : undefined;
+    if (location === 'header') {
+      token = headerToken(req, lookup.headerName, lookup.headerScheme, headerLimit);
+      // With DPoP on, `Authorization: DPoP <token>` too (RFC 9449 section 7.1).
+      if (token === undefined && dpop && lookup.headerScheme !== '') {
+        const bound = headerToken(req, lookup.headerName, 'DPoP', headerLimit);
+        if (bound !== undefined) return { token: bound, source: 'header', scheme: 'DPoP' };
+      }
+    } else if (location === 'cookie') token = cookies ? cookieToken(req, cookies.access) : undefined;
     else if (location === 'body') token = bodyToken(fields, lookup.bodyKey);
     else token = queryToken(req, lookup.queryParam);
     if (token !== undefined) {
@@ -284,9 +293,14 @@ export function extractSessionToken(
   cookies?: TokenCookieNames,
   headerLimit = DEFAULT_HEADER_LIMIT,
   lookup: ResolvedTokenLookup = DEFAULT_TOKEN_LOOKUP,
+  dpop = false,
 ): ExtractedToken | undefined {
   const refresh = extractRefreshToken(req, fields, cookies, headerLimit, lookup);
   if (refresh !== undefined) return refresh;
+  if (dpop && lookup.locations.includes('header') && lookup.headerScheme !== '') {
+    const bound = headerToken(req, lookup.headerName, 'DPoP', headerLimit);
+    if (bound !== undefined) return { token: bound, source: 'header', scheme: 'DPoP' };
+  }
   const cookie = cookies ? cookieToken(req, cookies.access) : undefined;
   return cookie === undefined ? undefined : { token: cookie, source: 'cookie', cookie: 'access' };
 }

@@ -13,6 +13,7 @@ import {
   bodyFields,
   implicitRefreshCookie,
   implicitRefreshDue,
+  proveAccess,
 } from './authenticate.ts';
 import { type ErrorResponseOptions, errorResponse, frameworkErrorResponse } from './errors.ts';
 import { assertAuthManager, type BatonHttpOptions, type ResolvedOptions } from './options.ts';
@@ -141,15 +142,17 @@ export function createBatonHttp(manager: AuthManager, options: BatonHttpInit = {
           if (absent && optional) return { ok: true, claims: null, cookies: [] };
           throw error;
         }
-        // Synchronous unless a successor must be fetched: most requests never wait for a promise.
-        if (cookieMode === undefined || !implicitRefreshDue(manager, auth, cookieMode)) {
-          return { ok: true, claims: auth.claims, cookies: [] };
-        }
+        const due = cookieMode !== undefined && implicitRefreshDue(manager, auth, cookieMode);
+        // Synchronous unless a DPoP proof must be checked or a successor fetched: a Bearer
+        // request that needs neither never waits for a promise.
+        if (auth.proofKey === undefined && !due) return { ok: true, claims: auth.claims, cookies: [] };
         const { claims } = auth;
-        return implicitRefreshCookie(manager, auth, cookieMode, requestContext(req)).then(
-          (cookies): GuardOutcome => ({ ok: true, claims, cookies }),
-          refused,
-        );
+        const later = async (): Promise<GuardOutcome> => {
+          const context = await proveAccess(manager, req, auth, resolved.publicUrl, requestContext(req));
+          const cookies = due ? await implicitRefreshCookie(manager, auth, cookieMode!, context) : [];
+          return { ok: true, claims, cookies };
+        };
+        return later().catch(refused);
       } catch (error) {
         return refused(error);
       }

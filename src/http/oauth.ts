@@ -3,11 +3,12 @@
  * as the DRF seed uses it), revocation (RFC 7009), introspection (RFC 7662).
  */
 import { isBatonError } from '../core/errors.ts';
-import type { TokenDescription, TokenPair } from '../sessions/types.ts';
+import type { RequestContext, TokenDescription, TokenPair } from '../sessions/types.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
-import { httpStatusOf, jsonResponse, OAuthError } from './errors.ts';
+import { type TokenRequestProof, tokenRequestProof } from './dpop.ts';
+import { httpStatusOf, jsonResponse, OAuthError, withDpopNonce } from './errors.ts';
 import { basicCredentials } from './extract.ts';
 import { tokenResponse } from './responses.ts';
 import type { RouteContext } from './route-context.ts';
@@ -42,11 +43,18 @@ function hint(fields: Fields): TokenTypeHint | undefined {
   return value === 'access_token' || value === 'refresh_token' ? value : undefined;
 }
 
-async function grant(ctx: RouteContext, fields: Fields): Promise<TokenPair> {
+async function grant(ctx: RouteContext, fields: Fields, proof: TokenRequestProof): Promise<TokenPair> {
   const grantType = requiredString(fields, 'grant_type', { maxLength: 256 });
   // jwt-bearer (DRF seed): the refresh token is the credential and client_id only binds it to its client.
   const client = authenticateClient(ctx, fields, grantType === JWT_BEARER_GRANT);
-  const context = { ...ctx.requestContext, clientId: client?.id ?? null };
+  // RFC 9449 section 5: a confidential client's refresh tokens are constrained by its authentication.
+  const dpop =
+    proof.binding === undefined
+      ? {}
+      : {
+          dpop: { ...proof.binding, ...(client?.authenticated === true ? { confidentialClient: true } : {}) },
+        };
+  const context = { ...ctx.requestContext, clientId: client?.id ?? null, ...dpop };
   switch (grantType) {
     case 'password': {
       const username = requiredString(fields, 'username', { maxLength: 256 });
@@ -55,12 +63,12 @@ async function grant(ctx: RouteContext, fields: Fields): Promise<TokenPair> {
     }
     case 'refresh_token': {
       const token = requiredString(fields, 'refresh_token', { maxLength: 8192 });
-      return refreshGrant(ctx, token, client?.id, client);
+      return refreshGrant(ctx, token, client?.id, client, dpop);
     }
     case JWT_BEARER_GRANT: {
       const token = requiredString(fields, 'refresh_token', { maxLength: 8192 });
       const clientId = requiredString(fields, 'client_id', { maxLength: 256 });
-      return refreshGrant(ctx, token, clientId, client);
+      return refreshGrant(ctx, token, clientId, client, dpop);
     }
     default:
       throw new OAuthError('unsupported_grant_type', `Unsupported grant_type "${grantType}"`);
@@ -73,16 +81,19 @@ async function refreshGrant(
   token: string,
   expectedClientId: string | undefined,
   client: Client | undefined,
+  dpop: Pick<RequestContext, 'dpop'>,
 ): Promise<TokenPair> {
   try {
     return await ctx.manager.refresh(token, {
       ...ctx.requestContext,
       ...(expectedClientId === undefined ? {} : { expectedClientId }),
       authorizeClient: clientAuthorizer(ctx.options.clients, client),
+      ...dpop,
     });
   } catch (error) {
-    // The manager reports a client mismatch as invalid_request; RFC 6749 §5.2 calls it invalid_grant.
-    if (isBatonError(error) && error.code === 'invalid_request') {
+    // The manager reports a client mismatch as invalid_request, and a refresh token bound to another
+    // DPoP key (or used without a proof) as invalid_dpop_proof; RFC 6749 §5.2 calls both invalid_grant.
+    if (isBatonError(error) && (error.code === 'invalid_request' || error.code === 'invalid_dpop_proof')) {
       throw new OAuthError('invalid_grant', error.message);
     }
     throw withChallenge(ctx, error);
@@ -95,7 +106,17 @@ async function refreshGrant(
  */
 export async function tokenRoute(ctx: RouteContext): Promise<HttpResponse> {
   const fields = readOAuthBody(ctx);
-  return tokenResponse(await grant(ctx, fields));
+  // The proof first: a proof problem (or the nonce dance) is answered before any credential is looked at.
+  const grantType = fields.grant_type;
+  const step = grantType === 'password' ? 'login' : 'refresh';
+  const proof = await tokenRequestProof(
+    ctx.manager,
+    ctx.req,
+    ctx.options.publicUrl,
+    step,
+    ctx.requestContext,
+  );
+  return withDpopNonce(tokenResponse(await grant(ctx, fields, proof)), proof.nonce);
 }
 
 /** RFC 7009: the token is the credential; unknown or invalid tokens still get 200. */

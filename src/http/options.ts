@@ -383,6 +383,12 @@ export function resolveHttpOptions(manager: AuthManager, options: BatonHttpOptio
   const jwksPath = options.jwksPath === false ? undefined : (o.jwksPath ?? '/.well-known/jwks.json');
   checkManager(manager, cookieMode?.implicitRefreshWithin !== undefined);
   const publicUrl = o.publicUrl === undefined ? undefined : publicUrlOf(o.publicUrl);
+  if (manager.dpop !== undefined && publicUrl === undefined) {
+    throw new BatonError(
+      'invalid_options',
+      "Invalid Baton HTTP options: publicUrl is required with DPoP on: a proof names the URL it was made for (htu), and Baton builds it from publicUrl and the request's path, never from the Host header",
+    );
+  }
   let metadataPath: string | undefined;
   if (publicUrl !== undefined && o.serverMetadata !== false) {
     if (typeof manager.issuer !== 'string' || publicUrlOf(manager.issuer) === undefined) {

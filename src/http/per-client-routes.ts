@@ -6,10 +6,11 @@
  */
 import { BatonError, isBatonError } from '../core/errors.ts';
 import type { ClientTokens, MaybePromise, PerClientToken, TokenPair } from '../sessions/types.ts';
-import { authenticateRequest } from './authenticate.ts';
+import { authenticateRequest, proveAccess } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient, clientAuthorizer, requireClientSecret } from './clients.ts';
-import { errorResponse, jsonResponse } from './errors.ts';
+import { tokenRequestProof } from './dpop.ts';
+import { errorResponse, jsonResponse, withDpopNonce } from './errors.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
 import { JWT_BEARER_GRANT } from './oauth.ts';
 import {
@@ -73,8 +74,13 @@ export function createPerClientHandler(
   const base = createAuthHandler(manager, baseOptions);
   const { prefix, bodyLimit, cookieMode, lookup, headerLimit } = base.options;
   const errorOptions = errorOptionsFor(manager, base.options);
-  const userOf = (req: HttpRequest) =>
-    authenticateRequest(manager, req, { cookieMode, lookup, headerLimit }).claims.sub;
+  /** The access token's claims, a DPoP-bound token's proof checked. */
+  const accessOf = async (req: HttpRequest) => {
+    const auth = authenticateRequest(manager, req, { cookieMode, lookup, headerLimit });
+    await proveAccess(manager, req, auth, base.options.publicUrl, requestContext(req));
+    return auth.claims;
+  };
+  const userOf = async (req: HttpRequest) => (await accessOf(req)).sub;
   const fieldsOf =
     (req: HttpRequest, optional = false) =>
     () =>
@@ -91,11 +97,17 @@ export function createPerClientHandler(
     // `api_type` names the API the delegated token is for in the seed; Baton's tokens carry their audience instead.
     optionalString(body, 'api_type', { maxLength: 256 });
     const client = authenticateClient(req, body, base.options, true);
+    const context = requestContext(req);
+    const proof = await tokenRequestProof(manager, req, base.options.publicUrl, 'refresh', context);
     const pair = await clientTokens.delegate(refreshToken, clientId, {
-      ...requestContext(req),
+      ...context,
       authorizeClient: clientAuthorizer(base.options.clients, client),
+      ...(proof.binding === undefined ? {} : { dpop: proof.binding }),
     });
-    return jsonResponse(200, { token: pair.accessToken, refresh_token: pair.refreshToken });
+    return withDpopNonce(
+      jsonResponse(200, { token: pair.accessToken, refresh_token: pair.refreshToken }),
+      proof.nonce,
+    );
   };
 
   const tokenJson = (token: PerClientToken) => ({
@@ -112,9 +124,11 @@ export function createPerClientHandler(
     delegate: { POST: delegate },
     'refresh-tokens': {
       GET: async (req) =>
-        jsonResponse(200, { refresh_tokens: (await clientTokens.listTokens(userOf(req))).map(tokenJson) }),
+        jsonResponse(200, {
+          refresh_tokens: (await clientTokens.listTokens(await userOf(req))).map(tokenJson),
+        }),
       POST: async (req, fields) => {
-        const { claims } = authenticateRequest(manager, req, { cookieMode, lookup, headerLimit });
+        const claims = await accessOf(req);
         // A token that never expires is a password-strength credential: only a recent password check mints one.
         if (!manager.isFresh(claims)) {
           throw new BatonError(
@@ -133,7 +147,7 @@ export function createPerClientHandler(
     },
     'refresh-tokens/:id': {
       DELETE: async (req, _fields, id) => {
-        await clientTokens.deleteToken(userOf(req), id ?? '', requestContext(req));
+        await clientTokens.deleteToken(await userOf(req), id ?? '', requestContext(req));
         return { status: 204, headers: { 'cache-control': 'no-store' } };
       },
     },
@@ -149,9 +163,12 @@ export function createPerClientHandler(
         const username = requiredString(body, 'username', { maxLength: 256 });
         const password = requiredString(body, 'password', { maxLength: 1024 });
         const clientId = loginClientId(body, base.options.clients);
+        const context = requestContext(req);
+        const proof = await tokenRequestProof(manager, req, base.options.publicUrl, 'login', context);
         const pair = await manager.login(username, password, {
-          ...requestContext(req),
+          ...context,
           clientId: clientId ?? null,
+          ...(proof.binding === undefined ? {} : { dpop: proof.binding }),
         });
         const userId = pair.claims.sub;
         const payload = await loginResponse({
@@ -160,7 +177,7 @@ export function createPerClientHandler(
           userId,
           refreshTokenFor: (app) => clientTokens.refreshTokenFor(userId, app),
         });
-        return jsonResponse(200, payload);
+        return withDpopNonce(jsonResponse(200, payload), proof.nonce);
       },
     };
   }

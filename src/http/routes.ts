@@ -5,10 +5,16 @@
 import { BatonError, isBatonError } from '../core/errors.ts';
 import { type BatonLogger, defaultLogger, safeLog } from '../core/logger.ts';
 import type { SessionInfo } from '../sessions/types.ts';
-import { type Authenticated, authenticateRequest, implicitRefreshCookies } from './authenticate.ts';
+import {
+  type Authenticated,
+  authenticateRequest,
+  implicitRefreshCookies,
+  proveAccess,
+} from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient, clientAuthorizer, isConfidential } from './clients.ts';
-import { type ErrorResponseOptions, errorResponse, jsonResponse } from './errors.ts';
+import { tokenRequestProof } from './dpop.ts';
+import { type ErrorResponseOptions, errorResponse, jsonResponse, withDpopNonce } from './errors.ts';
 import { extractRefreshToken, extractSessionToken } from './extract.ts';
 import { metadataResponse } from './metadata.ts';
 import { answerFor, routeForMethod, wrongMethod } from './methods.ts';
@@ -60,6 +66,14 @@ function jsonBody(ctx: RouteContext, optional = false) {
 async function access(ctx: RouteContext, fields?: Fields, implicitRefresh = true): Promise<Authenticated> {
   const { cookieMode, lookup, headerLimit } = ctx.options;
   const auth = authenticateRequest(ctx.manager, ctx.req, { cookieMode, lookup, headerLimit }, fields);
+  // A DPoP-bound token's proof; its key then binds what the route mints (reauth, implicit refresh).
+  ctx.requestContext = await proveAccess(
+    ctx.manager,
+    ctx.req,
+    auth,
+    ctx.options.publicUrl,
+    ctx.requestContext,
+  );
   if (implicitRefresh) {
     ctx.cookies.push(...(await implicitRefreshCookies(ctx.manager, auth, cookieMode, ctx.requestContext)));
   }
@@ -71,10 +85,37 @@ const login: Route = async (ctx) => {
   const username = requiredString(fields, 'username', { maxLength: 256 });
   const password = requiredString(fields, 'password', { maxLength: 1024 });
   const clientId = loginClientId(fields, ctx.options.clients);
-  const mint = minting(ctx, requestedTransfer(ctx));
-  const pair = await ctx.manager.login(username, password, { ...mint.context, clientId: clientId ?? null });
-  return mint.respond(pair);
+  const transfer = requestedTransfer(ctx);
+  const mint = minting(ctx, transfer);
+  const proof = await tokenRequestProof(
+    ctx.manager,
+    ctx.req,
+    ctx.options.publicUrl,
+    'login',
+    ctx.requestContext,
+  );
+  refuseBoundCookies(proof, transfer);
+  const pair = await ctx.manager.login(username, password, {
+    ...mint.context,
+    clientId: clientId ?? null,
+    ...(proof.binding === undefined ? {} : { dpop: proof.binding }),
+  });
+  return withDpopNonce(mint.respond(pair), proof.nonce);
 };
+
+/**
+ * DPoP-bound tokens travel in the body: a protected request's proof carries
+ * the hash of its token (`ath`), which page script cannot compute from an
+ * HttpOnly cookie.
+ */
+function refuseBoundCookies(proof: { binding?: unknown }, transfer: 'cookie' | 'body'): void {
+  if (proof.binding !== undefined && transfer === 'cookie') {
+    throw new BatonError(
+      'invalid_request',
+      'DPoP-bound tokens are not sent as cookies (a proof needs the token): log in without Baton-Transfer: cookie',
+    );
+  }
+}
 
 /** The `client_id` a login names; a confidential client's id is earned with its secret at /token, not claimed here. */
 export function loginClientId(fields: Fields, clients: readonly OAuthClient[]): string | undefined {
@@ -96,19 +137,31 @@ const refresh: Route = async (ctx) => {
   const client = authenticateClient(ctx.req, fields, ctx.options, true);
   // The answer follows the credential, whatever the request's headers ask for.
   const mint = minting(ctx, token.source === 'cookie' ? 'cookie' : 'body');
+  const confidential = client?.authenticated === true;
+  const proof = await tokenRequestProof(
+    ctx.manager,
+    ctx.req,
+    ctx.options.publicUrl,
+    'refresh',
+    ctx.requestContext,
+    confidential,
+  );
+  refuseBoundCookies(proof, token.source === 'cookie' ? 'cookie' : 'body');
   const pair = await ctx.manager.refresh(token.token, {
     ...mint.context,
-    ...(client?.authenticated === true ? { expectedClientId: client.id } : {}),
+    ...(confidential ? { expectedClientId: client.id } : {}),
     authorizeClient: clientAuthorizer(ctx.options.clients, client),
+    ...(proof.binding === undefined ? {} : { dpop: proof.binding }),
   });
-  return mint.respond(pair);
+  return withDpopNonce(mint.respond(pair), proof.nonce);
 };
 
 function logoutRoute(all: boolean): Route {
   return async (ctx) => {
     const fields = jsonBody(ctx, true);
     const { cookieMode, headerLimit, lookup } = ctx.options;
-    const token = extractSessionToken(ctx.req, fields, cookieMode?.names, headerLimit, lookup);
+    const dpop = ctx.manager.dpop !== undefined;
+    const token = extractSessionToken(ctx.req, fields, cookieMode?.names, headerLimit, lookup, dpop);
     if (token === undefined) throw new BatonError('missing_token', 'An access or refresh token is required');
     const csrf = checkCsrf(ctx.req, token, cookieMode);
     // Only a logout that came with our cookies, and passed the CSRF check, clears them: a
@@ -187,7 +240,9 @@ const reauth: Route = async (ctx) => {
   const fields = early ?? jsonBody(ctx);
   const password = requiredString(fields, 'password', { maxLength: 1024 });
   const mint = minting(ctx, token.source === 'cookie' ? 'cookie' : 'body');
-  return mint.respond(await ctx.manager.reauthenticate(token.token, password, mint.context));
+  // access() checked a bound token's proof and put its key in the request context.
+  const context = { ...mint.context, ...(ctx.requestContext.dpop ? { dpop: ctx.requestContext.dpop } : {}) };
+  return mint.respond(await ctx.manager.reauthenticate(token.token, password, context));
 };
 
 /** Public keys are meant to be cached, briefly, so that key rotation still reaches resource servers. */

@@ -122,6 +122,7 @@ const EVENT_REASONS: Readonly<Record<AuthEventType, readonly string[]>> = {
   reauth: ['none'],
   // Its reason is the driver's message: free text. `baton.store.errors` has the operation.
   store_unavailable: ['none'],
+  dpop_rejected: ['invalid_proof', 'missing_proof', 'key_mismatch', 'bearer_bound_token', 'use_dpop_nonce'],
 };
 
 /** Every revocation reason a store records: counted as themselves where an event carries one. */

@@ -8,6 +8,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { installAccessors } from '../adapters/express-request.ts';
 import { sendExpressResponse } from '../adapters/responses.ts';
 import { nodeRequestHeaders } from '../http/lazy-request.ts';
+import { parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import {
   createResourceGuard,
@@ -65,7 +66,10 @@ export function requireToken(source: VerifierSource, options: ResourceGuardOptio
     next();
   };
   return (req, res, next) => {
-    const outcome = guard(nodeRequestHeaders(req.headers));
+    const outcome = guard(nodeRequestHeaders(req.headers), {
+      method: req.method,
+      path: parseRequestTarget(req.originalUrl ?? req.url).path,
+    });
     if (outcome instanceof Promise) {
       outcome.then((settled) => apply(settled, req, res, next), next);
       return;

@@ -10,6 +10,7 @@ import { sendFastifyResponse } from '../adapters/responses.ts';
 import { BatonError } from '../core/errors.ts';
 import type { AuthorizeOptions } from '../http/authenticate.ts';
 import { nodeRequestHeaders } from '../http/lazy-request.ts';
+import { parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import {
   createResourceGuard,
@@ -44,10 +45,10 @@ export type ResourceHook = (
 
 /** The verifier's options, or `{ verifier }` to share one; plus the challenge's realm. */
 export type BatonResourceOptions = (ResourceVerifierOptions | { verifier: ResourceVerifier }) &
-  Pick<ResourceGuardOptions, 'realm' | 'onUnexpectedError'>;
+  Pick<ResourceGuardOptions, 'realm' | 'onUnexpectedError' | 'dpop'>;
 
 const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options) => {
-  const { realm, onUnexpectedError, ...rest } = options;
+  const { realm, onUnexpectedError, dpop, ...rest } = options;
   const given = 'verifier' in rest ? rest.verifier : undefined;
   const verifier = given ?? toVerifier(rest as ResourceVerifierOptions);
   // A verifier made here is closed with the app; a shared one is its owner's.
@@ -55,6 +56,7 @@ const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options
   const base = {
     ...(realm === undefined ? {} : { realm }),
     ...(onUnexpectedError === undefined ? {} : { onUnexpectedError }),
+    ...(dpop === undefined ? {} : { dpop }),
   };
 
   // The issuer's plugin (baton-auth/fastify) may have decorated the request already.
@@ -79,7 +81,10 @@ const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options
     };
     // A callback hook that answered stops the chain by not calling `done` (Fastify's rule).
     return (request, reply, done) => {
-      const outcome = guard(nodeRequestHeaders(request.headers));
+      const outcome = guard(nodeRequestHeaders(request.headers), {
+        method: request.method,
+        path: parseRequestTarget(request.url).path,
+      });
       if (outcome instanceof Promise) {
         outcome.then((settled) => {
           if (apply(settled, request, reply)) done();

@@ -7,7 +7,9 @@ import { BatonError } from '../core/errors.ts';
 import { type AuthorizeOptions, authorize } from '../http/authenticate.ts';
 import { errorResponse } from '../http/errors.ts';
 import { DEFAULT_HEADER_LIMIT, headerToken } from '../http/extract.ts';
+import { publicUrlOf } from '../http/options.ts';
 import type { HttpResponse } from '../http/types.ts';
+import { DpopVerifier, type DpopVerifierOptions } from '../tokens/dpop.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { createResourceVerifier, ResourceVerifier, type ResourceVerifierOptions } from './verifier.ts';
 
@@ -17,6 +19,31 @@ export interface ResourceGuardOptions extends AuthorizeOptions {
   realm?: string;
   /** Receives errors that are not BatonErrors (bugs). Default: stderr. */
   onUnexpectedError?: (error: unknown) => void;
+  /**
+   * DPoP (RFC 9449): take `Authorization: DPoP <token>` with its proof.
+   * Without it a DPoP-bound token (`cnf.jkt`) is refused: its proof cannot be checked here.
+   */
+  dpop?: ResourceDpopOptions;
+}
+
+/** A resource server's DPoP checks. */
+export interface ResourceDpopOptions {
+  /** This server's public URL (`https://api.example.com`): a proof names it and the request's path (`htu`). */
+  publicUrl: string;
+  /**
+   * The proof checks: a `DpopVerifier`, or its options. Its replay cache
+   * (`replay`) must be shared by the processes of this server (a store).
+   */
+  verifier: DpopVerifier | DpopVerifierOptions;
+  /** Refuse tokens that are not DPoP-bound. Default `false`. */
+  required?: boolean;
+}
+
+/** What a guard needs of the request besides its headers when DPoP is on: the method and the path. */
+export interface ResourceRequest {
+  method: string;
+  /** The path as the client sent it, without the query (not relative to a mount point). */
+  path: string;
 }
 
 /** A verifier, or the options to make one (then the guard has its own key cache). */
@@ -31,7 +58,81 @@ export type ResourceGuardOutcome = { ok: true; claims: AccessClaims } | { ok: fa
  */
 export type ResourceGuard = (
   headers: Readonly<Record<string, string | undefined>>,
+  request?: ResourceRequest,
 ) => ResourceGuardOutcome | Promise<ResourceGuardOutcome>;
+
+function dpopRefusal(detail: string): BatonError {
+  return new BatonError('invalid_dpop_proof', `DPoP proof refused: ${detail}`);
+}
+
+/** The DPoP checks of one guard: the token's scheme and binding, then the proof (asynchronous). */
+function dpopChecks(options: ResourceDpopOptions | undefined) {
+  const verifier =
+    options === undefined
+      ? undefined
+      : options.verifier instanceof DpopVerifier
+        ? options.verifier
+        : new DpopVerifier(options.verifier);
+  const publicUrl = options === undefined ? undefined : publicUrlOf(options.publicUrl);
+  if (options !== undefined && publicUrl === undefined) {
+    throw new BatonError(
+      'invalid_options',
+      'Invalid resource guard options: dpop.publicUrl must be an https URL',
+    );
+  }
+  return {
+    algorithms: verifier?.algorithms,
+    /** The token of the Authorization header, and whether it came as DPoP. */
+    token(
+      headers: Readonly<Record<string, string | undefined>>,
+    ): { token: string; dpop: boolean } | undefined {
+      const bearer = headerToken({ headers }, 'authorization', 'Bearer', DEFAULT_HEADER_LIMIT);
+      if (bearer !== undefined) return { token: bearer, dpop: false };
+      if (verifier === undefined) return undefined;
+      const bound = headerToken({ headers }, 'authorization', 'DPoP', DEFAULT_HEADER_LIMIT);
+      return bound === undefined ? undefined : { token: bound, dpop: true };
+    },
+    /** Undefined when the token needs no proof; else the proof check to await. */
+    check(
+      claims: AccessClaims,
+      sent: { token: string; dpop: boolean },
+      headers: Readonly<Record<string, string | undefined>>,
+      request: ResourceRequest | undefined,
+    ): Promise<AccessClaims> | undefined {
+      const jkt = claims.cnf?.jkt;
+      if (verifier === undefined) {
+        if (jkt !== undefined)
+          throw new BatonError('invalid_token', 'This token is DPoP-bound; DPoP is off here');
+        return undefined;
+      }
+      if (sent.dpop && jkt === undefined) {
+        throw new BatonError('invalid_token', 'This token is not DPoP-bound: send it as a Bearer token');
+      }
+      if (jkt === undefined) {
+        if (options?.required === true) throw dpopRefusal('DPoP is required: use a DPoP-bound token');
+        return undefined;
+      }
+      if (!sent.dpop) {
+        throw dpopRefusal('this token is DPoP-bound: send it as "Authorization: DPoP <token>" with a proof');
+      }
+      if (request === undefined) {
+        throw new BatonError('internal_error', 'A DPoP guard needs the request method and path');
+      }
+      const proof = headers.dpop;
+      if (proof === undefined || proof === '') throw dpopRefusal('this token is DPoP-bound: send a proof');
+      return verifier
+        .verify({
+          method: request.method.toUpperCase(),
+          url: `${publicUrl}${request.path}`,
+          proof,
+          accessToken: sent.token,
+          jkt,
+          requireNonce: false,
+        })
+        .then(() => claims);
+    },
+  };
+}
 
 export function toVerifier(source: VerifierSource): ResourceVerifier {
   return source instanceof ResourceVerifier ? source : createResourceVerifier(source);
@@ -67,10 +168,12 @@ export function createResourceGuard(
   options: ResourceGuardOptions = {},
 ): ResourceGuard {
   const verifier = toVerifier(source);
-  const { realm, onUnexpectedError, ...authorization } = options;
+  const { realm, onUnexpectedError, dpop: dpopOptions, ...authorization } = options;
+  const dpop = dpopChecks(dpopOptions);
   const errorOptions = {
     ...(realm === undefined ? {} : { realm }),
     ...(onUnexpectedError === undefined ? {} : { onUnexpectedError }),
+    ...(dpop.algorithms === undefined ? {} : { dpopAlgorithms: dpop.algorithms }),
   };
   const refused = (error: unknown): ResourceGuardOutcome => ({
     ok: false,
@@ -80,13 +183,19 @@ export function createResourceGuard(
     authorize(verifier, claims, authorization);
     return { ok: true, claims };
   };
-  return (headers) => {
+  return (headers, request) => {
     try {
-      const token = headerToken({ headers }, 'authorization', 'Bearer', DEFAULT_HEADER_LIMIT);
-      if (token === undefined) throw new BatonError('missing_token', 'An access token is required');
-      const claims = verifier.verifyNow(token);
-      if (!(claims instanceof Promise)) return accepted(claims);
-      return claims.then(accepted).catch(refused);
+      const sent = dpop.token(headers);
+      if (sent === undefined) throw new BatonError('missing_token', 'An access token is required');
+      const claims = verifier.verifyNow(sent.token);
+      // A DPoP-bound token's proof (asynchronous: the replay cache), then authorisation.
+      const proven = (verified: AccessClaims) => dpop.check(verified, sent, headers, request) ?? verified;
+      if (!(claims instanceof Promise)) {
+        const checked = proven(claims);
+        if (!(checked instanceof Promise)) return accepted(checked);
+        return checked.then(accepted).catch(refused);
+      }
+      return claims.then(proven).then(accepted).catch(refused);
     } catch (error) {
       return refused(error);
     }

@@ -36,7 +36,8 @@ export function requireToken(
 ): MiddlewareHandler<{ Variables: BatonVariables }> {
   const guard = createResourceGuard(source, options);
   return async (c, next) => {
-    const outcome = await guard({ authorization: c.req.header('authorization') });
+    const headers = { authorization: c.req.header('authorization'), dpop: c.req.header('dpop') };
+    const outcome = await guard(headers, { method: c.req.method, path: c.req.path });
     if (!outcome.ok) return toWebResponse(outcome.response);
     c.set('auth', outcome.claims);
     await next();

@@ -7,9 +7,11 @@
  */
 export {
   createResourceGuard,
+  type ResourceDpopOptions,
   type ResourceGuard,
   type ResourceGuardOptions,
   type ResourceGuardOutcome,
+  type ResourceRequest,
   type VerifierSource,
 } from './guard.ts';
 export {

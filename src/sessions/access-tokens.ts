@@ -30,6 +30,7 @@ const RESERVED_CLAIMS = new Set([
   'rf_gen',
   'rf_jti',
   'sess_exp',
+  'cnf',
 ]);
 
 export interface AccessTokensOptions {
@@ -60,6 +61,8 @@ export interface MintRequest {
   jti?: string;
   /** Default: now + accessTokenTtl. */
   exp?: number;
+  /** The DPoP key thumbprint the token is bound to (`cnf.jkt`, RFC 9449 section 6). */
+  jkt?: string | undefined;
 }
 
 /**
@@ -177,6 +180,7 @@ export class AccessTokens {
       fresh: request.fresh,
       ...(user.roles ? { roles: [...user.roles] } : {}),
       ...(user.scope ? { scope: user.scope } : {}),
+      ...(request.jkt === undefined ? {} : { cnf: { jkt: request.jkt } }),
     });
   }
 

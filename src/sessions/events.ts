@@ -16,7 +16,7 @@
  */
 import { type BatonLogger, safeLog } from '../core/logger.ts';
 import type { RevocationReason } from '../stores/types.ts';
-import type { StrategyName } from './types.ts';
+import type { DpopRejectionReason, DpopStep, StrategyName } from './types.ts';
 
 /**
  * Every event type, in a fixed order (e.g. for a metrics adapter that declares its counters up front).
@@ -43,6 +43,7 @@ export const AUTH_EVENT_TYPES = [
   'token_revoked',
   'reauth',
   'store_unavailable',
+  'dpop_rejected',
 ] as const;
 
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
@@ -205,6 +206,20 @@ export interface StoreUnavailableEvent extends AuthEventFields<'store_unavailabl
   readonly operation: string;
 }
 
+/**
+ * A DPoP proof refused (RFC 9449): at login, refresh or reauth (`step`), or
+ * on a protected request (`resource`). `reason`: `invalid_proof`,
+ * `missing_proof`, `key_mismatch` (another key than the token's or session's),
+ * `bearer_bound_token` (a bound token sent as Bearer), `use_dpop_nonce` (the
+ * client is told the current nonce and retries). `detail` says what was
+ * wrong; no event carries a token or a proof.
+ */
+export interface DpopRejectedEvent extends AuthEventFields<'dpop_rejected'> {
+  readonly reason: DpopRejectionReason;
+  readonly step: DpopStep;
+  readonly detail: string;
+}
+
 /** Every event: `switch (event.type)` narrows it, and a switch over every type is exhaustive. */
 export type AuthEvent =
   | LoginEvent
@@ -219,7 +234,8 @@ export type AuthEvent =
   | LogoutAllEvent
   | TokenRevokedEvent
   | ReauthEvent
-  | StoreUnavailableEvent;
+  | StoreUnavailableEvent
+  | DpopRejectedEvent;
 
 /** The event of one type. */
 export type AuthEventOf<T extends AuthEventType> = Extract<AuthEvent, { type: T }>;
@@ -405,6 +421,7 @@ const EVENT_LEVEL: Record<AuthEventType, 'info' | 'warn'> = {
   token_revoked: 'info',
   reauth: 'info',
   store_unavailable: 'warn',
+  dpop_rejected: 'info',
 };
 
 /**

@@ -25,6 +25,7 @@ import {
 } from '../core/options.ts';
 import { seedSettingHint } from '../core/seed-settings.ts';
 import type { SessionStore } from '../stores/types.ts';
+import { dpopOptionsSchema } from '../tokens/dpop.ts';
 import { ALGORITHMS, type Algorithm, type SigningKey } from '../tokens/types.ts';
 import { DEFAULT_VERIFY_CACHE_MAX, MAX_VERIFY_CACHE_MAX } from '../tokens/verified-cache.ts';
 import type { AuthEventListener } from './events.ts';
@@ -206,6 +207,12 @@ const baseShape = {
       default: 'on',
       accepts: 'false (no cache), or { max }',
     }),
+  dpop: dpopOptionsSchema.optional().meta({
+    description:
+      'sender-constrained tokens ([DPoP](#dpop-sender-constrained-tokens), RFC 9449): `{ mode, algorithms?, maxAge?, clockSkew?, nonce? }`; the store keeps the proof ids (every Baton store can)',
+    default: 'off',
+    accepts: "{ mode: 'off' | 'allowed' | 'required', algorithms?, maxAge?, clockSkew?, nonce? }",
+  }),
   onEvent: z
     .union([functionSchema<AuthEventListener>(), z.array(functionSchema<AuthEventListener>())])
     .optional()

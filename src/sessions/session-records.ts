@@ -22,6 +22,8 @@ export interface NewSession {
   /** Seconds until the absolute expiry, or null for none. */
   ttl: number | null;
   context: RequestContext;
+  /** The DPoP key thumbprint its refresh tokens are bound to, or null. */
+  jkt?: string | null;
 }
 
 /** Longest user agent or IP kept with a session: the client fills them. */
@@ -75,6 +77,7 @@ export class SessionRecords {
       rotatedAt: null,
       revokedAt: null,
       revokedReason: null,
+      jkt: request.jkt ?? null,
     };
     await this.store.createSession(session);
     return { session, refreshToken };

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Duration } from '../core/duration.ts';
 import type { BatonLogger } from '../core/logger.ts';
 import type { RevocationReason, SessionStore } from '../stores/types.ts';
-import type { DpopVerifier } from '../tokens/dpop.ts';
+import type { DpopMode, DpopOptions, DpopVerifier } from '../tokens/dpop.ts';
 import type { AccessClaims, Algorithm, SigningKey } from '../tokens/types.ts';
 import type { AuthEventListener, AuthEvents } from './events.ts';
 
@@ -98,6 +98,13 @@ export interface SessionManagerOptions<User extends BatonUser = BatonUser> {
    * unexpected errors, which go to `console.error`.
    */
   logger?: BatonLogger;
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449). Default off. `allowed`: a
+   * login or refresh with a proof gets tokens bound to the proof's key, one
+   * without gets Bearer tokens; `required`: every one needs a proof. The
+   * store keeps the proofs' ids (replay cache): every Baton store can.
+   */
+  dpop?: DpopOptions;
 }
 
 /**
@@ -125,6 +132,24 @@ export interface RequestContext {
    * and may not be one of Baton's reserved claims.
    */
   extraClaims?: Record<string, unknown>;
+  /**
+   * The DPoP proof of the request, verified by the HTTP layer (or your own
+   * code, with `manager.dpop`): the tokens minted are bound to its key.
+   * Never set it from anything but a verified proof.
+   */
+  dpop?: DpopBinding;
+}
+
+/** What a step learns of a verified DPoP proof. */
+export interface DpopBinding {
+  /** The RFC 7638 thumbprint of the proof's key (`VerifiedDpopProof.jkt`). */
+  jkt: string;
+  /**
+   * The request authenticated a confidential client (its secret): its
+   * refresh tokens are constrained by that authentication, not bound to the
+   * key (RFC 9449 section 5); the access tokens still are.
+   */
+  confidentialClient?: boolean;
 }
 
 /** What a refresh is given besides the token. */
@@ -144,7 +169,8 @@ export interface RefreshContext extends RequestContext {
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
-  tokenType: 'Bearer';
+  /** `DPoP` when the access token is bound to a proof's key (`cnf.jkt`). */
+  tokenType: 'Bearer' | 'DPoP';
   /** Seconds until the access token expires. */
   expiresIn: number;
   /** Seconds until the session's absolute expiry, `null` when it never expires. */
@@ -257,6 +283,13 @@ export interface AuthManager<User extends BatonUser = BatonUser> {
    * lists its algorithms.
    */
   readonly dpop?: DpopVerifier;
+  /** The `dpop` option's mode (`off` without one). */
+  readonly dpopMode?: DpopMode;
+  /**
+   * Reports a DPoP refusal the HTTP layer decided (`dpop_rejected`); never
+   * give it a token or a proof.
+   */
+  dpopRejected?(rejection: DpopRejection, context?: RequestContext): void;
   /** The manager's clock, so that callers judge "expires within" on the same time as `exp`. */
   readonly clock: Clock;
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
@@ -298,3 +331,31 @@ export interface AuthManager<User extends BatonUser = BatonUser> {
 }
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
+
+/** Why a DPoP proof was refused, and where (the `dpop_rejected` event). */
+export interface DpopRejection {
+  reason: DpopRejectionReason;
+  step: DpopStep;
+  /** What was wrong, in words (never a token or a proof). */
+  detail: string;
+  userId?: string | null;
+  sessionId?: string | null;
+  clientId?: string | null;
+}
+
+/**
+ * `invalid_proof`: the proof failed a check (signature, htm/htu, age, replay,
+ * ...); `missing_proof`: none came where one is needed; `key_mismatch`: the
+ * proof is by another key than the one the token or session is bound to;
+ * `bearer_bound_token`: a DPoP-bound token sent as a Bearer token;
+ * `use_dpop_nonce`: the proof lacked the current server nonce (the client retries).
+ */
+export type DpopRejectionReason =
+  | 'invalid_proof'
+  | 'missing_proof'
+  | 'key_mismatch'
+  | 'bearer_bound_token'
+  | 'use_dpop_nonce';
+
+/** Where a DPoP proof was checked: a token-issuing step, or a protected request (`resource`). */
+export type DpopStep = 'login' | 'refresh' | 'reauth' | 'resource';

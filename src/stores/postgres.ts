@@ -113,6 +113,10 @@ const MIGRATIONS: readonly ((n: Names) => string)[] = [
   );
   CREATE INDEX ${n.index('proof_ids_expires_at')} ON ${n.proofIds} (expires_at);
   `,
+  // 3: DPoP session binding (SessionRecord.jkt).
+  (n) => `
+  ALTER TABLE ${n.sessions} ADD COLUMN jkt TEXT;
+  `,
 ];
 
 /**
@@ -230,6 +234,7 @@ interface SessionRow {
   rotated_at: unknown;
   revoked_at: unknown;
   revoked_reason: string | null;
+  jkt?: string | null;
 }
 
 function queriesFor(n: Names) {
@@ -247,8 +252,8 @@ function queriesFor(n: Names) {
     SELECT revoked.*, recorded.expires_at AS revocation_expires_at FROM revoked JOIN recorded USING (id)`;
   return {
     insert: `INSERT INTO ${n.sessions} (id, user_id, client_id, created_at, last_used_at, expires_at, user_agent,
-        ip, secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        ip, secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason, jkt)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     get: `SELECT * FROM ${n.sessions} WHERE id = $1`,
     // One statement is the whole compare-and-set. Under READ COMMITTED a racer
     // blocked on the row lock re-checks the WHERE against the winner's committed
@@ -403,6 +408,7 @@ export class PostgresStore implements SessionStore {
         session.rotatedAt,
         session.revokedAt,
         session.revokedReason,
+        session.jkt ?? null,
       ]);
     } catch (error) {
       if (sqlState(error) === '23505') {
@@ -973,6 +979,7 @@ function toRecord(row: SessionRow): SessionRecord {
     rotatedAt: toNullableNumber(row.rotated_at),
     revokedAt: toNullableNumber(row.revoked_at),
     revokedReason: row.revoked_reason as RevocationReason | null,
+    jkt: row.jkt ?? null,
   };
 }
 

@@ -93,6 +93,7 @@ const FIELDS = [
   'rotatedAt',
   'revokedAt',
   'revokedReason',
+  'jkt',
 ] as const satisfies readonly (keyof SessionRecord)[];
 
 /** A session id's bucket, and whether it came from this process's memory (then it may need a fresh look). */
@@ -733,7 +734,7 @@ function toHash(session: SessionRecord): string[] {
   const args: string[] = [];
   for (const field of FIELDS) {
     const value = session[field];
-    if (value !== null) args.push(field, String(value));
+    if (value !== null && value !== undefined) args.push(field, String(value));
   }
   return args;
 }
@@ -775,6 +776,7 @@ function fromFields(fields: Record<string, string>): SessionRecord {
     rotatedAt: optionalNumber('rotatedAt'),
     revokedAt: optionalNumber('revokedAt'),
     revokedReason: optionalText('revokedReason') as RevocationReason | null,
+    jkt: optionalText('jkt'),
   };
 }
 

@@ -91,6 +91,10 @@ const MIGRATIONS: readonly string[] = [
     INSERT INTO baton_revocation_feed (kind, id, expires_at) VALUES (NEW.kind, NEW.id, NEW.expires_at);
   END;
   `,
+  // 4: DPoP session binding (SessionRecord.jkt); null: unbound.
+  `
+  ALTER TABLE baton_sessions ADD COLUMN jkt TEXT;
+  `,
 ];
 
 /**
@@ -244,6 +248,7 @@ interface SessionRow {
   rotated_at: number | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  jkt: string | null;
 }
 
 interface RevokeParams {
@@ -259,9 +264,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
   return {
     insert: db.prepare<SessionRow>(
       `INSERT INTO baton_sessions (id, user_id, client_id, created_at, last_used_at, expires_at, user_agent, ip,
-         secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason)
+         secret_salt, token_hash, generation, rotated_at, revoked_at, revoked_reason, jkt)
        VALUES (@id, @user_id, @client_id, @created_at, @last_used_at, @expires_at, @user_agent, @ip,
-         @secret_salt, @token_hash, @generation, @rotated_at, @revoked_at, @revoked_reason)`,
+         @secret_salt, @token_hash, @generation, @rotated_at, @revoked_at, @revoked_reason, @jkt)`,
     ),
     get: db.prepare<[string], SessionRow>('SELECT * FROM baton_sessions WHERE id = ?'),
     // One statement is the whole compare-and-set, so no other connection can
@@ -735,6 +740,7 @@ function toRow(session: SessionRecord): SessionRow {
     rotated_at: session.rotatedAt,
     revoked_at: session.revokedAt,
     revoked_reason: session.revokedReason,
+    jkt: session.jkt ?? null,
   };
 }
 
@@ -754,6 +760,7 @@ function toRecord(row: SessionRow): SessionRecord {
     rotatedAt: row.rotated_at,
     revokedAt: row.revoked_at,
     revokedReason: row.revoked_reason as RevocationReason | null,
+    jkt: row.jkt ?? null,
   };
 }
 

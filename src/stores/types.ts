@@ -42,6 +42,12 @@ export interface SessionRecord {
   rotatedAt: number | null;
   revokedAt: number | null;
   revokedReason: RevocationReason | null;
+  /**
+   * DPoP (RFC 9449): the thumbprint of the key the session's refresh tokens
+   * are bound to, `null` for an unbound session. Set at creation, never
+   * changed. A store must keep it: a store that drops it unbinds sessions.
+   */
+  jkt: string | null;
 }
 
 export interface RotateRequest {

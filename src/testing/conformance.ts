@@ -92,6 +92,7 @@ export function storeConformanceSuite(
           lastUsedAt: NOW + 6 * MINUTE,
           revokedAt: NOW + 7 * MINUTE,
           revokedReason: 'refresh_token_reused',
+          jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
         });
         const bare = session({ clientId: null, expiresAt: null, userAgent: null, ip: null });
         await store.createSession(full);
@@ -128,7 +129,8 @@ export function storeConformanceSuite(
 
     t.describe('rotateSession', () => {
       test('rotates: generation + 1, new hash, rotatedAt and lastUsedAt = now, rest unchanged', async (store) => {
-        const s = session();
+        // A DPoP-bound session (jkt) stays bound through rotations.
+        const s = session({ jkt: hash('dpop key') });
         await store.createSession(s);
         const at = NOW + 90_000;
         const result = await store.rotateSession(rotation(s, 'next', at));
@@ -251,7 +253,7 @@ export function storeConformanceSuite(
     t.describe('revokeSessions', () => {
       test('by sessionId: revokes that session only, records its revocation, once', async (store) => {
         const user = uid('user');
-        const target = session({ userId: user });
+        const target = session({ userId: user, jkt: hash('dpop key') });
         const sibling = session({ userId: user });
         await store.createSession(target);
         await store.createSession(sibling);
@@ -615,6 +617,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    jkt: null,
     ...overrides,
   };
 }

@@ -224,6 +224,33 @@ export const dpopVerifierOptionsSchema = z.strictObject({
     }),
 });
 
+/**
+ * Whether a manager takes DPoP proofs: `off` (the default), `allowed` (a
+ * request with a proof gets sender-constrained tokens, one without gets
+ * Bearer tokens), or `required` (every login, refresh and protected request
+ * needs a proof).
+ */
+export type DpopMode = 'off' | 'allowed' | 'required';
+
+/**
+ * The managers' `dpop` option: the mode, and the proof checks'
+ * `DpopVerifier` options (the replay cache is the manager's store, the clock
+ * its clock).
+ */
+export interface DpopOptions extends Omit<DpopVerifierOptions, 'replay' | 'clock'> {
+  mode: DpopMode;
+}
+
+/** The managers' `dpop` option (src/sessions/options.ts nests it). */
+export const dpopOptionsSchema = z.strictObject({
+  mode: z.enum(['off', 'allowed', 'required']).meta({
+    description:
+      '`off`; `allowed`: a request with a proof gets DPoP-bound tokens, one without Bearer tokens; `required`: every login, refresh and protected request needs a proof',
+    accepts: "'off', 'allowed' or 'required'",
+  }),
+  ...dpopVerifierOptionsSchema.omit({ replay: true, clock: true }).shape,
+});
+
 // ---------------------------------------------------------------------------
 // Helpers.
 

@@ -11,7 +11,9 @@ export {
 export {
   DPOP_ALGORITHMS,
   type DpopAlgorithm,
+  type DpopMode,
   type DpopNonceOptions,
+  type DpopOptions,
   type DpopProofClaims,
   type DpopProofInput,
   DpopVerifier,

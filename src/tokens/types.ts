@@ -60,5 +60,7 @@ export interface AccessClaims extends SessionTokenClaims {
   fresh: Freshness;
   roles?: string[];
   scope?: string;
+  /** A DPoP-bound token (RFC 9449 section 6): the thumbprint of the key its proofs must be signed with. */
+  cnf?: { jkt: string };
   [claim: string]: unknown;
 }

@@ -11,7 +11,7 @@ import { DEMO_CLIENT, type DemoAdapter } from '../../demo/app.ts';
 import { DEMO_AUDIENCE, DEMO_ISSUER, startDemo } from '../../demo/server.ts';
 import { type DemoUser, DemoUsers } from '../../demo/users.ts';
 import type { BatonHttpOptions } from '../../src/http/index.ts';
-import type { RateLimitOptions } from '../../src/index.ts';
+import type { DpopOptions, RateLimitOptions } from '../../src/index.ts';
 import { generateSigningKey, ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import type { AppDeps, StartedApp } from './apps/types.ts';
@@ -26,7 +26,12 @@ export interface StartOptions {
   /** Cookie mode (with implicit refresh) or header mode. */
   cookies: boolean;
   rateLimit?: RateLimitOptions | false;
+  /** DPoP on (app targets): the manager's option; the app's publicUrl is then `DPOP_PUBLIC_URL`. */
+  dpop?: DpopOptions;
 }
+
+/** The public URL of an app target with DPoP on: what proofs name (htu), whatever port it listens on. */
+export const DPOP_PUBLIC_URL = 'https://api.baton.test';
 
 export interface Running {
   url: string;
@@ -123,11 +128,13 @@ function appTarget(adapter: DemoAdapter, store: StoreSpec): Target {
         refreshTokenTtl: 3600,
         graceWindow: 10,
         rateLimit: options.rateLimit ?? { perUsername: 100, perIp: 1000 },
+        ...(options.dpop === undefined ? {} : { dpop: options.dpop }),
       });
       await manager.ready;
       const batonOptions: BatonHttpOptions = {
         cookies: options.cookies ? { implicitRefresh: { within: IMPLICIT_REFRESH_WITHIN } } : false,
         clients: [DEMO_CLIENT],
+        ...(options.dpop === undefined ? {} : { publicUrl: DPOP_PUBLIC_URL, serverMetadata: false }),
         onUnexpectedError: (error) => {
           console.error('unexpected error:', error);
           unexpected.push(error);

@@ -99,6 +99,7 @@ describe('baton flush', () => {
         rotatedAt: null,
         revokedAt: null,
         revokedReason: null,
+        jkt: null,
       };
       await store.createSession(record);
     }

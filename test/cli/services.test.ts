@@ -36,6 +36,7 @@ function record(id: string, userId: string, expiresAt: number): SessionRecord {
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    jkt: null,
   };
 }
 

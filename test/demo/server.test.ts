@@ -204,6 +204,8 @@ describe('configuration from the environment', () => {
       BATON_STRATEGY: 'Single-Token',
       BATON_LOG_LEVEL: 'Debug',
       BATON_AUDIT: 'store',
+      BATON_DPOP: 'Allowed',
+      BATON_PUBLIC_URL: 'https://demo.example.com',
     });
     assert.deepEqual(
       { ...config },
@@ -224,6 +226,8 @@ describe('configuration from the environment', () => {
         logLevel: 'debug',
         audit: 'store',
         implicitRefresh: 120,
+        dpop: 'allowed',
+        publicUrl: 'https://demo.example.com',
       },
     );
     assert.equal(configFromEnv({ BATON_REFRESH_TTL: 'never' }).refreshTtl, null);

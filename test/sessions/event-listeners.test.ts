@@ -264,6 +264,9 @@ describe('event listeners', () => {
         case 'store_unavailable':
           lines.push(`${event.type} ${event.operation}`);
           break;
+        case 'dpop_rejected':
+          lines.push(`${event.type} ${event.reason}`);
+          break;
         default: {
           const unreachable: never = event;
           throw new Error(`unhandled ${JSON.stringify(unreachable)}`);

@@ -171,14 +171,18 @@ describe('PostgresStore', { skip }, () => {
       const s = record();
       await old.createSession(s);
       await old.close();
-      // Version 1 is the current schema without what version 2 added.
+      // Version 1 is the current schema without what versions 2 (proof ids) and 3 (jkt) added.
       await admin.query(`DROP TABLE "${name}".baton_proof_ids`);
+      await admin.query(`ALTER TABLE "${name}".baton_sessions DROP COLUMN jkt`);
       await admin.query(`DELETE FROM "${name}".baton_schema_version WHERE version > 1`);
 
       const store = open({ schema: name });
       try {
-        assert.equal(await store.migrate(), 2);
-        assert.deepEqual(await store.getSession(s.id), s);
+        assert.equal(await store.migrate(), SCHEMA_VERSION);
+        assert.deepEqual(await store.getSession(s.id), s, 'jkt null: unbound');
+        const bound = { ...record(), jkt: 'k'.repeat(43) };
+        await store.createSession(bound);
+        assert.equal((await store.getSession(bound.id))?.jkt, 'k'.repeat(43));
         assert.equal(await store.rememberProofId('b'.repeat(43), NOW + 60_000, NOW), true);
         assert.equal(await store.rememberProofId('b'.repeat(43), NOW + 60_000, NOW), false);
       } finally {

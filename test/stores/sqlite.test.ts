@@ -203,10 +203,10 @@ describe('SqliteStore', () => {
       const old = SqliteStore.open(path);
       await old.createSession(record('from-v1'));
       await old.close();
-      // Version 1 is the current schema without what versions 2 and 3 added.
+      // Version 1 is the current schema without what versions 2 (proof ids), 3 (the feed) and 4 (jkt) added.
       const db = new Database(path);
       db.exec(
-        `${DROP_VERSION_3}; DROP TABLE baton_proof_ids; DELETE FROM baton_schema_version WHERE version > 1`,
+        `${DROP_VERSION_3}; DROP TABLE baton_proof_ids; ALTER TABLE baton_sessions DROP COLUMN jkt; DELETE FROM baton_schema_version WHERE version > 1`,
       );
       db.close();
 
@@ -216,7 +216,9 @@ describe('SqliteStore', () => {
           store.database.prepare('SELECT max(version) FROM baton_schema_version').pluck().get(),
           SCHEMA_VERSION,
         );
-        assert.equal((await store.getSession('from-v1'))?.id, 'from-v1');
+        assert.deepEqual(await store.getSession('from-v1'), record('from-v1'), 'jkt null: unbound');
+        await store.createSession({ ...record('bound'), jkt: 'k'.repeat(43) });
+        assert.equal((await store.getSession('bound'))?.jkt, 'k'.repeat(43));
         assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), true);
         assert.equal(await store.rememberProofId('a'.repeat(43), NOW + 60_000, NOW), false);
       } finally {

@@ -27,6 +27,7 @@ export function sessionRecord(
     rotatedAt: null,
     revokedAt: null,
     revokedReason: null,
+    jkt: null,
     ...overrides,
   };
 }

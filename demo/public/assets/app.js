@@ -1,5 +1,129 @@
 // Built by scripts/build-page.mjs from demo/page/main.ts and src/client; do not edit.
 
+// src/client/dpop.ts
+function subtle() {
+  const value = globalThis.crypto?.subtle;
+  if (value === void 0) throw new Error("DPoP needs WebCrypto (crypto.subtle): a secure context");
+  return value;
+}
+function base64url(bytes) {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+var encoder = new TextEncoder();
+function base64urlText(text) {
+  return base64url(encoder.encode(text));
+}
+async function sha256(text) {
+  return base64url(new Uint8Array(await subtle().digest("SHA-256", encoder.encode(text))));
+}
+async function generatePair() {
+  try {
+    const pair = await subtle().generateKey({ name: "Ed25519" }, false, [
+      "sign",
+      "verify"
+    ]);
+    return { alg: "EdDSA", pair };
+  } catch {
+    const pair = await subtle().generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+      "sign",
+      "verify"
+    ]);
+    return { alg: "ES256", pair };
+  }
+}
+async function keyOf(stored) {
+  const exported = await subtle().exportKey("jwk", stored.pair.publicKey);
+  const jwk = stored.alg === "ES256" ? { crv: "P-256", kty: "EC", x: exported.x ?? "", y: exported.y ?? "" } : { crv: "Ed25519", kty: "OKP", x: exported.x ?? "" };
+  const jkt = await sha256(JSON.stringify(jwk));
+  const algorithm = stored.alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" };
+  return {
+    alg: stored.alg,
+    jkt,
+    jwk,
+    sign: async (data) => new Uint8Array(await subtle().sign(algorithm, stored.pair.privateKey, data))
+  };
+}
+function memoryDpopKeys() {
+  let current = null;
+  return {
+    async create() {
+      current = await keyOf(await generatePair());
+      return current;
+    },
+    async load(jkt) {
+      return current !== null && (jkt === void 0 || current.jkt === jkt) ? current : null;
+    },
+    async drop() {
+      current = null;
+    }
+  };
+}
+var DB_NAME = "baton-dpop";
+var STORE = "keys";
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+function openDb(factory) {
+  const open = factory.open(DB_NAME, 1);
+  open.onupgradeneeded = () => {
+    open.result.createObjectStore(STORE);
+  };
+  return request(open);
+}
+function indexedDbDpopKeys(name, factory) {
+  const idb = factory ?? globalThis.indexedDB;
+  if (idb === void 0) return memoryDpopKeys();
+  let db;
+  const cache = /* @__PURE__ */ new Map();
+  const database = () => {
+    db ??= openDb(idb);
+    return db;
+  };
+  const transaction = async (mode) => (await database()).transaction(STORE, mode).objectStore(STORE);
+  return {
+    async create() {
+      const stored = await generatePair();
+      const key = await keyOf(stored);
+      await request((await transaction("readwrite")).put(stored, name));
+      cache.clear();
+      cache.set(key.jkt, key);
+      return key;
+    },
+    async load(jkt) {
+      if (jkt !== void 0 && cache.has(jkt)) return cache.get(jkt) ?? null;
+      const stored = await request((await transaction("readonly")).get(name));
+      if (stored === void 0) return null;
+      const key = await keyOf(stored);
+      cache.set(key.jkt, key);
+      return jkt === void 0 || key.jkt === jkt ? key : null;
+    },
+    async drop() {
+      cache.clear();
+      await request((await transaction("readwrite")).delete(name));
+    }
+  };
+}
+async function signProof(key, method, url, options) {
+  const target = new URL(url);
+  const htu = `${target.protocol}//${target.host}${target.pathname}`;
+  const claims = {
+    jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
+    htm: method.toUpperCase(),
+    htu,
+    iat: Math.floor(options.now / 1e3)
+  };
+  if (options.accessToken !== void 0) claims.ath = await sha256(options.accessToken);
+  if (options.nonce !== void 0) claims.nonce = options.nonce;
+  const header = { typ: "dpop+jwt", alg: key.alg, jwk: key.jwk };
+  const input = `${base64urlText(JSON.stringify(header))}.${base64urlText(JSON.stringify(claims))}`;
+  return `${input}.${base64url(await key.sign(encoder.encode(input)))}`;
+}
+
 // src/client/jwt.ts
 function base64UrlDecode(segment) {
   const base64 = segment.replace(/-/g, "+").replace(/_/g, "/");
@@ -106,6 +230,11 @@ function createAuthClient(options) {
   const maxFailures = options.maxRefreshFailures ?? 3;
   const hasWindow = typeof globalThis.window !== "undefined";
   const crossTab = options.crossTab ?? hasWindow;
+  if (cookieMode && options.dpop) {
+    throw new Error("DPoP needs bearer mode: a proof carries the hash of the access token");
+  }
+  const dpopKeys = options.dpop === true ? hasWindow ? indexedDbDpopKeys(key) : memoryDpopKeys() : options.dpop || void 0;
+  let dpopNonce;
   const listeners = /* @__PURE__ */ new Set();
   const versionWaiters = /* @__PURE__ */ new Set();
   let held = null;
@@ -241,6 +370,8 @@ function createAuthClient(options) {
       skew,
       sessionEnd
     };
+    const cnf = payload.cnf;
+    if (body.token_type?.toLowerCase() === "dpop" && typeof cnf?.jkt === "string") next.jkt = cnf.jkt;
     if (!cookieMode) {
       if (body.access_token !== void 0) next.access = body.access_token;
       const refresh = body.refresh_token ?? previous?.refresh;
@@ -265,6 +396,7 @@ function createAuthClient(options) {
     const v = held?.v ?? null;
     sessionOver = true;
     setHeld(null, true);
+    dpopKeys?.drop().catch(() => void 0);
     if (broadcast) post({ type: "end", reason, v });
     if (endedEmitted) return;
     endedEmitted = true;
@@ -278,19 +410,54 @@ function createAuthClient(options) {
       const csrf = csrfValue();
       if (csrf !== void 0 && UNSAFE(method) && !headers.has(csrfHeader)) headers.set(csrfHeader, csrf);
     } else if (held?.access && !headers.has("authorization")) {
-      headers.set("authorization", `Bearer ${held.access}`);
+      headers.set("authorization", `${held.jkt === void 0 ? "Bearer" : "DPoP"} ${held.access}`);
     }
   }
+  async function proofKey(login) {
+    if (dpopKeys === void 0) return null;
+    if (login) return dpopKeys.create();
+    const bound = held?.jkt;
+    if (bound !== void 0) return dpopKeys.load(bound);
+    return await dpopKeys.load() ?? dpopKeys.create();
+  }
+  function rememberNonce(res) {
+    const nonce = res.headers.get("dpop-nonce");
+    if (nonce) dpopNonce = nonce;
+  }
+  async function wantsNonce(res) {
+    if (res.status !== 400 && res.status !== 401) return false;
+    if (/error="use_dpop_nonce"/.test(res.headers.get("www-authenticate") ?? "")) return true;
+    return await errorCode(res.clone()) === "use_dpop_nonce";
+  }
+  async function withProof(key2, method, target, accessToken, run) {
+    const sign = () => key2 === null ? Promise.resolve(void 0) : signProof(key2, method, target, {
+      ...accessToken === void 0 ? {} : { accessToken },
+      ...dpopNonce === void 0 ? {} : { nonce: dpopNonce },
+      now: now() + (held?.skew ?? 0)
+    });
+    const sentNonce = dpopNonce;
+    const first = await run(await sign());
+    rememberNonce(first);
+    if (key2 === null || dpopNonce === sentNonce || !await wantsNonce(first)) return first;
+    const second = await run(await sign());
+    rememberNonce(second);
+    return second;
+  }
   async function authRequest(path, method, body, auth = true) {
-    const headers = new Headers();
-    if (body !== void 0) headers.set("content-type", "application/json");
-    if (cookieMode && path === "/login") headers.set("baton-transfer", "cookie");
-    if (cookieMode) authHeaders(headers, method);
-    else if (auth) authHeaders(headers, method);
-    const init = { method, headers, credentials: cookieMode ? "include" : "same-origin" };
-    if (body !== void 0) init.body = JSON.stringify(body);
+    const key2 = await proofKey(path === "/login");
+    const attempt = (proof) => {
+      const headers = new Headers();
+      if (body !== void 0) headers.set("content-type", "application/json");
+      if (cookieMode && path === "/login") headers.set("baton-transfer", "cookie");
+      if (cookieMode) authHeaders(headers, method);
+      else if (auth) authHeaders(headers, method);
+      if (proof !== void 0) headers.set("dpop", proof);
+      const init = { method, headers, credentials: cookieMode ? "include" : "same-origin" };
+      if (body !== void 0) init.body = JSON.stringify(body);
+      return fetchImpl(url(path), init);
+    };
     try {
-      return await fetchImpl(url(path), init);
+      return await withProof(key2, method, url(path), void 0, attempt);
     } catch (error) {
       throw new AuthError(0, "network_error", error instanceof Error ? error.message : String(error));
     }
@@ -365,18 +532,24 @@ function createAuthClient(options) {
     const margin = Math.min(options.refreshMargin ?? Math.min(30, lifetime / 5), lifetime / 2);
     return h.exp * 1e3 - (now() + h.skew) <= margin * 1e3;
   }
-  async function send(request) {
-    const headers = new Headers(request.headers);
-    authHeaders(headers, request.method);
-    const init = { headers };
-    if (cookieMode) init.credentials = "include";
-    return fetchImpl(new Request(request, init));
+  async function send(request2) {
+    const bound = held?.jkt !== void 0 && held.access !== void 0 && !request2.headers.has("authorization");
+    const access = held?.access;
+    const key2 = bound ? await proofKey(false) : null;
+    return withProof(key2, request2.method, request2.url, access, (proof) => {
+      const headers = new Headers(request2.headers);
+      authHeaders(headers, request2.method);
+      if (proof !== void 0) headers.set("dpop", proof);
+      const init = { headers };
+      if (cookieMode) init.credentials = "include";
+      return fetchImpl(new Request(request2.clone(), init));
+    });
   }
   const refreshCodes = /* @__PURE__ */ new Set(["token_expired", "token_revoked", ...cookieMode ? ["missing_token"] : []]);
   async function authFetch(input, init) {
     const target = input instanceof Request ? input.url : new URL(String(input), `${baseText}/`).href;
-    const request = new Request(input instanceof Request ? input : target, init);
-    if (!isOurs(request.url)) return fetchImpl(request);
+    const request2 = new Request(input instanceof Request ? input : target, init);
+    if (!isOurs(request2.url)) return fetchImpl(request2);
     if (held && canRefresh() && needsRefresh(held)) {
       try {
         await refreshShared(held.v);
@@ -384,7 +557,7 @@ function createAuthClient(options) {
       }
     }
     const seen = held?.v;
-    const first = await send(request.clone());
+    const first = await send(request2.clone());
     if (first.status !== 401) return first;
     const code = await errorCode(first);
     if (code === void 0 || !refreshCodes.has(code) || !canRefresh()) return first;
@@ -395,7 +568,7 @@ function createAuthClient(options) {
       return first;
     }
     if (next === null) return first;
-    return send(request);
+    return send(request2);
   }
   async function tokenCall(path, body, source) {
     const res = source === "login" ? await authRequest(path, "POST", body, false) : await authFetch(url(path), {
@@ -516,18 +689,18 @@ function logLine(method, path, status, code, note = "") {
   $("log").prepend(li);
 }
 async function loggingFetch(input, init) {
-  const request = new Request(input, init);
-  const path = new URL(request.url).pathname;
+  const request2 = new Request(input, init);
+  const path = new URL(request2.url).pathname;
   try {
-    const res = await fetch(request);
+    const res = await fetch(request2);
     let code;
     if (!res.ok && (res.headers.get("content-type") ?? "").includes("json")) {
       code = (await res.clone().json().catch(() => ({}))).error;
     }
-    logLine(request.method, path, res.status, code);
+    logLine(request2.method, path, res.status, code);
     return res;
   } catch (error) {
-    logLine(request.method, path, 0, "network_error");
+    logLine(request2.method, path, 0, "network_error");
     throw error;
   }
 }
@@ -539,9 +712,15 @@ function banner(text, kind = "bad") {
   el.className = kind === "info" ? "banner info" : "banner";
   el.hidden = false;
 }
+var dpopMode = await fetch("/", { headers: { accept: "application/json" } }).then(async (res) => (await res.json()).dpop ?? "off").catch(() => "off");
+var dpop = dpopMode !== "off";
+var copiedAccess;
 var client = createAuthClient({
   baseUrl: location.origin,
-  mode: "cookie",
+  ...dpop ? { mode: "bearer", storage: "session", dpop: true } : { mode: "cookie" },
+  onTokens: (body) => {
+    copiedAccess = body.access_token ?? copiedAccess;
+  },
   fetch: loggingFetch,
   onSessionEnd: (reason) => {
     const text = {
@@ -584,6 +763,11 @@ function tick() {
 }
 function render(state) {
   $("claims").textContent = JSON.stringify(state?.claims ?? {}, null, 2);
+  const jkt = state?.claims?.cnf?.jkt;
+  const status = $("dpop-status");
+  status.dataset.bound = jkt === void 0 ? "no" : "yes";
+  status.textContent = state === null ? `DPoP: ${dpopMode} (BATON_DPOP).` : jkt === void 0 ? `DPoP: ${dpopMode}. This session's tokens are Bearer tokens: whoever copies one can use it.` : `DPoP: ${dpopMode}. This session is DPoP-bound to key ${jkt.slice(0, 12)}\u2026: a copied token is useless without the key, which this page cannot read out either.`;
+  $("replay-without-key").hidden = jkt === void 0;
   $("who").textContent = state ? `Logged in as user ${state.claims.sub} (roles: ${(state.claims.roles ?? []).join(", ") || "none"}), session ${state.sessionId}. Clock skew ${Math.round(state.skewMs / 1e3)} s.` : "Not logged in.";
   tick();
 }
@@ -760,6 +944,17 @@ on("do-logout-all", async () => {
   const n = await client.logoutAll();
   banner(`Revoked ${n} session(s).`, "info");
   $("sessions").replaceChildren();
+});
+on("replay-without-key", async () => {
+  if (copiedAccess === void 0) throw new Error("Log in first");
+  const res = await loggingFetch("/api/protected", {
+    headers: { authorization: `Bearer ${copiedAccess}` },
+    credentials: "omit"
+  });
+  banner(
+    res.status === 401 ? "The copied token was refused without the key (401 invalid_dpop_proof): DPoP binds it to this page." : `The copied token was accepted (${res.status}).`,
+    res.status === 401 ? "info" : "bad"
+  );
 });
 on("load-sessions", loadSessions);
 on("clear-log", async () => {

@@ -3,6 +3,7 @@ import { BatonError } from '../../core/errors.ts';
 import { type BatonLogger, defaultLogger } from '../../core/logger.ts';
 import type { RevocationReason } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
+import { type DpopMode, DpopVerifier } from '../../tokens/dpop.ts';
 import type { KeySet } from '../../tokens/keys.ts';
 import type { AccessClaims, Freshness } from '../../tokens/types.ts';
 import { AccessTokens, describeOrNull, ignoringInvalidToken } from '../access-tokens.ts';
@@ -24,6 +25,8 @@ import { StoreCalls, type StoreFailure } from '../store-calls.ts';
 import type {
   AuthManager,
   BatonUser,
+  DpopRejection,
+  DpopStep,
   RefreshContext,
   RequestContext,
   SessionInfo,
@@ -75,6 +78,15 @@ export interface PairRequest {
   jti?: string;
   /** The strategy's own claims (`rf_gen`, `rf_exp`, ...), set after the checks on user claims. */
   strategyClaims?: Record<string, unknown>;
+  /** The DPoP key the access token is bound to (`cnf.jkt`; token type `DPoP`), from `dpopBinding`. */
+  jkt?: string | undefined;
+}
+
+/** What a DPoP refusal is about, for its event. */
+export interface DpopSubject {
+  userId?: string | null;
+  sessionId?: string | null;
+  clientId?: string | null;
 }
 
 /**
@@ -113,8 +125,15 @@ export abstract class StrategyBase<
   readonly #events: AuthEventHub;
   /** Why the capabilities this strategy lacks are missing, and what to use instead. */
   protected abstract readonly unsupportedBecause: string;
+  /**
+   * DPoP proof checks (RFC 9449), with the store as the replay cache: present
+   * when the `dpop` option's mode is not `off`.
+   */
+  readonly dpop?: DpopVerifier;
+  /** The `dpop` option's mode. */
+  readonly dpopMode: DpopMode;
 
-  constructor(resolved: Resolved) {
+  constructor(resolved: Resolved, dpopUnsupported?: string) {
     this.o = resolved;
     // Listeners first: the store is called (the revoked set loads) as soon as it is wrapped.
     this.logger =
@@ -133,6 +152,20 @@ export abstract class StrategyBase<
       observeStore: (observer) => this.store.observe(observer),
       revokedSetSize: () => this.tokens.revokedSetSize(),
     });
+    const { mode = 'off', ...verifierOptions } = resolved.dpop ?? {};
+    this.dpopMode = mode;
+    if (mode !== 'off') {
+      if (dpopUnsupported !== undefined) {
+        throw new BatonError('invalid_options', `Invalid options: dpop: ${dpopUnsupported}`);
+      }
+      if (!this.store.remembersProofIds) {
+        throw new BatonError(
+          'invalid_options',
+          'Invalid options: dpop needs a store with rememberProofId (the replay cache of proofs; every Baton store has it)',
+        );
+      }
+      this.dpop = new DpopVerifier({ ...verifierOptions, replay: this.store, clock: resolved.clock });
+    }
   }
 
   /** Resolves once the revoked set is loaded from the store (a failed load is retried by the next caller). */
@@ -168,18 +201,29 @@ export abstract class StrategyBase<
    */
   async login(username: string, password: string, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
+    // Before the password: `required` mode refuses a login without a proof whatever the password.
+    const jkt = this.dpopBinding(null, context, 'login', { clientId: context.clientId ?? null });
     const user = await this.checkPassword(username, password, context, 'login');
-    return this.answered('login', await this.startSession(user, context), context, 'password');
+    return this.answered('login', await this.startSession(user, context, jkt), context, 'password');
   }
 
   /** Opens a session for a user you have authenticated yourself. */
   async issueSession(user: User, context: RequestContext = {}): Promise<TokenPair> {
     await this.ready;
-    return this.answered('login', await this.startSession(user, context), context, 'issued');
+    const jkt = this.dpopBinding(null, context, 'login', { clientId: context.clientId ?? null });
+    return this.answered('login', await this.startSession(user, context, jkt), context, 'issued');
   }
 
-  /** How the strategy opens a session for an authenticated user (login, `issueSession`). */
-  protected abstract startSession(user: User, context: RequestContext): Promise<TokenPair>;
+  /**
+   * How the strategy opens a session for an authenticated user (login,
+   * `issueSession`); `jkt` is the key of the request's DPoP proof, if any
+   * (`sessionBinding` tells whether the session itself is bound to it).
+   */
+  protected abstract startSession(
+    user: User,
+    context: RequestContext,
+    jkt: string | undefined,
+  ): Promise<TokenPair>;
 
   abstract refresh(refreshToken: string, context?: RefreshContext): Promise<TokenPair>;
 
@@ -227,10 +271,11 @@ export abstract class StrategyBase<
 
   /** The reauth answer: by default a fresh token for the same session, nothing else renewed. */
   protected async reauthPair(claims: AccessClaims, user: User, context: RequestContext): Promise<TokenPair> {
+    const jkt = this.dpopBinding(claims.cnf?.jkt ?? null, context, 'reauth', claims);
     return this.pair(
       claims,
       user,
-      { refreshToken: '', refreshExpiresAt: null, fresh: this.loginFreshness() },
+      { refreshToken: '', refreshExpiresAt: null, fresh: this.loginFreshness(), jkt },
       context,
     );
   }
@@ -334,12 +379,13 @@ export abstract class StrategyBase<
       exp,
       ...(request.jti === undefined ? {} : { jti: request.jti }),
       ...(request.strategyClaims === undefined ? {} : { strategyClaims: request.strategyClaims }),
+      ...(request.jkt === undefined ? {} : { jkt: request.jkt }),
     });
     const { refreshExpiresAt } = request;
     return {
       accessToken: minted.token,
       refreshToken: request.refreshToken,
-      tokenType: 'Bearer',
+      tokenType: request.jkt === undefined ? 'Bearer' : 'DPoP',
       expiresIn: exp - seconds,
       refreshExpiresIn:
         refreshExpiresAt === null ? null : Math.max(0, Math.round((refreshExpiresAt - now) / 1000)),
@@ -391,6 +437,94 @@ export abstract class StrategyBase<
       throw new BatonError('invalid_request', 'client_id does not match the refresh token');
     }
     context.authorizeClient?.(recorded);
+  }
+
+  // ------------------------------------------------------------ DPoP
+
+  /**
+   * The key a new access token is bound to (`cnf.jkt`), undefined for a
+   * Bearer token. `bound` is the key the credential presented is bound to
+   * (the session, the refresh token, the access token), null when unbound:
+   * then the request's proof must be by that key. An unbound credential gets
+   * the key of the request's proof, if any; `required` mode refuses one
+   * without. Refusals are `invalid_dpop_proof`, reported as `dpop_rejected`,
+   * and happen before anything changes.
+   */
+  protected dpopBinding(
+    bound: string | null,
+    context: RequestContext,
+    step: DpopStep,
+    subject: DpopSubject | Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>,
+  ): string | undefined {
+    const about: DpopSubject =
+      'sub' in subject
+        ? { userId: subject.sub, sessionId: subject.sid, clientId: subject.client_id }
+        : subject;
+    const proof = this.dpopMode === 'off' ? undefined : context.dpop?.jkt;
+    if (bound !== null) {
+      // A bound credential needs a proof by its key, whatever the mode: with DPoP off none can be checked.
+      if (proof === undefined) {
+        throw this.dpopRefusal(
+          { reason: 'missing_proof', step, detail: 'this session is DPoP-bound: send a proof', ...about },
+          context,
+        );
+      }
+      if (proof !== bound) {
+        throw this.dpopRefusal(
+          {
+            reason: 'key_mismatch',
+            step,
+            detail: 'the proof is signed by another key than the one this session is bound to',
+            ...about,
+          },
+          context,
+        );
+      }
+      return bound;
+    }
+    if (proof === undefined && this.dpopMode === 'required') {
+      throw this.dpopRefusal(
+        { reason: 'missing_proof', step, detail: 'DPoP is required: send a proof', ...about },
+        context,
+      );
+    }
+    return proof;
+  }
+
+  /** The key a new session's refresh credential is bound to: the proof's, unless a confidential client's (RFC 9449 section 5). */
+  protected sessionBinding(jkt: string | undefined, context: RequestContext): string | null {
+    return jkt === undefined || context.dpop?.confidentialClient === true ? null : jkt;
+  }
+
+  /** Reports a DPoP refusal (`dpop_rejected`) and answers the error to throw. */
+  protected dpopRefusal(rejection: DpopRejection, context: RequestContext): BatonError {
+    this.dpopRejected(rejection, context);
+    return new BatonError('invalid_dpop_proof', `DPoP proof refused: ${rejection.detail}`);
+  }
+
+  /**
+   * Emits `dpop_rejected` for a refusal decided elsewhere (the HTTP layer's
+   * proof checks). Never give it a token or a proof.
+   *
+   * @example
+   * ```ts
+   * sessions.dpopRejected(
+   *   { reason: 'invalid_proof', step: 'resource', detail: 'htu does not match the request URL' },
+   *   { ip: '203.0.113.7', userAgent: 'curl/8' },
+   * );
+   * ```
+   */
+  dpopRejected(rejection: DpopRejection, context: RequestContext = {}): void {
+    this.emit({
+      type: 'dpop_rejected',
+      reason: rejection.reason,
+      step: rejection.step,
+      detail: rejection.detail,
+      userId: rejection.userId ?? null,
+      sessionId: rejection.sessionId ?? null,
+      clientId: rejection.clientId ?? context.clientId ?? null,
+      ...this.requestFacts(context),
+    });
   }
 
   protected clientIdOf(context: RequestContext): string {

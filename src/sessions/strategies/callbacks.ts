@@ -78,10 +78,13 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
     'there is one refresh token per user, kept by your callbacks; log out instead';
 
   constructor(options: CallbacksStrategyOptions<User>) {
-    super(resolveStrategyOptions('callbacks', options));
+    super(
+      resolveStrategyOptions('callbacks', options),
+      'the callbacks strategy cannot bind its refresh tokens to a DPoP key (your callbacks keep them as plain strings); use the rotating strategy, or mode "off"',
+    );
   }
 
-  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
+  protected async startSession(user: User, context: RequestContext, _jkt?: string): Promise<TokenPair> {
     const userId = toSubject(user.id);
     const clientId = context.clientId ?? null;
     const token = [

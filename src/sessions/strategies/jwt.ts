@@ -41,6 +41,8 @@ export type ResolvedJwtOptions<User extends BatonUser> = ResolvedStrategyOptions
 /** The claims of a refresh JWT: an access token's session claims, `type: "refresh"`. */
 export interface RefreshClaims extends SessionTokenClaims {
   type: 'refresh';
+  /** DPoP: the key thumbprint the refresh token is bound to (RFC 9449 section 5, public clients). */
+  cnf?: { jkt: string };
 }
 
 /** What ties an access token to the refresh token it came from (implicit refresh renews only while that one lives). */
@@ -100,14 +102,31 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     this.#verifier = new JwsVerifier({ keys: this.keys, algorithms: this.tokens.codec.algorithms });
   }
 
-  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
+  protected async startSession(
+    user: User,
+    context: RequestContext,
+    jkt: string | undefined,
+  ): Promise<TokenPair> {
     const session = { sub: toSubject(user.id), sid: newSessionId(), client_id: this.clientIdOf(context) };
     const now = Math.floor(this.o.clock.now() / 1000);
-    const refresh = this.#signRefresh(session, now + this.o.refreshTokenTtl);
-    return this.#pair(session, user, refresh.token, this.loginFreshness(), context, {
-      rf_jti: refresh.claims.jti,
-      sess_exp: refresh.claims.exp,
-    });
+    // DPoP: the refresh JWT carries its binding (cnf.jkt), signed with it.
+    const refresh = this.#signRefresh(
+      session,
+      now + this.o.refreshTokenTtl,
+      this.sessionBinding(jkt, context),
+    );
+    return this.#pair(
+      session,
+      user,
+      refresh.token,
+      this.loginFreshness(),
+      context,
+      {
+        rf_jti: refresh.claims.jti,
+        sess_exp: refresh.claims.exp,
+      },
+      jkt,
+    );
   }
 
   /** A new (never fresh) access token; with rotation also a new refresh token, the old one denied. */
@@ -115,20 +134,26 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     await this.ready;
     const claims = this.verifyRefreshToken(token);
     this.authorizeRefresh(this.recordedClient(claims.client_id), context);
+    const jkt = this.dpopBinding(claims.cnf?.jkt ?? null, context, 'refresh', claims);
     const user = await this.revalidateUser(claims.sub, claims.sid, context);
     let refreshToken = '';
     let refreshJti = claims.jti;
     if (this.o.rotateRefreshTokens) {
       await this.tokens.revoke({ kind: 'token', id: claims.jti, expiresAt: this.tokens.horizon(claims.exp) });
-      // The successor keeps the absolute expiry: rotation must not extend a login forever.
-      const successor = this.#signRefresh(claims, claims.exp);
+      // The successor keeps the absolute expiry and the binding: rotation must not extend nor loosen a login.
+      const successor = this.#signRefresh(claims, claims.exp, claims.cnf?.jkt ?? null);
       refreshToken = successor.token;
       refreshJti = successor.claims.jti;
     }
-    const pair = this.#pair(claims, user, refreshToken, false, context, {
-      rf_jti: refreshJti,
-      sess_exp: claims.exp,
-    });
+    const pair = this.#pair(
+      claims,
+      user,
+      refreshToken,
+      false,
+      context,
+      { rf_jti: refreshJti, sess_exp: claims.exp },
+      jkt,
+    );
     return this.answered('refresh', pair, context, null);
   }
 
@@ -140,12 +165,13 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     fresh: Freshness,
     context: RequestContext,
     lineage: Lineage,
+    jkt: string | undefined,
   ): TokenPair {
     const refreshExpiresAt = lineage.sess_exp * 1000;
     return this.pair(
       session,
       user,
-      { refreshToken, refreshExpiresAt, fresh, strategyClaims: { ...lineage } },
+      { refreshToken, refreshExpiresAt, fresh, strategyClaims: { ...lineage }, jkt },
       context,
     );
   }
@@ -240,8 +266,9 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   ): Promise<TokenPair> {
     const lineage = this.#lineageOf(claims);
     if (lineage === undefined) return super.reauthPair(claims, user, context);
+    const jkt = this.dpopBinding(claims.cnf?.jkt ?? null, context, 'reauth', claims);
     return {
-      ...this.#pair(claims, user, '', this.loginFreshness(), context, lineage),
+      ...this.#pair(claims, user, '', this.loginFreshness(), context, lineage, jkt),
       refreshExpiresIn: null,
     };
   }
@@ -258,10 +285,11 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     if (lineage === undefined) {
       throw new BatonError('session_expired', 'This access token cannot be renewed; refresh to continue');
     }
+    const jkt = this.dpopBinding(claims.cnf?.jkt ?? null, context, 'refresh', claims);
     const user = await this.revalidateUser(claims.sub, claims.sid, context);
     return this.answered(
       'refresh',
-      this.#pair(claims, user, '', false, context, lineage),
+      this.#pair(claims, user, '', false, context, lineage, jkt),
       context,
       'implicit',
     );
@@ -280,7 +308,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return { rf_jti: refreshJti, sess_exp: refreshExp };
   }
 
-  #signRefresh(session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>, exp: number) {
+  #signRefresh(session: Pick<AccessClaims, 'sub' | 'sid' | 'client_id'>, exp: number, jkt: string | null) {
     const iat = Math.floor(this.o.clock.now() / 1000);
     const audiences = this.tokens.codec.audiences;
     const claims: RefreshClaims = {
@@ -294,6 +322,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
       sid: session.sid,
       client_id: session.client_id,
       type: 'refresh',
+      ...(jkt === null ? {} : { cnf: { jkt } }),
     };
     const token = signJws({ typ: REFRESH_TOKEN_TYP }, { ...claims }, this.keys.signingKey);
     return { token, claims };

@@ -84,11 +84,26 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
   }
 
   /** Login: the client's long-running token (created if the user has none for it) and an access token. */
-  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
+  protected async startSession(
+    user: User,
+    context: RequestContext,
+    jkt: string | undefined,
+  ): Promise<TokenPair> {
     const clientId = this.clientIdOf(context);
     const existing = await this.#liveTokenOf(toSubject(user.id), clientId);
-    if (existing === undefined) return this.openSession(user, clientId, context);
-    return this.sessionPair(existing, user, this.sessions.tokenOf(existing), this.loginFreshness(), context);
+    if (existing === undefined) return this.openSession(user, clientId, context, jkt);
+    const token = this.sessions.tokenOf(existing);
+    return this.sessionPair(existing, user, token, this.loginFreshness(), context, jkt);
+  }
+
+  /**
+   * DPoP: a long-running token is shared by every login of its client and
+   * handed to apps by the management API, so it is never bound to one key; it
+   * is the client's credential, as a confidential client's (RFC 9449 section
+   * 5). The access tokens are bound to the key of each request's proof.
+   */
+  protected override sessionBinding(): null {
+    return null;
   }
 
   /** Management: a new token for (user, client); the one it had is revoked. The response is the only time it is shown. */
@@ -144,9 +159,11 @@ export class PerClientStrategy<User extends BatonUser = BatonUser>
     const session = await this.sessions.authentic(parsed);
     this.assertCurrent(parsed, session);
     this.authorizeRefresh(session.clientId, context);
+    const jkt = this.dpopBinding(session.jkt ?? null, context, 'refresh', this.factsOf(session));
     const user = await this.revalidateUser(session.userId, session.id, context);
     await this.sessions.touch(session);
-    return this.answered('refresh', this.sessionPair(session, user, token, false, context), context, null);
+    const pair = this.sessionPair(session, user, token, false, context, jkt);
+    return this.answered('refresh', pair, context, null);
   }
 
   /** The DRF delegate endpoint: a refresh bound to its client. */

@@ -64,9 +64,13 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
   }
 
   /** A session row for the user (refused for a disabled one). */
-  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
+  protected async startSession(
+    user: User,
+    context: RequestContext,
+    jkt: string | undefined,
+  ): Promise<TokenPair> {
     assertEnabled(user);
-    return this.openSession(user, context.clientId ?? null, context);
+    return this.openSession(user, context.clientId ?? null, context, jkt);
   }
 
   /**
@@ -94,6 +98,8 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
     const parsed = parseRefreshToken(refreshToken);
     const session = await this.sessions.authentic(parsed);
     this.authorizeRefresh(session.clientId, context);
+    // A session bound to a DPoP key refreshes only with a proof by that key; a refusal changes nothing.
+    const jkt = this.dpopBinding(session.jkt ?? null, context, 'refresh', this.factsOf(session));
     const user = await this.revalidateUser(session.userId, session.id, context);
 
     if (parsed.generation === session.generation) {
@@ -101,16 +107,16 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
       if (result.rotated) {
         return this.answered(
           'refresh',
-          this.sessionPair(result.session, user, successor, false, context),
+          this.sessionPair(result.session, user, successor, false, context, jkt),
           context,
           null,
         );
       }
       // Lost the race: another caller rotated (or revoked) between our read and write.
       if (!result.session) throw new BatonError('invalid_token', 'Unknown refresh token');
-      return this.#afterRotation(parsed, result.session, user, context);
+      return this.#afterRotation(parsed, result.session, user, context, jkt);
     }
-    return this.#afterRotation(parsed, session, user, context);
+    return this.#afterRotation(parsed, session, user, context, jkt);
   }
 
   /** A token that is no longer current: the grace answer, or theft. */
@@ -119,11 +125,12 @@ export class SessionManager<User extends BatonUser = BatonUser> extends StoredSe
     session: SessionRecord,
     user: User,
     context: RequestContext,
+    jkt: string | undefined,
   ): Promise<TokenPair> {
     this.sessions.assertUsable(session);
     if (this.sessions.inGrace(parsed, session, this.o.clock.now())) {
       await this.sessions.touch(session);
-      const pair = this.sessionPair(session, user, this.sessions.tokenOf(session), false, context);
+      const pair = this.sessionPair(session, user, this.sessions.tokenOf(session), false, context, jkt);
       return this.answered('refresh_grace_reuse', pair, context, null);
     }
     if (parsed.generation < session.generation) {

@@ -75,12 +75,22 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     super(resolveStrategyOptions('single-token', options));
   }
 
-  protected async startSession(user: User, context: RequestContext): Promise<TokenPair> {
+  /**
+   * DPoP: the one token is the access token and the refresh credential, so
+   * its `cnf.jkt` binds both: every copy keeps the key of the login's proof
+   * (a confidential client's too: there is no separate refresh token to
+   * constrain by its authentication instead).
+   */
+  protected async startSession(
+    user: User,
+    context: RequestContext,
+    jkt: string | undefined,
+  ): Promise<TokenPair> {
     const jti = randomBytes(16).toString('base64url');
     const rfExp = Math.floor(this.o.clock.now() / 1000) + this.o.refreshTokenTtl;
     // The jti is the session: every copy shares it, so denying it revokes them all.
     const session = { sub: toSubject(user.id), sid: jti, client_id: this.clientIdOf(context) };
-    return this.#copy(session, jti, rfExp, user, this.loginFreshness(), context);
+    return this.#copy(session, jti, rfExp, user, this.loginFreshness(), context, jkt);
   }
 
   /**
@@ -95,10 +105,11 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     if (!this.o.allowEarlyRefresh && claims.exp > Math.floor(this.o.clock.now() / 1000)) {
       throw new BatonError('early_refresh', 'This token has not expired yet; keep using it');
     }
+    const jkt = this.dpopBinding(claims.cnf?.jkt ?? null, context, 'refresh', claims);
     const user = await this.revalidateUser(claims.sub, claims.sid, context);
     return this.answered(
       'refresh',
-      this.#copy(claims, claims.jti, claims.rf_exp, user, false, context),
+      this.#copy(claims, claims.jti, claims.rf_exp, user, false, context, jkt),
       context,
       null,
     );
@@ -137,7 +148,8 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     context: RequestContext,
   ): Promise<TokenPair> {
     const rfExp = this.#refreshLifespan(claims);
-    return this.#copy(claims, claims.jti, rfExp, user, this.loginFreshness(), context);
+    const jkt = this.dpopBinding(claims.cnf?.jkt ?? null, context, 'reauth', claims);
+    return this.#copy(claims, claims.jti, rfExp, user, this.loginFreshness(), context, jkt);
   }
 
   /** A token of this lineage: same jti and rf_exp, `exp` renewed but never past `rf_exp`. */
@@ -148,11 +160,19 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     user: User,
     fresh: boolean | number,
     context: RequestContext,
+    jkt: string | undefined,
   ): TokenPair {
     const pair = this.pair(
       session,
       user,
-      { refreshToken: '', refreshExpiresAt: rfExp * 1000, fresh, jti, strategyClaims: { rf_exp: rfExp } },
+      {
+        refreshToken: '',
+        refreshExpiresAt: rfExp * 1000,
+        fresh,
+        jti,
+        strategyClaims: { rf_exp: rfExp },
+        jkt,
+      },
       context,
     );
     // One token does both jobs; the contract's refresh_token field carries it too.

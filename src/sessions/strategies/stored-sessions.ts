@@ -37,30 +37,33 @@ export abstract class StoredSessionStrategy<
     user: User,
     clientId: string | null,
     context: RequestContext,
+    jkt: string | undefined,
   ): Promise<TokenPair> {
     const { session, refreshToken } = await this.sessions.open({
       userId: toSubject(user.id),
       clientId,
       ttl: this.o.refreshTokenTtl,
       context,
+      jkt: this.sessionBinding(jkt, context),
     });
-    return this.sessionPair(session, user, refreshToken, this.loginFreshness(), context);
+    return this.sessionPair(session, user, refreshToken, this.loginFreshness(), context, jkt);
   }
 
-  /** An access token for a stored session, never outliving it. */
+  /** An access token for a stored session, never outliving it; bound to `jkt` when given (`cnf.jkt`). */
   protected sessionPair(
     session: SessionRecord,
     user: User,
     refreshToken: string,
     fresh: Freshness,
     context: RequestContext,
+    jkt: string | undefined,
   ): TokenPair {
     const claims = {
       sub: session.userId,
       sid: session.id,
       client_id: session.clientId ?? this.o.defaultClientId,
     };
-    const request: PairRequest = { refreshToken, refreshExpiresAt: session.expiresAt, fresh };
+    const request: PairRequest = { refreshToken, refreshExpiresAt: session.expiresAt, fresh, jkt };
     const strategyClaims = this.sessionClaims(session);
     if (strategyClaims !== undefined) request.strategyClaims = strategyClaims;
     return this.pair(claims, user, request, context);
@@ -80,9 +83,15 @@ export abstract class StoredSessionStrategy<
     const claims = this.verifyAccessToken(accessToken);
     // A dead session is refused before the password is checked.
     const session = await this.sessions.live(claims.sid);
+    const jkt = this.dpopBinding(this.boundKeyOf(session, claims), context, 'reauth', claims);
     const user = await this.checkPasswordOf(session.userId, session.id, password, context);
     await this.sessions.touch(session);
-    return this.sessionPair(session, user, '', this.loginFreshness(), context);
+    return this.sessionPair(session, user, '', this.loginFreshness(), context, jkt);
+  }
+
+  /** The key an access token of a session is bound to: the session's, or (a confidential client's session) the token's own. */
+  protected boundKeyOf(session: SessionRecord, claims?: AccessClaims): string | null {
+    return session.jkt ?? claims?.cnf?.jkt ?? null;
   }
 
   /** Implicit refresh (cookie mode): a new, non-fresh access token for a live session, never past its expiry. */
@@ -90,8 +99,14 @@ export abstract class StoredSessionStrategy<
     const claims = this.verifyAccessToken(accessToken);
     const session = await this.sessions.live(claims.sid);
     this.assertRenewable(claims, session);
+    const jkt = this.dpopBinding(this.boundKeyOf(session, claims), context, 'refresh', claims);
     const user = await this.revalidateUser(session.userId, session.id, context);
-    return this.answered('refresh', this.sessionPair(session, user, '', false, context), context, 'implicit');
+    return this.answered(
+      'refresh',
+      this.sessionPair(session, user, '', false, context, jkt),
+      context,
+      'implicit',
+    );
   }
 
   /** Whether an access token of this session may still be renewed implicitly (throws `session_expired` if not). */
