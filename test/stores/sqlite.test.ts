@@ -226,22 +226,24 @@ describe('SqliteStore', () => {
       }
     });
 
-    it('bring a version 2 file (before the revocation feed) to version 3, keeping its revocations', async () => {
+    it('bring a version 2 file (before the revocation feed) to the current version, keeping its revocations', async () => {
       const path = newFile();
       const old = SqliteStore.open(path);
       await old.addRevocation({ kind: 'token', id: 'from-v2', expiresAt: NOW + 60_000 });
       await old.close();
       const db = new Database(path);
-      db.exec(`${DROP_VERSION_3}; DELETE FROM baton_schema_version WHERE version > 2`);
+      db.exec(
+        `${DROP_VERSION_3}; ALTER TABLE baton_sessions DROP COLUMN jkt; DELETE FROM baton_schema_version WHERE version > 2`,
+      );
       db.close();
 
       const store = SqliteStore.open(path);
       const other = SqliteStore.open(path);
       try {
-        assert.equal(SCHEMA_VERSION, 3);
+        assert.equal(SCHEMA_VERSION, 4);
         assert.equal(
           store.database.prepare('SELECT max(version) FROM baton_schema_version').pluck().get(),
-          3,
+          SCHEMA_VERSION,
         );
         assert.deepEqual(await store.listRevocations(NOW), [
           { kind: 'token', id: 'from-v2', expiresAt: NOW + 60_000 },
