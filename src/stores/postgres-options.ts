@@ -7,9 +7,10 @@
 import type * as Pg from 'pg';
 import { z } from 'zod';
 import { connectionUrlSchema, explainAliases, parseOptions } from '../core/options.ts';
+import { storeTimeoutSchema } from './deadline.ts';
 
 /** The deadline of a call when `timeout` is not given, in ms (as RedisStore's and SqliteStore's). */
-export const DEFAULT_TIMEOUT_MS = 5000;
+export { DEFAULT_TIMEOUT_MS } from './deadline.ts';
 
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_PREFIX_LENGTH = 40;
@@ -56,18 +57,9 @@ const schema = z
         description: "prefix of Baton's table names, so they never clash with the application's",
         default: "`'baton_'`",
       }),
-    timeout: z
-      .number()
-      .int()
-      .min(100)
-      .max(600_000)
-      .optional()
-      .meta({
-        accepts: `milliseconds, an integer from 100 to 600000 (default ${DEFAULT_TIMEOUT_MS})`,
-        description:
-          'milliseconds: the deadline of every call (waiting for a pooled connection included); past it the call is `store_unavailable` (503, `Retry-After: 1`) and its connection is closed, never reused. Also the server-side `statement_timeout`, and the revocation feed heartbeat: a LISTEN connection silent for longer is replaced, and the revoked set reloaded',
-        default: `\`${DEFAULT_TIMEOUT_MS}\``,
-      }),
+    timeout: storeTimeoutSchema(
+      ' (waiting for a pooled connection included); past it the call is `store_unavailable` (503, `Retry-After: 1`) and its connection is closed, never reused. Also the server-side `statement_timeout`, and the revocation feed heartbeat: a LISTEN connection silent for longer is replaced, and the revoked set reloaded',
+    ),
   })
   .superRefine(({ connectionString, pool }, ctx) => {
     const fail = (option: string, message: string) =>

@@ -5,7 +5,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { explainAliases } from '../core/options.ts';
-import { DEFAULT_TIMEOUT_MS, parseRedisTarget } from './redis-url.ts';
+import { storeTimeoutSchema } from './deadline.ts';
+import { parseRedisTarget } from './redis-url.ts';
 
 export interface RedisStoreOptions {
   /**
@@ -77,18 +78,9 @@ export const redisStoreOptionsSchema = z
           'prefix of every key and revocation channel; on a Redis Cluster without `{` `}` (the store adds hash tags of its own)',
         default: "`'baton:'`",
       }),
-    timeout: z
-      .number()
-      .int()
-      .min(100)
-      .max(600_000)
-      .optional()
-      .meta({
-        accepts: `milliseconds, an integer from 100 to 600000 (default ${DEFAULT_TIMEOUT_MS})`,
-        description:
-          'milliseconds: the deadline of every call; past it the call is `store_unavailable` (503, `Retry-After: 1`) and a silent connection is replaced; also the revocation feed heartbeat',
-        default: `\`${DEFAULT_TIMEOUT_MS}\``,
-      }),
+    timeout: storeTimeoutSchema(
+      '; past it the call is `store_unavailable` (503, `Retry-After: 1`) and a silent connection is replaced; also the revocation feed heartbeat',
+    ),
   })
   .superRefine(({ url, client, prefix }, ctx) => {
     const fail = (option: string, message: string) =>

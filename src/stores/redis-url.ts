@@ -4,7 +4,7 @@
  */
 
 /** A store's deadline when none is given: no call waits longer for Redis. */
-export const DEFAULT_TIMEOUT_MS = 5000;
+export { DEFAULT_TIMEOUT_MS } from './deadline.ts';
 
 export interface HostPort {
   host: string;

@@ -7,9 +7,10 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { explainAliases, parseOptions } from '../core/options.ts';
+import { storeTimeoutSchema } from './deadline.ts';
 
 /** The deadline of a call when `timeout` is not given, in ms (as RedisStore's and PostgresStore's). */
-export const DEFAULT_TIMEOUT_MS = 5000;
+export { DEFAULT_TIMEOUT_MS } from './deadline.ts';
 
 const schema = z
   .strictObject({
@@ -37,18 +38,9 @@ const schema = z
         description:
           'an open better-sqlite3 `Database` to use instead of `path`: migrated, its pragmas and its closing left to you (set its `busy_timeout` to 0 or a few ms, or a lock wait blocks the event loop for that long)',
       }),
-    timeout: z
-      .number()
-      .int()
-      .min(100)
-      .max(600_000)
-      .optional()
-      .meta({
-        accepts: `milliseconds, an integer from 100 to 600000 (default ${DEFAULT_TIMEOUT_MS})`,
-        description:
-          "milliseconds: the deadline of every call. A call that finds another process holding the file's write lock waits for it without blocking the event loop (only store calls wait); past the deadline it is `store_unavailable` (503, `Retry-After: 1`)",
-        default: `\`${DEFAULT_TIMEOUT_MS}\``,
-      }),
+    timeout: storeTimeoutSchema(
+      ". A call that finds another process holding the file's write lock waits for it without blocking the event loop (only store calls wait); past the deadline it is `store_unavailable` (503, `Retry-After: 1`)",
+    ),
   })
   .superRefine(({ path, database }, ctx) => {
     const fail = (option: string, message: string) =>
