@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import type { Redis as RedisClient } from 'ioredis';
 import type pg from 'pg';
 import { MemoryStore } from '../../src/stores/memory.ts';
+// The floor runs the store's own rotation script, so the two stay one script.
+import { ROTATE } from '../../src/stores/redis-scripts.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import type { SessionRecord, SessionStore } from '../../src/stores/types.ts';
 
@@ -159,17 +161,6 @@ async function sqliteStore(): Promise<BenchStore> {
   };
 }
 
-const FLOOR_ROTATE = `
-local current = redis.call('HMGET', KEYS[1], 'generation', 'tokenHash', 'revokedAt')
-if not current[1] then return {0} end
-local rotated = 0
-if current[1] == ARGV[1] and current[2] == ARGV[2] and not current[3] then
-  redis.call('HINCRBY', KEYS[1], 'generation', 1)
-  redis.call('HSET', KEYS[1], 'tokenHash', ARGV[3], 'rotatedAt', ARGV[4], 'lastUsedAt', ARGV[4])
-  rotated = 1
-end
-return {rotated, redis.call('HGETALL', KEYS[1])}`;
-
 type FloorRedis = RedisClient & {
   batonBenchRotate(
     key: string,
@@ -187,7 +178,7 @@ async function redisStore(): Promise<BenchStore> {
   const store = new RedisStore({ url: REDIS_URL, prefix });
   const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }) as FloorRedis;
   client.on('error', () => {});
-  client.defineCommand('batonBenchRotate', { numberOfKeys: 1, lua: FLOOR_ROTATE });
+  client.defineCommand('batonBenchRotate', { numberOfKeys: 1, lua: ROTATE });
   return {
     name: 'redis',
     store,

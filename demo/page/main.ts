@@ -15,6 +15,7 @@ import {
   type SessionEndReason,
   type TokenResponse,
 } from 'baton-auth/client';
+import type { EventView } from '../routes.ts';
 
 interface DemoClaims extends BatonClaims {
   roles?: string[];
@@ -208,17 +209,6 @@ async function loadSessions(): Promise<void> {
 }
 
 // ---- security events (GET /api/events, from the server's audit trail) ----
-interface EventView {
-  id: string;
-  time: string;
-  type: string;
-  session_id: string | null;
-  current: boolean;
-  client_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  reason: string | null;
-}
 
 const EVENTS_EVERY_MS = 2000;
 const EVENT_LABELS: Record<string, string> = {
