@@ -25,7 +25,17 @@ const result = spawnSync(
   // The timeout also bounds each file: test/package/consumer.test.ts packs the
   // package and installs it into three projects: about 80 s on an idle 2-core
   // machine, several minutes when it is shared.
-  ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=600000', ...files],
+  // The spec reporter ends with a list of the failing tests and their errors,
+  // so the tail of a CI log says what failed (TAP leaves them in the middle).
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=3',
+    '--test-timeout=600000',
+    ...files,
+  ],
   {
     stdio: 'inherit',
     // The demo, the examples and the CLI import the package by its name; this

@@ -72,18 +72,21 @@ export async function harness(
   const clock = new ManualClock();
   const users = new Users();
   const { store, cleanup } = kind.make();
-  const manager = new SessionManager<TestUser>({
-    issuer: 'https://baton.test',
-    audience: 'baton-api',
-    keys: [await signingKey()],
-    refreshKey: 'r'.repeat(32),
-    store,
-    clock,
-    loadUser: users.load,
-    verifyCredentials: users.verify,
-    ...overrides,
+  const manager = await builtOrCleaned(cleanup, async () => {
+    const built = new SessionManager<TestUser>({
+      issuer: 'https://baton.test',
+      audience: 'baton-api',
+      keys: [await signingKey()],
+      refreshKey: 'r'.repeat(32),
+      store,
+      clock,
+      loadUser: users.load,
+      verifyCredentials: users.verify,
+      ...overrides,
+    });
+    await built.ready;
+    return built;
   });
-  await manager.ready;
   return {
     manager,
     clock,
@@ -94,6 +97,16 @@ export async function harness(
       cleanup();
     },
   };
+}
+
+/** Builds a manager over a store just made; if that throws (a test of bad options), removes the store's files. */
+export async function builtOrCleaned<M>(cleanup: () => void, build: () => Promise<M>): Promise<M> {
+  try {
+    return await build();
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
 }
 
 /** Asserts that `promise` (or `fn`) fails with a BatonError of this code. */

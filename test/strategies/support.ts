@@ -7,7 +7,7 @@ import {
   errorResponse,
 } from '../../src/http/index.ts';
 import { type AuthManagerOptions, createAuthManager, ManualClock } from '../../src/index.ts';
-import { type StoreKind, signingKey, type TestUser, Users } from '../sessions/support.ts';
+import { builtOrCleaned, type StoreKind, signingKey, type TestUser, Users } from '../sessions/support.ts';
 
 export { storeKinds } from '../sessions/support.ts';
 
@@ -99,8 +99,11 @@ export async function strategyHarness<O extends StrategyOptions>(
     loadUser: users.load,
     verifyCredentials: users.verify,
   };
-  const manager = createAuthManager<TestUser, O>(options(base));
-  await manager.ready;
+  const manager = await builtOrCleaned(cleanup, async () => {
+    const built = createAuthManager<TestUser, O>(options(base));
+    await built.ready;
+    return built;
+  });
   return {
     manager,
     clock,
