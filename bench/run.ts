@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,processes,revocation,better-auth,observability] [-- --render]`
+ * `npm run bench [-- --quick] [-- --out <dir>] [-- --only tokens,http,refresh,scaling,processes,revocation,better-auth,observability,dpop] [-- --render]`
  *
  * Runs every comparison in one process run (HTTP servers and heap
  * measurements in child processes), then writes <out>/latest.json,
@@ -18,6 +18,7 @@ import { renderMarkdown, renderSvg } from './lib/report.ts';
 import type { BenchResult } from './lib/result.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { runBetterAuth } from './suites/better-auth.ts';
+import { runDpop } from './suites/dpop.ts';
 import { runHttp } from './suites/http.ts';
 import { runObservability } from './suites/observability.ts';
 import { runProcesses } from './suites/processes.ts';
@@ -27,7 +28,7 @@ import { runScaling } from './suites/scaling.ts';
 import { runTokens } from './suites/tokens.ts';
 
 const PINNED_NOTE =
-  'tokens, refresh, scaling and observability ran with this process pinned to core 0 (taskset)';
+  'tokens, refresh, scaling, observability and dpop ran with this process pinned to core 0 (taskset)';
 const SECTIONS = [
   'tokens',
   'http',
@@ -37,6 +38,7 @@ const SECTIONS = [
   'revocation',
   'better-auth',
   'observability',
+  'dpop',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
     revocation: null,
     betterAuth: null,
     observability: null,
+    dpop: null,
     targets: [],
     notes: [],
   };
@@ -148,6 +151,7 @@ async function main(): Promise<void> {
   result.observability = await section('observability', () =>
     pinned(() => runObservability(config.observability, log)),
   );
+  result.dpop = await section('dpop', () => pinned(() => runDpop(config.dpop, log)));
 
   result.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   result.targets = evaluateTargets(result);

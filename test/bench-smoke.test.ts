@@ -216,6 +216,18 @@ describe('npm run bench (smoke mode)', () => {
       }
       assert.ok(result.targets.some((t) => t.id === 'verify-observability-idle-HS256'));
 
+      const dpop = result.dpop;
+      assert.ok(dpop, 'dpop section');
+      const dpopStores = REQUIRE_SERVICES ? ['memory', 'sqlite', 'redis', 'postgres'] : ['memory', 'sqlite'];
+      for (const store of dpopStores) {
+        for (const alg of ['ES256', 'EdDSA']) {
+          const group = dpop.groups.find((g) => g.store === store && g.alg === alg);
+          assert.ok(group, `dpop ${store} ${alg}`);
+          finitePositive(group.dpop.median, `dpop ${store} ${alg} req/s`);
+          finitePositive(group.signatureUs, `dpop ${store} ${alg} signature`);
+        }
+      }
+
       assert.ok(result.targets.length > 10, 'targets were evaluated');
       assert.ok(statSync(join(out, 'latest.md')).size > 1000, 'latest.md');
       const svg = readFileSync(join(out, 'latest.svg'), 'utf8');

@@ -1,5 +1,6 @@
 /** How much time each benchmark gets in each mode. */
 import type { BetterAuthConfig } from '../suites/better-auth.ts';
+import type { DpopConfig } from '../suites/dpop.ts';
 import type { HttpConfig } from '../suites/http.ts';
 import type { ObservabilityConfig } from '../suites/observability.ts';
 import type { ProcessesConfig } from '../suites/processes.ts';
@@ -22,9 +23,11 @@ export interface ModeConfig {
   revocation: RevocationConfig;
   betterAuth: BetterAuthConfig;
   observability: ObservabilityConfig;
+  dpop: DpopConfig;
 }
 
 const ALL_STORES: readonly StoreName[] = ['memory', 'sqlite', 'redis', 'postgres'];
+const DPOP_ALGS: DpopConfig['algs'] = ['ES256', 'EdDSA'];
 const PROCESS_STORES: ProcessesConfig['stores'] = ['sqlite', 'redis', 'redis-cluster', 'postgres'];
 
 export function modeConfig(mode: BenchMode): ModeConfig {
@@ -80,6 +83,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           algs: BENCH_ALGS,
           sessions: 256,
         },
+        dpop: { budget: { warmupMs: 200, roundMs: 40, rounds: 11 }, algs: DPOP_ALGS, stores: ALL_STORES },
       };
     case 'quick':
       return {
@@ -132,6 +136,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           algs: BENCH_ALGS,
           sessions: 256,
         },
+        dpop: { budget: { warmupMs: 60, roundMs: 15, rounds: 5 }, algs: DPOP_ALGS, stores: ALL_STORES },
       };
     case 'smoke':
       return {
@@ -185,6 +190,7 @@ export function modeConfig(mode: BenchMode): ModeConfig {
           algs: BENCH_ALGS,
           sessions: 16,
         },
+        dpop: { budget: { warmupMs: 3, roundMs: 5, rounds: 2 }, algs: DPOP_ALGS, stores: ALL_STORES },
       };
   }
 }

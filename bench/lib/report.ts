@@ -405,6 +405,41 @@ export function renderMarkdown(result: BenchResult): string {
     );
     out.push('');
   }
+  const dpop = result.dpop;
+  if (dpop) {
+    out.push('## DPoP (issue 18: a protected request, Bearer vs DPoP)');
+    out.push('');
+    out.push(
+      'The same access token through `createBatonHttp(...).guard()`, as Bearer and as DPoP with a fresh proof (signed beforehand, one per request), measured in pairs. Added: what DPoP costs one request (proof parse and claims, signature check by the header’s JWK, cnf.jkt, the replay cache’s write of the jti to the store). Signature: node:crypto’s verify of one proof alone, the floor of that cost.',
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'store',
+          'proof alg',
+          'Bearer req/s',
+          'DPoP req/s',
+          'DPoP / Bearer',
+          'DPoP / Bearer IQR',
+          'added per request',
+          'of which signature',
+        ],
+        dpop.groups.map((g) => [
+          g.store,
+          g.alg,
+          si(g.bearer.median),
+          si(g.dpop.median),
+          g.vsBearer.median.toFixed(3),
+          iqr(g.vsBearer, (v) => v.toFixed(3)),
+          `${g.addedUs.toFixed(1)} µs`,
+          `${g.signatureUs.toFixed(1)} µs`,
+        ]),
+      ),
+    );
+    for (const skipped of dpop.skipped) out.push(`\n${skipped.store}: skipped (${skipped.reason})`);
+    out.push('');
+  }
   return `${out.join('\n')}\n`;
 }
 

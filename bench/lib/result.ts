@@ -1,5 +1,6 @@
 /** The shape of bench/results/latest.json. */
 import type { BetterAuthResult } from '../suites/better-auth.ts';
+import type { DpopResult } from '../suites/dpop.ts';
 import type { HttpResult } from '../suites/http.ts';
 import type { ObservabilityResult } from '../suites/observability.ts';
 import type { ProcessesResult } from '../suites/processes.ts';
@@ -41,6 +42,8 @@ export interface BenchResult {
   betterAuth?: BetterAuthResult | null;
   /** Absent in results written before it existed. */
   observability?: ObservabilityResult | null;
+  /** A protected request, Bearer vs DPoP; absent in results written before it existed. */
+  dpop?: DpopResult | null;
   targets: TargetCheck[];
   notes: string[];
 }
