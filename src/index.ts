@@ -64,6 +64,7 @@ export type {
   RefreshContext,
   RefreshTokenFacts,
   RequestContext,
+  RevokeContext,
   SessionInfo,
   SessionManagerOptions,
   StrategyBaseOptions,

@@ -7,12 +7,18 @@
  * carries a token, so this script never sees its refresh token. The race and
  * theft buttons therefore work on a second session that the page opens the
  * way an API client would (tokens in the body), which it can copy and replay.
+ * With BATON_DPOP on, that session is DPoP-bound too, to a key of its own
+ * (baton-auth/client's memory key store), which signs its login and refresh
+ * proofs: the grace window and reuse detection then show the same outcomes.
  */
 import {
   type AuthState,
   type BatonClaims,
   createAuthClient,
+  type DpopKey,
+  memoryDpopKeys,
   type SessionEndReason,
+  signProof,
   type TokenResponse,
 } from 'baton-auth/client';
 import type { EventView } from '../routes.ts';
@@ -384,17 +390,49 @@ function rotated(next: string | undefined): void {
   }
 }
 
+/** DPoP on: the API-client session's key (a new one per login of it) and the server's latest nonce. */
+const apiKeys = memoryDpopKeys();
+let apiKey: DpopKey | undefined;
+let apiNonce: string | undefined;
+
+/**
+ * A POST of the API-client session, tokens in the body. DPoP on: with a proof
+ * by its key, retried once when the server asks for its nonce (`use_dpop_nonce`).
+ */
+async function apiPost(path: string, json: unknown): Promise<Response> {
+  const send = async () => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (apiKey !== undefined) {
+      headers.dpop = await signProof(apiKey, 'POST', new URL(path, location.origin).href, {
+        now: Date.now(),
+        ...(apiNonce === undefined ? {} : { nonce: apiNonce }),
+      });
+    }
+    const res = await loggingFetch(path, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(json),
+      credentials: 'omit',
+    });
+    apiNonce = res.headers.get('dpop-nonce') ?? apiNonce;
+    return res;
+  };
+  const first = await send();
+  if (apiKey === undefined || first.status !== 401 || first.headers.get('dpop-nonce') === null) return first;
+  const { error } = (await first
+    .clone()
+    .json()
+    .catch(() => ({}))) as { error?: string };
+  return error === 'use_dpop_nonce' ? send() : first;
+}
+
 /** The API-client session: opened with the credentials above, tokens in the body (no Baton-Transfer header). */
 async function apiSession(): Promise<string> {
   if (latestRefresh) return latestRefresh;
-  const res = await loggingFetch('/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      username: $<HTMLInputElement>('username').value,
-      password: $<HTMLInputElement>('password').value,
-    }),
-    credentials: 'omit',
+  apiKey = dpop ? await apiKeys.create() : undefined;
+  const res = await apiPost('/auth/login', {
+    username: $<HTMLInputElement>('username').value,
+    password: $<HTMLInputElement>('password').value,
   });
   const body = (await res.json().catch(() => ({}))) as TokenResponse & { error?: string };
   if (!res.ok || !body.refresh_token) throw new Error(`API-client login failed: ${body.error ?? res.status}`);
@@ -403,12 +441,7 @@ async function apiSession(): Promise<string> {
 }
 
 function bodyRefresh(token: string) {
-  return loggingFetch('/auth/refresh', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: token }),
-    credentials: 'omit',
-  }).then(async (res) => ({
+  return apiPost('/auth/refresh', { refresh_token: token }).then(async (res) => ({
     status: res.status,
     body: (await res.json().catch(() => ({}))) as TokenResponse & { error?: string },
   }));

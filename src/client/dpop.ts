@@ -245,7 +245,23 @@ export function indexedDbDpopKeys(name: string, factory?: IDBFactory): DpopKeySt
   };
 }
 
-/** A proof JWT for one request (RFC 9449 section 4.2). */
+/**
+ * A proof JWT for one request (RFC 9449 section 4.2), signed by a key of a
+ * `DpopKeyStore`: what the client sends as `DPoP` on its own requests, for
+ * requests you make yourself. `htu` is the URL without query and fragment;
+ * `accessToken` adds `ath` (a protected request), `nonce` the server's
+ * (`DPoP-Nonce`); `now` in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { memoryDpopKeys, signProof } from 'baton-auth/client';
+ *
+ * const key = await memoryDpopKeys().create();
+ * const url = 'https://api.example.com/auth/refresh';
+ * const dpop = await signProof(key, 'POST', url, { now: Date.now() });
+ * await fetch(url, { method: 'POST', headers: { dpop, 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: refreshToken }) });
+ * ```
+ */
 export async function signProof(
   key: DpopKey,
   method: string,

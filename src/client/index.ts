@@ -31,6 +31,7 @@ export {
   keyObjectDpopKeys,
   memoryDpopKeys,
   type PrivateKeyObjectLike,
+  signProof,
 } from './dpop.ts';
 export { decodeJwtPayload } from './jwt.ts';
 export { memoryStorage, type StorageOption, type TokenStorage, webStorage } from './storage.ts';

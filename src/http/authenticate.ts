@@ -1,8 +1,8 @@
 import { BatonError, isBatonError } from '../core/errors.ts';
-import type { RequestContext } from '../sessions/types.ts';
+import type { DpopStep, RequestContext } from '../sessions/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { DEFAULT_BODY_LIMIT, type Fields, kindOf, parseBody } from './body.ts';
-import { accessTokenBinding, checkAccessProof } from './dpop.ts';
+import { accessTokenBinding, checkAccessProof, type TokenRequestProof, tokenRequestProof } from './dpop.ts';
 import {
   DEFAULT_HEADER_LIMIT,
   type ExtractedToken,
@@ -149,6 +149,7 @@ export async function proveAccess(
   auth: Authenticated,
   publicUrl: string | undefined,
   context: RequestContext,
+  step: DpopStep = 'resource',
 ): Promise<RequestContext> {
   if (auth.proofKey === undefined) return context;
   const binding = await checkAccessProof(
@@ -159,8 +160,63 @@ export async function proveAccess(
     auth.claims,
     auth.proofKey,
     context,
+    step,
   );
   return { ...context, dpop: binding };
+}
+
+/** A session token's DPoP proof: the request context to hand the manager, and the nonce to send back, if any. */
+export interface SessionTokenProof {
+  context: RequestContext;
+  nonce?: string;
+}
+
+/**
+ * The DPoP proof of a request in which a token acts for its session (logout,
+ * logout-all, revocation), checked as where that token is used. An access
+ * token presented as one (the `Authorization` header, the access cookie): as
+ * on a protected request (`ath`, signed by its `cnf.jkt` key; a bound token
+ * sent as Bearer refused). A token in the body (logout's `refresh_token`,
+ * revocation's `token`), the refresh cookie, or a header token that is no
+ * live access token: as at `/auth/refresh` and the token endpoint (no `ath`,
+ * the server nonce), the manager then comparing the key with the token's or
+ * its session's binding. The manager refuses a bound token whose context has
+ * no proof by its key; an unbound token needs none, whatever the mode.
+ */
+export async function sessionTokenProof(
+  manager: Pick<AuthManager, 'verifyAccessToken' | 'dpop' | 'dpopMode' | 'dpopRejected'>,
+  req: HttpRequest,
+  token: ExtractedToken,
+  publicUrl: string | undefined,
+  context: RequestContext,
+  step: DpopStep,
+): Promise<SessionTokenProof> {
+  const presentedAsAccess = token.source === 'header' || token.cookie === 'access';
+  const claims = presentedAsAccess ? accessClaimsOf(manager, token.token) : undefined;
+  if (claims !== undefined) {
+    if (claims.cnf === undefined && token.scheme !== 'DPoP') return { context };
+    const proofKey = accessTokenBinding(manager, token, claims, context, step);
+    const auth: Authenticated = proofKey === undefined ? { claims, token } : { claims, token, proofKey };
+    return { context: await proveAccess(manager, req, auth, publicUrl, context, step) };
+  }
+  const proof: TokenRequestProof = await tokenRequestProof(manager, req, publicUrl, step, context);
+  return {
+    context: proof.binding === undefined ? context : { ...context, dpop: proof.binding },
+    ...(proof.nonce === undefined ? {} : { nonce: proof.nonce }),
+  };
+}
+
+/** The claims of a valid access token; undefined for anything else (a refresh token, an expired one), which the manager judges. */
+function accessClaimsOf(
+  manager: Pick<AuthManager, 'verifyAccessToken'>,
+  token: string,
+): AccessClaims | undefined {
+  try {
+    return manager.verifyAccessToken(token);
+  } catch (error) {
+    if (isBatonError(error)) return undefined;
+    throw error;
+  }
 }
 
 /**

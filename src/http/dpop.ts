@@ -86,8 +86,8 @@ export async function tokenRequestProof(
 }
 
 /**
- * The synchronous half of a protected request's DPoP checks, once the token
- * is verified: answers the key whose proof must come with it (undefined: a
+ * The synchronous half of a protected request's DPoP checks (or of a logout
+ * or revocation with an access token, `step`), once the token is verified: answers the key whose proof must come with it (undefined: a
  * Bearer token, nothing to prove). A bound token sent as Bearer, an unbound
  * one sent as DPoP, an unbound one when DPoP is required, and a bound one
  * where DPoP is off are refused.
@@ -97,6 +97,7 @@ export function accessTokenBinding(
   token: ExtractedToken,
   claims: AccessClaims,
   context: RequestContext,
+  step: DpopStep = 'resource',
 ): string | undefined {
   const bound = claims.cnf?.jkt;
   const about = { userId: claims.sub, sessionId: claims.sid, clientId: claims.client_id };
@@ -114,7 +115,7 @@ export function accessTokenBinding(
       manager,
       {
         reason: 'bearer_bound_token',
-        step: 'resource',
+        step,
         detail: 'this token is DPoP-bound: send it as "Authorization: DPoP <token>" with a proof',
         ...about,
       },
@@ -126,7 +127,7 @@ export function accessTokenBinding(
       manager,
       {
         reason: 'missing_proof',
-        step: 'resource',
+        step,
         detail: 'DPoP is required: use a DPoP-bound token',
         ...about,
       },
@@ -151,6 +152,7 @@ export async function checkAccessProof(
   claims: AccessClaims,
   jkt: string,
   context: RequestContext,
+  step: DpopStep = 'resource',
 ): Promise<DpopBinding> {
   const verifier = manager.dpop;
   const about = { userId: claims.sub, sessionId: claims.sid, clientId: claims.client_id };
@@ -162,7 +164,7 @@ export async function checkAccessProof(
       manager,
       {
         reason: 'missing_proof',
-        step: 'resource',
+        step,
         detail: 'this token is DPoP-bound: send a proof',
         ...about,
       },
@@ -179,14 +181,14 @@ export async function checkAccessProof(
       requireNonce: false,
     });
   } catch (error) {
-    throw verifierRefusal(manager, error, 'resource', context, about);
+    throw verifierRefusal(manager, error, step, context, about);
   }
   if (verified.jkt !== jkt) {
     throw refused(
       manager,
       {
         reason: 'key_mismatch',
-        step: 'resource',
+        step,
         detail: 'the proof is signed by another key than the one this token is bound to',
         ...about,
       },

@@ -3,11 +3,11 @@
  * as the DRF seed uses it), revocation (RFC 7009), introspection (RFC 7662).
  */
 import { isBatonError } from '../core/errors.ts';
-import type { RequestContext, TokenDescription, TokenPair } from '../sessions/types.ts';
-import { authenticateRequest } from './authenticate.ts';
+import type { RequestContext, RevokeContext, TokenDescription, TokenPair } from '../sessions/types.ts';
+import { authenticateRequest, sessionTokenProof } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient as authenticate, type Client, clientAuthorizer } from './clients.ts';
-import { type TokenRequestProof, tokenRequestProof } from './dpop.ts';
+import { proofHeader, type TokenRequestProof, tokenRequestProof } from './dpop.ts';
 import { httpStatusOf, jsonResponse, OAuthError, withDpopNonce } from './errors.ts';
 import { basicCredentials } from './extract.ts';
 import { tokenResponse } from './responses.ts';
@@ -119,14 +119,34 @@ export async function tokenRoute(ctx: RouteContext): Promise<HttpResponse> {
   return withDpopNonce(tokenResponse(await grant(ctx, fields, proof)), proof.nonce);
 }
 
-/** RFC 7009: the token is the credential; unknown or invalid tokens still get 200. */
+/**
+ * RFC 7009: the token is the credential; unknown or invalid tokens still get
+ * 200. A DPoP-bound token is revoked by the confidential client it was issued
+ * to (authenticated with its secret), or with a proof by its key, checked as
+ * at logout; else 400 `invalid_dpop_proof` and nothing changes.
+ */
 export async function revokeRoute(ctx: RouteContext): Promise<HttpResponse> {
   const fields = readOAuthBody(ctx);
-  authenticateClient(ctx, fields);
+  const client = authenticateClient(ctx, fields);
   const token = requiredString(fields, 'token', { maxLength: 8192 });
-  await ctx.manager.revokeToken(token, hint(fields), ctx.requestContext);
+  const context: RevokeContext = client?.authenticated
+    ? { ...ctx.requestContext, authenticatedClient: client.id }
+    : ctx.requestContext;
+  // An authenticated client without a proof: the manager decides whether the token is its own.
+  const proof =
+    client?.authenticated && proofHeader(ctx.req) === undefined
+      ? { context }
+      : await sessionTokenProof(
+          ctx.manager,
+          ctx.req,
+          { token, source: 'body' },
+          ctx.options.publicUrl,
+          context,
+          'revoke',
+        );
+  await ctx.manager.revokeToken(token, hint(fields), proof.context);
   // RFC 7009 clients ignore the body; some (simple-oauth2) parse it, so it is JSON.
-  return jsonResponse(200, {});
+  return withDpopNonce(jsonResponse(200, {}), proof.nonce);
 }
 
 /** Client credentials, or else an access token with the admin role. */

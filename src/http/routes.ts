@@ -10,6 +10,7 @@ import {
   authenticateRequest,
   implicitRefreshCookies,
   proveAccess,
+  sessionTokenProof,
 } from './authenticate.ts';
 import { type Fields, optionalString, parseBody, requiredString } from './body.ts';
 import { authenticateClient, clientAuthorizer, isConfidential } from './clients.ts';
@@ -172,12 +173,22 @@ function logoutRoute(all: boolean): Route {
       if (cookieMode && token.cookie === 'access') {
         checkCsrfClaim(ctx.manager.verifyAccessToken(token.token), csrf, cookieMode);
       }
+      // A DPoP-bound token acts for its session only with a proof by its key (the manager compares).
+      const { publicUrl } = ctx.options;
+      const proof = await sessionTokenProof(
+        ctx.manager,
+        ctx.req,
+        token,
+        publicUrl,
+        ctx.requestContext,
+        'logout',
+      );
       if (!all) {
-        await ctx.manager.logout(token.token, ctx.requestContext);
-        return emptyResponse(204, cleared);
+        await ctx.manager.logout(token.token, proof.context);
+        return withDpopNonce(emptyResponse(204, cleared), proof.nonce);
       }
-      const revoked = await ctx.manager.logoutAll(token.token, ctx.requestContext);
-      return jsonResponse(200, { revoked }, cleared);
+      const revoked = await ctx.manager.logoutAll(token.token, proof.context);
+      return withDpopNonce(jsonResponse(200, { revoked }, cleared), proof.nonce);
     } catch (error) {
       // Our own token, for a session already gone: the browser should lose the dead cookies too.
       if (!isBatonError(error) || !SESSION_GONE.has(error.code) || cleared['set-cookie'] === undefined) {

@@ -199,13 +199,18 @@ export class AccessTokens {
    * RFC 7009 for an access token: its jti is denied until it expires. Invalid
    * tokens are ignored (undefined); a revoked one answers its claims.
    */
-  async revokeAccessToken(token: string): Promise<AccessClaims | undefined> {
+  async revokeAccessToken(
+    token: string,
+    authorize?: (claims: AccessClaims) => void,
+  ): Promise<AccessClaims | undefined> {
     let claims: AccessClaims;
     try {
       claims = this.codec.verify(token);
     } catch {
       return undefined;
     }
+    // E.g. a DPoP-bound token's proof: refused before anything changes.
+    authorize?.(claims);
     await this.revoke({ kind: 'token', id: claims.jti, expiresAt: this.horizon(claims.exp) });
     return claims;
   }
@@ -312,9 +317,16 @@ export async function ignoringInvalidToken(operation: () => Promise<unknown>): P
   try {
     await operation();
   } catch (error) {
-    if (isBatonError(error) && error.code === 'store_unavailable') throw error;
+    if (isBatonError(error) && SURFACING.has(error.code)) throw error;
   }
 }
+
+/**
+ * What revocation still answers: a store outage (the outcome is unknown),
+ * and a valid DPoP-bound token without its proof (the request is refused,
+ * RFC 9449; an invalid token is still ignored, RFC 7009).
+ */
+const SURFACING: ReadonlySet<string> = new Set(['store_unavailable', 'invalid_dpop_proof', 'use_dpop_nonce']);
 
 /**
  * Introspection's rule (RFC 7662): any token problem reads as "not active"

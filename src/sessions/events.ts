@@ -207,8 +207,9 @@ export interface StoreUnavailableEvent extends AuthEventFields<'store_unavailabl
 }
 
 /**
- * A DPoP proof refused (RFC 9449): at login, refresh or reauth (`step`), or
- * on a protected request (`resource`). `reason`: `invalid_proof`,
+ * A DPoP proof refused (RFC 9449): at login, refresh or reauth (`step`), on
+ * a protected request (`resource`), or for a bound token acting for its
+ * session (`logout`, logout-all too; `revoke`). `reason`: `invalid_proof`,
  * `missing_proof`, `key_mismatch` (another key than the token's or session's),
  * `bearer_bound_token` (a bound token sent as Bearer), `use_dpop_nonce` (the
  * client is told the current nonce and retries). `detail` says what was

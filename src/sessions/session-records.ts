@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { BatonError } from '../core/errors.ts';
 import { type BatonLogger, defaultLogger, safeLog } from '../core/logger.ts';
 import type { RevocationReason, RotateResult, SessionRecord } from '../stores/types.ts';
+import type { AccessClaims } from '../tokens/types.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import {
   hashSecret,
@@ -180,16 +181,20 @@ export class SessionRecords {
    * verified access token of a live session, or a refresh token that is its
    * live session's current one (or the one just rotated out, inside the grace
    * window). A revoked, expired or rotated-out token is refused, so that it
-   * can never disturb the user's other sessions nor its successor.
+   * can never disturb the user's other sessions nor its successor. An access
+   * token's claims come along (its DPoP binding, `cnf.jkt`).
    */
-  async actingFor(token: string): Promise<SessionRecord> {
-    if (looksLikeJwt(token)) return this.live(this.tokens.verify(token).sid);
+  async actingFor(token: string): Promise<{ session: SessionRecord; claims?: AccessClaims }> {
+    if (looksLikeJwt(token)) {
+      const claims = this.tokens.verify(token);
+      return { session: await this.live(claims.sid), claims };
+    }
     const parsed = parseRefreshToken(token);
     const session = await this.authentic(parsed);
     if (parsed.generation !== session.generation && !this.inGrace(parsed, session, this.clock.now())) {
       throw new BatonError('invalid_token', 'This refresh token is no longer current');
     }
-    return session;
+    return { session };
   }
 
   /** The token rotated out last, less than the grace window ago. */

@@ -152,6 +152,18 @@ export interface DpopBinding {
   confidentialClient?: boolean;
 }
 
+/** What a revocation (RFC 7009) is given besides the token. */
+export interface RevokeContext extends RequestContext {
+  /**
+   * The confidential client that authenticated the revocation request (its
+   * secret, RFC 7009 section 2.1): its own DPoP-bound tokens are revoked
+   * without a proof, as its refresh tokens are constrained by that
+   * authentication (RFC 9449 section 5). Any other bound token needs a proof
+   * by its key (`dpop`). Never set it but from a checked client secret.
+   */
+  authenticatedClient?: string;
+}
+
 /** What a refresh is given besides the token. */
 export interface RefreshContext extends RequestContext {
   /** The token endpoint's client (jwt-bearer, or an authenticated client): the session's client must be this one. */
@@ -310,7 +322,11 @@ export interface AuthManager<User extends BatonUser = BatonUser> {
   /** Signature, claims, time and the revoked set. Synchronous, no I/O. */
   verifyAccessToken(token: string): AccessClaims;
   isFresh(claims: AccessClaims): boolean;
-  /** Revokes the session of a live access or refresh token; a dead token is refused and changes nothing. */
+  /**
+   * Revokes the session of a live access or refresh token; a dead token is
+   * refused and changes nothing, so is a DPoP-bound one without a proof by
+   * its key (`context.dpop`, `invalid_dpop_proof`).
+   */
   logout(token: string, context?: RequestContext): Promise<void>;
   /** Capability `logoutAll`: every session of the token's user; answers how many. */
   logoutAll(token: string, context?: RequestContext): Promise<number>;
@@ -320,8 +336,12 @@ export interface AuthManager<User extends BatonUser = BatonUser> {
   revokeSession(userId: string, sessionId: string, context?: RequestContext): Promise<void>;
   /** Capability `revokeUser`: every session of a user and their access tokens, at once. */
   revokeUser(userId: string, reason?: RevocationReason, context?: RequestContext): Promise<number>;
-  /** RFC 7009: silent on invalid and dead tokens; the hint is not trusted. */
-  revokeToken(token: string, hint?: TokenTypeHint, context?: RequestContext): Promise<void>;
+  /**
+   * RFC 7009: silent on invalid and dead tokens; the hint is not trusted. A
+   * DPoP-bound token needs a proof by its key (`invalid_dpop_proof`), unless
+   * the client it was issued to authenticated (`authenticatedClient`).
+   */
+  revokeToken(token: string, hint?: TokenTypeHint, context?: RevokeContext): Promise<void>;
   /** What an active token is (introspection), or `null` for any token that is not. */
   describeToken(token: string, hint?: TokenTypeHint): Promise<TokenDescription | null>;
   jwks(): { keys: Record<string, unknown>[] };
@@ -357,5 +377,9 @@ export type DpopRejectionReason =
   | 'bearer_bound_token'
   | 'use_dpop_nonce';
 
-/** Where a DPoP proof was checked: a token-issuing step, or a protected request (`resource`). */
-export type DpopStep = 'login' | 'refresh' | 'reauth' | 'resource';
+/**
+ * Where a DPoP proof was checked: a token-issuing step, a protected request
+ * (`resource`), or a token acting for its session (`logout`, logout-all too;
+ * `revoke`, RFC 7009).
+ */
+export type DpopStep = 'login' | 'refresh' | 'reauth' | 'resource' | 'logout' | 'revoke';

@@ -4,7 +4,9 @@
  * by a non-extractable WebCrypto key kept in IndexedDB; a token copied out of
  * the page and replayed from Node is refused; a reload keeps the session
  * (tokens in sessionStorage, the key in IndexedDB); logout drops the key.
- * Last, the demo page itself (same origin, so it takes over the origin's key).
+ * Last, the demo page itself (same origin, so it takes over the origin's key),
+ * its race and theft buttons included: their API-client session signs its own
+ * proofs, so the grace window and reuse detection show as without DPoP.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -22,6 +24,8 @@ interface TestWindow {
 }
 
 const skip = browserSkip();
+/** The demo's grace window (s); the demo's clock is a ManualClock, moved past it by the test. */
+const GRACE = 5;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -39,7 +43,7 @@ describe('baton-auth/client with DPoP in chromium', { skip, timeout: 60_000 }, (
 
   before(async () => {
     const port = await freePort();
-    h = await startHarness({ port, publicUrl: `http://127.0.0.1:${port}`, dpop: 'required' });
+    h = await startHarness({ port, publicUrl: `http://127.0.0.1:${port}`, dpop: 'required', grace: GRACE });
     browser = await launch();
     ctx = await browser.newContext();
     await serveClientPage(ctx, h.demo.url);
@@ -181,6 +185,31 @@ describe('baton-auth/client with DPoP in chromium', { skip, timeout: 60_000 }, (
         await page.locator('#log li[data-path="/api/protected"][data-status="200"]').first().waitFor();
         await page.getByRole('button', { name: 'Use a copied token without the key' }).click();
         await page.locator('#banner', { hasText: 'refused without the key' }).waitFor();
+
+        // The race button: five refreshes of the API-client session's token at once, each with
+        // its own proof, converge on one successor (grace window), as without DPoP.
+        const logged = (path: string, status: number, code?: string) =>
+          `#log li[data-path="${path}"][data-status="${status}"]${code ? `[data-code="${code}"]` : ''}`;
+        await page.getByRole('button', { name: '5 refreshes at once' }).click();
+        await page.locator('#banner', { hasText: 'distinct successor' }).waitFor();
+        assert.match(
+          (await page.locator('#banner').textContent()) ?? '',
+          /5 of 5 refreshes succeeded with 1 distinct/,
+        );
+        // The theft button: a replay inside the grace window is answered; after it, it is reuse.
+        await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
+        await page.locator('#banner', { hasText: 'inside the grace window' }).waitFor();
+        h.clock.advance(GRACE + 1);
+        await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
+        await page.locator(logged('/auth/refresh', 401, 'refresh_token_reused')).waitFor();
+        await page.locator('body[data-replay="refresh_token_reused"]').waitFor();
+        assert.match((await page.locator('#banner').textContent()) ?? '', /revoked/i);
+        // Every login and refresh of that session carried a valid proof: none was refused for it.
+        assert.equal(
+          await page.locator('#log li[data-path^="/auth/"][data-code="invalid_dpop_proof"]').count(),
+          0,
+        );
+        assert.equal(await page.locator(logged('/auth/login', 200)).count(), 2);
         await page.getByRole('button', { name: 'Log out', exact: true }).click();
         await page.locator('#who', { hasText: 'Not logged in' }).waitFor();
         await page.close();

@@ -84,6 +84,7 @@ const PUBLIC_EXPORTS: Record<string, readonly string[]> = {
     'memoryDpopKeys',
     'memoryStorage',
     'secondsLeft',
+    'signProof',
     'webStorage',
   ],
   'baton-auth/testing': ['storeConformanceSuite'],

@@ -966,16 +966,38 @@ function rotated(next) {
     latestRefresh = next;
   }
 }
+var apiKeys = memoryDpopKeys();
+var apiKey;
+var apiNonce;
+async function apiPost(path, json) {
+  const send = async () => {
+    const headers = { "content-type": "application/json" };
+    if (apiKey !== void 0) {
+      headers.dpop = await signProof(apiKey, "POST", new URL(path, location.origin).href, {
+        now: Date.now(),
+        ...apiNonce === void 0 ? {} : { nonce: apiNonce }
+      });
+    }
+    const res = await loggingFetch(path, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(json),
+      credentials: "omit"
+    });
+    apiNonce = res.headers.get("dpop-nonce") ?? apiNonce;
+    return res;
+  };
+  const first = await send();
+  if (apiKey === void 0 || first.status !== 401 || first.headers.get("dpop-nonce") === null) return first;
+  const { error } = await first.clone().json().catch(() => ({}));
+  return error === "use_dpop_nonce" ? send() : first;
+}
 async function apiSession() {
   if (latestRefresh) return latestRefresh;
-  const res = await loggingFetch("/auth/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      username: $("username").value,
-      password: $("password").value
-    }),
-    credentials: "omit"
+  apiKey = dpop ? await apiKeys.create() : void 0;
+  const res = await apiPost("/auth/login", {
+    username: $("username").value,
+    password: $("password").value
   });
   const body = await res.json().catch(() => ({}));
   if (!res.ok || !body.refresh_token) throw new Error(`API-client login failed: ${body.error ?? res.status}`);
@@ -983,12 +1005,7 @@ async function apiSession() {
   return body.refresh_token;
 }
 function bodyRefresh(token) {
-  return loggingFetch("/auth/refresh", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ refresh_token: token }),
-    credentials: "omit"
-  }).then(async (res) => ({
+  return apiPost("/auth/refresh", { refresh_token: token }).then(async (res) => ({
     status: res.status,
     body: await res.json().catch(() => ({}))
   }));

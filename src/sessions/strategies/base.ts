@@ -29,6 +29,7 @@ import type {
   DpopStep,
   RefreshContext,
   RequestContext,
+  RevokeContext,
   SessionInfo,
   StrategyCapabilities,
   StrategyName,
@@ -80,6 +81,16 @@ export interface PairRequest {
   strategyClaims?: Record<string, unknown>;
   /** The DPoP key the access token is bound to (`cnf.jkt`; token type `DPoP`), from `dpopBinding`. */
   jkt?: string | undefined;
+}
+
+/**
+ * The session a token acts for (logout, logout-all, revocation), and the DPoP
+ * key that token is bound to (null: unbound): an access token's `cnf.jkt`, a
+ * refresh credential's binding (the session's key, a refresh JWT's `cnf.jkt`).
+ */
+export interface ActingSession<Session> {
+  session: Session;
+  bound: string | null;
 }
 
 /** What a DPoP refusal is about, for its event. */
@@ -460,28 +471,8 @@ export abstract class StrategyBase<
       'sub' in subject
         ? { userId: subject.sub, sessionId: subject.sid, clientId: subject.client_id }
         : subject;
+    if (bound !== null) return this.provenBy(bound, context, step, about);
     const proof = this.dpopMode === 'off' ? undefined : context.dpop?.jkt;
-    if (bound !== null) {
-      // A bound credential needs a proof by its key, whatever the mode: with DPoP off none can be checked.
-      if (proof === undefined) {
-        throw this.dpopRefusal(
-          { reason: 'missing_proof', step, detail: 'this session is DPoP-bound: send a proof', ...about },
-          context,
-        );
-      }
-      if (proof !== bound) {
-        throw this.dpopRefusal(
-          {
-            reason: 'key_mismatch',
-            step,
-            detail: 'the proof is signed by another key than the one this session is bound to',
-            ...about,
-          },
-          context,
-        );
-      }
-      return bound;
-    }
     if (proof === undefined && this.dpopMode === 'required') {
       throw this.dpopRefusal(
         { reason: 'missing_proof', step, detail: 'DPoP is required: send a proof', ...about },
@@ -489,6 +480,33 @@ export abstract class StrategyBase<
       );
     }
     return proof;
+  }
+
+  /**
+   * A bound credential needs the request's proof (`context.dpop`, verified by
+   * the HTTP layer) by its key, whatever the mode: with DPoP off none can be
+   * checked. Answers the key; refusals are `invalid_dpop_proof`.
+   */
+  protected provenBy(bound: string, context: RequestContext, step: DpopStep, about: DpopSubject): string {
+    const proof = this.dpopMode === 'off' ? undefined : context.dpop?.jkt;
+    if (proof === undefined) {
+      throw this.dpopRefusal(
+        { reason: 'missing_proof', step, detail: 'this session is DPoP-bound: send a proof', ...about },
+        context,
+      );
+    }
+    if (proof !== bound) {
+      throw this.dpopRefusal(
+        {
+          reason: 'key_mismatch',
+          step,
+          detail: 'the proof is signed by another key than the one this session is bound to',
+          ...about,
+        },
+        context,
+      );
+    }
+    return bound;
   }
 
   /** The key a new session's refresh credential is bound to: the proof's, unless a confidential client's (RFC 9449 section 5). */
@@ -538,8 +556,19 @@ export abstract class StrategyBase<
 
   // ------------------------------------------------------------ sessions
 
-  /** The session a live access or refresh token acts for; a dead token is refused (401). */
-  protected abstract sessionActingFor(token: string): Promise<Session>;
+  /** The session a live access or refresh token acts for, and its binding; a dead token is refused (401). */
+  protected abstract sessionActingFor(token: string): Promise<ActingSession<Session>>;
+
+  /**
+   * The session a token acts for, a DPoP-bound token's proof checked: a token
+   * bound to a key acts only with a proof by that key (`context.dpop`), and a
+   * refusal changes nothing. An unbound token needs none, in every mode.
+   */
+  protected async provenSessionOf(token: string, context: RequestContext, step: DpopStep): Promise<Session> {
+    const { session, bound } = await this.sessionActingFor(token);
+    if (bound !== null) this.provenBy(bound, context, step, this.factsOf(session));
+    return session;
+  }
 
   /** Revokes one session, with the access tokens issued under it. */
   protected abstract endSession(session: Session): Promise<void>;
@@ -550,7 +579,8 @@ export abstract class StrategyBase<
   /**
    * Revokes the session of a live access or refresh token, and the access
    * tokens issued under it, at once. A dead token (revoked, expired, rotated
-   * out) is refused and changes nothing.
+   * out) is refused and changes nothing; so is a DPoP-bound token without a
+   * proof by its key (`context.dpop`, as the HTTP layer verified it).
    *
    * @example
    * ```ts
@@ -559,7 +589,7 @@ export abstract class StrategyBase<
    */
   async logout(token: string, context: RequestContext = {}): Promise<void> {
     await this.ready;
-    const session = await this.sessionActingFor(token);
+    const session = await this.provenSessionOf(token, context, 'logout');
     await this.endSession(session);
     this.emit({ type: 'logout', reason: 'logout', ...this.factsOf(session), ...this.requestFacts(context) });
   }
@@ -575,8 +605,8 @@ export abstract class StrategyBase<
    */
   async logoutAll(token: string, context: RequestContext = {}): Promise<number> {
     await this.ready;
-    // A dead token is refused first, whatever the strategy can do.
-    const session = await this.sessionActingFor(token);
+    // A dead token (or a bound one without its proof) is refused first, whatever the strategy can do.
+    const session = await this.provenSessionOf(token, context, 'logout');
     const ended = await this.endEverySession(session);
     this.emit({
       type: 'logout_all',
@@ -615,9 +645,11 @@ export abstract class StrategyBase<
    * RFC 7009: an access token is denied by `jti` until it expires; any other
    * token revokes what `logout` would. Invalid and dead tokens are silently
    * ignored. The hint is not trusted (section 2.1: the search extends to every
-   * type): here access tokens are JWTs and refresh tokens are not.
+   * type): here access tokens are JWTs and refresh tokens are not. A
+   * DPoP-bound token is revoked with a proof by its key, or by the
+   * authenticated client it was issued to; else `invalid_dpop_proof`.
    */
-  async revokeToken(token: string, _hint?: TokenTypeHint, context: RequestContext = {}): Promise<void> {
+  async revokeToken(token: string, _hint?: TokenTypeHint, context: RevokeContext = {}): Promise<void> {
     await this.ready;
     if (looksLikeJwt(token)) {
       await this.revokeAccessToken(token, context);
@@ -627,8 +659,14 @@ export abstract class StrategyBase<
   }
 
   /** RFC 7009 for an access token: its `jti` denied until it expires; an invalid one is ignored. */
-  protected async revokeAccessToken(token: string, context: RequestContext): Promise<void> {
-    const claims = await this.tokens.revokeAccessToken(token);
+  protected async revokeAccessToken(token: string, context: RevokeContext): Promise<void> {
+    const claims = await this.tokens.revokeAccessToken(token, (verified) =>
+      this.revocable(verified.cnf?.jkt ?? null, verified.client_id, context, {
+        userId: verified.sub,
+        sessionId: verified.sid,
+        clientId: verified.client_id,
+      }),
+    );
     if (claims === undefined) return;
     this.emit({
       type: 'token_revoked',
@@ -642,8 +680,10 @@ export abstract class StrategyBase<
   }
 
   /** RFC 7009 for a token that stands for its session: the session ends, as at logout, reported as `token_revoked`. */
-  protected async revokeSessionOf(token: string, context: RequestContext): Promise<void> {
-    const session = await this.sessionActingFor(token);
+  protected async revokeSessionOf(token: string, context: RevokeContext): Promise<void> {
+    const { session, bound } = await this.sessionActingFor(token);
+    const facts = this.factsOf(session);
+    this.revocable(bound, facts.clientId, context, facts);
     await this.endSession(session);
     this.emit({
       type: 'token_revoked',
@@ -652,6 +692,21 @@ export abstract class StrategyBase<
       ...this.factsOf(session),
       ...this.requestFacts(context),
     });
+  }
+
+  /**
+   * RFC 7009 for a DPoP-bound token: the authenticated client it was issued
+   * to revokes it as it is (RFC 9449 section 5: a confidential client is
+   * constrained by its authentication); anyone else needs a proof by its key.
+   */
+  protected revocable(
+    bound: string | null,
+    clientId: string,
+    context: RevokeContext,
+    about: DpopSubject,
+  ): void {
+    if (bound === null || context.authenticatedClient === clientId) return;
+    this.provenBy(bound, context, 'revoke', about);
   }
 
   /** What an active token is (introspection); `null` for any token that is not. The hint is not trusted. */

@@ -13,7 +13,7 @@ import type {
   TokenDescription,
   TokenPair,
 } from '../types.ts';
-import { capabilities, type SessionFacts, StrategyBase } from './base.ts';
+import { type ActingSession, capabilities, type SessionFacts, StrategyBase } from './base.ts';
 
 export interface CallbacksStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -119,13 +119,16 @@ export class CallbacksStrategy<User extends BatonUser = BatonUser> extends Strat
   }
 
   /** The user and sid of a live access token, or of the stored refresh token. */
-  protected async sessionActingFor(token: string): Promise<CallbacksSession> {
+  protected async sessionActingFor(token: string): Promise<ActingSession<CallbacksSession>> {
+    // Its refresh tokens are never bound: this strategy refuses DPoP (the tokens it stores cannot carry a binding).
     if (looksLikeJwt(token)) {
       const claims = this.verifyAccessToken(token);
-      return { userId: claims.sub, sid: claims.sid, clientId: claims.client_id };
+      const session = { userId: claims.sub, sid: claims.sid, clientId: claims.client_id };
+      return { session, bound: claims.cnf?.jkt ?? null };
     }
     const owner = await this.#check(token);
-    return { userId: owner.userId, sid: sidOf(token), clientId: owner.clientId ?? this.o.defaultClientId };
+    const clientId = owner.clientId ?? this.o.defaultClientId;
+    return { session: { userId: owner.userId, sid: sidOf(token), clientId }, bound: null };
   }
 
   protected factsOf(session: CallbacksSession): SessionFacts {

@@ -11,13 +11,20 @@ import type {
   BatonUser,
   RefreshContext,
   RequestContext,
+  RevokeContext,
   StrategyBaseOptions,
   StrategyCapabilities,
   TokenDescription,
   TokenPair,
   TokenTypeHint,
 } from '../types.ts';
-import { capabilities, type SessionClaims, type SessionFacts, StrategyBase } from './base.ts';
+import {
+  type ActingSession,
+  capabilities,
+  type SessionClaims,
+  type SessionFacts,
+  StrategyBase,
+} from './base.ts';
 
 /** flask-jwt-extended and AuthX put `typ: "JWT"` on refresh tokens; the `type` claim tells them apart. */
 export const REFRESH_TOKEN_TYP = 'JWT';
@@ -213,7 +220,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return claims;
   }
 
-  protected sessionActingFor(token: string): Promise<JwtSession> {
+  protected sessionActingFor(token: string): Promise<ActingSession<JwtSession>> {
     return Promise.resolve(this.#sessionOf(token));
   }
 
@@ -233,7 +240,7 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
   override async revokeToken(
     token: string,
     _hint?: 'access_token' | 'refresh_token',
-    context: RequestContext = {},
+    context: RevokeContext = {},
   ): Promise<void> {
     await this.ready;
     let revoked = false;
@@ -328,16 +335,21 @@ export class JwtStrategy<User extends BatonUser = BatonUser> extends StrategyBas
     return { token, claims };
   }
 
-  /** The sid of a live access or refresh token, and until when its refresh tokens may live. */
-  #sessionOf(token: string): JwtSession {
+  /** The sid of a live access or refresh token, until when its refresh tokens may live, and its DPoP key (`cnf.jkt`). */
+  #sessionOf(token: string): ActingSession<JwtSession> {
+    let claims: RefreshClaims | AccessClaims;
+    let refreshExp: number | undefined;
     try {
-      const claims = this.verifyRefreshToken(token);
-      return { sid: claims.sid, refreshExp: claims.exp, sub: claims.sub, clientId: claims.client_id };
+      claims = this.verifyRefreshToken(token);
+      refreshExp = claims.exp;
     } catch (error) {
       if (!isBatonError(error) || error.code !== 'wrong_token_type') throw error;
+      claims = this.verifyAccessToken(token);
     }
-    const claims = this.verifyAccessToken(token);
-    return { sid: claims.sid, refreshExp: undefined, sub: claims.sub, clientId: claims.client_id };
+    return {
+      session: { sid: claims.sid, refreshExp, sub: claims.sub, clientId: claims.client_id },
+      bound: claims.cnf?.jkt ?? null,
+    };
   }
 
   /** Denies a sid until no refresh token issued under it can still be valid. */

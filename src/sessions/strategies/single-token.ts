@@ -10,12 +10,19 @@ import type {
   BatonUser,
   RefreshContext,
   RequestContext,
+  RevokeContext,
   StrategyBaseOptions,
   StrategyCapabilities,
   TokenPair,
   TokenTypeHint,
 } from '../types.ts';
-import { capabilities, type SessionClaims, type SessionFacts, StrategyBase } from './base.ts';
+import {
+  type ActingSession,
+  capabilities,
+  type SessionClaims,
+  type SessionFacts,
+  StrategyBase,
+} from './base.ts';
 
 export interface SingleTokenStrategyOptions<User extends BatonUser = BatonUser>
   extends StrategyBaseOptions<User> {
@@ -115,8 +122,10 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
     );
   }
 
-  protected sessionActingFor(token: string): Promise<SingleTokenClaims> {
-    return Promise.resolve(this.#verifyAllowingExpired(token));
+  /** The one token is both: its `cnf.jkt` binds it as an access and as a refresh token. */
+  protected sessionActingFor(token: string): Promise<ActingSession<SingleTokenClaims>> {
+    const claims = this.#verifyAllowingExpired(token);
+    return Promise.resolve({ session: claims, bound: claims.cnf?.jkt ?? null });
   }
 
   /** Revokes the token and every copy of it (same jti), until its `rf_exp`. */
@@ -136,7 +145,7 @@ export class SingleTokenStrategy<User extends BatonUser = BatonUser> extends Str
   override async revokeToken(
     token: string,
     _hint?: TokenTypeHint,
-    context: RequestContext = {},
+    context: RevokeContext = {},
   ): Promise<void> {
     await this.ready;
     await ignoringInvalidToken(() => this.revokeSessionOf(token, context));

@@ -5,7 +5,7 @@ import type { ResolvedStrategyOptions } from '../options.ts';
 import { type ParsedRefreshToken, parseRefreshToken, RefreshTokenDeriver } from '../refresh-token.ts';
 import { SessionRecords } from '../session-records.ts';
 import type { BatonUser, RequestContext, SessionInfo, TokenDescription, TokenPair } from '../types.ts';
-import { type PairRequest, type SessionFacts, StrategyBase } from './base.ts';
+import { type ActingSession, type PairRequest, type SessionFacts, StrategyBase } from './base.ts';
 
 /**
  * The strategies that keep a row per session in the store, listed per user
@@ -117,8 +117,9 @@ export abstract class StoredSessionStrategy<
     return idsOf(await this.sessions.revoke({ userId }, 'user_disabled'));
   }
 
-  protected sessionActingFor(token: string): Promise<SessionRecord> {
-    return this.sessions.actingFor(token);
+  protected async sessionActingFor(token: string): Promise<ActingSession<SessionRecord>> {
+    const { session, claims } = await this.sessions.actingFor(token);
+    return { session, bound: this.boundKeyOf(session, claims) };
   }
 
   protected async endSession(session: SessionRecord): Promise<void> {
