@@ -20,6 +20,7 @@ export {
   type AuthEvents,
   type AuthEventType,
   type DpopRejectedEvent,
+  type EventSource,
   type LoginEvent,
   type LoginFailedEvent,
   type LogoutAllEvent,

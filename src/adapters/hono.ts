@@ -4,7 +4,6 @@
  *
  * @module baton-auth/hono
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
 import { BatonError } from '../core/errors.ts';
 import type { AuthenticateOptions, AuthorizeOptions } from '../http/authenticate.ts';
@@ -20,6 +19,7 @@ import {
 } from '../http/middleware.ts';
 import { type AuthManager, type HttpRequest, parseRequestTarget } from '../http/types.ts';
 import type { AccessClaims } from '../tokens/types.ts';
+import { nodeClientIp, nodeIncoming } from './hono-node.ts';
 import { toWebResponse } from './responses.ts';
 import { normalTargetPath } from './target.ts';
 
@@ -59,17 +59,6 @@ export interface HonoBaton {
   errorHandler: ErrorHandler;
 }
 
-/** What @hono/node-server passes as `c.env` (or as `c.env.server`, where a wrapper nests it). */
-type NodeBindings = {
-  incoming?: { url?: string; headers?: IncomingHttpHeaders; socket?: { remoteAddress?: string } };
-};
-
-/** The Node request under the context, when @hono/node-server serves it; undefined elsewhere (tests' `app.request`, other runtimes). */
-function nodeIncoming(c: Context): NodeBindings['incoming'] {
-  const env = c.env as (NodeBindings & { server?: NodeBindings }) | undefined;
-  return (env?.server ?? env)?.incoming;
-}
-
 /**
  * The request target as the client wrote it: on @hono/node-server the Node
  * request's, which `c.req.url` has already resolved (dot segments); elsewhere
@@ -77,10 +66,6 @@ function nodeIncoming(c: Context): NodeBindings['incoming'] {
  */
 function rawTarget(c: Context): string {
   return nodeIncoming(c)?.url ?? c.req.url;
-}
-
-function nodeClientIp(c: Context): string | undefined {
-  return nodeIncoming(c)?.socket?.remoteAddress;
 }
 
 /**

@@ -69,6 +69,7 @@ export function requireToken(source: VerifierSource, options: ResourceGuardOptio
     const outcome = guard(nodeRequestHeaders(req.headers), {
       method: req.method,
       path: parseRequestTarget(req.originalUrl ?? req.url).path,
+      ...(req.ip === undefined ? {} : { ip: req.ip }),
     });
     if (outcome instanceof Promise) {
       outcome.then((settled) => apply(settled, req, res, next), next);

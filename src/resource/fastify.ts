@@ -48,7 +48,9 @@ export type BatonResourceOptions = (ResourceVerifierOptions | { verifier: Resour
   Pick<ResourceGuardOptions, 'realm' | 'onUnexpectedError' | 'dpop'>;
 
 const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options) => {
-  const { realm, onUnexpectedError, dpop, ...rest } = options;
+  // Fastify's own register options (`prefix`, ...) reach the plugin too: they are not the verifier's.
+  const { realm, onUnexpectedError, dpop, prefix, logLevel, logSerializers, ...rest } =
+    options as BatonResourceOptions & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>;
   const given = 'verifier' in rest ? rest.verifier : undefined;
   const verifier = given ?? toVerifier(rest as ResourceVerifierOptions);
   // A verifier made here is closed with the app; a shared one is its owner's.
@@ -84,6 +86,7 @@ const plugin: FastifyPluginAsync<BatonResourceOptions> = async (fastify, options
       const outcome = guard(nodeRequestHeaders(request.headers), {
         method: request.method,
         path: parseRequestTarget(request.url).path,
+        ip: request.ip,
       });
       if (outcome instanceof Promise) {
         outcome.then((settled) => {

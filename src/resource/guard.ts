@@ -5,10 +5,11 @@
  */
 import { BatonError } from '../core/errors.ts';
 import { type AuthorizeOptions, authorize } from '../http/authenticate.ts';
+import { accessTokenBinding, checkAccessProof, type DpopManager } from '../http/dpop.ts';
 import { errorResponse } from '../http/errors.ts';
-import { DEFAULT_HEADER_LIMIT, headerToken } from '../http/extract.ts';
+import { DEFAULT_HEADER_LIMIT, type ExtractedToken, headerToken } from '../http/extract.ts';
 import { publicUrlOf } from '../http/options.ts';
-import type { HttpResponse } from '../http/types.ts';
+import { type HttpRequest, type HttpResponse, requestContext } from '../http/types.ts';
 import { DpopVerifier, type DpopVerifierOptions } from '../tokens/dpop.ts';
 import type { AccessClaims } from '../tokens/types.ts';
 import { createResourceVerifier, ResourceVerifier, type ResourceVerifierOptions } from './verifier.ts';
@@ -17,7 +18,7 @@ import { createResourceVerifier, ResourceVerifier, type ResourceVerifierOptions 
 export interface ResourceGuardOptions extends AuthorizeOptions {
   /** Realm of the `WWW-Authenticate: Bearer` challenge. Default `baton`. */
   realm?: string;
-  /** Receives errors that are not BatonErrors (bugs). Default: stderr. */
+  /** Receives errors that are not BatonErrors (bugs). Default: the verifier's `logger` (`error`). */
   onUnexpectedError?: (error: unknown) => void;
   /**
    * DPoP (RFC 9449): take `Authorization: DPoP <token>` with its proof.
@@ -44,6 +45,8 @@ export interface ResourceRequest {
   method: string;
   /** The path as the client sent it, without the query (not relative to a mount point). */
   path: string;
+  /** The client's IP, which the `dpop_rejected` events carry (the adapters pass their framework's). */
+  ip?: string;
 }
 
 /** A verifier, or the options to make one (then the guard has its own key cache). */
@@ -61,12 +64,8 @@ export type ResourceGuard = (
   request?: ResourceRequest,
 ) => ResourceGuardOutcome | Promise<ResourceGuardOutcome>;
 
-function dpopRefusal(detail: string): BatonError {
-  return new BatonError('invalid_dpop_proof', `DPoP proof refused: ${detail}`);
-}
-
 /** The DPoP checks of one guard: the token's scheme and binding, then the proof (asynchronous). */
-function dpopChecks(options: ResourceDpopOptions | undefined) {
+function dpopChecks(options: ResourceDpopOptions | undefined, resource: ResourceVerifier) {
   const verifier =
     options === undefined
       ? undefined
@@ -80,56 +79,46 @@ function dpopChecks(options: ResourceDpopOptions | undefined) {
       'Invalid resource guard options: dpop.publicUrl must be an https URL',
     );
   }
+  // The issuer's own checks (src/http/dpop.ts), reporting their refusals through the verifier's events.
+  const checks: DpopManager = {
+    ...(verifier === undefined ? {} : { dpop: verifier }),
+    dpopMode: verifier === undefined ? 'off' : options?.required === true ? 'required' : 'allowed',
+    dpopRejected: (rejection, context) => resource.dpopRejected(rejection, context),
+  };
   return {
     algorithms: verifier?.algorithms,
     /** The token of the Authorization header, and whether it came as DPoP. */
-    token(
-      headers: Readonly<Record<string, string | undefined>>,
-    ): { token: string; dpop: boolean } | undefined {
+    token(headers: Readonly<Record<string, string | undefined>>): ExtractedToken | undefined {
       const bearer = headerToken({ headers }, 'authorization', 'Bearer', DEFAULT_HEADER_LIMIT);
-      if (bearer !== undefined) return { token: bearer, dpop: false };
+      if (bearer !== undefined) return { token: bearer, source: 'header' };
       if (verifier === undefined) return undefined;
       const bound = headerToken({ headers }, 'authorization', 'DPoP', DEFAULT_HEADER_LIMIT);
-      return bound === undefined ? undefined : { token: bound, dpop: true };
+      return bound === undefined ? undefined : { token: bound, source: 'header', scheme: 'DPoP' };
     },
     /** Undefined when the token needs no proof; else the proof check to await. */
     check(
       claims: AccessClaims,
-      sent: { token: string; dpop: boolean },
+      sent: ExtractedToken,
       headers: Readonly<Record<string, string | undefined>>,
       request: ResourceRequest | undefined,
     ): Promise<AccessClaims> | undefined {
-      const jkt = claims.cnf?.jkt;
-      if (verifier === undefined) {
-        if (jkt !== undefined)
-          throw new BatonError('invalid_token', 'This token is DPoP-bound; DPoP is off here');
+      // Nothing to check (the common case): a Bearer token that is not bound, where DPoP is not required.
+      if (claims.cnf === undefined && sent.scheme === undefined && checks.dpopMode !== 'required')
         return undefined;
-      }
-      if (sent.dpop && jkt === undefined) {
-        throw new BatonError('invalid_token', 'This token is not DPoP-bound: send it as a Bearer token');
-      }
-      if (jkt === undefined) {
-        if (options?.required === true) throw dpopRefusal('DPoP is required: use a DPoP-bound token');
-        return undefined;
-      }
-      if (!sent.dpop) {
-        throw dpopRefusal('this token is DPoP-bound: send it as "Authorization: DPoP <token>" with a proof');
-      }
+      const req: HttpRequest = {
+        method: request?.method.toUpperCase() ?? '',
+        path: request?.path ?? '',
+        headers: headers as Record<string, string | undefined>,
+        query: new URLSearchParams(),
+        ...(request?.ip === undefined ? {} : { ip: request.ip }),
+      };
+      const context = requestContext(req);
+      const jkt = accessTokenBinding(checks, sent, claims, context);
+      if (jkt === undefined) return undefined;
       if (request === undefined) {
         throw new BatonError('internal_error', 'A DPoP guard needs the request method and path');
       }
-      const proof = headers.dpop;
-      if (proof === undefined || proof === '') throw dpopRefusal('this token is DPoP-bound: send a proof');
-      return verifier
-        .verify({
-          method: request.method.toUpperCase(),
-          url: `${publicUrl}${request.path}`,
-          proof,
-          accessToken: sent.token,
-          jkt,
-          requireNonce: false,
-        })
-        .then(() => claims);
+      return checkAccessProof(checks, req, publicUrl, sent.token, claims, jkt, context).then(() => claims);
     },
   };
 }
@@ -169,8 +158,9 @@ export function createResourceGuard(
 ): ResourceGuard {
   const verifier = toVerifier(source);
   const { realm, onUnexpectedError, dpop: dpopOptions, ...authorization } = options;
-  const dpop = dpopChecks(dpopOptions);
+  const dpop = dpopChecks(dpopOptions, verifier);
   const errorOptions = {
+    logger: verifier.logger,
     ...(realm === undefined ? {} : { realm }),
     ...(onUnexpectedError === undefined ? {} : { onUnexpectedError }),
     ...(dpop.algorithms === undefined ? {} : { dpopAlgorithms: dpop.algorithms }),

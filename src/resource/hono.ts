@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { BatonVariables } from '../adapters/hono.ts';
+import { nodeClientIp } from '../adapters/hono-node.ts';
 import { toWebResponse } from '../adapters/responses.ts';
 import { createResourceGuard, type ResourceGuardOptions, type VerifierSource } from './guard.ts';
 
@@ -36,8 +37,17 @@ export function requireToken(
 ): MiddlewareHandler<{ Variables: BatonVariables }> {
   const guard = createResourceGuard(source, options);
   return async (c, next) => {
-    const headers = { authorization: c.req.header('authorization'), dpop: c.req.header('dpop') };
-    const outcome = await guard(headers, { method: c.req.method, path: c.req.path });
+    const headers = {
+      authorization: c.req.header('authorization'),
+      dpop: c.req.header('dpop'),
+      'user-agent': c.req.header('user-agent'),
+    };
+    const ip = nodeClientIp(c);
+    const outcome = await guard(headers, {
+      method: c.req.method,
+      path: c.req.path,
+      ...(ip === undefined ? {} : { ip }),
+    });
     if (!outcome.ok) return toWebResponse(outcome.response);
     c.set('auth', outcome.claims);
     await next();

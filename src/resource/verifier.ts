@@ -10,9 +10,23 @@
 import { type Clock, systemClock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
+import { type BatonLogger, defaultLogger, isLogger, safeLog } from '../core/logger.ts';
+import { unknownKeyMessage } from '../core/options.ts';
 import { StoreRevocations } from '../sessions/access-tokens.ts';
+import {
+  type AuthEvent,
+  AuthEventHub,
+  type AuthEventListener,
+  type AuthEvents,
+  dpopRejectedDraft,
+  type EventDraft,
+  eventLogger,
+  listenersOf,
+  storeUnavailableDraft,
+} from '../sessions/events.ts';
 import { looksLikeJwt, parseRefreshToken } from '../sessions/refresh-token.ts';
 import { StoreCalls } from '../sessions/store-calls.ts';
+import type { DpopRejection, RequestContext } from '../sessions/types.ts';
 import type { SessionStore } from '../stores/types.ts';
 import { AccessTokenCodec, isFresh } from '../tokens/access-token.ts';
 import { decodeUnverified } from '../tokens/jws.ts';
@@ -103,10 +117,64 @@ export interface ResourceVerifierOptions {
   clock?: Clock;
   /** Longest token read. Default 8192 characters. */
   maxTokenLength?: number;
+  /**
+   * A listener, or a list of them, for the verifier's security events (more
+   * with `verifier.events.on`): `dpop_rejected` when a guard refuses a DPoP
+   * proof, `store_unavailable` when the revoked set cannot be loaded from
+   * `revocations`. Called after the answer, never awaited: one that throws or
+   * is slow never fails or delays a request.
+   */
+  onEvent?: AuthEventListener | readonly AuthEventListener[];
+  /**
+   * A pino-compatible logger (`debug`, `info`, `warn`, `error`, `child`), as
+   * the manager's `logger` option: events at `info` (`store_unavailable` at
+   * `warn`), a JWKS that cannot be fetched at `warn`, unexpected errors of the
+   * guards and failing listeners at `error`. Default: errors to
+   * `console.error`, nothing else.
+   */
+  logger?: BatonLogger;
 }
+
+/** Every option `ResourceVerifierOptions` declares: any other key is refused. */
+const OPTION_NAMES: readonly (keyof ResourceVerifierOptions)[] = [
+  'issuer',
+  'audience',
+  'jwksUrl',
+  'keys',
+  'algorithms',
+  'leeway',
+  'jwks',
+  'revocations',
+  'clock',
+  'maxTokenLength',
+  'onEvent',
+  'logger',
+];
+const JWKS_OPTION_NAMES: readonly (keyof JwksFetchOptions)[] = [
+  'cooldown',
+  'maxAge',
+  'timeout',
+  'maxBytes',
+  'fetch',
+];
 
 function options(message: string): BatonError {
   return new BatonError('invalid_options', `createResourceVerifier: ${message}`);
+}
+
+/** Refuses a key the options do not declare (a misspelt `loger` must not pass silently). */
+function checkKeys(given: object, known: readonly string[], prefix: string, where: string): void {
+  for (const key of Object.keys(given)) {
+    if (known.includes(key)) continue;
+    const path = `${prefix}${key}`;
+    throw options(`${path}: ${unknownKeyMessage(key, [key], known, where)}`);
+  }
+}
+
+function checkListeners(value: unknown): void {
+  if (value === undefined || typeof value === 'function') return;
+  if (Array.isArray(value) && value.every((listener) => typeof listener === 'function')) return;
+  throw options('onEvent must be a function onEvent(event), or a list of them');
 }
 
 function seconds(value: Duration | undefined, fallback: number, name: string): number {
@@ -274,6 +342,15 @@ async function fetchJwks(source: Extract<KeySource, { remote: true }>): Promise<
 export class ResourceVerifier {
   readonly issuer: string;
   readonly audiences: readonly string[];
+  /**
+   * The security events of the guards using this verifier (README "Events
+   * and logging"): `dpop_rejected` and `store_unavailable`, with `strategy`
+   * `resource`. `on(listener)` or `on(type, listener)` answers an unsubscribe.
+   */
+  readonly events: AuthEvents;
+  /** The `logger` option (as a child bound to `{ component: 'baton' }`), or the default: errors to `console.error`. */
+  readonly logger: BatonLogger;
+  readonly #events: AuthEventHub;
   readonly #pinned: readonly Algorithm[] | undefined;
   readonly #leeway: number;
   readonly #clock: Clock;
@@ -294,6 +371,22 @@ export class ResourceVerifier {
 
   constructor(opts: ResourceVerifierOptions) {
     if (opts === null || typeof opts !== 'object') throw options('options are required');
+    checkKeys(opts, OPTION_NAMES, '', 'createResourceVerifier');
+    if (opts.jwks !== undefined && (opts.jwks === null || typeof opts.jwks !== 'object'))
+      throw options('jwks must be an object');
+    checkKeys(opts.jwks ?? {}, JWKS_OPTION_NAMES, 'jwks.', 'jwks');
+    if (opts.logger !== undefined && !isLogger(opts.logger)) {
+      throw options(
+        'logger must be a logger with debug, info, warn, error and child methods (pino, or one shaped like it)',
+      );
+    }
+    checkListeners(opts.onEvent);
+    // Listeners first: the store is called (the revoked set loads) as soon as it is wrapped.
+    this.logger = opts.logger === undefined ? defaultLogger : opts.logger.child({ component: 'baton' });
+    this.#events = new AuthEventHub(this.logger);
+    this.events = this.#events;
+    if (opts.logger !== undefined) this.#events.on(eventLogger(this.logger));
+    for (const listener of listenersOf(opts.onEvent)) this.#events.on(listener);
     if (typeof opts.issuer !== 'string' || opts.issuer.length === 0)
       throw options('issuer must be a non-empty string');
     const audiences = typeof opts.audience === 'string' ? [opts.audience] : opts.audience;
@@ -346,8 +439,13 @@ export class ResourceVerifier {
           'the revocations store has no revocation feed (subscribeRevocations); use Redis, PostgreSQL or SQLite',
         );
       }
-      this.#revocations = new StoreRevocations(new StoreCalls(store), clock);
+      // Deferred a microtask, as the manager does: a store that throws synchronously would report during construction.
+      const calls = new StoreCalls(store, (failure) =>
+        queueMicrotask(() => this.#emit(storeUnavailableDraft(failure))),
+      );
+      this.#revocations = new StoreRevocations(calls, clock);
     }
+
     if (!remote) {
       // Keys given locally: a mistake in them is the application's, reported at once.
       this.#codec = null;
@@ -397,6 +495,33 @@ export class ResourceVerifier {
   /** Whether verified claims are fresh now (a token from login or reauth, not refresh), by the verifier's clock. */
   isFresh(claims: Pick<AccessClaims, 'fresh'>): boolean {
     return isFresh(claims, Math.floor(this.#clock.now() / 1000));
+  }
+
+  /**
+   * Emits `dpop_rejected` for a DPoP proof a guard refused (the guards of
+   * `baton-auth/resource` call it; so may a guard of your own). Never give it
+   * a token or a proof.
+   *
+   * @example
+   * ```ts
+   * import type { ResourceVerifier } from 'baton-auth/resource';
+   * declare const verifier: ResourceVerifier;
+   *
+   * verifier.dpopRejected(
+   *   { reason: 'invalid_proof', step: 'resource', detail: "htu does not match the request's URL" },
+   *   { ip: '203.0.113.7', userAgent: 'curl/8' },
+   * );
+   * ```
+   */
+  dpopRejected(rejection: DpopRejection, context: RequestContext = {}): void {
+    this.#emit(dpopRejectedDraft(rejection, context));
+  }
+
+  /** Emits an event (listeners get it after the request answered), on this verifier's clock. */
+  #emit(draft: EventDraft): void {
+    if (!this.#events.listening) return;
+    // The spread of a union loses the pairing of `type` with its fields; the draft had it.
+    this.#events.emit({ ...draft, time: this.#clock.now(), strategy: 'resource' } as AuthEvent);
   }
 
   /** Stops following the revocation feed. The store itself stays open (it is yours). */
@@ -510,6 +635,12 @@ export class ResourceVerifier {
     } catch (error) {
       this.#lastAttemptFailed = true;
       this.#lastFailure = error;
+      safeLog(
+        this.logger,
+        'warn',
+        { err: error, ...(source.remote ? { jwksUrl: `${source.url.origin}${source.url.pathname}` } : {}) },
+        "baton: the issuer's keys could not be loaded",
+      );
       // Keys given locally that fail are a configuration error: every later call says so.
       if (!source.remote) this.#loadedOnce = true;
     }
@@ -546,7 +677,7 @@ export class ResourceVerifier {
  *   algorithms: ['EdDSA'],
  * });
  * const claims = await verifier.verify(accessToken); // or throws BatonError('invalid_token'), ...
- * console.log(claims.sub, claims.scope);
+ * const greeting = `orders of ${claims.sub}`;
  * ```
  */
 export function createResourceVerifier(options: ResourceVerifierOptions): ResourceVerifier {

@@ -16,7 +16,8 @@
  */
 import { type BatonLogger, safeLog } from '../core/logger.ts';
 import type { RevocationReason } from '../stores/types.ts';
-import type { DpopRejectionReason, DpopStep, StrategyName } from './types.ts';
+import type { StoreFailure } from './store-calls.ts';
+import type { DpopRejection, DpopRejectionReason, DpopStep, RequestContext, StrategyName } from './types.ts';
 
 /**
  * Every event type, in a fixed order (e.g. for a metrics adapter that declares its counters up front).
@@ -48,13 +49,16 @@ export const AUTH_EVENT_TYPES = [
 
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
 
+/** Who emitted an event: a manager (its strategy), or a resource server's verifier (`resource`). */
+export type EventSource = StrategyName | 'resource';
+
 /** What every event carries; a field that does not apply (or is unknown at that step) is `null`. */
 export interface AuthEventFields<T extends AuthEventType = AuthEventType> {
   readonly type: T;
-  /** When it happened: milliseconds since the epoch, on the manager's clock. */
+  /** When it happened: milliseconds since the epoch, on the manager's (or resource verifier's) clock. */
   readonly time: number;
-  /** The manager's strategy. */
-  readonly strategy: StrategyName;
+  /** The manager's strategy; `resource` for a resource server's verifier (`baton-auth/resource`), which runs none. */
+  readonly strategy: EventSource;
   /** The user (`sub`). */
   readonly userId: string | null;
   /** The session (`sid`): visible in every access token, so not a secret. */
@@ -433,6 +437,54 @@ const EVENT_LEVEL: Record<AuthEventType, 'info' | 'warn'> = {
 export function eventLogger(logger: BatonLogger): AuthEventListener {
   return (event) => {
     logger[EVENT_LEVEL[event.type]]({ event }, `baton: ${event.type}`);
+  };
+}
+
+/** Longest IP or user agent an event carries. */
+const MAX_REQUEST_FIELD = 512;
+
+function requestField(value: string | null | undefined): string | null {
+  if (typeof value !== 'string' || value === '') return null;
+  return value.length > MAX_REQUEST_FIELD ? value.slice(0, MAX_REQUEST_FIELD) : value;
+}
+
+/** The IP and user agent of a request, as events carry them. */
+export function requestFacts(context: Pick<RequestContext, 'ip' | 'userAgent'>): {
+  ip: string | null;
+  userAgent: string | null;
+} {
+  return { ip: requestField(context.ip), userAgent: requestField(context.userAgent) };
+}
+
+/** A driver's message with any `scheme://user:password@` masked: events and logs never carry a secret. */
+function withoutCredentials(message: string): string {
+  return message.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
+}
+
+/** The `store_unavailable` event of a failed store call (a manager's, or a resource verifier's revoked-set load). */
+export function storeUnavailableDraft(failure: StoreFailure): EventDraft {
+  return {
+    type: 'store_unavailable',
+    operation: failure.operation,
+    reason: withoutCredentials(failure.error.message),
+    userId: failure.userId ?? null,
+    sessionId: failure.sessionId ?? null,
+    clientId: failure.clientId ?? null,
+    ...requestFacts(failure),
+  };
+}
+
+/** The `dpop_rejected` event of a refused proof (at a manager, or at a resource server's guard). */
+export function dpopRejectedDraft(rejection: DpopRejection, context: RequestContext): EventDraft {
+  return {
+    type: 'dpop_rejected',
+    reason: rejection.reason,
+    step: rejection.step,
+    detail: rejection.detail,
+    userId: rejection.userId ?? null,
+    sessionId: rejection.sessionId ?? null,
+    clientId: rejection.clientId ?? context.clientId ?? null,
+    ...requestFacts(context),
   };
 }
 

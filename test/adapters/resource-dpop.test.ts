@@ -5,51 +5,14 @@
  * without DPoP refusing bound tokens rather than taking them as Bearer.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import express from 'express';
-import Fastify from 'fastify';
-import { Hono } from 'hono';
-import { generateSigningKey, MemoryStore, SessionManager } from '../../src/index.ts';
-import { requireToken as expressGuard } from '../../src/resource/express.ts';
-import { batonResource } from '../../src/resource/fastify.ts';
-import { requireToken as honoGuard } from '../../src/resource/hono.ts';
-import type { ResourceGuardOptions, ResourceVerifierOptions } from '../../src/resource/index.ts';
+import { MemoryStore, type SessionManager } from '../../src/index.ts';
 import { ProofKey } from '../support/dpop.ts';
-import { type Listening, listen, serveHono } from '../support/listen.ts';
+import type { Listening } from '../support/listen.ts';
 import { call } from './client.ts';
+import { ADAPTERS, resourceApp as app, dpopIssuer, verifierOptions } from './resource-apps.ts';
 
 const PUBLIC = 'https://orders.example.com';
-const ADAPTERS = ['express', 'fastify', 'hono'] as const;
-
-async function app(
-  adapter: (typeof ADAPTERS)[number],
-  source: ResourceVerifierOptions,
-  options: ResourceGuardOptions,
-): Promise<Listening> {
-  if (adapter === 'express') {
-    const server = express();
-    server.disable('x-powered-by');
-    // Mounted under /v1: the guard must see the path the client sent, not the router's.
-    const router = express.Router();
-    router.get('/orders', expressGuard(source, options), (req, res) => void res.json({ sub: req.auth.sub }));
-    server.use('/v1', router);
-    return listen(createServer(server));
-  }
-  if (adapter === 'fastify') {
-    const server = Fastify();
-    await server.register(batonResource, { ...source, ...options });
-    server.get('/v1/orders', { onRequest: server.requireToken() }, async (request) => ({
-      sub: request.auth.sub,
-    }));
-    await server.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = server.server.address() as { port: number };
-    return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
-  }
-  const server = new Hono();
-  server.get('/v1/orders', honoGuard(source, options), (c) => c.json({ sub: c.get('auth').sub }));
-  return serveHono(server.fetch);
-}
 
 describe('resource guards with DPoP', { timeout: 60_000 }, () => {
   let manager: SessionManager;
@@ -58,16 +21,7 @@ describe('resource guards with DPoP', { timeout: 60_000 }, () => {
   let bound: string;
   let bearer: string;
   before(async () => {
-    manager = new SessionManager({
-      issuer: 'https://auth.example.com',
-      audience: 'orders-api',
-      keys: [await generateSigningKey('EdDSA')],
-      refreshKey: 'r'.repeat(32),
-      store: new MemoryStore(),
-      loadUser: (id) => ({ id }),
-      dpop: { mode: 'allowed' },
-    });
-    await manager.ready;
+    manager = await dpopIssuer();
     key = await ProofKey.create('ES256');
     other = await ProofKey.create('ES256');
     bound = (await manager.issueSession({ id: 'u1' }, { dpop: { jkt: key.jkt } })).accessToken;
@@ -80,7 +34,7 @@ describe('resource guards with DPoP', { timeout: 60_000 }, () => {
       let withDpop: Listening;
       let without: Listening;
       before(async () => {
-        const source = { issuer: 'https://auth.example.com', audience: 'orders-api', keys: manager.keys };
+        const source = verifierOptions(manager);
         withDpop = await app(adapter, source, {
           dpop: { publicUrl: PUBLIC, verifier: { replay: new MemoryStore() } },
         });

@@ -1,29 +1,11 @@
 /** `baton-auth/audit` loads a driver only when its target needs one, as the stores do. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { HIDE_PACKAGES, withoutPackages } from '../support/hidden-packages.ts';
+import { runWithout } from '../support/hidden-packages.ts';
 
 /** Runs `source` as an ES module in a child where `hidden` cannot be loaded; answers its stdout as JSON. */
-function runWithout(hidden: string[], source: string): unknown {
-  const result = spawnSync(
-    process.execPath,
-    [
-      '--conditions=baton-source',
-      '--import',
-      'tsx',
-      '--import',
-      HIDE_PACKAGES,
-      '--input-type=module',
-      '-e',
-      source,
-    ],
-    {
-      env: { ...process.env, NODE_TEST_CONTEXT: '', ...withoutPackages(hidden), NODE_OPTIONS: '' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
+function runJson(hidden: string[], source: string): unknown {
+  const result = runWithout(hidden, source);
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout);
 }
@@ -34,7 +16,7 @@ const attempt = (target: string) => `
 
 describe('audit trail drivers', () => {
   it('imports and records in memory with no driver installed; a URL needing one names it', () => {
-    const out = runWithout(
+    const out = runJson(
       ['better-sqlite3', 'ioredis', 'pg'],
       `const { createAuditTrail } = await import('baton-auth/audit');
        const out = [];

@@ -3,14 +3,13 @@
 // adapter; without it there is no such route; and without the OpenTelemetry
 // packages it does not start, saying what to install.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEMO_ADAPTERS } from '../../demo/app.ts';
 import { configFromEnv, DemoConfigError } from '../../demo/config.ts';
-import { HIDE_PACKAGES, withoutPackages } from '../support/hidden-packages.ts';
+import { runWithout } from '../support/hidden-packages.ts';
 import { assertError, call, login, startHarness } from './helpers.ts';
 
 interface Sample {
@@ -121,24 +120,7 @@ describe('the demo’s GET /metrics (BATON_METRICS=1)', () => {
         }
       `;
       try {
-        const result = spawnSync(
-          process.execPath,
-          [
-            '--conditions=baton-source',
-            '--import',
-            'tsx',
-            '--import',
-            HIDE_PACKAGES,
-            '--input-type=module',
-            '-e',
-            source,
-          ],
-          {
-            env: { ...process.env, NODE_TEST_CONTEXT: '', ...withoutPackages([missing]), NODE_OPTIONS: '' },
-            encoding: 'utf8',
-            timeout: 60_000,
-          },
-        );
+        const result = runWithout([missing], source);
         assert.equal(result.status, 0, result.stderr);
         assert.equal(
           result.stdout.trim(),

@@ -7,59 +7,21 @@
 // and its stored hash and salt, the JWT signatures, the passwords and the
 // refresh key.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { HttpRequest } from '../../src/http/index.ts';
 import { createAuthHandler } from '../../src/http/index.ts';
-import type { AuthEvent, SessionStore, StrategyName } from '../../src/index.ts';
+import type { AuthEvent, StrategyName } from '../../src/index.ts';
 import { type BaseOptions, strategyHarness } from '../strategies/support.ts';
+import { strategyDesigns } from '../support/designs.ts';
+import { Secrets } from '../support/secrets.ts';
 import { storeKinds } from './support.ts';
 
 const REFRESH_KEY = 'refresh-key-that-must-never-be-logged';
 const WRONG_PASSWORD = 'not-his-password-either';
 
-const designs: Record<StrategyName, (base: BaseOptions) => object> = {
-  rotating: (base) => ({ ...base, strategy: 'rotating', refreshKey: REFRESH_KEY }),
-  jwt: (base) => ({ ...base, strategy: 'jwt', rotateRefreshTokens: true }),
-  'single-token': (base) => ({ ...base, strategy: 'single-token', allowEarlyRefresh: true }),
-  'per-client': (base) => ({ ...base, strategy: 'per-client', refreshKey: REFRESH_KEY }),
-  callbacks: (base) => {
-    const stored = new Map<string, string>();
-    return {
-      ...base,
-      strategy: 'callbacks',
-      storeRefreshToken: (id: string, token: string) => void stored.set(id, token),
-      retrieveRefreshToken: (id: string) => stored.get(id),
-    };
-  },
-};
-
-/** What must never be written: a token, its parts that are secrets, what the store keeps of them. */
-class Secrets {
-  readonly values = new Set<string>(['abides', WRONG_PASSWORD, REFRESH_KEY]);
-
-  async addToken(token: unknown, store: SessionStore): Promise<void> {
-    if (typeof token !== 'string' || token === '') return;
-    this.values.add(token);
-    const parts = token.split('.');
-    if (parts.length === 3) {
-      // A JWT: its signature is the secret part (the claims are no secret).
-      this.values.add(parts[2]!);
-      return;
-    }
-    // An opaque refresh token: `<sessionId>.<secret>` (callbacks: `<user>.<secret>[.<client>]`).
-    const secret = parts[1]!;
-    this.values.add(secret);
-    this.values.add(createHash('sha256').update(secret).digest('base64url'));
-    const session = await store.getSession(parts[0]!);
-    if (session) {
-      this.values.add(session.tokenHash);
-      this.values.add(session.secretSalt);
-    }
-  }
-}
+const designs = strategyDesigns(REFRESH_KEY, { jwt: { rotateRefreshTokens: true } });
 
 for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof designs)[StrategyName]][]) {
   describe(`no secret in events or logs: the ${name} strategy`, () => {
@@ -89,7 +51,7 @@ for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof d
       );
       closing.push(() => h.close());
       const manager = h.manager as unknown as Parameters<typeof createAuthHandler>[0];
-      const secrets = new Secrets();
+      const secrets = new Secrets(['abides', WRONG_PASSWORD, REFRESH_KEY]);
       const handler = createAuthHandler(manager);
       const send = async (
         path: string,
@@ -161,11 +123,7 @@ for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof d
       );
 
       const written = [...events.map((event) => JSON.stringify(event)), ...lines];
-      assert.ok(secrets.values.size > 10, `${secrets.values.size} secrets collected`);
-      for (const secret of secrets.values) {
-        const found = written.filter((text) => text.includes(secret));
-        assert.deepEqual(found, [], `a secret (${secret.slice(0, 12)}…) was written`);
-      }
+      secrets.assertNoneIn(written, 11);
     });
   });
 }

@@ -22,6 +22,7 @@ import type {
 import { MemoryStore } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import { type BaseOptions, strategyHarness } from '../strategies/support.ts';
+import { strategyDesigns } from '../support/designs.ts';
 import { rejectsWith, type TestUser } from './support.ts';
 
 /** A store kind whose store can be made to fail for real. */
@@ -58,26 +59,7 @@ const kinds: BreakableKind[] = [
 
 const refreshKey = 'k'.repeat(32);
 
-type Design = (
-  base: BaseOptions,
-) => Parameters<typeof strategyHarness>[1] extends (b: BaseOptions) => infer O ? O : never;
-
-const designs: Record<StrategyName, Design> = {
-  rotating: (base) => ({ ...base, strategy: 'rotating', refreshKey, graceWindow: 10 }),
-  jwt: (base) => ({ ...base, strategy: 'jwt' }),
-  'single-token': (base) => ({ ...base, strategy: 'single-token', allowEarlyRefresh: true }),
-  'per-client': (base) => ({ ...base, strategy: 'per-client', refreshKey }),
-  callbacks: (base) => {
-    const stored = new Map<string, string>();
-    return {
-      ...base,
-      strategy: 'callbacks',
-      storeRefreshToken: (id: string, token: string) => void stored.set(id, token),
-      retrieveRefreshToken: (id: string) => stored.get(id),
-      revokeRefreshToken: (id: string) => void stored.delete(id),
-    };
-  },
-};
+const designs = strategyDesigns(refreshKey, { rotating: { graceWindow: 10 } }, { revokeRefreshToken: true });
 
 const CONTEXT: RequestContext = { ip: '203.0.113.7', userAgent: 'events-test/1.0', clientId: 'mobile-app' };
 const LATER: RequestContext = { ip: '198.51.100.4', userAgent: 'events-test/2.0' };

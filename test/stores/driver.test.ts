@@ -1,6 +1,5 @@
 /** Store drivers are optional peer dependencies: a missing one is named, with the command to install it. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import {
   BatonError,
@@ -11,33 +10,7 @@ import {
   StoreUrlError,
 } from '../../src/index.ts';
 import { loadDriver } from '../../src/stores/driver.ts';
-import { HIDE_PACKAGES, withoutPackages } from '../support/hidden-packages.ts';
-
-/** Runs `source` as an ES module in a child where `hidden` cannot be loaded; returns its stdout. */
-function runWithout(
-  hidden: string[],
-  source: string,
-): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(
-    process.execPath,
-    [
-      '--conditions=baton-source',
-      '--import',
-      'tsx',
-      '--import',
-      HIDE_PACKAGES,
-      '--input-type=module',
-      '-e',
-      source,
-    ],
-    {
-      env: { ...process.env, NODE_TEST_CONTEXT: '', ...withoutPackages(hidden), NODE_OPTIONS: '' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { runWithout } from '../support/hidden-packages.ts';
 
 describe('store drivers', () => {
   it('a package that is not installed: store_driver_missing, naming it and how to install it', () => {

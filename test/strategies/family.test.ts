@@ -11,30 +11,14 @@ import { createPerClientHandler } from '../../src/http/per-client-routes.ts';
 import type { AuthManager, StrategyCapabilities, StrategyName } from '../../src/index.ts';
 import { BatonError, SessionManager } from '../../src/index.ts';
 import { storeKinds } from '../sessions/support.ts';
-import { type BaseOptions, strategyHarness } from './support.ts';
+import { strategyDesigns } from '../support/designs.ts';
+import { strategyHarness } from './support.ts';
 
 const refreshKey = randomBytes(32);
 const memory = storeKinds.find((kind) => kind.name === 'memory');
 assert.ok(memory);
 
-const designs: Record<
-  StrategyName,
-  (base: BaseOptions) => Parameters<typeof strategyHarness>[1] extends (b: BaseOptions) => infer O ? O : never
-> = {
-  rotating: (base) => ({ ...base, strategy: 'rotating', refreshKey }),
-  jwt: (base) => ({ ...base, strategy: 'jwt' }),
-  'single-token': (base) => ({ ...base, strategy: 'single-token', allowEarlyRefresh: true }),
-  'per-client': (base) => ({ ...base, strategy: 'per-client', refreshKey }),
-  callbacks: (base) => {
-    const stored = new Map<string, string>();
-    return {
-      ...base,
-      strategy: 'callbacks',
-      storeRefreshToken: (id: string, token: string) => void stored.set(id, token),
-      retrieveRefreshToken: (id: string) => stored.get(id),
-    };
-  },
-};
+const designs = strategyDesigns(refreshKey);
 
 /** What each capability unlocks, called with live tokens of a logged-in user. */
 const probes: Record<

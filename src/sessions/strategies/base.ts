@@ -13,10 +13,13 @@ import {
   AuthEventHub,
   type AuthEventOf,
   type AuthEvents,
+  dpopRejectedDraft,
   type EventDraft,
   eventLogger,
   listenersOf,
   type PasswordStep,
+  requestFacts,
+  storeUnavailableDraft,
 } from '../events.ts';
 import { attachInternals } from '../instrumentation.ts';
 import type { ResolvedStrategyOptions } from '../options.ts';
@@ -63,9 +66,6 @@ export interface SessionFacts {
 
 /** The steps whose event is told by the tokens they answer. */
 type PairEvent = 'login' | 'refresh' | 'refresh_grace_reuse' | 'reauth';
-
-/** Longest user agent or IP an event carries: the client fills them. */
-const MAX_REQUEST_FIELD = 512;
 
 /** How `pair` mints: the refresh token to hand back and the access token's lifetime rules. */
 export interface PairRequest {
@@ -533,16 +533,7 @@ export abstract class StrategyBase<
    * ```
    */
   dpopRejected(rejection: DpopRejection, context: RequestContext = {}): void {
-    this.emit({
-      type: 'dpop_rejected',
-      reason: rejection.reason,
-      step: rejection.step,
-      detail: rejection.detail,
-      userId: rejection.userId ?? null,
-      sessionId: rejection.sessionId ?? null,
-      clientId: rejection.clientId ?? context.clientId ?? null,
-      ...this.requestFacts(context),
-    });
+    this.emit(dpopRejectedDraft(rejection, context));
   }
 
   protected clientIdOf(context: RequestContext): string {
@@ -763,35 +754,16 @@ export abstract class StrategyBase<
 
   /** The IP and user agent of a request, as events carry them. */
   protected requestFacts(context: RequestContext): { ip: string | null; userAgent: string | null } {
-    return { ip: requestField(context.ip), userAgent: requestField(context.userAgent) };
+    return requestFacts(context);
   }
 
   /** A failed store call: `store_unavailable`, with what the call was about. */
   protected storeFailed(failure: StoreFailure): void {
-    this.emit({
-      type: 'store_unavailable',
-      operation: failure.operation,
-      reason: withoutCredentials(failure.error.message),
-      userId: failure.userId ?? null,
-      sessionId: failure.sessionId ?? null,
-      clientId: failure.clientId ?? null,
-      ip: requestField(failure.ip),
-      userAgent: requestField(failure.userAgent),
-    });
+    this.emit(storeUnavailableDraft(failure));
   }
 
   async close(): Promise<void> {
     this.tokens.close();
     await this.store.close();
   }
-}
-
-function requestField(value: string | null | undefined): string | null {
-  if (typeof value !== 'string' || value === '') return null;
-  return value.length > MAX_REQUEST_FIELD ? value.slice(0, MAX_REQUEST_FIELD) : value;
-}
-
-/** A driver's message with any `scheme://user:password@` masked: events and logs never carry a secret. */
-function withoutCredentials(message: string): string {
-  return message.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
 }
