@@ -261,7 +261,7 @@ export function optionsMarkdown(): string {
     '',
     table(ADAPTER_OPTIONS.flatMap(interfaceRows), 'adapter'),
     '',
-    "Stores (`new SqliteStore(options)`, `new PostgresStore(options)`, `new RedisStore(options)`; `MemoryStore` takes none; `openStore` takes Redis's `prefix` and `timeout` from the URL's query), checked when",
+    "Stores (`new SqliteStore(options)`, `new PostgresStore(options)`, `new RedisStore(options)`; `MemoryStore` takes none; `openStore` takes Redis's `prefix` and `timeout` from the URL's query, and a cluster's `natMap`), checked when",
     'constructed, before any file is created or connection made (see [Choosing a store](#choosing-a-store)):',
     '',
     table(

@@ -7,8 +7,9 @@
 import { isBatonError } from '../core/errors.ts';
 import type { PostgresStore } from './postgres.ts';
 import type { RedisStore } from './redis.ts';
+import { parseNatMapQuery } from './redis-url.ts';
 import type { SqliteStore } from './sqlite.ts';
-import { redact, StoreOpenError, type StoreUrl } from './store-url.ts';
+import { redact, StoreOpenError, type StoreUrl, StoreUrlError } from './store-url.ts';
 
 function reasonOf(error: unknown): string {
   return isBatonError(error) || error instanceof Error ? error.message : String(error);
@@ -64,7 +65,12 @@ export async function openSqliteStore(url: UrlOf<'sqlite'>): Promise<SqliteStore
 /** A Redis store for a URL; it connects on its own, and reports an unreachable server at its first call. */
 export async function openRedisStore(url: UrlOf<'redis'>): Promise<RedisStore> {
   const { RedisStore } = await loadStoreModule('redis');
-  const { timeout, ...options } = url.options;
+  const { timeout, natMap, ...options } = url.options;
+  // Checked by parseStoreUrl; a URL given as a StoreUrl object is checked by the store.
+  const natMapOption = natMap === undefined ? undefined : parseNatMapQuery(natMap);
+  if (typeof natMapOption === 'string') {
+    throw new StoreUrlError(`store URL ${JSON.stringify(redact(url.url))} ${natMapOption}`);
+  }
   return opening(
     STORE_NAMES.redis,
     redact(url.url),
@@ -73,6 +79,7 @@ export async function openRedisStore(url: UrlOf<'redis'>): Promise<RedisStore> {
         url: url.url,
         ...options,
         ...(timeout === undefined ? {} : { timeout: Number(timeout) }),
+        ...(natMapOption === undefined ? {} : { natMap: natMapOption }),
       }),
   );
 }

@@ -8,7 +8,7 @@ import type * as IoRedis from 'ioredis';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { BatonError } from '../core/errors.ts';
 import { loadDriver } from './driver.ts';
-import { hostPort, type RedisTarget } from './redis-url.ts';
+import { hostPort, type NatMap, type RedisTarget } from './redis-url.ts';
 
 const driver = loadDriver<typeof IoRedis>('Redis', 'ioredis');
 
@@ -35,8 +35,8 @@ export function failFastOptions(timeoutMs: number): RedisOptions {
   };
 }
 
-/** A client for a parsed URL (the store owns it). */
-export function createClient(target: RedisTarget, timeoutMs: number): Redis | Cluster {
+/** A client for a parsed URL (the store owns it); `natMap` only for a cluster (checked by the options). */
+export function createClient(target: RedisTarget, timeoutMs: number, natMap?: NatMap): Redis | Cluster {
   const failFast = failFastOptions(timeoutMs);
   switch (target.kind) {
     case 'node':
@@ -70,6 +70,8 @@ export function createClient(target: RedisTarget, timeoutMs: number): Redis | Cl
         retryDelayOnClusterDown: 0,
         slotsRefreshTimeout: Math.min(timeoutMs, 2000),
         clusterRetryStrategy: (attempt: number) => Math.min(attempt * 100, 2000),
+        // The announced addresses of the nodes (CLUSTER SLOTS, MOVED, ASK) to the ones reached from here.
+        ...(natMap === undefined ? {} : { natMap }),
         redisOptions: {
           ...nodeOptions,
           ...(target.username === undefined ? {} : { username: target.username }),

@@ -6,7 +6,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { explainAliases } from '../core/options.ts';
 import { storeTimeoutSchema } from './deadline.ts';
-import { parseRedisTarget } from './redis-url.ts';
+import { type NatMap, natMapProblem, parseRedisTarget } from './redis-url.ts';
 
 export interface RedisStoreOptions {
   /**
@@ -40,6 +40,23 @@ export interface RedisStoreOptions {
    * Default 5000.
    */
   timeout?: number;
+  /**
+   * A Redis Cluster reached through other addresses than the ones its nodes
+   * announce (CLUSTER SLOTS): behind Docker's port mapping, a Kubernetes
+   * NodePort or LoadBalancer, a cloud NAT. Maps each announced `'host:port'`
+   * (IPv6 without brackets, as CLUSTER SLOTS gives it) to the address this
+   * process reaches that node at, `{ host, port }`; or a function from the
+   * announced `'host:port'` to that address (`null`: use it as announced),
+   * for nodes that come and go. Without it, every call after the client
+   * learns the cluster's layout goes to the announced addresses, and answers
+   * `store_unavailable` when they cannot be reached. ioredis's Cluster option
+   * `natMap`; only with a `redis-cluster://` URL (a `client` you build takes
+   * it in its own options). In a store URL: the query
+   * `?natMap=10.0.0.5:6379=203.0.113.7:30001,10.0.0.6:6379=203.0.113.7:30002`.
+   */
+  natMap?:
+    | Record<string, { host: string; port: number }>
+    | ((announced: string) => { host: string; port: number } | null);
 }
 
 /** Duck-typed: the application's ioredis may be another copy than Baton's. */
@@ -81,8 +98,19 @@ export const redisStoreOptionsSchema = z
     timeout: storeTimeoutSchema(
       '; past it the call is `store_unavailable` (503, `Retry-After: 1`) and a silent connection is replaced; also the revocation feed heartbeat',
     ),
+    natMap: z
+      .custom<NatMap>((value) => natMapProblem(value) === undefined, {
+        error: (issue) => natMapProblem(issue.input),
+      })
+      .optional()
+      .meta({
+        accepts:
+          "an object mapping a cluster node's announced 'host:port' to { host, port }, or a function (address) => { host, port } | null",
+        description:
+          "Redis Cluster behind address translation (Docker, Kubernetes, a cloud NAT): each announced `'host:port'` (as CLUSTER SLOTS gives it) to the `{ host, port }` this process reaches it at, or a function doing that; only with a `redis-cluster://` URL",
+      }),
   })
-  .superRefine(({ url, client, prefix }, ctx) => {
+  .superRefine(({ url, client, prefix, natMap }, ctx) => {
     const fail = (option: string, message: string) =>
       ctx.addIssue({ code: 'custom', path: [option], message });
     if (url !== undefined && client !== undefined) fail('client', 'give either url or client, not both');
@@ -111,6 +139,19 @@ export const redisStoreOptionsSchema = z
       // The reason, never the URL itself (it may carry a password).
       const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url ?? '')?.[0] ?? '';
       fail('url', target.startsWith('must') ? target : `this ${scheme} URL ${target}`);
+    }
+    if (natMap !== undefined) {
+      if (client !== undefined) {
+        fail(
+          'natMap',
+          'goes with url; a client you build takes it in its own options: new Cluster(nodes, { natMap })',
+        );
+      } else if (typeof target !== 'object' || target.kind !== 'cluster') {
+        fail(
+          'natMap',
+          'is for a Redis Cluster (a redis-cluster:// URL): one server or Sentinel is reached at the address you give',
+        );
+      }
     }
     const onCluster =
       (client as { isCluster?: unknown } | undefined)?.isCluster === true ||

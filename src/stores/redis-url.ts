@@ -111,3 +111,69 @@ function parseHostPort(text: string, defaultPort: number): HostPort | null {
 export function hostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** Where a Redis Cluster node that announces `announced` is reached from here (ioredis's `natMap` entry). */
+export type NatMapFunction = (announced: string) => HostPort | null;
+
+/**
+ * A Redis Cluster's announced node addresses (`host:port`, as CLUSTER SLOTS
+ * gives them: IPv6 without brackets) mapped to the addresses this process
+ * reaches them at, or a function that maps one (null: as announced).
+ */
+export type NatMap = Record<string, HostPort> | NatMapFunction;
+
+/**
+ * Why `value` cannot be a natMap, or undefined if it can. Messages name the
+ * announced address, never anything else of the configuration.
+ */
+export function natMapProblem(value: unknown): string | undefined {
+  if (typeof value === 'function') return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return "must be an object mapping announced 'host:port' to { host, port }, or a function (address) => { host, port } | null";
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) return 'is empty: leave it out, or map at least one announced address';
+  for (const [announced, target] of entries) {
+    const key = /^(.+):(\d{1,5})$/.exec(announced);
+    if (!key || /[\s[\]]/.test(key[1]!) || Number(key[2]) < 1 || Number(key[2]) > 65535) {
+      return `has the key ${JSON.stringify(announced)}: keys are the addresses the cluster announces, 'host:port' (IPv6 without brackets, as CLUSTER SLOTS gives them)`;
+    }
+    const { host, port, ...extra } = (target ?? {}) as Partial<HostPort> & Record<string, unknown>;
+    if (
+      typeof target !== 'object' ||
+      target === null ||
+      typeof host !== 'string' ||
+      !/^[^\s/@]+$/.test(host) ||
+      !Number.isInteger(port) ||
+      (port as number) < 1 ||
+      (port as number) > 65535 ||
+      Object.keys(extra).length > 0
+    ) {
+      return `maps ${JSON.stringify(announced)} to something other than { host: string, port: 1-65535 }`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The `natMap` query of a `redis-cluster://` URL:
+ * `announced=reachable[,announced=reachable...]`, each a `host:port`
+ * (`10.0.0.5:6379=203.0.113.7:30001`; IPv6 in brackets). Returns a reason
+ * string when it cannot be used.
+ */
+export function parseNatMapQuery(text: string): Record<string, HostPort> | string {
+  const map: Record<string, HostPort> = {};
+  for (const pair of text.split(',')) {
+    const [from, to, ...extra] = pair.trim().split('=');
+    const announced = parseHostPort(from ?? '', 0);
+    const reached = parseHostPort(to ?? '', 0);
+    if (!announced || !reached || extra.length > 0 || announced.port === 0 || reached.port === 0) {
+      return 'has a natMap that is not announced=reachable[,...], each a host:port (10.0.0.5:6379=203.0.113.7:30001)';
+    }
+    // ioredis's keys: host:port as CLUSTER SLOTS gives it, IPv6 without brackets.
+    const key = `${announced.host}:${announced.port}`;
+    if (key in map) return `has a natMap that maps ${key} twice`;
+    map[key] = reached;
+  }
+  return map;
+}

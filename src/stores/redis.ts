@@ -169,6 +169,9 @@ export class RedisStore implements SessionStore {
   readonly #where: string;
   /** Why the last connection attempt failed, for messages while not connected. */
   #lastConnectionError: string | undefined;
+  /** Whether the connection was ready once (a cluster that never was may announce addresses not reachable here). */
+  #wasReady: boolean;
+  readonly #natMapped: boolean;
   /** A URL that cannot work (a Sentinel given as redis://): every call says so. */
   #misconfigured: string | undefined;
   /** The check of what the server is, after each connect of an owned client. */
@@ -176,7 +179,7 @@ export class RedisStore implements SessionStore {
   #warnedClusterNode = false;
 
   constructor(options: RedisStoreOptions = {}) {
-    const { url, client, prefix = 'baton:', timeout = DEFAULT_TIMEOUT_MS } = validateOptions(options);
+    const { url, client, prefix = 'baton:', timeout = DEFAULT_TIMEOUT_MS, natMap } = validateOptions(options);
     this.#prefix = prefix;
     this.#timeoutMs = timeout;
     let connection: Redis | Cluster;
@@ -187,7 +190,7 @@ export class RedisStore implements SessionStore {
       const target = parseRedisTarget(url ?? 'redis://127.0.0.1:6379');
       // Validated above; a string here would be a bug.
       if (typeof target === 'string') throw new BatonError('invalid_options', `RedisStore url ${target}`);
-      connection = createClient(target, timeout);
+      connection = createClient(target, timeout, natMap);
       this.#ownsClient = true;
     }
     this.#cluster = isCluster(connection) ? connection : undefined;
@@ -211,11 +214,14 @@ export class RedisStore implements SessionStore {
       });
       connection.on('ready', () => {
         this.#lastConnectionError = undefined;
+        this.#wasReady = true;
         // Calls wait for it (once per connection): a wrong kind of server is named before anything else.
         if (!this.#cluster) this.#modeCheck = this.#checkServerMode();
       });
     }
     this.#startupOver = connection.status === 'ready';
+    this.#wasReady = this.#startupOver;
+    this.#natMapped = natMap !== undefined;
   }
 
   /**
@@ -621,8 +627,7 @@ export class RedisStore implements SessionStore {
   #timedOut(): BatonError {
     const status = this.#client.status;
     if (status === 'ready') return unavailable(`no answer within ${this.#timeoutMs} ms`, this.#where);
-    const reason = this.#lastConnectionError === undefined ? '' : `: ${this.#lastConnectionError}`;
-    return unavailable(`not connected (${status})${reason}`, this.#where);
+    return unavailable(`not connected (${status})${this.#notConnectedReason()}`, this.#where);
   }
 
   async #command<T>(command: () => Promise<T>): Promise<T> {
@@ -682,8 +687,30 @@ export class RedisStore implements SessionStore {
       this.#startupOver = true;
     });
     if (await this.#readyWait) return;
-    const reason = this.#lastConnectionError === undefined ? '' : `: ${this.#lastConnectionError}`;
-    throw unavailable(`not connected (${client.status})${reason}`, this.#where);
+    throw unavailable(`not connected (${client.status})${this.#notConnectedReason()}`, this.#where);
+  }
+
+  /**
+   * Why the store is not connected, for its 503s: the last connection error; for a
+   * cluster that answered the seeds but never became ready, the node addresses it
+   * announced, which did not answer here (behind NAT, Docker, Kubernetes: natMap).
+   */
+  #notConnectedReason(): string {
+    const reasons = this.#lastConnectionError === undefined ? [] : [this.#lastConnectionError];
+    const cluster = this.#cluster;
+    if (cluster && this.#ownsClient && !this.#wasReady) {
+      const nodes = new Set<string>();
+      for (const owners of cluster.slots) if (owners?.[0]) nodes.add(owners[0]);
+      if (nodes.size > 0) {
+        const list = [...nodes].sort().join(',');
+        reasons.push(
+          this.#natMapped
+            ? `the masters, as natMap maps them (${list}), did not answer: check natMap`
+            : `the cluster announces its masters as ${list} (CLUSTER SLOTS), and they did not answer: if this process reaches them at other addresses (Docker, Kubernetes, a NAT), give natMap`,
+        );
+      }
+    }
+    return reasons.length === 0 ? '' : `: ${reasons.join('; ')}`;
   }
 
   /**

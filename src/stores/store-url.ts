@@ -5,13 +5,14 @@
  * URLs: `memory`, `sqlite:./path.db` (relative to `baseDir`),
  * `sqlite:/abs/path.db` (also `sqlite:///abs`), `redis://...` /
  * `rediss://...`, `redis-cluster://host:port,...` (a Redis Cluster's seed
- * nodes), `redis-sentinel://host:port,.../MASTER_NAME` (query `prefix`,
- * `timeout` for all four), `postgres://...` / `postgresql://...` (query
- * `schema`, `tablePrefix`).
+ * nodes; query `natMap` too: `announced=reachable,...`),
+ * `redis-sentinel://host:port,.../MASTER_NAME` (query `prefix`, `timeout` for
+ * all four), `postgres://...` / `postgresql://...` (query `schema`,
+ * `tablePrefix`).
  */
 import { resolve } from 'node:path';
 import { BatonError } from '../core/errors.ts';
-import { parseRedisTarget } from './redis-url.ts';
+import { parseNatMapQuery, parseRedisTarget } from './redis-url.ts';
 
 export type StoreUrl =
   | { kind: 'memory'; url: string }
@@ -21,8 +22,10 @@ export type StoreUrl =
 
 /**
  * Store options carried in the URL's query and taken out of it before the
- * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`) and
- * `timeout` (Redis deadline in milliseconds, default 5000); `schema` and
+ * URL reaches the driver: `prefix` (Redis key prefix, default `baton:`),
+ * `timeout` (Redis deadline in milliseconds, default 5000) and, on a
+ * `redis-cluster://` URL, `natMap` (`announced=reachable,...`, each a
+ * `host:port`, checked here; see RedisStore's `natMap`); `schema` and
  * `tablePrefix` (PostgreSQL, defaults `public` and `baton_`).
  */
 export type StoreQueryOptions = Record<string, string>;
@@ -134,17 +137,26 @@ function splitMultiHostQuery(value: string, label: string): { url: string; optio
   const question = value.indexOf('?');
   const base = question < 0 ? value : value.slice(0, question);
   const query = new URLSearchParams(question < 0 ? '' : value.slice(question + 1));
-  const names: Record<string, string> = QUERY_OPTIONS.redis;
+  const target = parseRedisTarget(base);
+  if (typeof target === 'string') throw new StoreUrlError(`${label} ${shown} ${target}`);
+  const names: Record<string, string> =
+    target.kind === 'cluster' ? { ...QUERY_OPTIONS.redis, natMap: 'natMap' } : QUERY_OPTIONS.redis;
   const options: StoreQueryOptions = {};
   for (const [param, given] of query) {
     const option = names[param];
     if (option === undefined) {
-      throw new StoreUrlError(`${label} ${shown}: its query takes only ${Object.keys(names).join(' and ')}`);
+      const list = Object.keys(names);
+      throw new StoreUrlError(
+        `${label} ${shown}: its query takes only ${list.slice(0, -1).join(', ')} and ${list.at(-1)}` +
+          (param === 'natMap' ? ' (natMap is for redis-cluster:// URLs)' : ''),
+      );
     }
     options[option] = given;
   }
-  const target = parseRedisTarget(base);
-  if (typeof target === 'string') throw new StoreUrlError(`${label} ${shown} ${target}`);
+  if (options.natMap !== undefined) {
+    const natMap = parseNatMapQuery(options.natMap);
+    if (typeof natMap === 'string') throw new StoreUrlError(`${label} ${shown} ${natMap}`);
+  }
   return { url: base, options };
 }
 
@@ -159,6 +171,9 @@ function splitMultiHostQuery(value: string, label: string): { url: string; optio
  * // { kind: 'redis', url: 'redis://cache.internal:6379/0', options: { prefix: 'shop:' } }
  * parseStoreUrl('redis-cluster://10.0.0.1:7000,10.0.0.2:7000?prefix=shop:');
  * // { kind: 'redis', url: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000', options: { prefix: 'shop:' } }
+ * // A cluster whose nodes announce addresses this process reaches elsewhere (NAT):
+ * parseStoreUrl('redis-cluster://203.0.113.7:30001?natMap=10.0.0.5:6379=203.0.113.7:30001');
+ * // { kind: 'redis', ..., options: { natMap: '10.0.0.5:6379=203.0.113.7:30001' } }
  * parseStoreUrl('sqlite:./sessions.db', { baseDir: '/srv/app' }); // { kind: 'sqlite', path: '/srv/app/sessions.db', ... }
  * ```
  */

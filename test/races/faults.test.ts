@@ -27,6 +27,7 @@ import { PostgresStore } from '../../src/stores/postgres.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import { raceManager } from '../fixtures/race-env.ts';
+import { Child } from '../support/child.ts';
 import {
   createPostgresRole,
   createRedisUser,
@@ -38,7 +39,7 @@ import {
   redisSkip,
   uniqueName,
 } from '../support/services.ts';
-import { Child, eventually, Load, sharedSettings } from './support.ts';
+import { eventually, Load, sharedSettings } from './support.ts';
 
 const USER = 'fault-user';
 const CHAINS = 8;

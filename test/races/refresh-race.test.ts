@@ -10,7 +10,8 @@ import { MemoryStore } from '../../src/index.ts';
 import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
 import { locationArgs, openStore, raceManager } from '../fixtures/race-env.ts';
 import type { BurstReport, RefreshOutcome } from '../fixtures/race-refresher.ts';
-import { Child, sharedBackends, sharedSettings } from './support.ts';
+import { Child } from '../support/child.ts';
+import { sharedBackends, sharedSettings } from './support.ts';
 
 const PROCESSES = 2;
 const PER_PROCESS = 50;

@@ -12,7 +12,8 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { SessionManager } from '../../src/index.ts';
 import { hashSecret, RefreshTokenDeriver } from '../../src/sessions/refresh-token.ts';
 import { locationArgs, openStore, raceManager, type StoreLocation } from '../fixtures/race-env.ts';
-import { Child, type SharedBackend, sharedBackends, sharedSettings } from './support.ts';
+import { Child } from '../support/child.ts';
+import { type SharedBackend, sharedBackends, sharedSettings } from './support.ts';
 
 const SESSIONS = 24;
 /** Steps every chain has taken (on average) before the kill, so that it lands in a busy stream of writes. */

@@ -4,21 +4,17 @@
 // PRAGMA data_version) must tell the child at once, and a child whose feed was
 // cut off must catch up when it reconnects.
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { BatonUser, SessionStore } from '../../src/index.ts';
-import { exportSigningKey, generateSigningKey, SessionManager } from '../../src/index.ts';
+import { SessionManager } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
+import { sharedSettings } from '../races/support.ts';
+import { Child } from '../support/child.ts';
 import {
   createPostgresRole,
   createRedisUser,
@@ -32,81 +28,11 @@ import {
   uniqueName,
 } from '../support/services.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const fixture = fileURLToPath(new URL('../fixtures/redis-or-postgres-verifier.ts', import.meta.url));
-const refreshKey = randomBytes(32).toString('base64url');
-const key = await generateSigningKey('HS256', { kid: 'cross-process' });
+const settings = await sharedSettings();
+const FIXTURE = 'redis-or-postgres-verifier.ts';
 const dude: BatonUser = { id: 'u1', username: 'thedude' };
 /** Pub/sub and NOTIFY take milliseconds; this only bounds a slow machine. */
 const PROPAGATION_BOUND_MS = 3000;
-
-/** The child, driven line by line. */
-class Verifier {
-  readonly #process: ChildProcessByStdio<Writable, Readable, Readable>;
-  readonly #lines: string[] = [];
-  #waiting: (() => void) | undefined;
-  #stderr = '';
-
-  constructor(args: string[]) {
-    this.#process = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
-      cwd: root,
-      env: {
-        ...process.env,
-        BATON_TEST_JWK: JSON.stringify(exportSigningKey(key, 'jwk')),
-        BATON_TEST_REFRESH_KEY: refreshKey,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.#process.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.#stderr += chunk;
-    });
-    createInterface({ input: this.#process.stdout }).on('line', (line) => {
-      this.#lines.push(line);
-      this.#waiting?.();
-    });
-    this.#process.on('exit', () => this.#waiting?.());
-  }
-
-  send(line: string): void {
-    this.#process.stdin.write(`${line}\n`);
-  }
-
-  /** The next line the child prints, within `ms`. */
-  async next(ms = 15000): Promise<string> {
-    const deadline = Date.now() + ms;
-    while (this.#lines.length === 0) {
-      if (this.#process.exitCode !== null || this.#process.signalCode !== null) {
-        throw new Error(
-          `the child exited (${this.#process.exitCode ?? this.#process.signalCode}): ${this.#stderr}`,
-        );
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no line from the child within ${ms} ms; stderr: ${this.#stderr}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiting = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#waiting = undefined;
-    }
-    return this.#lines.shift()!;
-  }
-
-  /** Nothing printed within `ms`. */
-  async quietFor(ms: number): Promise<boolean> {
-    await sleep(ms);
-    return this.#lines.length === 0;
-  }
-
-  kill(): void {
-    const pid = this.#process.pid;
-    if (pid !== undefined && this.#process.exitCode === null && this.#process.signalCode === null) {
-      process.kill(pid, 'SIGKILL');
-    }
-  }
-}
 
 interface Backend {
   name: string;
@@ -219,8 +145,8 @@ function parentManager(store: SessionStore): SessionManager {
   return new SessionManager({
     issuer: 'https://baton.test',
     audience: 'baton-api',
-    keys: [key],
-    refreshKey,
+    keys: [settings.key],
+    refreshKey: settings.refreshKey,
     store,
     loadUser: (id) => (id === 'u1' ? dude : null),
     verifyCredentials: (username, password) =>
@@ -242,10 +168,10 @@ for (const backend of backends) {
     }, async () => {
       const { store, childArgs, cleanup } = await backend.setup();
       const manager = parentManager(store);
-      let child: Verifier | undefined;
+      let child: Child | undefined;
       try {
         await manager.ready;
-        child = new Verifier(childArgs);
+        child = new Child(FIXTURE, childArgs, settings);
         assert.equal(await child.next(), 'ready');
         const pair = await manager.login('thedude', 'abides');
         child.send(`verify ${pair.accessToken}`);
@@ -257,7 +183,7 @@ for (const backend of backends) {
         const elapsed = revokedAfter(await child.next());
         assert.ok(elapsed < PROPAGATION_BOUND_MS, `took ${elapsed} ms`);
       } finally {
-        child?.kill();
+        await child?.kill();
         await manager.close();
         await cleanup();
       }
@@ -270,10 +196,10 @@ for (const backend of backends) {
       }, async () => {
         const setup = await backend.setupCuttable!();
         const manager = parentManager(setup.store);
-        let child: Verifier | undefined;
+        let child: Child | undefined;
         try {
           await manager.ready;
-          child = new Verifier(setup.childArgs);
+          child = new Child(FIXTURE, setup.childArgs, settings);
           assert.equal(await child.next(), 'ready');
           const pair = await manager.login('thedude', 'abides');
           child.send(`verify ${pair.accessToken}`);
@@ -294,7 +220,7 @@ for (const backend of backends) {
           // Reconnection backs off while refused; the reload follows the reconnect.
           revokedAfter(await child.next(20000));
         } finally {
-          child?.kill();
+          await child?.kill();
           await manager.close();
           await setup.cleanup();
         }
@@ -334,10 +260,10 @@ describe('processes sharing a SQLite file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-xp-sqlite-'));
     const path = join(dir, 'baton.db');
     const manager = parentManager(new SqliteStore({ path }));
-    const children: Verifier[] = [];
+    const children: Child[] = [];
     try {
       await manager.ready;
-      for (let i = 0; i < 2; i++) children.push(new Verifier(['sqlite', path, '-']));
+      for (let i = 0; i < 2; i++) children.push(new Child(FIXTURE, ['sqlite', path, '-'], settings));
       for (const child of children) assert.equal(await child.next(), 'ready');
       const delays: number[] = [];
       for (let i = 0; i < SAMPLES; i++) {
@@ -363,7 +289,7 @@ describe('processes sharing a SQLite file', () => {
       );
       assert.ok(p99 < P99_BOUND_MS, `p99 ${p99.toFixed(1)} ms`);
     } finally {
-      for (const child of children) child.kill();
+      await Promise.all(children.map((child) => child.kill()));
       await manager.close();
       rmSync(dir, { recursive: true, force: true });
     }

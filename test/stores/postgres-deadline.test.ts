@@ -17,6 +17,7 @@ import { BatonError, isBatonError } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { raceManager } from '../fixtures/race-env.ts';
 import { eventually, sharedSettings } from '../races/support.ts';
+import { untilRevoked } from '../support/failover.ts';
 import { DATABASE_URL, dropSchema, postgresSkip, uniqueName } from '../support/services.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -103,16 +104,6 @@ async function setup(): Promise<Env> {
   };
 }
 
-function revokedHere(manager: SessionManager, accessToken: string): true | undefined {
-  try {
-    manager.verifyAccessToken(accessToken);
-    return undefined;
-  } catch (error) {
-    assert.ok(isBatonError(error) && error.code === 'token_revoked', String(error));
-    return true;
-  }
-}
-
 describe('PostgresStore: deadlines and half-open connections', { skip, concurrency: true }, () => {
   let warningsBefore = 0;
   before(() => {
@@ -187,12 +178,7 @@ describe('PostgresStore: deadlines and half-open connections', { skip, concurren
         50,
       );
       const callsBackMs = performance.now() - openedAt;
-      await eventually(
-        'the revocation made meanwhile applies',
-        () => revokedHere(manager, victim.accessToken),
-        10_000,
-        20,
-      );
+      await untilRevoked('the revocation made meanwhile applies', manager, [victim.accessToken], 10_000);
       const revocationBackMs = performance.now() - openedAt;
       t.diagnostic(
         `timeout ${TIMEOUT} ms; ${pooledBefore} connections through the proxy before the blackhole, ${failures} calls failed at the deadline during it; ` +

@@ -2,12 +2,9 @@
 // PostgreSQL remember the same proof ids at the same moment; for each id,
 // exactly one of them may be told it is new.
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { PostgresStore } from '../../src/stores/postgres.ts';
+import { Child } from '../support/child.ts';
 import {
   DATABASE_URL,
   deleteRedisKeys,
@@ -19,29 +16,7 @@ import {
   uniqueName,
 } from '../support/services.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const fixture = fileURLToPath(new URL('../fixtures/proof-id-racer.ts', import.meta.url));
 const IDS = 300;
-
-/** A racer: the lines it prints, in order. */
-function racer(args: string[]) {
-  const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(
-    process.execPath,
-    ['--import', 'tsx', fixture, ...args],
-    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<string> => {
-    const line = await lines.next();
-    if (line.done) throw new Error(`the racer exited early: ${stderr}`);
-    return line.value;
-  };
-  return { child, next, stderr: () => stderr };
-}
 
 interface Backend {
   name: string;
@@ -78,10 +53,12 @@ for (const backend of backends) {
       timeout: 60_000,
     }, async (t) => {
       const { args, cleanup } = await backend.setup();
-      const racers = ['forward', 'reverse'].map((order) => racer([...args, 'race', String(IDS), order]));
+      const racers = ['forward', 'reverse'].map(
+        (order) => new Child('proof-id-racer.ts', [...args, 'race', String(IDS), order]),
+      );
       try {
-        for (const r of racers) assert.equal(await r.next(), 'ready', r.stderr());
-        for (const r of racers) r.child.stdin.write('go\n');
+        for (const r of racers) assert.equal(await r.next(), 'ready', r.stderr);
+        for (const r of racers) r.send('go');
         const [a, b] = (await Promise.all(racers.map((r) => r.next()))).map(
           (line) => JSON.parse(line) as boolean[],
         );
@@ -93,7 +70,7 @@ for (const backend of backends) {
         // How the ids split shows how much the calls interleaved (it depends on the machine's load).
         t.diagnostic(`process A was first for ${a!.filter(Boolean).length} of ${IDS} ids`);
       } finally {
-        for (const r of racers) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+        await Promise.all(racers.map((r) => r.kill()));
         await cleanup();
       }
     });

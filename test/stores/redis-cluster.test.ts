@@ -13,12 +13,13 @@ import type { HttpRequest } from '../../src/http/index.ts';
 import { createAuthHandler } from '../../src/http/index.ts';
 import type { Revocation, TokenPair } from '../../src/index.ts';
 import { isBatonError } from '../../src/index.ts';
-import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis.ts';
 import { KeyLayout, keySlot } from '../../src/stores/redis-keys.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 import { raceManager } from '../fixtures/race-env.ts';
-import { Child, eventually, Load, sharedSettings } from '../races/support.ts';
+import { eventually, sharedSettings } from '../races/support.ts';
+import { Child } from '../support/child.ts';
+import { FailoverLoad, revokeThroughFailover, untilAvailable, untilRevoked } from '../support/failover.ts';
 import { startCluster, type TestCluster, withNode } from '../support/redis-servers.ts';
 import { redisServerSkip } from '../support/services.ts';
 import { isBatonError as isBatonErrorLike, sessionRecord } from '../support/store-fixtures.ts';
@@ -38,22 +39,6 @@ function post(path: string, body: unknown): HttpRequest {
     query: new URLSearchParams(),
     body: JSON.stringify(body),
   };
-}
-
-/** Retries `action` while it answers store_unavailable, for at most `ms`. */
-async function untilAvailable<T>(what: string, action: () => Promise<T>, ms: number): Promise<T> {
-  return eventually(
-    what,
-    async () => {
-      try {
-        return await action();
-      } catch (error) {
-        if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-        throw error;
-      }
-    },
-    ms,
-  );
 }
 
 describe('RedisStore on a Redis Cluster (3 masters, 3 replicas)', { skip }, () => {
@@ -277,7 +262,7 @@ describe('RedisStore on a Redis Cluster (3 masters, 3 replicas)', { skip }, () =
     const manager = raceManager(faulty, settings);
     const elsewhere = raceManager(other, settings);
     const handler = createAuthHandler(manager);
-    let load: Load | undefined;
+    let load: FailoverLoad | undefined;
     try {
       await Promise.all([manager.ready, elsewhere.ready]);
       const users = await usersPerMaster('failover-user');
@@ -295,17 +280,7 @@ describe('RedisStore on a Redis Cluster (3 masters, 3 replicas)', { skip }, () =
         before.set(userId, (await manager.listSessions(userId)).map((s) => s.id).sort());
       }
 
-      load = new Load(
-        manager,
-        chains.map((pair) => pair.refreshToken),
-        40_000,
-      );
-      const running = load;
-      await eventually(
-        'the load is running',
-        () => running.successes >= chains.length * 2 || undefined,
-        15_000,
-      );
+      load = await FailoverLoad.start(manager, chains);
 
       // ---- the master of one user's bucket dies like a crashed host
       const doomed = cluster.nodes.find((node) => node.port === doomedPort);
@@ -324,29 +299,9 @@ describe('RedisStore on a Redis Cluster (3 masters, 3 replicas)', { skip }, () =
       // Another process revokes one session per shard during the failover; the revocation on the
       // dead shard goes through once its replica has taken over.
       const revoking = Promise.all(
-        [...victims].map(async ([userId, victim]) => {
-          let answered503 = false;
-          await untilAvailable(
-            `revoke ${userId}`,
-            async () => {
-              try {
-                await elsewhere.revokeSession(userId, victim.sessionId);
-              } catch (error) {
-                // An attempt that answered 503 may have revoked it all the same (its reply was lost).
-                if (!(answered503 && isBatonError(error) && error.code === 'not_found')) {
-                  answered503 ||= isBatonError(error) && error.code === 'store_unavailable';
-                  throw error;
-                }
-                assert.ok(
-                  (await other.getSession(victim.sessionId))?.revokedAt,
-                  'revoked by the lost attempt',
-                );
-              }
-              return true;
-            },
-            25_000,
-          );
-        }),
+        [...victims].map(([userId, victim]) =>
+          revokeThroughFailover(elsewhere, other, userId, victim.sessionId),
+        ),
       );
 
       const renewed = await untilAvailable(
@@ -356,46 +311,18 @@ describe('RedisStore on a Redis Cluster (3 masters, 3 replicas)', { skip }, () =
       );
       const failoverMs = Date.now() - killedAt;
       await revoking;
-      await eventually(
+      await untilRevoked(
         'every revocation made during the failover takes effect here',
-        () => {
-          for (const victim of victims.values()) {
-            try {
-              manager.verifyAccessToken(victim.accessToken);
-              return undefined;
-            } catch (error) {
-              assert.ok(isBatonError(error) && error.code === 'token_revoked', String(error));
-            }
-          }
-          return true;
-        },
+        manager,
+        [...victims.values()].map((victim) => victim.accessToken),
         10_000,
-        20,
       );
       const revokedMs = Date.now() - killedAt;
-      const successesAfter = running.successes;
-      await eventually(
-        'the load goes on',
-        () => running.successes >= successesAfter + chains.length * 2 || undefined,
-        15_000,
-      );
-      await load.stop();
+      const summary = await load.finish();
       t.diagnostic(
-        `refresh back ${failoverMs} ms after the kill, revocations applied by ${revokedMs} ms; ` +
-          `${load.successes} refreshes, ${load.unavailable} store_unavailable over ` +
-          `${load.lastUnavailableAt - load.firstUnavailableAt} ms`,
+        `refresh back ${failoverMs} ms after the kill, revocations applied by ${revokedMs} ms; ${summary}`,
       );
-
-      assert.deepEqual(load.errors, [], 'no caller saw an error other than store_unavailable');
-      assert.ok(load.unavailable > 0, 'the load ran into the failover');
-      for (const [i, token] of load.tokens.entries()) {
-        const parsed = parseRefreshToken(token);
-        const session = await other.getSession(parsed.sessionId);
-        assert.ok(session, `chain ${i}: session kept`);
-        assert.equal(session.generation, parsed.generation, `chain ${i}: the chain holds the current token`);
-        assert.equal(session.tokenHash, hashSecret(parsed.secret), `chain ${i}`);
-        assert.equal(session.revokedAt, null, `chain ${i}: not revoked`);
-      }
+      await load.assertNothingLost(other);
       for (const userId of users.values()) {
         const now = (await manager.listSessions(userId)).map((s) => s.id).sort();
         assert.deepEqual(

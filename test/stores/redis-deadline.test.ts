@@ -14,6 +14,7 @@ import { BatonError, isBatonError } from '../../src/index.ts';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis.ts';
 import { raceManager } from '../fixtures/race-env.ts';
 import { eventually, sharedSettings } from '../races/support.ts';
+import { untilAvailable } from '../support/failover.ts';
 import { deleteRedisKeys, REDIS_URL, redisSkip, uniqueName } from '../support/services.ts';
 import { sessionRecord } from '../support/store-fixtures.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -49,19 +50,7 @@ async function unavailableAfter(call: Promise<unknown>): Promise<number> {
 /** Retries `action` while it answers store_unavailable; how long until it worked. */
 async function recoveredAfter<T>(what: string, action: () => Promise<T>, ms: number): Promise<[T, number]> {
   const started = Date.now();
-  const value = await eventually(
-    what,
-    async () => {
-      try {
-        return await action();
-      } catch (error) {
-        if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-        throw error;
-      }
-    },
-    ms,
-    50,
-  );
+  const value = await untilAvailable(what, action, ms, 50);
   return [value, Date.now() - started];
 }
 

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { TokenPair } from '../../src/index.ts';
 import { isBatonError } from '../../src/index.ts';
-import { hashSecret, parseRefreshToken } from '../../src/sessions/refresh-token.ts';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 import { raceManager } from '../fixtures/race-env.ts';
-import { eventually, Load, sharedSettings } from '../races/support.ts';
+import { eventually, sharedSettings } from '../races/support.ts';
+import { FailoverLoad, revokeThroughFailover, untilAvailable, untilRevoked } from '../support/failover.ts';
 import { startSentinel, type TestSentinel } from '../support/redis-servers.ts';
 import { redisServerSkip } from '../support/services.ts';
 
@@ -20,22 +20,6 @@ const skip = await redisServerSkip();
 const settings = await sharedSettings();
 const PREFIX = 'baton-sentinel-test:';
 const USER = 'sentinel-user';
-
-/** Retries `action` while it answers store_unavailable, for at most `ms`. */
-async function untilAvailable<T>(what: string, action: () => Promise<T>, ms: number): Promise<T> {
-  return eventually(
-    what,
-    async () => {
-      try {
-        return await action();
-      } catch (error) {
-        if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-        throw error;
-      }
-    },
-    ms,
-  );
-}
 
 describe('RedisStore through Redis Sentinel (1 master, 1 replica, 3 sentinels)', { skip }, () => {
   let setup: TestSentinel;
@@ -105,7 +89,7 @@ describe('RedisStore through Redis Sentinel (1 master, 1 replica, 3 sentinels)',
     const other = open({ timeout: 3000 });
     const manager = raceManager(faulty, settings);
     const elsewhere = raceManager(other, settings);
-    let load: Load | undefined;
+    let load: FailoverLoad | undefined;
     try {
       await Promise.all([manager.ready, elsewhere.ready]);
       const seen = new Set<string>();
@@ -120,17 +104,7 @@ describe('RedisStore through Redis Sentinel (1 master, 1 replica, 3 sentinels)',
       const oldMaster = setup.master.port;
       assert.equal(await setup.masterPort(), oldMaster);
 
-      load = new Load(
-        manager,
-        chains.map((pair) => pair.refreshToken),
-        40_000,
-      );
-      const running = load;
-      await eventually(
-        'the load is running',
-        () => running.successes >= chains.length * 2 || undefined,
-        15_000,
-      );
+      load = await FailoverLoad.start(manager, chains);
 
       await setup.master.kill();
       const killedAt = Date.now();
@@ -142,23 +116,7 @@ describe('RedisStore through Redis Sentinel (1 master, 1 replica, 3 sentinels)',
       assert.equal(manager.verifyAccessToken(probe.accessToken).sid, probe.sessionId, 'verified from memory');
 
       // Another process revokes a session while the sentinels fail over.
-      let answered503 = false;
-      const revoking = untilAvailable(
-        'the revocation during the failover',
-        async () => {
-          try {
-            await elsewhere.revokeSession(USER, victim.sessionId);
-          } catch (error) {
-            // An attempt that answered 503 may have revoked it all the same (its reply was lost).
-            if (!(answered503 && isBatonError(error) && error.code === 'not_found')) {
-              answered503 ||= isBatonError(error) && error.code === 'store_unavailable';
-              throw error;
-            }
-          }
-          return true;
-        },
-        25_000,
-      );
+      const revoking = revokeThroughFailover(elsewhere, other, USER, victim.sessionId);
       const renewed = await untilAvailable(
         'refresh again',
         () => manager.refresh(probe.refreshToken),
@@ -166,46 +124,15 @@ describe('RedisStore through Redis Sentinel (1 master, 1 replica, 3 sentinels)',
       );
       const failoverMs = Date.now() - killedAt;
       await revoking;
-      await eventually(
-        'the revocation takes effect here',
-        () => {
-          try {
-            manager.verifyAccessToken(victim.accessToken);
-            return undefined;
-          } catch (error) {
-            assert.ok(isBatonError(error) && error.code === 'token_revoked', String(error));
-            return true;
-          }
-        },
-        10_000,
-        20,
-      );
+      await untilRevoked('the revocation takes effect here', manager, [victim.accessToken], 10_000);
       const revokedMs = Date.now() - killedAt;
       const newMaster = await setup.masterPort();
       assert.equal(newMaster, setup.replica.port, 'the sentinels promoted the replica');
-      const successesAfter = running.successes;
-      await eventually(
-        'the load goes on',
-        () => running.successes >= successesAfter + chains.length * 2 || undefined,
-        15_000,
-      );
-      await load.stop();
+      const summary = await load.finish();
       t.diagnostic(
-        `refresh back ${failoverMs} ms after the kill, revocation applied by ${revokedMs} ms; ` +
-          `${load.successes} refreshes, ${load.unavailable} store_unavailable over ` +
-          `${load.lastUnavailableAt - load.firstUnavailableAt} ms`,
+        `refresh back ${failoverMs} ms after the kill, revocation applied by ${revokedMs} ms; ${summary}`,
       );
-
-      assert.deepEqual(load.errors, [], 'no caller saw an error other than store_unavailable');
-      assert.ok(load.unavailable > 0, 'the load ran into the failover');
-      for (const [i, token] of load.tokens.entries()) {
-        const parsed = parseRefreshToken(token);
-        const session = await other.getSession(parsed.sessionId);
-        assert.ok(session, `chain ${i}: session kept`);
-        assert.equal(session.generation, parsed.generation, `chain ${i}: the chain holds the current token`);
-        assert.equal(session.tokenHash, hashSecret(parsed.secret), `chain ${i}`);
-        assert.equal(session.revokedAt, null, `chain ${i}: not revoked`);
-      }
+      await load.assertNothingLost(other);
       assert.deepEqual(
         (await manager.listSessions(USER)).map((s) => s.id).sort(),
         before.filter((id) => id !== victim.sessionId),

@@ -3,10 +3,11 @@
 // password), and the slot and bucket functions the stored data depends on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseStoreUrl, StoreUrlError } from '../../src/index.ts';
+import { Cluster } from 'ioredis';
+import { isBatonError, parseStoreUrl, StoreUrlError } from '../../src/index.ts';
 import { RedisStore } from '../../src/stores/redis.ts';
 import { BUCKETS, bucketOf, KeyLayout, keySlot } from '../../src/stores/redis-keys.ts';
-import { parseRedisTarget } from '../../src/stores/redis-url.ts';
+import { parseNatMapQuery, parseRedisTarget } from '../../src/stores/redis-url.ts';
 
 describe('Redis store URLs', () => {
   it('parseStoreUrl takes redis-cluster:// and redis-sentinel:// with prefix and timeout in the query', () => {
@@ -20,6 +21,20 @@ describe('Redis store URLs', () => {
       url: 'redis-sentinel://s1:26379,s2/mymaster',
       options: { prefix: 'p:' },
     });
+    assert.deepEqual(
+      parseStoreUrl(
+        'redis-cluster://203.0.113.7:30001?natMap=10.0.0.5:6379=203.0.113.7:30001,[fd00::6]:6379=nat:30002',
+      ),
+      {
+        kind: 'redis',
+        url: 'redis-cluster://203.0.113.7:30001',
+        options: { natMap: '10.0.0.5:6379=203.0.113.7:30001,[fd00::6]:6379=nat:30002' },
+      },
+    );
+    assert.deepEqual(parseNatMapQuery('10.0.0.5:6379=203.0.113.7:30001,[fd00::6]:6379=nat:30002'), {
+      '10.0.0.5:6379': { host: '203.0.113.7', port: 30001 },
+      'fd00::6:6379': { host: 'nat', port: 30002 },
+    });
     assert.deepEqual(parseStoreUrl('redis://cache:6379/2?timeout=1500'), {
       kind: 'redis',
       url: 'redis://cache:6379/2',
@@ -31,7 +46,13 @@ describe('Redis store URLs', () => {
     const cases: [string, RegExp][] = [
       ['redis-cluster://', /needs host:port\[,host:port\.\.\.\] \(seed nodes\)/],
       ['redis-cluster://u:hunter2@h:7000/3', /takes no path/],
-      ['redis-cluster://u:hunter2@h:7000?db=1', /its query takes only prefix and timeout/],
+      ['redis-cluster://u:hunter2@h:7000?db=1', /its query takes only prefix, timeout and natMap/],
+      [
+        'redis-sentinel://u:hunter2@h:26379/m?natMap=a:1=b:2',
+        /takes only prefix and timeout \(natMap is for redis-cluster:\/\/ URLs\)/,
+      ],
+      ['redis-cluster://u:hunter2@h:7000?natMap=10.0.0.5:6379', /natMap that is not announced=reachable/],
+      ['redis-cluster://u:hunter2@h:7000?natMap=a:1=b:2,a:1=c:3', /natMap that maps a:1 twice/],
       [
         'redis-sentinel://u:hunter2@h:26379',
         /needs the master name: redis-sentinel:\/\/host:port,\.\.\.\/MASTER_NAME/,
@@ -89,6 +110,53 @@ describe('Redis store URLs', () => {
         return true;
       },
     );
+  });
+
+  it("RedisStore's natMap: only for a redis-cluster:// URL, each entry checked at construction", () => {
+    const url = 'redis-cluster://u:hunter2@127.0.0.1:7000';
+    const refused = (options: object, message: string) =>
+      assert.throws(
+        () => new RedisStore(options as never),
+        (error: unknown) => {
+          assert.ok(isBatonError(error) && error.code === 'invalid_options', String(error));
+          assert.equal(error.message, `Invalid RedisStore options: natMap: ${message}`);
+          return true;
+        },
+      );
+    refused({ url, natMap: {} }, 'is empty: leave it out, or map at least one announced address');
+    refused(
+      { url, natMap: [['10.0.0.5:6379', '1.2.3.4:1']] },
+      "must be an object mapping announced 'host:port' to { host, port }, or a function (address) => { host, port } | null",
+    );
+    refused(
+      { url, natMap: { '10.0.0.5:6379': '203.0.113.7:30001' } },
+      'maps "10.0.0.5:6379" to something other than { host: string, port: 1-65535 }',
+    );
+    refused(
+      { url, natMap: { '10.0.0.5:6379': { host: '203.0.113.7', port: 70000 } } },
+      'maps "10.0.0.5:6379" to something other than { host: string, port: 1-65535 }',
+    );
+    refused(
+      { url, natMap: { '10.0.0.5': { host: '203.0.113.7', port: 30001 } } },
+      `has the key "10.0.0.5": keys are the addresses the cluster announces, 'host:port' (IPv6 without brackets, as CLUSTER SLOTS gives them)`,
+    );
+    refused(
+      { url: 'redis://u:hunter2@127.0.0.1:6379', natMap: () => null },
+      'is for a Redis Cluster (a redis-cluster:// URL): one server or Sentinel is reached at the address you give',
+    );
+    refused(
+      { natMap: () => null },
+      'is for a Redis Cluster (a redis-cluster:// URL): one server or Sentinel is reached at the address you give',
+    );
+    const client = new Cluster([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: true });
+    try {
+      refused(
+        { client, natMap: () => null },
+        'goes with url; a client you build takes it in its own options: new Cluster(nodes, { natMap })',
+      );
+    } finally {
+      client.disconnect();
+    }
   });
 });
 

@@ -22,7 +22,8 @@ import { createAuthHandler } from '../../src/http/index.ts';
 import type { SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import { raceManager } from '../fixtures/race-env.ts';
-import { Child, sharedSettings } from '../races/support.ts';
+import { sharedSettings } from '../races/support.ts';
+import { Child } from '../support/child.ts';
 import { type Listening, serveHono } from '../support/listen.ts';
 
 const settings = await sharedSettings();

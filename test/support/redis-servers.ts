@@ -4,6 +4,7 @@
 // whatever a crashed or timed-out test leaves, when this process exits. The
 // shared Redis of the other tests is never touched.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -136,10 +137,35 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, ms:
   throw new Error(`${what}: not within ${ms} ms${reason}`);
 }
 
+/** Runs a command to its end (SIGKILL by PID after `ms`), without blocking this process's event loop. */
+async function runBounded(
+  command: string,
+  args: readonly string[],
+  ms: number,
+): Promise<{ status: number | null; output: string }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+  }, ms);
+  const [status] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { status, output };
+}
+
 const COMMON = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
 
-async function startServer(dir: string, extra: (port: number) => string[]): Promise<ServerProcess> {
-  const port = await freePort();
+async function startServer(
+  dir: string,
+  chosenPort: number | undefined,
+  extra: (port: number) => string[],
+): Promise<ServerProcess> {
+  const port = chosenPort ?? (await freePort());
   const server = new ServerProcess(
     port,
     ['--port', String(port), ...COMMON, '--dir', dir, ...extra(port)],
@@ -175,11 +201,22 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** `masters` masters with `replicas` replicas each; cluster-node-timeout `nodeTimeoutMs` (short: fast failovers). */
+/**
+ * `masters` masters with `replicas` replicas each; cluster-node-timeout `nodeTimeoutMs` (short: fast
+ * failovers). `announcePort`, called with each node's port before it starts, gives the port the node
+ * announces to clients instead (`cluster-announce-port`: CLUSTER SLOTS, MOVED), as a node behind
+ * address translation does; the cluster bus keeps the real ports. With it, `masters()` names the
+ * announced ports, and the cluster is created through them (so they must reach the nodes then).
+ */
 export async function startCluster(
-  options: { masters?: number; replicas?: number; nodeTimeoutMs?: number } = {},
+  options: {
+    masters?: number;
+    replicas?: number;
+    nodeTimeoutMs?: number;
+    announcePort?: (port: number) => Promise<number>;
+  } = {},
 ): Promise<TestCluster> {
-  const { masters = 3, replicas = 1, nodeTimeoutMs = 1000 } = options;
+  const { masters = 3, replicas = 1, nodeTimeoutMs = 1000, announcePort } = options;
   const dir = mkdtempSync(join(tmpdir(), 'baton-redis-cluster-'));
   const nodes: ServerProcess[] = [];
   const stop = async () => {
@@ -189,8 +226,11 @@ export async function startCluster(
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const busPort = await freePort();
+      const port = await freePort();
+      const announced = announcePort ? ['--cluster-announce-port', String(await announcePort(port))] : [];
       nodes.push(
-        await startServer(dir, (port) => [
+        await startServer(dir, port, (port) => [
+          ...announced,
           '--cluster-enabled',
           'yes',
           '--cluster-port',
@@ -211,7 +251,8 @@ export async function startCluster(
         ]),
       );
     }
-    const create = spawnSync(
+    // Not spawnSync: with announcePort, what redis-cli reaches may be served by this process.
+    const create = await runBounded(
       'redis-cli',
       [
         '--cluster',
@@ -221,12 +262,10 @@ export async function startCluster(
         String(replicas),
         '--cluster-yes',
       ],
-      { encoding: 'utf8', timeout: 30_000 },
+      30_000,
     );
     if (create.status !== 0) {
-      throw new Error(
-        `redis-cli --cluster create failed (${create.status}): ${create.stdout}${create.stderr}`,
-      );
+      throw new Error(`redis-cli --cluster create failed (${create.status}): ${create.output}`);
     }
     const cluster: TestCluster = {
       nodes,
@@ -311,9 +350,9 @@ export async function startSentinel(options: { downAfterMs?: number } = {}): Pro
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const master = await startServer(dir, () => []);
+    const master = await startServer(dir, undefined, () => []);
     all.push(master);
-    const replica = await startServer(dir, () => [
+    const replica = await startServer(dir, undefined, () => [
       '--replicaof',
       '127.0.0.1',
       String(master.port),
