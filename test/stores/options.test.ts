@@ -130,7 +130,7 @@ describe('RedisStore options', () => {
     assert.equal(made, 0, 'no connection was attempted');
     assert.equal(
       refusal(() => new RedisStore({ url: url(), tls: true } as never)),
-      'Invalid RedisStore options: tls: unknown option; RedisStore takes url, client, prefix and timeout',
+      'Invalid RedisStore options: tls: unknown option; RedisStore takes url, client, prefix, timeout and natMap',
     );
     assert.match(
       refusal(() => new RedisStore({ host: '127.0.0.1', port } as never)),
