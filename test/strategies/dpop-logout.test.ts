@@ -6,8 +6,9 @@
  * a token in the body as at `/auth/refresh`, with the server nonce). Without
  * one, with another key's, or with a replayed one, the request is refused
  * (`invalid_dpop_proof`) and the session lives on: a later refresh with the
- * right proof still works. Every strategy that binds, on memory, SQLite, Redis
- * and PostgreSQL, through the real handler and the real stores.
+ * right proof still works. Every strategy that binds, on memory and SQLite, and
+ * the store's part of it on Redis and PostgreSQL (ON_SERVICES), through the
+ * real handler and the real stores.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
