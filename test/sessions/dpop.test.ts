@@ -3,19 +3,33 @@
  * key of the login's proof, `cnf.jkt` in access tokens, refresh checks that
  * refuse before anything changes, and `dpop_rejected`. The HTTP layer's proof
  * checks are in test/http/dpop.test.ts; here the verified proof's thumbprint
- * comes in as `RequestContext.dpop`, as the HTTP layer hands it over.
+ * comes in as `RequestContext.dpop`, as the HTTP layer hands it over. On
+ * memory, SQLite, Redis and PostgreSQL, and two managers sharing one store.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuthEvent, DpopRejectedEvent, SessionStore } from '../../src/index.ts';
 import { BatonError, DpopVerifier, MemoryStore, SessionManager } from '../../src/index.ts';
-import { type Harness, harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
+import { ProofKey } from '../support/dpop.ts';
+import {
+  type Harness,
+  harness,
+  rejectsWith,
+  signingKey,
+  storeKinds,
+  storeKindsWithServices,
+  Users,
+} from './support.ts';
 
 const KEY_A = 'A'.repeat(43);
 const KEY_B = 'B'.repeat(43);
+const kinds = await storeKindsWithServices();
 
-for (const kind of storeKinds) {
-  describe(`DPoP binding, rotating strategy, ${kind.name} store`, { timeout: 30_000 }, () => {
+for (const kind of kinds) {
+  describe(`DPoP binding, rotating strategy, ${kind.name} store`, {
+    skip: kind.skip,
+    timeout: 30_000,
+  }, () => {
     let h: Harness;
     const events: AuthEvent[] = [];
     before(async () => {
@@ -139,6 +153,64 @@ for (const kind of storeKinds) {
         h.manager.login('smokey', 'overtheline', { dpop: { jkt: KEY_A } }),
         'invalid_options',
       );
+    });
+  });
+}
+
+// Two managers over one shared store, as two processes of a deployment would
+// run (each with a store of its own over the same data): what one learns, the
+// other must know. The replay cache across real processes is in
+// test/stores/proof-ids-cross-process.test.ts.
+for (const kind of kinds.filter((candidate) => candidate.name !== 'memory')) {
+  describe(`DPoP across two managers sharing a ${kind.name} store`, {
+    skip: kind.skip,
+    timeout: 30_000,
+  }, () => {
+    let a: Harness;
+    let b: Harness;
+    before(async () => {
+      a = await harness(kind, { dpop: { mode: 'allowed' } });
+      const reopen = a.reopen;
+      assert.ok(reopen, `${kind.name}: a second store over the same data`);
+      b = await harness(
+        { name: kind.name, make: () => ({ store: reopen(), cleanup() {} }) },
+        {
+          dpop: { mode: 'allowed' },
+        },
+      );
+    });
+    after(async () => {
+      await b?.close();
+      await a?.close();
+    });
+
+    it('a proof accepted by one manager is refused as a replay by the other', async () => {
+      const key = await ProofKey.create();
+      const url = 'https://baton.test/auth/refresh';
+      const iat = Math.floor(a.clock.now() / 1000);
+      const proof = await key.proof('POST', url, { iat });
+      assert.equal((await a.manager.dpop!.verify({ method: 'POST', url, proof })).jkt, key.jkt);
+      const replay = await rejectsWith(
+        b.manager.dpop!.verify({ method: 'POST', url, proof }),
+        'invalid_dpop_proof',
+      );
+      assert.match(replay.message, /used before/);
+      // The other way round too, and a fresh proof by the same key is new to both.
+      const next = await key.proof('POST', url, { iat });
+      assert.equal((await b.manager.dpop!.verify({ method: 'POST', url, proof: next })).jkt, key.jkt);
+      await rejectsWith(a.manager.dpop!.verify({ method: 'POST', url, proof: next }), 'invalid_dpop_proof');
+    });
+
+    it('a session bound through one manager is refused a proof-less refresh by the other', async () => {
+      const pair = await a.manager.login('thedude', 'abides', { dpop: { jkt: KEY_A } });
+      const missing = await rejectsWith(b.manager.refresh(pair.refreshToken), 'invalid_dpop_proof');
+      assert.match(missing.message, /DPoP-bound/);
+      await rejectsWith(b.manager.refresh(pair.refreshToken, { dpop: { jkt: KEY_B } }), 'invalid_dpop_proof');
+      // The holder of the key refreshes through the other manager; the rotated session stays bound for the first.
+      const next = await b.manager.refresh(pair.refreshToken, { dpop: { jkt: KEY_A } });
+      assert.deepEqual(b.manager.verifyAccessToken(next.accessToken).cnf, { jkt: KEY_A });
+      await rejectsWith(a.manager.refresh(next.refreshToken), 'invalid_dpop_proof');
+      assert.equal((await a.manager.refresh(next.refreshToken, { dpop: { jkt: KEY_A } })).tokenType, 'DPoP');
     });
   });
 }

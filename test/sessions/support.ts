@@ -10,6 +10,9 @@ import type {
 } from '../../src/index.ts';
 import { BatonError, generateSigningKey, ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
+import { openStore } from '../fixtures/race-env.ts';
+import { sharedBackends } from '../races/support.ts';
+import type { Skip } from '../support/services.ts';
 
 export interface TestUser extends BatonUser {
   id: string;
@@ -34,9 +37,19 @@ export class Users {
   };
 }
 
+/** A store just made for one harness, and how to remove what it left (files, keys, a schema). */
+export interface MadeStore {
+  store: SessionStore;
+  cleanup(): void | Promise<void>;
+  /** Another store over the same data, as a second process would open it (shared stores only). */
+  reopen?(): SessionStore;
+}
+
 export interface StoreKind {
   name: string;
-  make(): { store: SessionStore; cleanup(): void };
+  /** `describe(name, { skip })`: why the store cannot be used here (a service is unreachable). */
+  skip?: Skip;
+  make(): MadeStore | Promise<MadeStore>;
 }
 
 export const storeKinds: StoreKind[] = [
@@ -45,11 +58,41 @@ export const storeKinds: StoreKind[] = [
     name: 'sqlite',
     make() {
       const dir = mkdtempSync(join(tmpdir(), 'baton-sessions-'));
-      const store = new SqliteStore({ path: join(dir, 'baton.db') });
-      return { store, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+      const path = join(dir, 'baton.db');
+      return {
+        store: new SqliteStore({ path }),
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+        reopen: () => new SqliteStore({ path }),
+      };
     },
   },
 ];
+
+/**
+ * `storeKinds` plus the real Redis and PostgreSQL (the races' shared backends),
+ * each harness under a key prefix or schema of its own that its close()
+ * removes. A service that does not answer is skipped with the reason, or fails
+ * the file under BATON_REQUIRE_SERVICES=1 (test/support/services.ts). For the
+ * tests that must run on every store (DPoP, issue 18); the others stay on the
+ * quick two.
+ */
+export async function storeKindsWithServices(): Promise<StoreKind[]> {
+  const services = (await sharedBackends()).filter((backend) => backend.kind !== 'sqlite');
+  return [
+    ...storeKinds,
+    ...services.map(
+      (backend): StoreKind => ({
+        name: backend.kind,
+        skip: backend.skip,
+        async make() {
+          const { where, cleanup } = await backend.create();
+          const open = () => openStore(where);
+          return { store: open(), cleanup, reopen: open };
+        },
+      }),
+    ),
+  ];
+}
 
 let sharedKey: Promise<SigningKey> | undefined;
 export function signingKey(): Promise<SigningKey> {
@@ -62,6 +105,8 @@ export interface Harness {
   clock: ManualClock;
   users: Users;
   store: SessionStore;
+  /** Another store over the harness's data, as a second process would open it (shared stores only). */
+  reopen: (() => SessionStore) | undefined;
   close(): Promise<void>;
 }
 
@@ -71,7 +116,7 @@ export async function harness(
 ): Promise<Harness> {
   const clock = new ManualClock();
   const users = new Users();
-  const { store, cleanup } = kind.make();
+  const { store, cleanup, reopen } = await kind.make();
   const manager = await builtOrCleaned(cleanup, async () => {
     const built = new SessionManager<TestUser>({
       issuer: 'https://baton.test',
@@ -92,19 +137,23 @@ export async function harness(
     clock,
     users,
     store,
+    reopen,
     async close() {
       await manager.close();
-      cleanup();
+      await cleanup();
     },
   };
 }
 
-/** Builds a manager over a store just made; if that throws (a test of bad options), removes the store's files. */
-export async function builtOrCleaned<M>(cleanup: () => void, build: () => Promise<M>): Promise<M> {
+/** Builds a manager over a store just made; if that throws (a test of bad options), removes the store's data. */
+export async function builtOrCleaned<M>(
+  cleanup: () => void | Promise<void>,
+  build: () => Promise<M>,
+): Promise<M> {
   try {
     return await build();
   } catch (error) {
-    cleanup();
+    await cleanup();
     throw error;
   }
 }

@@ -9,7 +9,7 @@ import {
 import { type AuthManagerOptions, createAuthManager, ManualClock } from '../../src/index.ts';
 import { builtOrCleaned, type StoreKind, signingKey, type TestUser, Users } from '../sessions/support.ts';
 
-export { storeKinds } from '../sessions/support.ts';
+export { storeKinds, storeKindsWithServices } from '../sessions/support.ts';
 
 export interface Reply {
   status: number;
@@ -89,7 +89,7 @@ export async function strategyHarness<O extends StrategyOptions>(
 ) {
   const clock = new ManualClock();
   const users = new Users();
-  const { store, cleanup } = kind.make();
+  const { store, cleanup } = await kind.make();
   const base: BaseOptions = {
     issuer: 'https://baton.test',
     audience: 'baton-api',
@@ -111,7 +111,7 @@ export async function strategyHarness<O extends StrategyOptions>(
     store,
     async close() {
       await manager.close();
-      cleanup();
+      await cleanup();
     },
   };
 }
