@@ -14,7 +14,7 @@ import { onOneCore } from './lib/affinity.ts';
 import { machineInfo } from './lib/machine.ts';
 import { sinkChecksum } from './lib/measure.ts';
 import { type BenchMode, modeConfig } from './lib/modes.ts';
-import { renderMarkdown, renderSvg } from './lib/report.ts';
+import { renderMarkdown, renderSvg, renderTargets, spliceTargets } from './lib/report.ts';
 import type { BenchResult } from './lib/result.ts';
 import { evaluateTargets } from './lib/targets.ts';
 import { runBetterAuth } from './suites/better-auth.ts';
@@ -51,9 +51,8 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const here = dirname(fileURLToPath(import.meta.url));
   let mode: BenchMode = process.env.BATON_BENCH_SMOKE === '1' ? 'smoke' : 'full';
-  let out = join(here, 'results');
+  let out = COMMITTED;
   let only = new Set<Section>(SECTIONS);
   let render = false;
   for (let index = 0; index < argv.length; index++) {
@@ -88,11 +87,24 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The committed results, which README.md and bench/README.md quote. */
+const COMMITTED = join(HERE, 'results');
+const QUOTING = [join(HERE, '..', 'README.md'), join(HERE, 'README.md')];
+
 function write(out: string, result: BenchResult): void {
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(out, 'latest.md'), renderMarkdown(result));
   writeFileSync(join(out, 'latest.svg'), renderSvg(result));
+  // A full run written to bench/results is the one the READMEs quote: their targets tables follow it.
+  if (resolve(out) !== COMMITTED || result.mode !== 'full') return;
+  for (const file of QUOTING) {
+    const spliced = spliceTargets(readFileSync(file, 'utf8'), renderTargets(result));
+    if (spliced === null) throw new Error(`${file} lacks the <!-- bench-targets:start/end --> markers`);
+    writeFileSync(file, spliced);
+    log(`[bench] quoted the targets in ${file}`);
+  }
 }
 
 async function main(): Promise<void> {

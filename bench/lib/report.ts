@@ -25,6 +25,33 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The targets table: every target of bench/lib/targets.ts, pass or miss, with the figure. */
+export function renderTargets(result: BenchResult): string {
+  return table(
+    ['', 'target', 'measured'],
+    result.targets.map((t) => [
+      t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
+      t.description,
+      t.detail,
+    ]),
+  );
+}
+
+/**
+ * `text` with the region between `<!-- bench-targets:start -->` and
+ * `<!-- bench-targets:end -->` replaced by `region`; null when the markers are
+ * missing. The READMEs quote the committed run's targets through it, so they
+ * cannot drift from bench/results/latest.json.
+ */
+export function spliceTargets(text: string, region: string): string | null {
+  const start = '<!-- bench-targets:start -->';
+  const end = '<!-- bench-targets:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) return null;
+  return `${text.slice(0, from + start.length)}\n${region}\n${text.slice(to)}`;
+}
+
 export function renderMarkdown(result: BenchResult): string {
   const m = result.machine;
   const out: string[] = [];
@@ -49,16 +76,7 @@ export function renderMarkdown(result: BenchResult): string {
   if (result.notes.length > 0) out.push('');
   out.push('## Targets');
   out.push('');
-  out.push(
-    table(
-      ['', 'target', 'measured'],
-      result.targets.map((t) => [
-        t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
-        t.description,
-        t.detail,
-      ]),
-    ),
-  );
+  out.push(renderTargets(result));
   out.push('');
 
   const tokens = result.tokens;

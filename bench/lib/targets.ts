@@ -54,20 +54,31 @@ function rates(c: HttpCase): number[] {
   return (c.reqPerCpuSec ?? c.reqPerSec).samples;
 }
 
-/**
- * Algorithms whose `node:crypto` floor is itself only about 2x jose (an
- * ECDSA or Ed25519 signature check of 60-100 µs that jose also hands to
- * OpenSSL, through WebCrypto): no verifier can be 3x jose there. Their jose
- * target is instead Baton's share of the floor's own lead over jose,
- * (Baton / jose) / (floor / jose) = Baton / floor, which must be >= 0.95.
- */
-const FLOOR_BOUND_ALGS: ReadonlySet<string> = new Set(['ES256', 'EdDSA']);
+const JOSE_TARGET = 3;
 
+/**
+ * "3x jose" is a target only where the `node:crypto` floor itself is at least
+ * 3x jose in this run. ES256 and EdDSA never are (a 60-100 µs ECDSA or
+ * Ed25519 signature check that jose also hands to OpenSSL, through WebCrypto:
+ * the floor is about 1.2-2.5x jose), and RS256 is not on every machine (on an
+ * Intel Xeon the floor was 2.0x jose, on an AMD EPYC 3.3x). Where the floor
+ * is under 3x, no verifier can reach 3x, and the target becomes Baton's share
+ * of the floor's own lead over jose, (Baton / jose) / (floor / jose) =
+ * Baton / floor, which must be >= 0.95. Which of the two applied is written
+ * in the target's description.
+ */
 function joseCheck(alg: AlgFigures, cold: number | null): TargetCheck {
   const jose = vsFloor(alg, 'verify', 'jose jwtVerify');
   const vsJose = viaFloor(cold, jose);
-  if (!FLOOR_BOUND_ALGS.has(alg.alg)) {
-    return check(`verify-cold-vs-jose-${alg.alg}`, `${alg.alg} cold verify vs jose`, vsJose, '>=', 3);
+  const floorLead = jose !== null && jose > 0 ? 1 / jose : null;
+  if (floorLead === null || floorLead >= JOSE_TARGET) {
+    return check(
+      `verify-cold-vs-jose-${alg.alg}`,
+      `${alg.alg} cold verify vs jose`,
+      vsJose,
+      '>=',
+      JOSE_TARGET,
+    );
   }
   const target = check(
     `verify-cold-vs-jose-${alg.alg}`,
@@ -76,9 +87,8 @@ function joseCheck(alg: AlgFigures, cold: number | null): TargetCheck {
     '>=',
     0.95,
   );
-  if (vsJose !== null && jose !== null && jose > 0) {
-    target.detail += `; Baton ${vsJose.toFixed(2)}x jose, floor ${(1 / jose).toFixed(2)}x jose`;
-  }
+  if (vsJose !== null)
+    target.detail += `; Baton ${vsJose.toFixed(2)}x jose, floor ${floorLead.toFixed(2)}x jose`;
   return target;
 }
 
