@@ -215,6 +215,7 @@ describe('npm run bench (smoke mode)', () => {
         for (const c of g.cases) finitePositive(c.vsBaseline.median, `${g.group} ${c.name}`);
       }
       assert.ok(result.targets.some((t) => t.id === 'verify-observability-idle-HS256'));
+      assert.ok(result.targets.some((t) => t.id === 'revocation-p99-sqlite' && t.value !== null));
 
       const dpop = result.dpop;
       assert.ok(dpop, 'dpop section');

@@ -276,6 +276,20 @@ export function evaluateTargets(result: BenchResult): TargetCheck[] {
       ),
     );
   }
+  // Issue 19: processes sharing a SQLite file learn of a revocation within 100 ms p99.
+  const sqliteRevocation = result.revocation?.figures.find((f) => f.store === 'sqlite');
+  if (sqliteRevocation) {
+    checks.push(
+      check(
+        'revocation-p99-sqlite',
+        `sqlite: another process refuses a revoked session's cached access token (p99 over ${sqliteRevocation.samples} logouts)`,
+        sqliteRevocation.p99Ms,
+        '<=',
+        100,
+        (v) => `${v.toFixed(1)} ms`,
+      ),
+    );
+  }
   for (const group of result.observability?.groups ?? []) {
     const observed = group.cases.find((c) => c.name === NOT_INSTRUMENTED);
     if (!observed) continue;

@@ -246,15 +246,11 @@ function percentile(sorted: readonly number[], p: number): number {
 // process.hrtime.bigint() (CLOCK_MONOTONIC, shared by the processes).
 describe('processes sharing a SQLite file', () => {
   const SAMPLES = 50;
-  /**
-   * The goal itself. Measured on the shared 2-core test machine at a load
-   * average of 10: p50 15 ms, p99 27 ms (the poll interval is 25 ms); the
-   * figures are reported as a diagnostic, and `npm run bench -- --only
-   * revocation` measures them with more samples.
-   */
-  const P99_BOUND_MS = 100;
+  // The 100 ms p99 goal is a speed figure: bench/ measures it (`npm run bench -- --only
+  // revocation`, target revocation-p99-sqlite). Here: every process learns of every
+  // revocation, each within the same bound as the other stores' feeds, on any machine.
 
-  it(`${SAMPLES} logouts and user revocations in one process are refused by two others within 100 ms (p99)`, {
+  it(`${SAMPLES} logouts and user revocations in one process are refused by two others, each within ${PROPAGATION_BOUND_MS} ms`, {
     timeout: 120_000,
   }, async (t: TestContext) => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-xp-sqlite-'));
@@ -287,7 +283,8 @@ describe('processes sharing a SQLite file', () => {
       t.diagnostic(
         `revocation seen by the other processes after p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (${delays.length} samples)`,
       );
-      assert.ok(p99 < P99_BOUND_MS, `p99 ${p99.toFixed(1)} ms`);
+      assert.equal(delays.length, SAMPLES * children.length);
+      assert.ok(max < PROPAGATION_BOUND_MS, `max ${max.toFixed(1)} ms`);
     } finally {
       await Promise.all(children.map((child) => child.kill()));
       await manager.close();
