@@ -208,6 +208,10 @@ function parseJwksUrl(value: string | URL): URL {
     throw options(`jwksUrl is not a URL: ${JSON.stringify(String(value))}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw options('jwksUrl must be an http(s) URL');
+  // A JWKS is public; credentials in its URL would only end up in fetch's errors, logs and 503 bodies.
+  if (url.username !== '' || url.password !== '') {
+    throw options('jwksUrl must not carry a user name or password: an issuer publishes its keys openly');
+  }
   return url;
 }
 

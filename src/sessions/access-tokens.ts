@@ -197,7 +197,8 @@ export class AccessTokens {
 
   /**
    * RFC 7009 for an access token: its jti is denied until it expires. Invalid
-   * tokens are ignored (undefined); a revoked one answers its claims.
+   * tokens, and tokens already revoked (by jti or session), are ignored
+   * (undefined): nothing changes, nothing is asked of the caller.
    */
   async revokeAccessToken(
     token: string,
@@ -209,6 +210,9 @@ export class AccessTokens {
     } catch {
       return undefined;
     }
+    // RFC 7009 section 2.2: an already revoked token answers as an invalid one, before any
+    // DPoP proof is asked for (a dead bound token acts for nothing).
+    if (this.#followed.isRevoked(claims.sid, claims.jti, this.#options.clock.now())) return undefined;
     // E.g. a DPoP-bound token's proof: refused before anything changes.
     authorize?.(claims);
     await this.revoke({ kind: 'token', id: claims.jti, expiresAt: this.horizon(claims.exp) });
@@ -291,11 +295,14 @@ export class StoreRevocations {
     throw new BatonError('store_unavailable', 'Revocations are not loaded yet', { retryAfter: 1 });
   }
 
+  /** Whether the session or the token id is in the set. */
+  isRevoked(sid: string, jti: string, now = this.#clock.now()): boolean {
+    return this.list.isSessionRevoked(sid, now) || this.list.isTokenRevoked(jti, now);
+  }
+
   /** `token_revoked` when the session or the token id is in the set. */
   assertNotRevoked(sid: string, jti: string, now = this.#clock.now()): void {
-    if (this.list.isSessionRevoked(sid, now) || this.list.isTokenRevoked(jti, now)) {
-      throw new BatonError('token_revoked', 'This token has been revoked');
-    }
+    if (this.isRevoked(sid, jti, now)) throw new BatonError('token_revoked', 'This token has been revoked');
   }
 
   close(): void {

@@ -99,6 +99,11 @@ export function redact(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
+/** A query option given twice: which one was meant cannot be told, so neither is taken. */
+function twice(label: string, value: string, param: string): string {
+  return `${label} ${JSON.stringify(redact(value))} gives ${param} more than once`;
+}
+
 function splitQueryOptions(
   kind: 'redis' | 'postgres',
   value: string,
@@ -116,12 +121,20 @@ function splitQueryOptions(
       `${label} ${JSON.stringify(redact(value))} needs a host, e.g. redis://127.0.0.1:6379`,
     );
   }
+  if (kind === 'redis' && parsed.searchParams.has('natMap')) {
+    throw new StoreUrlError(
+      `${label} ${JSON.stringify(redact(value))}: natMap is for redis-cluster:// URLs (one server announces no other addresses)`,
+    );
+  }
   const names: Record<string, string> = QUERY_OPTIONS[kind];
   const options: StoreQueryOptions = {};
   for (const [param, option] of Object.entries(names)) {
-    const given = parsed.searchParams.get(param);
-    if (given === null) continue;
-    options[option] = given;
+    const given = parsed.searchParams.getAll(param);
+    if (given.length === 0) continue;
+    // More than once, or under both its spellings (tablePrefix, table_prefix).
+    if (given.length > 1 || options[option] !== undefined)
+      throw new StoreUrlError(twice(label, value, option));
+    options[option] = given[0] as string;
     parsed.searchParams.delete(param);
   }
   if (Object.keys(options).length === 0) return { url: value, options };
@@ -151,6 +164,7 @@ function splitMultiHostQuery(value: string, label: string): { url: string; optio
           (param === 'natMap' ? ' (natMap is for redis-cluster:// URLs)' : ''),
       );
     }
+    if (options[option] !== undefined) throw new StoreUrlError(twice(label, value, param));
     options[option] = given;
   }
   if (options.natMap !== undefined) {

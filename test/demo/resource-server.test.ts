@@ -475,6 +475,18 @@ describe('createResourceVerifier options', () => {
     });
   });
 
+  it('refuses a JWKS URL with credentials, which fetch would repeat in its errors, the log and the 503 body', () => {
+    for (const jwksUrl of ['https://user:s3cret@auth.example/jwks', 'https://user@auth.example/jwks']) {
+      assert.throws(
+        () => createResourceVerifier({ ...base, jwksUrl }),
+        (error: Error & { code?: string }) =>
+          error.code === 'invalid_options' &&
+          /user name or password/.test(error.message) &&
+          !/s3cret/.test(error.message),
+      );
+    }
+  });
+
   it('takes keys as a JWKS object, and refuses one without a usable key', async () => {
     const key = await generateSigningKey('EdDSA');
     const verifier = createResourceVerifier({ ...base, keys: { keys: [publicJwk(key)] } });

@@ -53,6 +53,12 @@ describe('Redis store URLs', () => {
       ],
       ['redis-cluster://u:hunter2@h:7000?natMap=10.0.0.5:6379', /natMap that is not announced=reachable/],
       ['redis-cluster://u:hunter2@h:7000?natMap=a:1=b:2,a:1=c:3', /natMap that maps a:1 twice/],
+      ['redis-cluster://u:hunter2@h:7000?natMap=a:1=b:2&natMap=c:1=d:2', /gives natMap more than once/],
+      ['redis-cluster://u:hunter2@h:7000?prefix=a&prefix=b', /gives prefix more than once/],
+      ['redis://u:hunter2@h:6379?natMap=a:1=b:2', /natMap is for redis-cluster:\/\/ URLs/],
+      ['redis://u:hunter2@h:6379?prefix=a&prefix=b', /gives prefix more than once/],
+      ['postgres://u:hunter2@h/db?schema=a&schema=b', /gives schema more than once/],
+      ['postgres://u:hunter2@h/db?tablePrefix=a&table_prefix=b', /gives tablePrefix more than once/],
       [
         'redis-sentinel://u:hunter2@h:26379',
         /needs the master name: redis-sentinel:\/\/host:port,\.\.\.\/MASTER_NAME/,

@@ -300,6 +300,9 @@ for (const kind of await storeKindsWithServices()) {
           },
         });
         assert.equal(gone.status, 401);
+        // Already revoked, it acts for nothing: revoking it again needs no proof and answers
+        // as for an unknown token (RFC 7009 section 2.2).
+        assert.equal((await s.send('POST', path, { form: { token: access } })).status, 200);
         if (strategy !== 'per-client') {
           assert.equal((await s.withNonce(s.key, path, { form: { token: latest } })).status, 200);
           assert.equal((await s.refresh(s.key, latest)).status, 401);

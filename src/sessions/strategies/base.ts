@@ -652,7 +652,7 @@ export abstract class StrategyBase<
   /** RFC 7009 for an access token: its `jti` denied until it expires; an invalid one is ignored. */
   protected async revokeAccessToken(token: string, context: RevokeContext): Promise<void> {
     const claims = await this.tokens.revokeAccessToken(token, (verified) =>
-      this.revocable(verified.cnf?.jkt ?? null, verified.client_id, context, {
+      this.assertRevocable(verified.cnf?.jkt ?? null, verified.client_id, context, {
         userId: verified.sub,
         sessionId: verified.sid,
         clientId: verified.client_id,
@@ -674,7 +674,7 @@ export abstract class StrategyBase<
   protected async revokeSessionOf(token: string, context: RevokeContext): Promise<void> {
     const { session, bound } = await this.sessionActingFor(token);
     const facts = this.factsOf(session);
-    this.revocable(bound, facts.clientId, context, facts);
+    this.assertRevocable(bound, facts.clientId, context, facts);
     await this.endSession(session);
     this.emit({
       type: 'token_revoked',
@@ -690,7 +690,7 @@ export abstract class StrategyBase<
    * to revokes it as it is (RFC 9449 section 5: a confidential client is
    * constrained by its authentication); anyone else needs a proof by its key.
    */
-  protected revocable(
+  protected assertRevocable(
     bound: string | null,
     clientId: string,
     context: RevokeContext,
