@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { type BatonLogger, ManualClock, SessionManager, type SessionStore } from 'baton-auth';
 import type { AuditEntry, AuditTrail } from 'baton-auth/audit';
-import { rejectsWith, signingKey, type TestUser, Users } from '../sessions/support.ts';
+import { rejectsWith, type TestUser, testManagerOptions, Users } from '../sessions/support.ts';
 
 export const FIREFOX = 'Mozilla/5.0 Firefox/130.0';
 export const HOSTILE_AGENT = 'evil\u001b[31m\u202eagent';
@@ -35,14 +35,7 @@ export async function scenario(
   const clock = options.clock ?? new ManualClock();
   const users = new Users();
   const manager = new SessionManager<TestUser>({
-    issuer: 'https://baton.test',
-    audience: 'baton-api',
-    keys: [await signingKey()],
-    refreshKey: 'r'.repeat(32),
-    store,
-    clock,
-    loadUser: users.load,
-    verifyCredentials: users.verify,
+    ...(await testManagerOptions(store, clock, users)),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   await manager.ready;

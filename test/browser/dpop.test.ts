@@ -15,7 +15,15 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type * as ClientModule from '../../src/client/index.ts';
 import type { AuthClient } from '../../src/client/index.ts';
 import { type Harness, startHarness } from '../demo/helpers.ts';
-import { browserSkip, launch, openClientPage, serveClientPage, withScreenshots } from './support.ts';
+import {
+  browserSkip,
+  launch,
+  logged,
+  openClientPage,
+  raceAndTheft,
+  serveClientPage,
+  withScreenshots,
+} from './support.ts';
 
 interface TestWindow {
   baton: typeof ClientModule;
@@ -186,24 +194,9 @@ describe('baton-auth/client with DPoP in chromium', { skip, timeout: 60_000 }, (
         await page.getByRole('button', { name: 'Use a copied token without the key' }).click();
         await page.locator('#banner', { hasText: 'refused without the key' }).waitFor();
 
-        // The race button: five refreshes of the API-client session's token at once, each with
-        // its own proof, converge on one successor (grace window), as without DPoP.
-        const logged = (path: string, status: number, code?: string) =>
-          `#log li[data-path="${path}"][data-status="${status}"]${code ? `[data-code="${code}"]` : ''}`;
-        await page.getByRole('button', { name: '5 refreshes at once' }).click();
-        await page.locator('#banner', { hasText: 'distinct successor' }).waitFor();
-        assert.match(
-          (await page.locator('#banner').textContent()) ?? '',
-          /5 of 5 refreshes succeeded with 1 distinct/,
-        );
-        // The theft button: a replay inside the grace window is answered; after it, it is reuse.
-        await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
-        await page.locator('#banner', { hasText: 'inside the grace window' }).waitFor();
-        h.clock.advance(GRACE + 1);
-        await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
-        await page.locator(logged('/auth/refresh', 401, 'refresh_token_reused')).waitFor();
-        await page.locator('body[data-replay="refresh_token_reused"]').waitFor();
-        assert.match((await page.locator('#banner').textContent()) ?? '', /revoked/i);
+        // The race and theft buttons, on the API-client session, each request with its own
+        // proof: the same outcomes as without DPoP.
+        await raceAndTheft(page, () => h.clock.advance(GRACE + 1));
         // Every login and refresh of that session carried a valid proof: none was refused for it.
         assert.equal(
           await page.locator('#log li[data-path^="/auth/"][data-code="invalid_dpop_proof"]').count(),

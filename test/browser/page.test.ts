@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { systemClock } from '../../src/index.ts';
 import { type Harness, startHarness } from '../demo/helpers.ts';
-import { browserSkip, keepNames, launch, RESULTS, withScreenshots } from './support.ts';
+import { browserSkip, keepNames, launch, logged, RESULTS, raceAndTheft, withScreenshots } from './support.ts';
 
 const skip = browserSkip();
 const ACCESS_TTL = 3;
@@ -54,8 +54,6 @@ describe('demo page in chromium', { skip, timeout: 60_000 }, () => {
   });
 
   const count = (selector: string) => page.locator(selector).count();
-  const logged = (path: string, status: number, code?: string) =>
-    `#log li[data-path="${path}"][data-status="${status}"]${code ? `[data-code="${code}"]` : ''}`;
   const seconds = async (id: string) => Number((await page.locator(id).textContent())?.replace(/s$/, ''));
 
   async function loginAs(username: string, password: string): Promise<void> {
@@ -119,23 +117,9 @@ describe('demo page in chromium', { skip, timeout: 60_000 }, () => {
         );
         assert.match((await page.locator('#events-status').textContent()) ?? '', /^Live: the last 2 events/);
 
-        // Five refreshes at once converge on one successor (grace window).
-        await page.getByRole('button', { name: '5 refreshes at once' }).click();
-        await page.locator('#banner', { hasText: 'distinct successor' }).waitFor();
-        assert.match(
-          (await page.locator('#banner').textContent()) ?? '',
-          /5 of 5 refreshes succeeded with 1 distinct/,
-        );
-
-        // Reuse, on the API-client session: a replay inside the grace window is answered; after it,
-        // that session is revoked. The page's own session (cookies) is another one, and lives on.
-        await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
-        await page.locator('#banner', { hasText: 'inside the grace window' }).waitFor();
-        await page.waitForTimeout(GRACE * 1000 + 500);
-        await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
-        await page.locator(logged('/auth/refresh', 401, 'refresh_token_reused')).waitFor();
-        await page.locator('body[data-replay="refresh_token_reused"]').waitFor();
-        assert.match((await page.locator('#banner').textContent()) ?? '', /revoked/i);
+        // Five refreshes at once converge on one successor (grace window); reuse, on the
+        // API-client session, revokes it. The page's own session (cookies) is another one, and lives on.
+        await raceAndTheft(page, () => page.waitForTimeout(GRACE * 1000 + 500));
         assert.match((await page.locator('#who').textContent()) ?? '', /user 1/);
 
         // The page's own logins and refreshes never carried a token in their bodies.

@@ -3,6 +3,7 @@
  * browsers). Without /usr/bin/chromium the tests skip with a message, unless
  * BATON_REQUIRE_SERVICES=1, where they fail.
  */
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -107,4 +108,31 @@ export async function withScreenshots(
     }
     throw error;
   }
+}
+
+/** The demo page's request log entry for a path and status (and error code). */
+export function logged(path: string, status: number, code?: string): string {
+  return `#log li[data-path="${path}"][data-status="${status}"]${code ? `[data-code="${code}"]` : ''}`;
+}
+
+/**
+ * The demo page's race and theft buttons, on its API-client session: five
+ * refreshes at once converge on one successor (grace window); a replay inside
+ * the grace window is answered; after `pastGrace`, the same replay is reuse,
+ * and that session is revoked.
+ */
+export async function raceAndTheft(page: Page, pastGrace: () => Promise<void> | void): Promise<void> {
+  await page.getByRole('button', { name: '5 refreshes at once' }).click();
+  await page.locator('#banner', { hasText: 'distinct successor' }).waitFor();
+  assert.match(
+    (await page.locator('#banner').textContent()) ?? '',
+    /5 of 5 refreshes succeeded with 1 distinct/,
+  );
+  await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
+  await page.locator('#banner', { hasText: 'inside the grace window' }).waitFor();
+  await pastGrace();
+  await page.getByRole('button', { name: 'Replay the previous refresh token' }).click();
+  await page.locator(logged('/auth/refresh', 401, 'refresh_token_reused')).waitFor();
+  await page.locator('body[data-replay="refresh_token_reused"]').waitFor();
+  assert.match((await page.locator('#banner').textContent()) ?? '', /revoked/i);
 }

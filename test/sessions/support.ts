@@ -110,6 +110,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The options every test manager shares: the test issuer, key and users, over `store` on `clock`. */
+export async function testManagerOptions(store: SessionStore, clock: ManualClock, users: Users) {
+  return {
+    issuer: 'https://baton.test',
+    audience: 'baton-api',
+    keys: [await signingKey()],
+    refreshKey: 'r'.repeat(32),
+    store,
+    clock,
+    loadUser: users.load,
+    verifyCredentials: users.verify,
+  } satisfies SessionManagerOptions<TestUser>;
+}
+
 export async function harness(
   kind: StoreKind,
   overrides: Partial<SessionManagerOptions<TestUser>> = {},
@@ -119,14 +133,7 @@ export async function harness(
   const { store, cleanup, reopen } = await kind.make();
   const manager = await builtOrCleaned(cleanup, async () => {
     const built = new SessionManager<TestUser>({
-      issuer: 'https://baton.test',
-      audience: 'baton-api',
-      keys: [await signingKey()],
-      refreshKey: 'r'.repeat(32),
-      store,
-      clock,
-      loadUser: users.load,
-      verifyCredentials: users.verify,
+      ...(await testManagerOptions(store, clock, users)),
       ...overrides,
     });
     await built.ready;

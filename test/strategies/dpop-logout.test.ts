@@ -13,11 +13,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { type AuthManager, createAuthHandler, type HttpRequest } from '../../src/http/index.ts';
+import { type AuthManager, createAuthHandler } from '../../src/http/index.ts';
 import type { AuthManagerOptions, StrategyName } from '../../src/index.ts';
 import type { TestUser } from '../sessions/support.ts';
 import { ProofKey } from '../support/dpop.ts';
-import { type BaseOptions, storeKinds, storeKindsWithServices, strategyHarness } from './support.ts';
+import {
+  type BaseOptions,
+  type RequestInit,
+  storeKinds,
+  storeKindsWithServices,
+  strategyHarness,
+  testRequest,
+} from './support.ts';
 
 const PUBLIC_URL = 'https://api.baton.test';
 const NONCE_SECRET = 'n'.repeat(32);
@@ -41,11 +48,7 @@ interface Reply {
   json: Record<string, unknown>;
 }
 
-interface Init {
-  json?: unknown;
-  form?: Record<string, string>;
-  headers?: Record<string, string>;
-}
+type Init = RequestInit;
 
 /**
  * On Redis and PostgreSQL, the part that is the store's: the strategies whose
@@ -80,25 +83,7 @@ for (const kind of await storeKindsWithServices()) {
         let nonce: string | undefined;
         const now = () => Math.floor(h.clock.now() / 1000);
         const send = async (method: string, path: string, init: Init = {}): Promise<Reply> => {
-          const headers: Record<string, string> = { ...init.headers };
-          let body: string | undefined;
-          if (init.json !== undefined) {
-            body = JSON.stringify(init.json);
-            headers['content-type'] = 'application/json';
-          }
-          if (init.form !== undefined) {
-            body = new URLSearchParams(init.form).toString();
-            headers['content-type'] = 'application/x-www-form-urlencoded';
-          }
-          const req: HttpRequest = {
-            method,
-            path,
-            headers,
-            query: new URLSearchParams(),
-            ...(body === undefined ? {} : { body }),
-            ip: '127.0.0.1',
-          };
-          const res = await handler(req);
+          const res = await handler(testRequest(method, path, init));
           assert.ok(res, `no route for ${method} ${path}`);
           assert.ok(res.status < 500, `${method} ${path}: ${res.status} ${res.body} ${unexpected.join()}`);
           const next = res.headers['dpop-nonce'];

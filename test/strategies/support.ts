@@ -20,7 +20,7 @@ export interface Reply {
 export type Send = (
   method: string,
   path: string,
-  init?: { json?: unknown; form?: Record<string, string>; token?: string },
+  init?: Omit<RequestInit, 'headers'> & { token?: string },
 ) => Promise<Reply>;
 
 /** The seed apps' protected routes, served next to Baton's auth routes. */
@@ -37,6 +37,35 @@ function appRoutes(manager: AuthManager) {
   };
 }
 
+/** What a test request carries: a JSON or form body, headers. */
+export interface RequestInit {
+  json?: unknown;
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** An HttpRequest as an adapter would hand it over, from 127.0.0.1, with a JSON or form body. */
+export function testRequest(method: string, path: string, init: RequestInit = {}): HttpRequest {
+  const headers: Record<string, string> = { ...init.headers };
+  let body: string | undefined;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    headers['content-type'] = 'application/json';
+  }
+  if (init.form !== undefined) {
+    body = new URLSearchParams(init.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  return {
+    method,
+    path,
+    headers,
+    query: new URLSearchParams(),
+    ...(body === undefined ? {} : { body }),
+    ip: '127.0.0.1',
+  };
+}
+
 /** Requests as HttpRequest objects: no sockets. Unexpected errors (500) fail the test. */
 export function sender(
   manager: AuthManager,
@@ -47,25 +76,10 @@ export function sender(
   const handler = createAuthHandler(manager, { onUnexpectedError: (e) => unexpected.push(e), ...options });
   const app = appRoutes(manager);
   return async (method, path, init = {}) => {
-    const headers: Record<string, string> = {};
-    let body: string | undefined;
-    if (init.json !== undefined) {
-      body = JSON.stringify(init.json);
-      headers['content-type'] = 'application/json';
-    }
-    if (init.form !== undefined) {
-      body = new URLSearchParams(init.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    }
-    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-    const req: HttpRequest = {
-      method,
-      path,
-      headers,
-      query: new URLSearchParams(),
-      ...(body === undefined ? {} : { body }),
-      ip: '127.0.0.1',
-    };
+    const req = testRequest(method, path, {
+      ...init,
+      ...(init.token === undefined ? {} : { headers: { authorization: `Bearer ${init.token}` } }),
+    });
     const res = (await extra?.(req)) ?? (await handler(req)) ?? app(req);
     assert.ok(res, `no route for ${method} ${path}`);
     assert.ok(
