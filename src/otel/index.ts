@@ -27,7 +27,8 @@ import {
 import { z } from 'zod';
 import { BatonError, isBatonError } from '../core/errors.ts';
 import { parseOptions } from '../core/options.ts';
-import { AUTH_EVENT_TYPES, type AuthEvent, type AuthEventType } from '../sessions/events.ts';
+import { ResourceVerifier } from '../resource/verifier.ts';
+import { AUTH_EVENT_TYPES, type AuthEvent, type AuthEvents, type AuthEventType } from '../sessions/events.ts';
 import { internalsOf } from '../sessions/instrumentation.ts';
 import type { StoreCallFacts, StoreCallObserver } from '../sessions/store-calls.ts';
 import type { AuthManager } from '../sessions/types.ts';
@@ -153,7 +154,9 @@ const optionsSchema = z.strictObject({
  * Instruments a manager (any strategy) with OpenTelemetry: from now on its
  * events are counted, its verifications, logins, refreshes and store calls
  * timed, its revoked set measured, and each step and store call traced. The
- * metrics and spans are listed in the README ("Metrics and traces").
+ * metrics and spans are listed in the README ("Metrics and traces"). A
+ * resource server's `ResourceVerifier` has its events counted
+ * (`strategy="resource"`: its guards' DPoP refusals), nothing more.
  *
  * Spans nest (a step's store calls are its children) when a context manager
  * is registered, as the OpenTelemetry Node SDK does. Event counts are added
@@ -175,16 +178,20 @@ const optionsSchema = z.strictObject({
  * instrumentation.stop();
  * ```
  */
-export function instrument(manager: AuthManager, options: InstrumentOptions = {}): Instrumentation {
+export function instrument(
+  manager: AuthManager | ResourceVerifier,
+  options: InstrumentOptions = {},
+): Instrumentation {
   const parsed = parseOptions(optionsSchema, options, 'instrument');
   if (instrumented.has(manager)) {
     throw new BatonError(
       'invalid_options',
-      'This manager is already instrumented: stop() the first instrumentation before instrumenting it again',
+      `This ${manager instanceof ResourceVerifier ? 'verifier' : 'manager'} is already instrumented: stop() the first instrumentation before instrumenting it again`,
     );
   }
   const version = packageVersion();
   const meter = (parsed.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, version);
+  if (manager instanceof ResourceVerifier) return instrumentVerifier(manager, createInstruments(meter));
   const tracer = (parsed.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, version);
   const on: Instrumented = {
     manager,
@@ -280,10 +287,41 @@ function createInstruments(meter: Meter) {
 
 /** Every event counted by one listener; every type and reason declared at 0. */
 function countEvents({ manager, strategy, instruments: { events } }: Instrumented): Undo {
-  for (const type of AUTH_EVENT_TYPES) {
+  return countEventsOf(manager.events, strategy, events, AUTH_EVENT_TYPES);
+}
+
+/** `source`'s events counted by one listener, under `strategy`; each of `types` with every reason declared at 0. */
+function countEventsOf(
+  source: AuthEvents,
+  strategy: string,
+  events: Instruments['events'],
+  types: readonly AuthEventType[],
+): Undo {
+  for (const type of types) {
     for (const reason of EVENT_REASONS[type]) events.add(0, { type, strategy, reason });
   }
-  return manager.events.on((event) => events.add(1, { type: event.type, strategy, reason: reasonOf(event) }));
+  return source.on((event) => events.add(1, { type: event.type, strategy, reason: reasonOf(event) }));
+}
+
+/** The events a resource server's verifier emits (its guards' DPoP refusals, its revoked set's loads). */
+const RESOURCE_EVENT_TYPES: readonly AuthEventType[] = ['dpop_rejected', 'store_unavailable'];
+
+/**
+ * A resource server's verifier: its events counted in `baton.events` under
+ * `strategy="resource"`. It has no sessions, steps or store of its own to time.
+ */
+function instrumentVerifier(verifier: ResourceVerifier, instruments: Instruments): Instrumentation {
+  const undo = countEventsOf(verifier.events, 'resource', instruments.events, RESOURCE_EVENT_TYPES);
+  instrumented.add(verifier);
+  let stopped = false;
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      undo();
+      instrumented.delete(verifier);
+    },
+  };
 }
 
 /**

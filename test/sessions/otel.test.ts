@@ -25,8 +25,11 @@ import type { HttpRequest } from '../../src/http/index.ts';
 import { createAuthHandler } from '../../src/http/index.ts';
 import { AUTH_EVENT_TYPES, MemoryStore, type SessionStore, type StrategyName } from '../../src/index.ts';
 import { instrument } from '../../src/otel/index.ts';
+import { createResourceGuard, ResourceVerifier } from '../../src/resource/index.ts';
+import { dpopIssuer, verifierOptions } from '../adapters/resource-apps.ts';
 import { strategyHarness } from '../strategies/support.ts';
 import { strategyDesigns } from '../support/designs.ts';
+import { ProofKey } from '../support/dpop.ts';
 import { runWithout } from '../support/hidden-packages.ts';
 import { Secrets } from '../support/secrets.ts';
 import { harness, rejectsWith, type StoreKind, storeKinds } from './support.ts';
@@ -375,6 +378,49 @@ describe('baton-auth/otel: metrics and traces on the OpenTelemetry SDK', () => {
     assert.equal(otel.spans().length, 0);
     release();
     instrument(h.manager, otel.providers).stop();
+  });
+
+  it('a resource server\'s verifier: its guards\' DPoP refusals counted under strategy="resource"; stop() ends it', async () => {
+    const otel = telemetry();
+    const issuer = await dpopIssuer();
+    const verifier = new ResourceVerifier(verifierOptions(issuer));
+    cleanups.push(
+      () => issuer.close(),
+      async () => verifier.close(),
+      () => otel.shutdown(),
+    );
+    const guard = createResourceGuard(verifier, {
+      dpop: { publicUrl: 'https://api.example.com', verifier: { replay: new MemoryStore() } },
+    });
+    const key = await ProofKey.create();
+    const bound = (await issuer.issueSession({ id: 'u1' }, { dpop: { jkt: key.jkt } })).accessToken;
+    const request = { method: 'GET', path: '/orders' };
+    const instrumentation = instrument(verifier, otel.providers);
+    assert.throws(() => instrument(verifier, otel.providers), /verifier is already instrumented/);
+
+    // A bound token sent as Bearer, then as DPoP without its proof: two refusals, two events.
+    assert.equal((await guard({ authorization: `Bearer ${bound}` }, request)).ok, false);
+    assert.equal((await guard({ authorization: `DPoP ${bound}` }, request)).ok, false);
+    await verifier.events.flush();
+    let events = (await otel.metrics()).get('baton.events');
+    const resource = { type: 'dpop_rejected', strategy: 'resource' };
+    assert.equal(pointValue(events, { ...resource, reason: 'bearer_bound_token' }), 1);
+    assert.equal(pointValue(events, { ...resource, reason: 'missing_proof' }), 1);
+    // Declared at 0, so that the first refusal is already an increase; nothing a verifier never emits.
+    assert.equal(pointValue(events, { ...resource, reason: 'key_mismatch' }), 0);
+    assert.ok(events?.dataPoints.some((p) => p.attributes.reason === 'key_mismatch'));
+    assert.ok(!events?.dataPoints.some((p) => p.attributes.type === 'login'));
+
+    instrumentation.stop();
+    assert.equal((await guard({ authorization: `Bearer ${bound}` }, request)).ok, false);
+    await verifier.events.flush();
+    events = (await otel.metrics()).get('baton.events');
+    assert.equal(
+      pointValue(events, { ...resource, reason: 'bearer_bound_token' }),
+      1,
+      'not counted after stop()',
+    );
+    instrument(verifier, otel.providers).stop();
   });
 
   it('options are checked like every options object', async () => {
