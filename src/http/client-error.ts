@@ -25,6 +25,13 @@ const MESSAGE: Readonly<Record<number, string>> = {
   431: 'The request headers are too large',
 };
 
+/** The request's method, when the packet Node's parser refused starts with its request line. */
+function methodOf(error: { rawPacket?: unknown }): string | undefined {
+  const packet = error.rawPacket;
+  if (!Buffer.isBuffer(packet)) return undefined;
+  return /^([A-Z]{1,16}) /.exec(packet.subarray(0, 17).toString('latin1'))?.[1];
+}
+
 function statusOf(error: { code?: unknown }): number {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
@@ -41,7 +48,9 @@ function statusOf(error: { code?: unknown }): number {
 /**
  * Answers a request that Node's HTTP parser refused (431, 414, 408 or 400) in
  * Baton's JSON shape and closes the connection; a client that went away gets
- * nothing.
+ * nothing. The JSON body goes only where the request is known not to be a
+ * HEAD (the refused packet starts with its request line); else the status
+ * and headers alone.
  *
  * @example
  * ```ts
@@ -54,7 +63,10 @@ function statusOf(error: { code?: unknown }): number {
  * server.listen(3000);
  * ```
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+export function answerClientError(
+  error: Error & { code?: string; rawPacket?: unknown },
+  socket: Duplex,
+): void {
   // A client that went away (or a socket that cannot be written) gets nothing: it is not listening.
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
@@ -65,7 +77,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     error: 'invalid_request',
     message: MESSAGE[status] ?? 'Bad request',
   });
-  const body = response.body ?? '';
+  // An answer to HEAD has no body: a client would read one as data after the response. The
+  // method is known only when the refused packet starts with the request line.
+  const body = methodOf(error) === undefined || methodOf(error) === 'HEAD' ? '' : (response.body ?? '');
   const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}`, 'connection: close'];
   for (const [name, value] of Object.entries(response.headers)) head.push(`${name}: ${String(value)}`);
   head.push(`content-length: ${Buffer.byteLength(body)}`);
