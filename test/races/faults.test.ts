@@ -28,6 +28,7 @@ import { RedisStore } from '../../src/stores/redis.ts';
 import { SqliteStore } from '../../src/stores/sqlite.ts';
 import { raceManager } from '../fixtures/race-env.ts';
 import { Child } from '../support/child.ts';
+import { untilAvailable } from '../support/failover.ts';
 import {
   createPostgresRole,
   createRedisUser,
@@ -213,16 +214,9 @@ describe('the store goes away under load and comes back', { concurrency: true },
         // ---- the store comes back: nothing is restarted
         await env.restore();
         const restoredAt = Date.now();
-        const renewed = await eventually(
+        const renewed = await untilAvailable(
           'refresh works again',
-          async () => {
-            try {
-              return await manager.refresh(probe.refreshToken);
-            } catch (error) {
-              if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-              throw error;
-            }
-          },
+          () => manager.refresh(probe.refreshToken),
           RECOVERY_BOUND_MS,
         );
         const refreshBackMs = Date.now() - restoredAt;
@@ -299,16 +293,9 @@ describe('the store goes away under load and comes back', { concurrency: true },
       await expectUnavailable(manager.ready);
       const pair = await elsewhere.issueSession({ id: USER });
       await role.setLoginAllowed(true);
-      const renewed = await eventually(
+      const renewed = await untilAvailable(
         'refresh works once the store is back',
-        async () => {
-          try {
-            return await manager.refresh(pair.refreshToken);
-          } catch (error) {
-            if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-            throw error;
-          }
-        },
+        () => manager.refresh(pair.refreshToken),
         3000,
       );
       assert.equal(manager.verifyAccessToken(renewed.accessToken).sid, pair.sessionId);

@@ -13,11 +13,11 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuthHandler } from '../../src/http/index.ts';
 import type { SessionManager } from '../../src/index.ts';
-import { BatonError, isBatonError } from '../../src/index.ts';
+import { BatonError } from '../../src/index.ts';
 import { PostgresStore } from '../../src/stores/postgres.ts';
 import { raceManager } from '../fixtures/race-env.ts';
-import { eventually, sharedSettings } from '../races/support.ts';
-import { untilRevoked } from '../support/failover.ts';
+import { sharedSettings } from '../races/support.ts';
+import { untilAvailable, untilRevoked } from '../support/failover.ts';
 import { DATABASE_URL, dropSchema, postgresSkip, uniqueName } from '../support/services.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -164,16 +164,9 @@ describe('PostgresStore: deadlines and half-open connections', { skip, concurren
       // ---- new connections pass; the old ones (pooled, and the LISTEN one) stay dead for good.
       proxy.setMode('half-open');
       const openedAt = performance.now();
-      const renewed = await eventually(
+      const renewed = await untilAvailable(
         'refresh works again',
-        async () => {
-          try {
-            return await manager.refresh(probe.refreshToken);
-          } catch (error) {
-            if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-            throw error;
-          }
-        },
+        () => manager.refresh(probe.refreshToken),
         10_000,
         50,
       );
@@ -222,19 +215,7 @@ describe('PostgresStore: deadlines and half-open connections', { skip, concurren
 
       proxy.setMode('pass');
       const passAt = performance.now();
-      await eventually(
-        'calls work again',
-        async () => {
-          try {
-            return await manager.refresh(pair.refreshToken);
-          } catch (error) {
-            if (isBatonError(error) && error.code === 'store_unavailable') return undefined;
-            throw error;
-          }
-        },
-        10_000,
-        50,
-      );
+      await untilAvailable('calls work again', () => manager.refresh(pair.refreshToken), 10_000, 50);
       const backMs = performance.now() - passAt;
       t.diagnostic(
         `+6 s latency, timeout ${TIMEOUT} ms: calls failed after ${took.map((ms) => Math.round(ms)).join(', ')} ms; back ${Math.round(backMs)} ms after the latency went`,
