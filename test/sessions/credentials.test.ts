@@ -1,8 +1,8 @@
 /** Password checks: the two rate limits (per username, per IP) and the answer a disabled account gets. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryStore, SessionManager } from '../../src/index.ts';
-import { harness, rejectsWith, signingKey, storeKinds, Users } from './support.ts';
+import { ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
+import { harness, rejectsWith, storeKinds, testManagerOptions, Users } from './support.ts';
 
 const memory = storeKinds[0]!;
 
@@ -61,14 +61,7 @@ describe('login rate limits (defaults: 10 failures per username, 100 per IP, per
   });
 
   it('bad rateLimit options fail at construction with a readable message', async () => {
-    const base = {
-      issuer: 'https://baton.test',
-      audience: 'baton-api',
-      keys: [await signingKey()],
-      refreshKey: 'r'.repeat(32),
-      store: new MemoryStore(),
-      loadUser: new Users().load,
-    };
+    const base = await testManagerOptions(new MemoryStore(), new ManualClock(), new Users());
     const refused = (rateLimit: unknown) => {
       try {
         new SessionManager({ ...base, rateLimit } as never);

@@ -9,15 +9,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuthEvent, DpopRejectedEvent, SessionStore } from '../../src/index.ts';
-import { BatonError, DpopVerifier, MemoryStore, SessionManager } from '../../src/index.ts';
+import { BatonError, DpopVerifier, ManualClock, MemoryStore, SessionManager } from '../../src/index.ts';
 import { ProofKey } from '../support/dpop.ts';
 import {
   type Harness,
   harness,
   rejectsWith,
-  signingKey,
   storeKinds,
   storeKindsWithServices,
+  testManagerOptions,
   Users,
 } from './support.ts';
 
@@ -246,14 +246,7 @@ describe('DPoP modes and options', () => {
   });
 
   it('bad dpop options are invalid_options naming the field', async () => {
-    const base = {
-      issuer: 'https://baton.test',
-      audience: 'baton-api',
-      keys: [await signingKey()],
-      refreshKey: 'r'.repeat(32),
-      store: new MemoryStore(),
-      loadUser: new Users().load,
-    };
+    const base = await testManagerOptions(new MemoryStore(), new ManualClock(), new Users());
     const bad = [
       { mode: 'sometimes' },
       { mode: 'allowed', algorithms: ['HS256'] },
