@@ -19,7 +19,12 @@ import {
   postgresSkip,
   uniqueName,
 } from '../support/services.ts';
-import { assertUnawareWhileCut, isBatonError, sessionRecord } from '../support/store-fixtures.ts';
+import {
+  assertOneProofIdWins,
+  assertUnawareWhileCut,
+  isBatonError,
+  sessionRecord,
+} from '../support/store-fixtures.ts';
 
 const skip = await postgresSkip();
 const hooks = { describe, it, before, after, beforeEach, afterEach };
@@ -252,17 +257,7 @@ describe('PostgresStore', { skip }, () => {
 
   describe('DPoP proof ids', () => {
     it('two stores race 50 uses of one id over separate connections: exactly one is true', async () => {
-      const [a, b] = [open(), open()];
-      try {
-        const id = `race-${randomUUID()}`;
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).rememberProofId(id, NOW + HOUR, NOW)),
-        );
-        assert.equal(results.filter(Boolean).length, 1);
-      } finally {
-        await a.close();
-        await b.close();
-      }
+      await assertOneProofIdWins(open(), open(), NOW, HOUR);
     });
 
     it('deleteExpired deletes expired rows; rememberProofId sweeps a batch now and then by itself', async () => {

@@ -7,7 +7,12 @@ import { BatonError } from '../../src/index.ts';
 import { RedisStore, type RedisStoreOptions, SESSION_RETENTION_MS } from '../../src/stores/redis.ts';
 import { storeConformanceSuite } from '../../src/testing/index.ts';
 import { createRedisUser, deleteRedisKeys, REDIS_URL, redisSkip, uniqueName } from '../support/services.ts';
-import { assertUnawareWhileCut, isBatonError, sessionRecord } from '../support/store-fixtures.ts';
+import {
+  assertOneProofIdWins,
+  assertUnawareWhileCut,
+  isBatonError,
+  sessionRecord,
+} from '../support/store-fixtures.ts';
 
 const skip = await redisSkip();
 const hooks = { describe, it, before, after, beforeEach, afterEach };
@@ -218,17 +223,7 @@ describe('RedisStore', { skip }, () => {
     });
 
     it('two stores race 50 uses of one id over separate connections: exactly one is true', async () => {
-      const [a, b] = [open(), open()];
-      try {
-        const id = `race-${randomUUID()}`;
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).rememberProofId(id, NOW + HOUR, NOW)),
-        );
-        assert.equal(results.filter(Boolean).length, 1);
-      } finally {
-        await a.close();
-        await b.close();
-      }
+      await assertOneProofIdWins(open(), open(), NOW, HOUR);
     });
   });
 

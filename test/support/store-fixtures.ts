@@ -52,3 +52,22 @@ export async function assertUnawareWhileCut(store: SessionStore, id: string, ms 
   unsubscribe?.();
   assert.equal(early, false, 'cut off, the reader cannot know yet');
 }
+
+/** Two stores over the same data race 50 uses of one DPoP proof id: exactly one is new. Closes both. */
+export async function assertOneProofIdWins(
+  a: Required<Pick<SessionStore, 'rememberProofId' | 'close'>>,
+  b: Required<Pick<SessionStore, 'rememberProofId' | 'close'>>,
+  now: number,
+  lifetimeMs: number,
+): Promise<void> {
+  try {
+    const id = `race-${randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).rememberProofId(id, now + lifetimeMs, now)),
+    );
+    assert.equal(results.filter(Boolean).length, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
