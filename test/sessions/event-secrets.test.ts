@@ -10,12 +10,11 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { HttpRequest } from '../../src/http/index.ts';
 import { createAuthHandler } from '../../src/http/index.ts';
 import type { AuthEvent, StrategyName } from '../../src/index.ts';
 import { type BaseOptions, strategyHarness } from '../strategies/support.ts';
 import { strategyDesigns } from '../support/designs.ts';
-import { Secrets } from '../support/secrets.ts';
+import { recordingClient, Secrets } from '../support/secrets.ts';
 import { storeKinds } from './support.ts';
 
 const REFRESH_KEY = 'refresh-key-that-must-never-be-logged';
@@ -53,35 +52,7 @@ for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof d
       const manager = h.manager as unknown as Parameters<typeof createAuthHandler>[0];
       const secrets = new Secrets(['abides', WRONG_PASSWORD, REFRESH_KEY]);
       const handler = createAuthHandler(manager);
-      const send = async (
-        path: string,
-        json: Record<string, unknown> | undefined,
-        token?: string,
-        query = '',
-      ): Promise<{ status: number; body: Record<string, unknown> }> => {
-        const req: HttpRequest = {
-          method: json === undefined ? 'GET' : 'POST',
-          path,
-          headers: {
-            ...(json === undefined ? {} : { 'content-type': 'application/json' }),
-            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-            'user-agent': 'secrets-test/1.0',
-          },
-          query: new URLSearchParams(query),
-          ...(json === undefined ? {} : { body: JSON.stringify(json) }),
-          ip: '192.0.2.10',
-        };
-        const response = await handler(req);
-        assert.ok(response, path);
-        const body = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {};
-        for (const field of ['access_token', 'refresh_token']) await secrets.addToken(body[field], h.store);
-        return { status: response.status, body };
-      };
-      const login = async () => {
-        const { status, body } = await send('/auth/login', { username: 'thedude', password: 'abides' });
-        assert.equal(status, 200, JSON.stringify(body));
-        return { access: body.access_token as string, refresh: body.refresh_token as string };
-      };
+      const { send, login } = recordingClient(handler, secrets, h.store, 'secrets-test/1.0');
 
       assert.equal(
         (await send('/auth/login', { username: 'thedude', password: WRONG_PASSWORD })).status,

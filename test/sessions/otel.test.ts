@@ -21,7 +21,6 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { HttpRequest } from '../../src/http/index.ts';
 import { createAuthHandler } from '../../src/http/index.ts';
 import { AUTH_EVENT_TYPES, MemoryStore, type SessionStore, type StrategyName } from '../../src/index.ts';
 import { instrument } from '../../src/otel/index.ts';
@@ -31,7 +30,7 @@ import { strategyHarness } from '../strategies/support.ts';
 import { strategyDesigns } from '../support/designs.ts';
 import { ProofKey } from '../support/dpop.ts';
 import { runWithout } from '../support/hidden-packages.ts';
-import { Secrets } from '../support/secrets.ts';
+import { recordingClient, Secrets } from '../support/secrets.ts';
 import { harness, rejectsWith, type StoreKind, storeKinds } from './support.ts';
 
 const memory = storeKinds.find((kind) => kind.name === 'memory')!;
@@ -470,31 +469,7 @@ for (const [name, design] of Object.entries(designs) as [StrategyName, (typeof d
       const handler = createAuthHandler(manager);
       const secrets = new Secrets(['abides', WRONG_PASSWORD, REFRESH_KEY, DRIVER_PASSWORD]);
       try {
-        const send = async (path: string, json: Record<string, unknown>, token?: string) => {
-          const req: HttpRequest = {
-            method: 'POST',
-            path,
-            headers: {
-              'content-type': 'application/json',
-              'user-agent': 'otel-secrets/1.0',
-              ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-            },
-            query: new URLSearchParams(),
-            body: JSON.stringify(json),
-            ip: '192.0.2.10',
-          };
-          const response = await handler(req);
-          assert.ok(response, path);
-          const body = (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown>;
-          for (const field of ['access_token', 'refresh_token'])
-            await secrets.addToken(body[field], flaky.store);
-          return { status: response.status, body };
-        };
-        const login = async () => {
-          const { status, body } = await send('/auth/login', { username: 'thedude', password: 'abides' });
-          assert.equal(status, 200, JSON.stringify(body));
-          return { access: body.access_token as string, refresh: body.refresh_token as string };
-        };
+        const { send, login } = recordingClient(handler, secrets, flaky.store, 'otel-secrets/1.0');
         assert.equal(
           (await send('/auth/login', { username: 'thedude', password: WRONG_PASSWORD })).status,
           401,

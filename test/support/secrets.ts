@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import type { HttpRequest, HttpResponse } from '../../src/http/index.ts';
 import type { SessionStore } from '../../src/index.ts';
 
 /** What must never be written: tokens, proofs, their secret parts, what the store keeps of them. */
@@ -48,4 +49,53 @@ export class Secrets {
       assert.deepEqual(found, [], `a secret (${secret.slice(0, 12)}…) was written`);
     }
   }
+}
+
+export interface RecordedReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Requests to an auth handler from one client (`userAgent`, 192.0.2.10) whose
+ * answered tokens are added to `secrets` as they come: `send` POSTs `json`
+ * (GETs without it), with a Bearer `token` and a `query` if given; `login`
+ * logs thedude in and answers his tokens.
+ */
+export function recordingClient(
+  handler: (req: HttpRequest) => Promise<HttpResponse | undefined>,
+  secrets: Secrets,
+  store: SessionStore,
+  userAgent: string,
+) {
+  const send = async (
+    path: string,
+    json: Record<string, unknown> | undefined,
+    token?: string,
+    query = '',
+  ): Promise<RecordedReply> => {
+    const req: HttpRequest = {
+      method: json === undefined ? 'GET' : 'POST',
+      path,
+      headers: {
+        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        'user-agent': userAgent,
+      },
+      query: new URLSearchParams(query),
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      ip: '192.0.2.10',
+    };
+    const response = await handler(req);
+    assert.ok(response, path);
+    const body = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {};
+    for (const field of ['access_token', 'refresh_token']) await secrets.addToken(body[field], store);
+    return { status: response.status, body };
+  };
+  const login = async () => {
+    const { status, body } = await send('/auth/login', { username: 'thedude', password: 'abides' });
+    assert.equal(status, 200, JSON.stringify(body));
+    return { access: body.access_token as string, refresh: body.refresh_token as string };
+  };
+  return { send, login };
 }
