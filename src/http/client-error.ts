@@ -79,7 +79,8 @@ export function answerClientError(
   });
   // An answer to HEAD has no body: a client would read one as data after the response. The
   // method is known only when the refused packet starts with the request line.
-  const body = methodOf(error) === undefined || methodOf(error) === 'HEAD' ? '' : (response.body ?? '');
+  const method = methodOf(error);
+  const body = method === undefined || method === 'HEAD' ? '' : (response.body ?? '');
   const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}`, 'connection: close'];
   for (const [name, value] of Object.entries(response.headers)) head.push(`${name}: ${String(value)}`);
   head.push(`content-length: ${Buffer.byteLength(body)}`);
