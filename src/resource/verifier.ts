@@ -10,18 +10,17 @@
 import { type Clock, systemClock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { BatonError, isBatonError } from '../core/errors.ts';
-import { type BatonLogger, defaultLogger, isLogger, safeLog } from '../core/logger.ts';
+import { type BatonLogger, isLogger, safeLog } from '../core/logger.ts';
 import { unknownKeyMessage } from '../core/options.ts';
 import { StoreRevocations } from '../sessions/access-tokens.ts';
 import {
   type AuthEvent,
-  AuthEventHub,
+  type AuthEventHub,
   type AuthEventListener,
   type AuthEvents,
   dpopRejectedDraft,
   type EventDraft,
-  eventLogger,
-  listenersOf,
+  eventsFromOptions,
   storeUnavailableDraft,
 } from '../sessions/events.ts';
 import { looksLikeJwt, parseRefreshToken } from '../sessions/refresh-token.ts';
@@ -386,11 +385,10 @@ export class ResourceVerifier {
     }
     checkListeners(opts.onEvent);
     // Listeners first: the store is called (the revoked set loads) as soon as it is wrapped.
-    this.logger = opts.logger === undefined ? defaultLogger : opts.logger.child({ component: 'baton' });
-    this.#events = new AuthEventHub(this.logger);
-    this.events = this.#events;
-    if (opts.logger !== undefined) this.#events.on(eventLogger(this.logger));
-    for (const listener of listenersOf(opts.onEvent)) this.#events.on(listener);
+    const { logger, hub } = eventsFromOptions(opts);
+    this.logger = logger;
+    this.#events = hub;
+    this.events = hub;
     if (typeof opts.issuer !== 'string' || opts.issuer.length === 0)
       throw options('issuer must be a non-empty string');
     const audiences = typeof opts.audience === 'string' ? [opts.audience] : opts.audience;

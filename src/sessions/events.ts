@@ -14,7 +14,7 @@
  *   a listener that throws or rejects is reported to the logger: it never
  *   fails nor delays a request.
  */
-import { type BatonLogger, safeLog } from '../core/logger.ts';
+import { type BatonLogger, defaultLogger, safeLog } from '../core/logger.ts';
 import type { RevocationReason } from '../stores/types.ts';
 import type { StoreFailure } from './store-calls.ts';
 import type { DpopRejection, DpopRejectionReason, DpopStep, RequestContext, StrategyName } from './types.ts';
@@ -492,4 +492,21 @@ export function dpopRejectedDraft(rejection: DpopRejection, context: RequestCont
 export function listenersOf(option: AuthEventListener | readonly AuthEventListener[] | undefined) {
   if (option === undefined) return [];
   return typeof option === 'function' ? [option] : [...option];
+}
+
+/**
+ * What the `logger` and `onEvent` options of a manager or a resource verifier
+ * make: the logger (a child bound to `{ component: 'baton' }`, or the
+ * default), and an event hub that logs each event to it (when one was given)
+ * and calls the listeners.
+ */
+export function eventsFromOptions(options: {
+  logger?: BatonLogger | undefined;
+  onEvent?: AuthEventListener | readonly AuthEventListener[] | undefined;
+}): { logger: BatonLogger; hub: AuthEventHub } {
+  const logger = options.logger === undefined ? defaultLogger : options.logger.child({ component: 'baton' });
+  const hub = new AuthEventHub(logger);
+  if (options.logger !== undefined) hub.on(eventLogger(logger));
+  for (const listener of listenersOf(options.onEvent)) hub.on(listener);
+  return { logger, hub };
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.ts';
 import { BatonError } from '../../core/errors.ts';
-import { type BatonLogger, defaultLogger } from '../../core/logger.ts';
+import type { BatonLogger } from '../../core/logger.ts';
 import type { RevocationReason } from '../../stores/types.ts';
 import { toSubject } from '../../tokens/access-token.ts';
 import { type DpopMode, DpopVerifier } from '../../tokens/dpop.ts';
@@ -10,13 +10,12 @@ import { AccessTokens, describeOrNull, ignoringInvalidToken } from '../access-to
 import { type CredentialRefusal, Credentials, usernameOf } from '../credentials.ts';
 import {
   type AuthEvent,
-  AuthEventHub,
+  type AuthEventHub,
   type AuthEventOf,
   type AuthEvents,
   dpopRejectedDraft,
   type EventDraft,
-  eventLogger,
-  listenersOf,
+  eventsFromOptions,
   type PasswordStep,
   requestFacts,
   storeUnavailableDraft,
@@ -147,12 +146,10 @@ export abstract class StrategyBase<
   constructor(resolved: Resolved, dpopUnsupported?: string) {
     this.o = resolved;
     // Listeners first: the store is called (the revoked set loads) as soon as it is wrapped.
-    this.logger =
-      resolved.logger === undefined ? defaultLogger : resolved.logger.child({ component: 'baton' });
-    this.#events = new AuthEventHub(this.logger);
-    this.events = this.#events;
-    if (resolved.logger !== undefined) this.#events.on(eventLogger(this.logger));
-    for (const listener of listenersOf(resolved.onEvent)) this.#events.on(listener);
+    const { logger, hub } = eventsFromOptions(resolved);
+    this.logger = logger;
+    this.#events = hub;
+    this.events = hub;
     // Deferred a microtask: a store that throws synchronously would report during construction.
     this.store = new StoreCalls(resolved.store, (failure) => queueMicrotask(() => this.storeFailed(failure)));
     this.tokens = new AccessTokens({ ...resolved, store: this.store });
